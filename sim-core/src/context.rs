@@ -1,0 +1,81 @@
+//! The simulation current on this thread, for the free functions (`spawn`, `sleep`,
+//! `mpsc::channel`, …) that mirror tokio's.
+//!
+//! A simulation is current while it is being driven (every task poll runs inside
+//! it) and, outside that, from its creation until it is dropped, so setup code can
+//! create channels before the first step. When several simulations live on one
+//! thread, the one created or driven last is current.
+
+use std::cell::RefCell;
+use std::future::Future;
+use std::pin::Pin;
+use std::rc::Rc;
+
+use crate::core::Core;
+
+pub(crate) type BoxFuture = Pin<Box<dyn Future<Output = ()>>>;
+
+pub(crate) struct Shared {
+    pub(crate) core: RefCell<Core>,
+    pub(crate) futures: RefCell<Vec<Option<BoxFuture>>>,
+}
+
+pub(crate) type Handle = Rc<Shared>;
+
+thread_local! {
+    static CURRENT: RefCell<Vec<Handle>> = const { RefCell::new(Vec::new()) };
+}
+
+/// The current simulation.
+///
+/// # Panics
+/// Panics when no simulation is current on this thread.
+#[track_caller]
+pub(crate) fn current() -> Handle {
+    try_current().expect(
+        "no Lockstep simulation is current on this thread: call this inside a simulated task, \
+         or while a `Sim` is alive on this thread",
+    )
+}
+
+pub(crate) fn try_current() -> Option<Handle> {
+    CURRENT.with(|c| c.borrow().last().cloned())
+}
+
+/// Runs `f` on the current simulation's core.
+#[track_caller]
+pub(crate) fn with_core<R>(f: impl FnOnce(&mut Core) -> R) -> R {
+    let h = current();
+    let mut core = h.core.borrow_mut();
+    f(&mut core)
+}
+
+pub(crate) fn push(handle: Handle) {
+    CURRENT.with(|c| c.borrow_mut().push(handle));
+}
+
+/// Removes the most recent entry of `handle` from the stack.
+pub(crate) fn remove(handle: &Handle) {
+    CURRENT.with(|c| {
+        let mut stack = c.borrow_mut();
+        if let Some(pos) = stack.iter().rposition(|h| Rc::ptr_eq(h, handle)) {
+            stack.remove(pos);
+        }
+    });
+}
+
+/// Makes a simulation current until dropped.
+pub(crate) struct EnterGuard(pub(crate) Handle);
+
+impl EnterGuard {
+    pub(crate) fn new(handle: &Handle) -> EnterGuard {
+        push(handle.clone());
+        EnterGuard(handle.clone())
+    }
+}
+
+impl Drop for EnterGuard {
+    fn drop(&mut self) {
+        remove(&self.0);
+    }
+}

@@ -1,0 +1,599 @@
+//! The engine's state: virtual time, the one event queue, timers, task and channel
+//! records, the trace and the strategy. Everything here is reached through
+//! [`crate::context`]; the step loop that drives it lives in [`crate::sim`].
+
+use std::cell::Cell;
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, VecDeque};
+use std::fmt;
+use std::rc::Weak;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::task::{Wake, Waker};
+
+use parking_lot::Mutex;
+use slab::Slab;
+
+use crate::strategy::{Candidate, ChoiceKind, ChoicePoint, Strategy};
+use crate::time::Instant;
+use crate::trace::{RecordKind, TraceBuf, TraceRecord};
+use crate::Choice;
+
+/// Identifies a task within one simulation (assigned in spawn order from 0).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct TaskId(pub(crate) u32);
+
+/// Identifies a channel within one simulation (assigned in creation order from 0).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct ChannelId(pub(crate) u32);
+
+/// Identifies a timer within one simulation (assigned in creation order from 0).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct TimerId(pub(crate) u64);
+
+impl TaskId {
+    /// The id as a number.
+    pub fn as_u32(self) -> u32 {
+        self.0
+    }
+}
+
+impl ChannelId {
+    /// The id as a number.
+    pub fn as_u32(self) -> u32 {
+        self.0
+    }
+}
+
+impl TimerId {
+    /// The id as a number.
+    pub fn as_u64(self) -> u64 {
+        self.0
+    }
+}
+
+/// What a blocked task waits on, as recorded by the primitive it awaited.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Wait {
+    /// A receive on a channel.
+    Recv(ChannelId),
+    /// A send on a full channel.
+    Send(ChannelId),
+    /// A timer.
+    Timer {
+        /// The timer.
+        id: TimerId,
+        /// When it fires.
+        at: Instant,
+    },
+    /// Another task's end.
+    Join(TaskId),
+}
+
+/// An event in the queue.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Event {
+    /// Poll a task.
+    Wake(TaskId),
+    /// Fire a timer (slab key, id; a stale key is skipped).
+    Timer(usize, TimerId),
+    /// Deliver the oldest in-flight message of a channel with latency.
+    Deliver(ChannelId),
+}
+
+#[derive(Debug)]
+struct Queued {
+    time: Instant,
+    seq: u64,
+    event: Event,
+}
+
+impl PartialEq for Queued {
+    fn eq(&self, other: &Self) -> bool {
+        (self.time, self.seq) == (other.time, other.seq)
+    }
+}
+impl Eq for Queued {}
+impl PartialOrd for Queued {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+impl Ord for Queued {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        (self.time, self.seq).cmp(&(other.time, other.seq))
+    }
+}
+
+/// The one event queue: events due now (in the order they were queued) and events
+/// due later (by time, then queue order).
+#[derive(Default)]
+struct EventQueue {
+    ready: VecDeque<(u64, Event)>,
+    later: BinaryHeap<Reverse<Queued>>,
+}
+
+pub(crate) struct TimerEntry {
+    id: TimerId,
+    deadline: Instant,
+    fired: bool,
+    owner: Option<TaskId>,
+    waker: Option<Waker>,
+}
+
+/// A registered timer: where it lives and who it is.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct TimerKey {
+    pub(crate) key: usize,
+    pub(crate) id: TimerId,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum TaskState {
+    Running,
+    Done,
+    Aborted,
+}
+
+pub(crate) struct TaskMeta {
+    pub(crate) name: String,
+    pub(crate) state: TaskState,
+    scheduled: bool,
+    pub(crate) waits: Vec<Wait>,
+    pub(crate) waker: Waker,
+    pub(crate) join_waker: Option<Waker>,
+}
+
+pub(crate) struct ChannelMeta {
+    pub(crate) name: String,
+    deliver: Option<Weak<dyn Deliver>>,
+}
+
+/// A channel with latency: applying a delivery event moves its oldest in-flight
+/// message into the buffer and says when the next one is due.
+pub(crate) trait Deliver {
+    /// Delivers the oldest in-flight message; returns the next in-flight message's due time.
+    fn deliver(&self) -> Option<Instant>;
+}
+
+thread_local! {
+    static SIM_THREAD: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Task wake-ups, pushed by wakers (which must be `Send + Sync`) and moved into the
+/// event queue by the engine, in the order they happened.
+pub(crate) struct WakeQueue {
+    woken: Mutex<Vec<TaskId>>,
+    pending: AtomicBool,
+    foreign: AtomicBool,
+}
+
+struct TaskWaker {
+    id: TaskId,
+    queue: Arc<WakeQueue>,
+}
+
+impl Wake for TaskWaker {
+    fn wake(self: Arc<Self>) {
+        self.wake_by_ref();
+    }
+
+    fn wake_by_ref(self: &Arc<Self>) {
+        if !SIM_THREAD.with(Cell::get) {
+            self.queue.foreign.store(true, Ordering::Relaxed);
+        }
+        self.queue.woken.lock().push(self.id);
+        self.queue.pending.store(true, Ordering::Release);
+    }
+}
+
+/// Why the engine stopped a run early.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum Stop {
+    Panic { task: TaskId, message: String },
+    Violation { task: Option<TaskId>, message: String },
+}
+
+pub(crate) struct Core {
+    now: Instant,
+    seq: u64,
+    pub(crate) step: u64,
+    queue: EventQueue,
+    timers: Slab<TimerEntry>,
+    next_timer: u64,
+    pub(crate) tasks: Vec<TaskMeta>,
+    pub(crate) live_tasks: usize,
+    pub(crate) channels: Vec<ChannelMeta>,
+    pub(crate) current: Option<TaskId>,
+    wakes: Arc<WakeQueue>,
+    strategy: Box<dyn Strategy>,
+    candidates: Vec<Candidate>,
+    pub(crate) tape: Vec<Choice>,
+    pub(crate) trace: TraceBuf,
+    pub(crate) stop: Option<Stop>,
+    pub(crate) foreign_wake: bool,
+}
+
+impl Core {
+    pub(crate) fn new(strategy: Box<dyn Strategy>, trace: TraceBuf) -> Core {
+        SIM_THREAD.with(|s| s.set(true));
+        Core {
+            now: Instant::ZERO,
+            seq: 0,
+            step: 0,
+            queue: EventQueue::default(),
+            timers: Slab::new(),
+            next_timer: 0,
+            tasks: Vec::new(),
+            live_tasks: 0,
+            channels: Vec::new(),
+            current: None,
+            wakes: Arc::new(WakeQueue {
+                woken: Mutex::new(Vec::new()),
+                pending: AtomicBool::new(false),
+                foreign: AtomicBool::new(false),
+            }),
+            strategy,
+            candidates: Vec::new(),
+            tape: Vec::new(),
+            trace,
+            stop: None,
+            foreign_wake: false,
+        }
+    }
+
+    pub(crate) fn now(&self) -> Instant {
+        self.now
+    }
+
+    pub(crate) fn strategy(&self) -> &dyn Strategy {
+        &*self.strategy
+    }
+
+    // ---- the queue ----
+
+    fn schedule(&mut self, time: Instant, event: Event) {
+        self.drain_wakes();
+        self.push_event(time, event);
+    }
+
+    fn push_event(&mut self, time: Instant, event: Event) {
+        let seq = self.seq;
+        self.seq += 1;
+        if time <= self.now {
+            self.queue.ready.push_back((seq, event));
+        } else {
+            self.queue.later.push(Reverse(Queued { time, seq, event }));
+        }
+    }
+
+    /// Moves wake-ups pushed by wakers into the queue, one event per task not
+    /// already scheduled.
+    pub(crate) fn drain_wakes(&mut self) {
+        if !self.wakes.pending.swap(false, Ordering::Acquire) {
+            return;
+        }
+        if self.wakes.foreign.swap(false, Ordering::Relaxed) && !self.foreign_wake {
+            self.foreign_wake = true;
+            self.record(TraceRecord::new(self.step, self.now, RecordKind::ForeignWake));
+        }
+        let woken = std::mem::take(&mut *self.wakes.woken.lock());
+        for id in woken {
+            let meta = &mut self.tasks[id.0 as usize];
+            if meta.state == TaskState::Running && !meta.scheduled {
+                meta.scheduled = true;
+                self.push_event(self.now, Event::Wake(id));
+            }
+        }
+    }
+
+    fn is_live(&self, event: &Event) -> bool {
+        match *event {
+            Event::Timer(key, id) => self.timers.get(key).is_some_and(|t| t.id == id),
+            Event::Wake(_) | Event::Deliver(_) => true,
+        }
+    }
+
+    /// Whether any event is pending.
+    pub(crate) fn has_pending(&mut self) -> bool {
+        self.drain_wakes();
+        if !self.queue.ready.is_empty() {
+            return true;
+        }
+        while let Some(Reverse(q)) = self.queue.later.peek() {
+            if self.is_live(&q.event) {
+                return true;
+            }
+            self.queue.later.pop();
+        }
+        false
+    }
+
+    /// The time of the earliest pending event.
+    pub(crate) fn next_time(&mut self) -> Option<Instant> {
+        if !self.has_pending() {
+            return None;
+        }
+        if self.queue.ready.is_empty() {
+            self.queue.later.peek().map(|Reverse(q)| q.time)
+        } else {
+            Some(self.now)
+        }
+    }
+
+    /// Takes the next event due no later than `until`, advancing time to it and
+    /// resolving a choice point when several are due at once.
+    pub(crate) fn next_event(&mut self, until: Instant) -> Option<(Event, Option<Choice>)> {
+        self.drain_wakes();
+        if self.queue.ready.is_empty() {
+            let t = self.next_time()?;
+            if t > until {
+                return None;
+            }
+            self.now = t;
+            while let Some(Reverse(q)) = self.queue.later.peek() {
+                if q.time != t {
+                    break;
+                }
+                let Reverse(q) = self.queue.later.pop().expect("peeked");
+                if self.is_live(&q.event) {
+                    self.queue.ready.push_back((q.seq, q.event));
+                }
+            }
+        }
+        let n = self.queue.ready.len();
+        if n == 0 {
+            return None;
+        }
+        self.step += 1;
+        if n == 1 {
+            let (_, event) = self.queue.ready.pop_front().expect("non-empty");
+            return Some((event, None));
+        }
+        let mut candidates = std::mem::take(&mut self.candidates);
+        candidates.clear();
+        candidates.extend(self.queue.ready.iter().map(|&(seq, event)| Candidate {
+            seq,
+            task: match event {
+                Event::Wake(t) => Some(t),
+                Event::Timer(key, _) => self.timers.get(key).and_then(|e| e.owner),
+                Event::Deliver(_) => None,
+            },
+        }));
+        let point = ChoicePoint {
+            options: n,
+            kind: ChoiceKind::Schedule,
+            step: self.step,
+            time: self.now,
+            candidates: &candidates,
+        };
+        let index = self.strategy.choose(&point).min(n - 1);
+        self.candidates = candidates;
+        let choice = Choice { options: n as u32, index: index as u32 };
+        self.tape.push(choice);
+        let (_, event) = self.queue.ready.remove(index).expect("index below len");
+        Some((event, Some(choice)))
+    }
+
+    /// Moves time forward to `t` (never back) with nothing applied.
+    pub(crate) fn advance_clock(&mut self, t: Instant) {
+        if t > self.now && self.queue.ready.is_empty() {
+            self.now = t;
+        }
+    }
+
+    // ---- choices made by code ----
+
+    /// Resolves a choice among `n` options made by code (a select, a user draw).
+    pub(crate) fn choose(&mut self, kind: ChoiceKind, n: usize) -> usize {
+        if n <= 1 {
+            return 0;
+        }
+        let point = ChoicePoint { options: n, kind, step: self.step, time: self.now, candidates: &[] };
+        let index = self.strategy.choose(&point).min(n - 1);
+        let choice = Choice { options: n as u32, index: index as u32 };
+        self.tape.push(choice);
+        let mut r = self.record_here(RecordKind::Choose);
+        r.choice = Some(choice);
+        self.record(r);
+        index
+    }
+
+    // ---- trace ----
+
+    #[inline]
+    pub(crate) fn record(&mut self, record: TraceRecord) {
+        self.trace.push(record);
+    }
+
+    /// A record at the current step and time, attributed to the running task.
+    pub(crate) fn record_here(&self, kind: RecordKind) -> TraceRecord {
+        let mut r = TraceRecord::new(self.step, self.now, kind);
+        r.task = self.current;
+        r
+    }
+
+    /// Records an operation on a channel by the running task.
+    pub(crate) fn record_channel(&mut self, kind: RecordKind, channel: ChannelId) {
+        let mut r = self.record_here(kind);
+        r.channel = Some(channel);
+        self.record(r);
+    }
+
+    /// Records that the running task waits on `wait` (for deadlock reports).
+    pub(crate) fn wait_on(&mut self, wait: Wait) {
+        if let Some(t) = self.current {
+            let waits = &mut self.tasks[t.0 as usize].waits;
+            if !waits.contains(&wait) {
+                waits.push(wait);
+            }
+        }
+    }
+
+    /// Reports a property violation; the run stops after the current step.
+    pub(crate) fn violation(&mut self, message: String) {
+        let r = self.record_here(RecordKind::Violation);
+        self.record(r);
+        if self.stop.is_none() {
+            self.stop = Some(Stop::Violation { task: self.current, message });
+        }
+    }
+
+    // ---- tasks ----
+
+    pub(crate) fn register_task(&mut self, name: Option<String>) -> TaskId {
+        let id = TaskId(u32::try_from(self.tasks.len()).expect("too many tasks"));
+        let waker = Waker::from(Arc::new(TaskWaker { id, queue: self.wakes.clone() }));
+        self.tasks.push(TaskMeta {
+            name: name.unwrap_or_else(|| format!("task-{}", id.0)),
+            state: TaskState::Running,
+            scheduled: true,
+            waits: Vec::new(),
+            waker,
+            join_waker: None,
+        });
+        self.live_tasks += 1;
+        let mut r = self.record_here(RecordKind::Spawn);
+        r.task = Some(id);
+        self.record(r);
+        self.schedule(self.now, Event::Wake(id));
+        id
+    }
+
+    /// Marks the start of a poll of `id`: it is no longer scheduled and waits on nothing yet.
+    pub(crate) fn begin_poll(&mut self, id: TaskId) -> Waker {
+        self.current = Some(id);
+        let meta = &mut self.tasks[id.0 as usize];
+        meta.scheduled = false;
+        meta.waits.clear();
+        meta.waker.clone()
+    }
+
+    /// Marks a task ended (done or aborted) and hands back its joiner's waker.
+    pub(crate) fn end_task(&mut self, id: TaskId, state: TaskState) -> Option<Waker> {
+        let meta = &mut self.tasks[id.0 as usize];
+        if meta.state != TaskState::Running {
+            return None;
+        }
+        meta.state = state;
+        meta.waits.clear();
+        self.live_tasks -= 1;
+        let kind = if state == TaskState::Aborted { RecordKind::TaskAbort } else { RecordKind::TaskEnd };
+        let mut r = TraceRecord::new(self.step, self.now, kind);
+        r.task = Some(id);
+        self.record(r);
+        self.tasks[id.0 as usize].join_waker.take()
+    }
+
+    pub(crate) fn task_name(&self, id: TaskId) -> &str {
+        &self.tasks[id.0 as usize].name
+    }
+
+    // ---- timers ----
+
+    pub(crate) fn timer_register(&mut self, deadline: Instant) -> TimerKey {
+        let id = TimerId(self.next_timer);
+        self.next_timer += 1;
+        let owner = self.current;
+        let key = self.timers.insert(TimerEntry { id, deadline, fired: false, owner, waker: None });
+        let mut r = self.record_here(RecordKind::TimerSet);
+        r.timer = Some((id, deadline));
+        self.record(r);
+        self.schedule(deadline.max(self.now), Event::Timer(key, id));
+        TimerKey { key, id }
+    }
+
+    /// Whether the timer has fired; if not, remembers `waker` and records the wait.
+    pub(crate) fn timer_poll(&mut self, timer: TimerKey, waker: &Waker) -> bool {
+        let entry = &mut self.timers[timer.key];
+        if entry.fired {
+            return true;
+        }
+        match &mut entry.waker {
+            Some(w) if w.will_wake(waker) => {}
+            slot => *slot = Some(waker.clone()),
+        }
+        let at = entry.deadline;
+        self.wait_on(Wait::Timer { id: timer.id, at });
+        false
+    }
+
+    /// Whether the timer has fired, without registering interest.
+    pub(crate) fn timer_fired(&self, timer: TimerKey) -> bool {
+        self.timers.get(timer.key).is_some_and(|e| e.id == timer.id && e.fired)
+    }
+
+    pub(crate) fn timer_cancel(&mut self, timer: TimerKey) {
+        let Some(entry) = self.timers.try_remove(timer.key) else { return };
+        if entry.fired {
+            return;
+        }
+        let mut r = self.record_here(RecordKind::TimerCancel);
+        r.timer = Some((entry.id, entry.deadline));
+        self.record(r);
+        if entry.deadline <= self.now {
+            let target = Event::Timer(timer.key, timer.id);
+            if let Some(pos) = self.queue.ready.iter().position(|(_, e)| *e == target) {
+                self.queue.ready.remove(pos);
+            }
+        }
+    }
+
+    /// Applies a timer firing; returns the waiter to wake.
+    pub(crate) fn timer_fire(&mut self, key: usize, id: TimerId, choice: Option<Choice>) -> Option<Waker> {
+        let entry = self.timers.get_mut(key).filter(|e| e.id == id)?;
+        entry.fired = true;
+        let mut r = TraceRecord::new(self.step, self.now, RecordKind::TimerFire);
+        r.task = entry.owner;
+        r.timer = Some((id, entry.deadline));
+        r.choice = choice;
+        let waker = entry.waker.take();
+        self.record(r);
+        waker
+    }
+
+    // ---- channels ----
+
+    pub(crate) fn register_channel(&mut self, name: Option<String>, kind: &str) -> ChannelId {
+        let id = ChannelId(u32::try_from(self.channels.len()).expect("too many channels"));
+        self.channels.push(ChannelMeta {
+            name: name.unwrap_or_else(|| format!("{kind}-{}", id.0)),
+            deliver: None,
+        });
+        id
+    }
+
+    pub(crate) fn set_deliver_target(&mut self, id: ChannelId, target: Weak<dyn Deliver>) {
+        self.channels[id.0 as usize].deliver = Some(target);
+    }
+
+    /// Schedules the delivery of a channel's oldest in-flight message at `at`.
+    pub(crate) fn schedule_delivery(&mut self, id: ChannelId, at: Instant) {
+        self.schedule(at, Event::Deliver(id));
+    }
+
+    pub(crate) fn deliver_target(&self, id: ChannelId) -> Option<std::rc::Rc<dyn Deliver>> {
+        self.channels[id.0 as usize].deliver.as_ref()?.upgrade()
+    }
+
+    pub(crate) fn channel_name(&self, id: ChannelId) -> &str {
+        &self.channels[id.0 as usize].name
+    }
+
+    /// Describes a wait for reports: "recv on `out`".
+    pub(crate) fn describe_wait(&self, wait: &Wait) -> String {
+        match *wait {
+            Wait::Recv(c) => format!("recv on `{}`", self.channel_name(c)),
+            Wait::Send(c) => format!("send on full `{}`", self.channel_name(c)),
+            Wait::Timer { id, at } => format!("timer {} at {at}", id.0),
+            Wait::Join(t) => format!("join on `{}`", self.task_name(t)),
+        }
+    }
+}
+
+impl fmt::Debug for Core {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Core").field("now", &self.now).field("step", &self.step).finish_non_exhaustive()
+    }
+}

@@ -1,0 +1,499 @@
+//! The simulation and its step loop: the one place where events are taken from the
+//! queue and applied.
+
+use std::any::Any;
+use std::cell::RefCell;
+use std::future::Future;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::rc::Rc;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use crate::context::{self, EnterGuard, Handle, Shared};
+use crate::core::{Core, Event, Stop, TaskState};
+use crate::report::{replay_command, BlockedTask, Failure, FailureKind};
+use crate::strategy::StrategyKind;
+use crate::task::{spawn_on, JoinHandle};
+use crate::time::Instant;
+use crate::trace::{Fingerprint, RecordKind, Trace, TraceBuf, TraceLine, TraceMode, TraceRecord};
+use crate::{Choice, Tape, TaskId};
+
+/// When a run stops for taking too many steps.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum StepLimit {
+    /// Fail with [`FailureKind::StepLimit`] once this many steps were taken.
+    FailAfter(u64),
+    /// Never.
+    Unlimited,
+}
+
+/// When a run stops for reaching too far in virtual time.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum TimeLimit {
+    /// Fail with [`FailureKind::TimeLimit`] when the next event lies beyond this much
+    /// virtual time after the origin.
+    FailAfter(Duration),
+    /// Never.
+    Unlimited,
+}
+
+/// How a simulation is set up.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct Config {
+    /// The test or scenario name, used in reports and in the replay command.
+    pub name: Option<String>,
+    /// Who resolves choice points. Default: [`StrategyKind::Fifo`].
+    pub strategy: StrategyKind,
+    /// Default: fail after 50 million steps.
+    pub max_steps: StepLimit,
+    /// Default: fail beyond one virtual day.
+    pub max_time: TimeLimit,
+    /// How much trace to keep (the fingerprint covers all of it). Default: the last 32 records.
+    pub trace: TraceMode,
+    /// The replay command printed in reports; `{seed}`, `{tape}` and `{name}` are
+    /// filled in. Default: `LOCKSTEP_SEED={seed} cargo test -- --exact {name}` when
+    /// the name and seed are known.
+    pub replay_hint: Option<String>,
+}
+
+impl Default for Config {
+    fn default() -> Config {
+        Config {
+            name: None,
+            strategy: StrategyKind::Fifo,
+            max_steps: StepLimit::FailAfter(50_000_000),
+            max_time: TimeLimit::FailAfter(Duration::from_secs(24 * 3600)),
+            trace: TraceMode::default(),
+            replay_hint: None,
+        }
+    }
+}
+
+impl Config {
+    /// Seeded random tie-breaking.
+    pub fn random(seed: u64) -> Config {
+        Config { strategy: StrategyKind::Random { seed }, ..Config::default() }
+    }
+
+    /// Replays `tape`, then continues canonically.
+    pub fn replay(tape: Tape) -> Config {
+        Config { strategy: StrategyKind::Replay(tape), ..Config::default() }
+    }
+
+    /// Sets the name used in reports.
+    pub fn name(mut self, name: impl Into<String>) -> Config {
+        self.name = Some(name.into());
+        self
+    }
+
+    /// Sets the strategy.
+    pub fn strategy(mut self, strategy: StrategyKind) -> Config {
+        self.strategy = strategy;
+        self
+    }
+
+    /// Sets the trace mode.
+    pub fn trace(mut self, trace: TraceMode) -> Config {
+        self.trace = trace;
+        self
+    }
+
+    /// Sets the step limit.
+    pub fn max_steps(mut self, limit: StepLimit) -> Config {
+        self.max_steps = limit;
+        self
+    }
+
+    /// Sets the virtual-time limit.
+    pub fn max_time(mut self, limit: TimeLimit) -> Config {
+        self.max_time = limit;
+        self
+    }
+}
+
+/// A deterministic simulation: virtual time, one event queue, tasks, channels, timers.
+///
+/// A run is a pure function of the code and the configuration's strategy (a seed or a
+/// tape). See the [crate docs](crate) for a tour.
+pub struct Sim {
+    shared: Handle,
+    config: Config,
+    max_steps: u64,
+    max_time: Instant,
+}
+
+/// How far a bounded drive got.
+enum Progress {
+    /// Nothing more is due within the bound.
+    Idle,
+    /// The awaited condition holds.
+    Done,
+}
+
+impl Sim {
+    /// A new simulation at virtual time zero. It becomes this thread's current
+    /// simulation (see [`Sim::enter`]) until it is dropped.
+    pub fn new(config: Config) -> Sim {
+        let core = Core::new(config.strategy.build(), TraceBuf::new(config.trace));
+        let shared = Rc::new(Shared { core: RefCell::new(core), futures: RefCell::new(Vec::new()) });
+        context::push(shared.clone());
+        let max_steps = match config.max_steps {
+            StepLimit::FailAfter(n) => n,
+            StepLimit::Unlimited => u64::MAX,
+        };
+        let max_time = match config.max_time {
+            TimeLimit::FailAfter(d) => Instant::ZERO.saturating_add(d),
+            TimeLimit::Unlimited => Instant::MAX,
+        };
+        Sim { shared, config, max_steps, max_time }
+    }
+
+    /// Runs `f` with this simulation current, for setup code that creates channels
+    /// or spawns tasks while another simulation is current on the thread.
+    pub fn enter<R>(&self, f: impl FnOnce() -> R) -> R {
+        let _guard = EnterGuard::new(&self.shared);
+        f()
+    }
+
+    /// Spawns an unnamed task.
+    pub fn spawn<F: Future + 'static>(&self, future: F) -> JoinHandle<F::Output> {
+        spawn_on(&self.shared, None, future)
+    }
+
+    /// Spawns a named task; the name appears in traces and reports.
+    pub fn spawn_named<F: Future + 'static>(&self, name: impl Into<String>, future: F) -> JoinHandle<F::Output> {
+        spawn_on(&self.shared, Some(name.into()), future)
+    }
+
+    /// The current virtual time.
+    pub fn now(&self) -> Instant {
+        self.shared.core.borrow().now()
+    }
+
+    /// Steps taken so far.
+    pub fn steps(&self) -> u64 {
+        self.shared.core.borrow().step
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// The seed, for seeded strategies.
+    pub fn seed(&self) -> Option<u64> {
+        self.shared.core.borrow().strategy().seed()
+    }
+
+    /// Every choice made so far, canonical ones included (for enumeration).
+    pub fn recorded_tape(&self) -> Tape {
+        Tape::from_choices(self.shared.core.borrow().tape.clone())
+    }
+
+    /// The choices made so far, trailing canonical ones left out: replays this run.
+    pub fn tape(&self) -> Tape {
+        self.recorded_tape().trimmed()
+    }
+
+    /// Whether a replayed tape stopped matching the run (its option counts differed).
+    pub fn tape_diverged(&self) -> bool {
+        self.shared.core.borrow().strategy().diverged()
+    }
+
+    /// Whether a waker was invoked from another OS thread (a determinism leak).
+    pub fn saw_foreign_wake(&self) -> bool {
+        self.shared.core.borrow().foreign_wake
+    }
+
+    /// The fingerprint of everything recorded so far.
+    pub fn fingerprint(&self) -> Fingerprint {
+        self.shared.core.borrow().trace.fingerprint()
+    }
+
+    /// The trace kept so far (all of it with [`TraceMode::Full`], else the tail).
+    pub fn trace(&self) -> Trace {
+        let core = self.shared.core.borrow();
+        Trace {
+            lines: core.trace.records().map(|r| resolve(&core, r)).collect(),
+            fingerprint: Some(core.trace.fingerprint()),
+            complete: core.trace.is_full(),
+        }
+    }
+
+    // ---- driving ----
+
+    /// Takes and applies one event, advancing time to it if needed. Returns
+    /// `Ok(false)` when nothing is pending.
+    ///
+    /// # Errors
+    /// The run's failure, if this step failed it (panic, violation, limit).
+    pub fn step(&mut self) -> Result<bool, Box<Failure>> {
+        let _guard = EnterGuard::new(&self.shared);
+        self.step_once(Instant::MAX)
+    }
+
+    /// Applies every event due at the current instant (and those they cause),
+    /// without moving time.
+    ///
+    /// # Errors
+    /// The run's failure, if one happened.
+    pub fn run_until_idle(&mut self) -> Result<(), Box<Failure>> {
+        let now = self.now();
+        self.run_until(now)
+    }
+
+    /// Moves time forward by `d`: every event due by `now + d` is applied and every
+    /// task it woke has run; then time is `now + d`.
+    ///
+    /// # Errors
+    /// The run's failure, if one happened.
+    pub fn advance(&mut self, d: Duration) -> Result<(), Box<Failure>> {
+        let target = self.now().saturating_add(d);
+        self.run_until(target)
+    }
+
+    /// Applies every event due by `t`, then sets the time to `t` (if later).
+    ///
+    /// # Errors
+    /// The run's failure, if one happened.
+    pub fn run_until(&mut self, t: Instant) -> Result<(), Box<Failure>> {
+        let _guard = EnterGuard::new(&self.shared);
+        self.drive(t, |_| false)?;
+        self.shared.core.borrow_mut().advance_clock(t);
+        Ok(())
+    }
+
+    /// Runs until every task has ended.
+    ///
+    /// # Errors
+    /// [`FailureKind::Deadlock`] when tasks remain and nothing is pending, or any
+    /// other failure of the run.
+    pub fn run(&mut self) -> Result<(), Box<Failure>> {
+        let _guard = EnterGuard::new(&self.shared);
+        match self.drive(Instant::MAX, |core| core.live_tasks == 0)? {
+            Progress::Done => Ok(()),
+            Progress::Idle => Err(self.deadlock()),
+        }
+    }
+
+    /// Spawns `future` as the task `main` and runs until it completes; other tasks
+    /// still running then are left as they are.
+    ///
+    /// # Errors
+    /// [`FailureKind::Deadlock`] when `main` has not completed and nothing is
+    /// pending, or any other failure of the run.
+    pub fn block_on<F: Future + 'static>(&mut self, future: F) -> Result<F::Output, Box<Failure>> {
+        let slot = Rc::new(RefCell::new(None));
+        let out = slot.clone();
+        self.spawn_named("main", async move {
+            *out.borrow_mut() = Some(future.await);
+        });
+        let _guard = EnterGuard::new(&self.shared);
+        match self.drive(Instant::MAX, |_| slot.borrow().is_some())? {
+            Progress::Done => Ok(slot.borrow_mut().take().expect("main finished")),
+            Progress::Idle => Err(self.deadlock()),
+        }
+    }
+
+    /// Builds a failure report for `kind` at the current point of the run.
+    pub fn failure(&self, kind: FailureKind) -> Box<Failure> {
+        let core = self.shared.core.borrow();
+        let tape = Tape::from_choices(core.tape.clone()).trimmed();
+        let seed = core.strategy().seed();
+        let name = self.config.name.as_deref();
+        let tail = core.trace.records().filter(|r| r.kind.is_step() || r.kind == RecordKind::Choose);
+        let mut trace_tail: Vec<TraceLine> = tail.map(|r| resolve(&core, r)).collect();
+        let keep = 12;
+        if trace_tail.len() > keep {
+            trace_tail.drain(..trace_tail.len() - keep);
+        }
+        Box::new(Failure {
+            time: core.now(),
+            step: core.step,
+            name: self.config.name.clone(),
+            seed,
+            strategy: core.strategy().describe(),
+            replay: replay_command(self.config.replay_hint.as_deref(), name, seed, &tape),
+            tape,
+            fingerprint: core.trace.fingerprint(),
+            trace_tail,
+            kind,
+        })
+    }
+
+    fn deadlock(&self) -> Box<Failure> {
+        let blocked = {
+            let core = self.shared.core.borrow();
+            (0..core.tasks.len())
+                .map(|i| TaskId(i as u32))
+                .filter(|&id| core.tasks[id.0 as usize].state == TaskState::Running)
+                .map(|id| BlockedTask {
+                    id,
+                    name: core.task_name(id).to_string(),
+                    waits: core.tasks[id.0 as usize].waits.iter().map(|w| core.describe_wait(w)).collect(),
+                })
+                .collect()
+        };
+        self.failure(FailureKind::Deadlock { blocked })
+    }
+
+    /// Steps until `done` holds or nothing is due by `until`.
+    fn drive(&mut self, until: Instant, mut done: impl FnMut(&Core) -> bool) -> Result<Progress, Box<Failure>> {
+        loop {
+            if done(&self.shared.core.borrow()) {
+                return Ok(Progress::Done);
+            }
+            if !self.step_once(until)? {
+                return Ok(Progress::Idle);
+            }
+        }
+    }
+
+    /// The heart: take one event due by `until` and apply it.
+    fn step_once(&mut self, until: Instant) -> Result<bool, Box<Failure>> {
+        let mut core = self.shared.core.borrow_mut();
+        if core.step >= self.max_steps {
+            drop(core);
+            return Err(self.failure(FailureKind::StepLimit { limit: self.max_steps }));
+        }
+        if core.next_time().is_some_and(|t| t > self.max_time && t <= until) {
+            drop(core);
+            let limit = self.max_time.since_origin();
+            return Err(self.failure(FailureKind::TimeLimit { limit }));
+        }
+        let Some((event, choice)) = core.next_event(until) else {
+            return Ok(false);
+        };
+        match event {
+            Event::Wake(id) => {
+                drop(core);
+                self.poll_task(id, choice);
+            }
+            Event::Timer(key, id) => {
+                let waker = core.timer_fire(key, id, choice);
+                drop(core);
+                if let Some(w) = waker {
+                    w.wake();
+                }
+            }
+            Event::Deliver(channel) => {
+                let mut r = TraceRecord::new(core.step, core.now(), RecordKind::Deliver);
+                r.channel = Some(channel);
+                r.choice = choice;
+                core.record(r);
+                let target = core.deliver_target(channel);
+                drop(core);
+                if let Some(next) = target.and_then(|t| t.deliver()) {
+                    self.shared.core.borrow_mut().schedule_delivery(channel, next);
+                }
+            }
+        }
+        self.check_stop()?;
+        Ok(true)
+    }
+
+    fn poll_task(&mut self, id: TaskId, choice: Option<Choice>) {
+        let Some(mut future) = self.shared.futures.borrow_mut()[id.0 as usize].take() else {
+            return;
+        };
+        let (waker, span) = {
+            let mut core = self.shared.core.borrow_mut();
+            let waker = core.begin_poll(id);
+            let mut r = core.record_here(RecordKind::Poll);
+            r.choice = choice;
+            core.record(r);
+            let span = tracing::info_span!("task", name = %core.task_name(id), id = id.0);
+            (waker, span)
+        };
+        let mut cx = Context::from_waker(&waker);
+        let result = {
+            let _entered = span.enter();
+            catch_unwind(AssertUnwindSafe(|| future.as_mut().poll(&mut cx)))
+        };
+        let mut core = self.shared.core.borrow_mut();
+        core.current = None;
+        match result {
+            Ok(Poll::Pending) if core.tasks[id.0 as usize].state == TaskState::Running => {
+                drop(core);
+                self.shared.futures.borrow_mut()[id.0 as usize] = Some(future);
+            }
+            Ok(_) => {
+                let joiner = core.end_task(id, TaskState::Done);
+                drop(core);
+                drop(future);
+                if let Some(w) = joiner {
+                    w.wake();
+                }
+            }
+            Err(payload) => {
+                core.end_task(id, TaskState::Done);
+                if core.stop.is_none() {
+                    core.stop = Some(Stop::Panic { task: id, message: panic_message(&*payload) });
+                }
+                drop(core);
+                // A future that panicked may panic again when dropped; contain that too.
+                let _ = catch_unwind(AssertUnwindSafe(move || drop(future)));
+            }
+        }
+    }
+
+    fn check_stop(&mut self) -> Result<(), Box<Failure>> {
+        let stop = self.shared.core.borrow_mut().stop.take();
+        let Some(stop) = stop else { return Ok(()) };
+        let kind = {
+            let core = self.shared.core.borrow();
+            match stop {
+                Stop::Panic { task, message } => FailureKind::Panic { task: core.task_name(task).to_string(), message },
+                Stop::Violation { task, message } => {
+                    FailureKind::Violation { task: task.map(|t| core.task_name(t).to_string()), message }
+                }
+            }
+        };
+        Err(self.failure(kind))
+    }
+}
+
+impl Drop for Sim {
+    fn drop(&mut self) {
+        // Task futures hold handles to the simulation: drop them to break the cycle,
+        // with the simulation current so their destructors can reach it.
+        let _guard = EnterGuard::new(&self.shared);
+        let futures = std::mem::take(&mut *self.shared.futures.borrow_mut());
+        drop(futures);
+        context::remove(&self.shared);
+    }
+}
+
+impl std::fmt::Debug for Sim {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Sim").field("now", &self.now()).field("steps", &self.steps()).finish_non_exhaustive()
+    }
+}
+
+fn panic_message(payload: &(dyn Any + Send)) -> String {
+    if let Some(s) = payload.downcast_ref::<&str>() {
+        (*s).to_string()
+    } else if let Some(s) = payload.downcast_ref::<String>() {
+        s.clone()
+    } else {
+        "(non-string panic payload)".to_string()
+    }
+}
+
+fn resolve(core: &Core, r: &TraceRecord) -> TraceLine {
+    TraceLine {
+        step: r.step,
+        t_ns: r.time.as_nanos(),
+        kind: r.kind,
+        task_id: r.task.map(|t| t.0),
+        task: r.task.map(|t| core.task_name(t).to_string()),
+        channel_id: r.channel.map(|c| c.0),
+        channel: r.channel.map(|c| core.channel_name(c).to_string()),
+        timer_id: r.timer.map(|(t, _)| t.0),
+        deadline_ns: r.timer.map(|(_, at)| at.as_nanos()),
+        choice: r.choice.map(|c| [c.options, c.index]),
+    }
+}

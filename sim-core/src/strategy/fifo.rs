@@ -1,0 +1,17 @@
+//! The canonical order: always the oldest event, the first ready branch.
+
+use super::{ChoicePoint, Strategy};
+
+/// Always picks index 0, the canonical order.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Fifo;
+
+impl Strategy for Fifo {
+    fn choose(&mut self, _point: &ChoicePoint<'_>) -> usize {
+        0
+    }
+
+    fn describe(&self) -> String {
+        "fifo".to_string()
+    }
+}

@@ -1,0 +1,114 @@
+//! Scheduling strategies: who decides at a choice point.
+//!
+//! A choice point arises whenever more than one event is eligible at the current
+//! instant, or when a [`select`](crate::select()) finds several branches ready, or when
+//! code calls [`choose`](crate::choose). The strategy picks an index; index 0 is the
+//! canonical order. Every pick is recorded on the run's [`Tape`](crate::Tape), so a
+//! run replays exactly whatever strategy made it.
+//!
+//! One file per strategy: [`fifo`], [`random`], [`replay`], and [`exhaustive`] (the
+//! depth-first enumerator used to count and prove orders).
+
+pub mod exhaustive;
+pub mod fifo;
+pub mod random;
+pub mod replay;
+
+use crate::time::Instant;
+use crate::{Tape, TaskId};
+
+pub use exhaustive::{explore_all, Exploration};
+pub use fifo::Fifo;
+pub use random::Random;
+pub use replay::Replay;
+
+/// What is being decided at a choice point.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ChoiceKind {
+    /// Which of several events due at the current instant the scheduler applies next.
+    Schedule,
+    /// Which of several ready branches a [`select`](crate::select()) takes.
+    Select,
+    /// A value asked for with [`choose`](crate::choose).
+    User,
+}
+
+/// One candidate at a scheduling choice point.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Candidate {
+    /// The task the event would poll or wake, when there is one.
+    pub task: Option<TaskId>,
+    /// The order in which the event was queued (smaller is older).
+    pub seq: u64,
+}
+
+/// Everything a strategy may look at when it picks.
+#[derive(Debug)]
+#[non_exhaustive]
+pub struct ChoicePoint<'a> {
+    /// How many options there are (at least 2).
+    pub options: usize,
+    /// What is being decided.
+    pub kind: ChoiceKind,
+    /// The step about to be taken.
+    pub step: u64,
+    /// The current virtual time.
+    pub time: Instant,
+    /// For [`ChoiceKind::Schedule`], the candidates in canonical order; empty otherwise.
+    pub candidates: &'a [Candidate],
+}
+
+/// A policy that resolves choice points. It must be deterministic given its own
+/// construction parameters: no clock, no OS randomness.
+pub trait Strategy {
+    /// Picks an index below `point.options`.
+    fn choose(&mut self, point: &ChoicePoint<'_>) -> usize;
+
+    /// A short description for reports, such as `random(seed=7)`.
+    fn describe(&self) -> String;
+
+    /// The seed, for strategies that have one.
+    fn seed(&self) -> Option<u64> {
+        None
+    }
+
+    /// Whether a replayed tape no longer matched the run (the option counts differed).
+    fn diverged(&self) -> bool {
+        false
+    }
+}
+
+/// The strategies a [`Config`](crate::Config) can name.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum StrategyKind {
+    /// Always the canonical order (index 0).
+    Fifo,
+    /// Uniformly random picks from a value-stable generator seeded with `seed`.
+    Random {
+        /// The seed.
+        seed: u64,
+    },
+    /// Replays a tape; once it runs out, continues canonically.
+    Replay(Tape),
+}
+
+impl StrategyKind {
+    /// Builds the strategy.
+    pub fn build(&self) -> Box<dyn Strategy> {
+        match self {
+            StrategyKind::Fifo => Box::new(Fifo),
+            StrategyKind::Random { seed } => Box::new(Random::new(*seed)),
+            StrategyKind::Replay(tape) => Box::new(Replay::new(tape.clone())),
+        }
+    }
+
+    /// The seed, for seeded strategies.
+    pub fn seed(&self) -> Option<u64> {
+        match self {
+            StrategyKind::Random { seed } => Some(*seed),
+            _ => None,
+        }
+    }
+}

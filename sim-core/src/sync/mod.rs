@@ -1,0 +1,5 @@
+//! Channels shaped like `tokio::sync`: [`mpsc`] (bounded and unbounded) and
+//! [`oneshot`].
+
+pub mod mpsc;
+pub mod oneshot;

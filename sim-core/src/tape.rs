@@ -1,0 +1,197 @@
+//! Tapes: the list of choices a run made, in a compact text form that replays it.
+//!
+//! A choice is `(options, index)`: at a choice point with `options` candidates the
+//! run took the one at `index`, where index 0 is always the canonical order (the
+//! oldest event first, the first ready branch of a selection). The text form is
+//! `t1:` followed by comma-separated `options.index` items; a run of identical
+//! items is written once with `*count`. Trailing canonical choices are left out,
+//! because a tape shorter than the run continues canonically:
+//!
+//! ```
+//! use sim_core::{Choice, Tape};
+//! let tape: Tape = "t1:2.1,3.0*4,2.1".parse().unwrap();
+//! assert_eq!(tape.len(), 6);
+//! assert_eq!(tape.choices()[0], Choice { options: 2, index: 1 });
+//! assert_eq!(tape.to_string(), "t1:2.1,3.0*4,2.1");
+//! ```
+
+use std::fmt;
+use std::str::FromStr;
+
+/// One recorded choice: `index` was taken among `options` candidates.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+pub struct Choice {
+    /// How many candidates there were (at least 2).
+    pub options: u32,
+    /// Which one was taken; 0 is the canonical order.
+    pub index: u32,
+}
+
+impl Choice {
+    /// Whether this choice departs from the canonical order.
+    pub fn is_departure(self) -> bool {
+        self.index != 0
+    }
+}
+
+/// The sequence of choices of one run. See the [module docs](self) for the text form.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
+pub struct Tape {
+    choices: Vec<Choice>,
+}
+
+const PREFIX: &str = "t1:";
+
+impl Tape {
+    /// An empty tape: every choice canonical.
+    pub fn new() -> Tape {
+        Tape::default()
+    }
+
+    /// A tape holding `choices`.
+    pub fn from_choices(choices: Vec<Choice>) -> Tape {
+        Tape { choices }
+    }
+
+    /// The choices, in the order they were made.
+    pub fn choices(&self) -> &[Choice] {
+        &self.choices
+    }
+
+    /// Number of choices recorded.
+    pub fn len(&self) -> usize {
+        self.choices.len()
+    }
+
+    /// Whether no choice was recorded.
+    pub fn is_empty(&self) -> bool {
+        self.choices.is_empty()
+    }
+
+    /// Number of choices that depart from the canonical order.
+    pub fn departures(&self) -> usize {
+        self.choices.iter().filter(|c| c.is_departure()).count()
+    }
+
+    /// Appends a choice.
+    pub fn push(&mut self, choice: Choice) {
+        self.choices.push(choice);
+    }
+
+    /// The same tape without its trailing canonical choices (it replays identically).
+    pub fn trimmed(&self) -> Tape {
+        let end = self.choices.iter().rposition(|c| c.is_departure()).map_or(0, |i| i + 1);
+        Tape { choices: self.choices[..end].to_vec() }
+    }
+}
+
+impl fmt::Display for Tape {
+    /// The compact text form, trailing canonical choices left out.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(PREFIX)?;
+        let trimmed = self.trimmed();
+        let mut items = trimmed.choices.iter().peekable();
+        let mut first = true;
+        while let Some(c) = items.next() {
+            let mut count = 1;
+            while items.peek() == Some(&c) {
+                items.next();
+                count += 1;
+            }
+            if !first {
+                f.write_str(",")?;
+            }
+            first = false;
+            write!(f, "{}.{}", c.options, c.index)?;
+            if count > 1 {
+                write!(f, "*{count}")?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Why a tape's text could not be parsed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TapeParseError {
+    /// The item (or prefix) that is wrong.
+    pub item: String,
+    /// What is wrong with it.
+    pub reason: &'static str,
+}
+
+impl fmt::Display for TapeParseError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "bad tape item `{}`: {}", self.item, self.reason)
+    }
+}
+
+impl std::error::Error for TapeParseError {}
+
+impl FromStr for Tape {
+    type Err = TapeParseError;
+
+    fn from_str(text: &str) -> Result<Tape, TapeParseError> {
+        let err = |item: &str, reason| TapeParseError { item: item.to_string(), reason };
+        let body = text
+            .trim()
+            .strip_prefix(PREFIX)
+            .ok_or_else(|| err(text, "a tape starts with `t1:`"))?;
+        let mut choices = Vec::new();
+        for item in body.split(',').filter(|s| !s.is_empty()) {
+            let (choice, count) = match item.split_once('*') {
+                Some((c, n)) => (c, n.parse::<usize>().map_err(|_| err(item, "count after `*` is not a number"))?),
+                None => (item, 1),
+            };
+            let (options, index) =
+                choice.split_once('.').ok_or_else(|| err(item, "expected `options.index`"))?;
+            let options: u32 = options.parse().map_err(|_| err(item, "options is not a number"))?;
+            let index: u32 = index.parse().map_err(|_| err(item, "index is not a number"))?;
+            if options < 2 {
+                return Err(err(item, "a choice has at least 2 options"));
+            }
+            if index >= options {
+                return Err(err(item, "index must be below options"));
+            }
+            if count == 0 || count > 1 << 24 {
+                return Err(err(item, "count must be between 1 and 16777216"));
+            }
+            choices.extend(std::iter::repeat_n(Choice { options, index }, count));
+        }
+        Ok(Tape { choices })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn c(options: u32, index: u32) -> Choice {
+        Choice { options, index }
+    }
+
+    #[test]
+    fn text_form_round_trips() {
+        let tape = Tape::from_choices(vec![c(2, 1), c(3, 0), c(3, 0), c(3, 0), c(2, 1), c(2, 0)]);
+        let text = tape.to_string();
+        assert_eq!(text, "t1:2.1,3.0*3,2.1");
+        let back: Tape = text.parse().unwrap();
+        assert_eq!(back, tape.trimmed());
+    }
+
+    #[test]
+    fn canonical_tape_prints_empty() {
+        let tape = Tape::from_choices(vec![c(2, 0), c(5, 0)]);
+        assert_eq!(tape.to_string(), "t1:");
+        assert!("t1:".parse::<Tape>().unwrap().is_empty());
+    }
+
+    #[test]
+    fn bad_tapes_are_typed_errors() {
+        assert_eq!("2.1".parse::<Tape>().unwrap_err().reason, "a tape starts with `t1:`");
+        assert_eq!("t1:2.2".parse::<Tape>().unwrap_err().reason, "index must be below options");
+        assert_eq!("t1:1.0".parse::<Tape>().unwrap_err().reason, "a choice has at least 2 options");
+        assert_eq!("t1:x".parse::<Tape>().unwrap_err().reason, "expected `options.index`");
+        assert_eq!("t1:2.1*0".parse::<Tape>().unwrap_err().reason, "count must be between 1 and 16777216");
+    }
+}

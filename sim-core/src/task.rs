@@ -1,0 +1,194 @@
+//! Tasks: `spawn`, named tasks, join handles, yielding.
+
+use std::cell::RefCell;
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::rc::Rc;
+use std::task::{Context, Poll};
+
+use crate::context::{self, Handle};
+use crate::core::{TaskState, Wait};
+use crate::TaskId;
+
+/// Spawns a task on the current simulation. The future need not be `Send`.
+///
+/// # Panics
+/// Panics when no simulation is current on this thread.
+#[track_caller]
+pub fn spawn<F>(future: F) -> JoinHandle<F::Output>
+where
+    F: Future + 'static,
+{
+    Builder::new().spawn(future)
+}
+
+/// Configures a task before spawning it (mirrors `tokio::task::Builder`).
+#[derive(Clone, Debug, Default)]
+pub struct Builder {
+    name: Option<String>,
+}
+
+impl Builder {
+    /// A builder for an unnamed task (reports call it `task-N`).
+    pub fn new() -> Builder {
+        Builder::default()
+    }
+
+    /// Names the task; the name appears in every trace line and report.
+    pub fn name(mut self, name: impl Into<String>) -> Builder {
+        self.name = Some(name.into());
+        self
+    }
+
+    /// Spawns the task on the current simulation.
+    ///
+    /// # Panics
+    /// Panics when no simulation is current on this thread.
+    #[track_caller]
+    pub fn spawn<F>(self, future: F) -> JoinHandle<F::Output>
+    where
+        F: Future + 'static,
+    {
+        spawn_on(&context::current(), self.name, future)
+    }
+}
+
+pub(crate) fn spawn_on<F>(handle: &Handle, name: Option<String>, future: F) -> JoinHandle<F::Output>
+where
+    F: Future + 'static,
+{
+    let slot: Rc<RefCell<Option<F::Output>>> = Rc::new(RefCell::new(None));
+    let out = slot.clone();
+    let wrapped = Box::pin(async move {
+        let value = future.await;
+        *out.borrow_mut() = Some(value);
+    });
+    let id = handle.core.borrow_mut().register_task(name);
+    let mut futures = handle.futures.borrow_mut();
+    let index = id.0 as usize;
+    if futures.len() <= index {
+        futures.resize_with(index + 1, || None);
+    }
+    futures[index] = Some(wrapped);
+    JoinHandle { id, slot, handle: handle.clone() }
+}
+
+/// Why a joined task produced no value.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum JoinError {
+    /// The task was aborted.
+    Aborted,
+}
+
+impl fmt::Display for JoinError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            JoinError::Aborted => f.write_str("task was aborted"),
+        }
+    }
+}
+
+impl std::error::Error for JoinError {}
+
+/// Awaits a task's output. Dropping the handle detaches the task.
+///
+/// A task that panics fails the whole run (with its name in the report), so a
+/// join never observes a panic.
+pub struct JoinHandle<T> {
+    id: TaskId,
+    slot: Rc<RefCell<Option<T>>>,
+    handle: Handle,
+}
+
+impl<T> JoinHandle<T> {
+    /// The task's id.
+    pub fn id(&self) -> TaskId {
+        self.id
+    }
+
+    /// Whether the task has ended (finished or aborted).
+    pub fn is_finished(&self) -> bool {
+        self.handle.core.borrow().tasks[self.id.0 as usize].state != TaskState::Running
+    }
+
+    /// Aborts the task: its future is dropped and it is never polled again. A
+    /// task may abort itself; it then stops at the end of its current poll.
+    pub fn abort(&self) {
+        let joiner = self.handle.core.borrow_mut().end_task(self.id, TaskState::Aborted);
+        let future = self.handle.futures.borrow_mut()[self.id.0 as usize].take();
+        drop(future);
+        if let Some(w) = joiner {
+            w.wake();
+        }
+    }
+}
+
+impl<T> Future for JoinHandle<T> {
+    type Output = Result<T, JoinError>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        if let Some(value) = self.slot.borrow_mut().take() {
+            return Poll::Ready(Ok(value));
+        }
+        let mut core = self.handle.core.borrow_mut();
+        match core.tasks[self.id.0 as usize].state {
+            TaskState::Aborted => Poll::Ready(Err(JoinError::Aborted)),
+            TaskState::Done => panic!("JoinHandle polled after it returned the task's output"),
+            TaskState::Running => {
+                core.tasks[self.id.0 as usize].join_waker = Some(cx.waker().clone());
+                core.wait_on(Wait::Join(self.id));
+                Poll::Pending
+            }
+        }
+    }
+}
+
+impl<T> fmt::Debug for JoinHandle<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("JoinHandle").field("id", &self.id).finish()
+    }
+}
+
+/// Yields once: the task is woken at once and polled again after the other events
+/// already due at this instant have had their turn.
+pub async fn yield_now() {
+    let mut yielded = false;
+    std::future::poll_fn(move |cx| {
+        if yielded {
+            Poll::Ready(())
+        } else {
+            yielded = true;
+            cx.waker().wake_by_ref();
+            Poll::Pending
+        }
+    })
+    .await;
+}
+
+/// Reports a property violation from inside a simulation. The run stops after the
+/// current step and fails with [`FailureKind::Violation`](crate::FailureKind::Violation).
+///
+/// # Panics
+/// Panics when no simulation is current on this thread.
+#[track_caller]
+pub fn fail(message: impl Into<String>) {
+    context::with_core(|core| core.violation(message.into()));
+}
+
+/// Draws a value in `0..n` as a recorded choice point: the strategy picks it, the
+/// tape records it, replay repeats it. This is the only sanctioned source of
+/// randomness inside a simulation. Returns 0 when `n <= 1` (no choice is recorded).
+///
+/// # Panics
+/// Panics when no simulation is current on this thread.
+#[track_caller]
+pub fn choose(n: usize) -> usize {
+    context::with_core(|core| core.choose(crate::strategy::ChoiceKind::User, n))
+}
+
+/// The id of the task being polled, if any.
+pub fn current_task() -> Option<TaskId> {
+    context::try_current().and_then(|h| h.core.borrow().current)
+}

@@ -1,0 +1,15 @@
+//! Timers shaped like `tokio::time`: [`sleep`], [`sleep_until`], [`interval`],
+//! [`timeout`]. Every timer firing is an event in the one queue; timers due at the
+//! same instant are choice points among themselves and with other events. Dropping
+//! a timer cancels it.
+
+mod instant;
+mod interval;
+mod sleep;
+mod timeout;
+
+pub use instant::Instant;
+pub(crate) use instant::write_nanos;
+pub use interval::{interval, interval_at, Interval, MissedTickBehavior};
+pub use sleep::{sleep, sleep_until, Sleep};
+pub use timeout::{timeout, timeout_at, Elapsed, Timeout};

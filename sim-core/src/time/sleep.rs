@@ -1,0 +1,89 @@
+//! `sleep` and `sleep_until`.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use crate::context::{self, Handle};
+use crate::core::TimerKey;
+use crate::time::Instant;
+
+/// Waits until `duration` has elapsed in virtual time.
+///
+/// # Panics
+/// Panics when no simulation is current on this thread.
+#[track_caller]
+pub fn sleep(duration: Duration) -> Sleep {
+    let handle = context::current();
+    let deadline = handle.core.borrow().now().saturating_add(duration);
+    Sleep::register(handle, deadline)
+}
+
+/// Waits until virtual time `deadline`; a deadline in the past fires at the current
+/// instant (still as an event, so still a choice point).
+///
+/// # Panics
+/// Panics when no simulation is current on this thread.
+#[track_caller]
+pub fn sleep_until(deadline: Instant) -> Sleep {
+    Sleep::register(context::current(), deadline)
+}
+
+/// A timer future (`Unpin`). The timer is registered at creation; dropping the
+/// future cancels it.
+#[must_use = "a timer does nothing unless awaited"]
+pub struct Sleep {
+    handle: Handle,
+    timer: TimerKey,
+    deadline: Instant,
+}
+
+impl Sleep {
+    fn register(handle: Handle, deadline: Instant) -> Sleep {
+        let timer = handle.core.borrow_mut().timer_register(deadline);
+        Sleep { handle, timer, deadline }
+    }
+
+    /// When the timer fires.
+    pub fn deadline(&self) -> Instant {
+        self.deadline
+    }
+
+    /// Whether the timer has fired.
+    pub fn is_elapsed(&self) -> bool {
+        self.handle.core.borrow().timer_fired(self.timer)
+    }
+
+    /// Re-arms the timer for `deadline` (cancelling the old firing).
+    pub fn reset(&mut self, deadline: Instant) {
+        let mut core = self.handle.core.borrow_mut();
+        core.timer_cancel(self.timer);
+        self.timer = core.timer_register(deadline);
+        self.deadline = deadline;
+    }
+}
+
+impl Future for Sleep {
+    type Output = ();
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        if self.handle.core.borrow_mut().timer_poll(self.timer, cx.waker()) {
+            Poll::Ready(())
+        } else {
+            Poll::Pending
+        }
+    }
+}
+
+impl Drop for Sleep {
+    fn drop(&mut self) {
+        self.handle.core.borrow_mut().timer_cancel(self.timer);
+    }
+}
+
+impl std::fmt::Debug for Sleep {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Sleep").field("deadline", &self.deadline).finish_non_exhaustive()
+    }
+}

@@ -1,0 +1,280 @@
+//! Traces: every step and every operation of a run, and the run's fingerprint.
+//!
+//! Each record holds ids, not names, so recording costs no allocation; names are
+//! resolved when a [`Trace`] is taken from the simulation. The fingerprint is a
+//! running hash over every record's fields (the mixing step below, defined here so
+//! that it never changes under us): two runs with equal fingerprints made the same
+//! steps in the same order at the same virtual times with the same choices.
+
+use std::collections::VecDeque;
+use std::fmt;
+use std::io;
+
+use crate::time::Instant;
+use crate::{ChannelId, Choice, TaskId, TimerId};
+
+/// What a trace record is about.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+#[non_exhaustive]
+pub enum RecordKind {
+    /// Step: a task was polled.
+    Poll,
+    /// Step: a timer fired.
+    TimerFire,
+    /// Step: a message in flight on a channel with latency was delivered.
+    Deliver,
+    /// A task was spawned.
+    Spawn,
+    /// A task finished.
+    TaskEnd,
+    /// A task was aborted.
+    TaskAbort,
+    /// A timer was set.
+    TimerSet,
+    /// A timer was dropped before it fired.
+    TimerCancel,
+    /// A message was sent on a channel.
+    Send,
+    /// A message was received from a channel.
+    Recv,
+    /// A channel closed (its last sender or its receiver went away).
+    Close,
+    /// A [`select`](crate::select()) or [`choose`](crate::choose) made a choice.
+    Choose,
+    /// A task reported a property violation.
+    Violation,
+    /// A waker was invoked from a thread other than the simulation's: determinism leak.
+    ForeignWake,
+}
+
+impl RecordKind {
+    fn code(self) -> u64 {
+        self as u64
+    }
+
+    /// Whether records of this kind are steps (events taken from the queue).
+    pub fn is_step(self) -> bool {
+        matches!(self, RecordKind::Poll | RecordKind::TimerFire | RecordKind::Deliver)
+    }
+
+    fn label(self) -> &'static str {
+        match self {
+            RecordKind::Poll => "poll",
+            RecordKind::TimerFire => "timer-fire",
+            RecordKind::Deliver => "deliver",
+            RecordKind::Spawn => "spawn",
+            RecordKind::TaskEnd => "task-end",
+            RecordKind::TaskAbort => "task-abort",
+            RecordKind::TimerSet => "timer-set",
+            RecordKind::TimerCancel => "timer-cancel",
+            RecordKind::Send => "send",
+            RecordKind::Recv => "recv",
+            RecordKind::Close => "close",
+            RecordKind::Choose => "choose",
+            RecordKind::Violation => "violation",
+            RecordKind::ForeignWake => "foreign-wake",
+        }
+    }
+}
+
+/// One record, by ids.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct TraceRecord {
+    /// The step during which this happened (steps count from 1).
+    pub step: u64,
+    /// Virtual time.
+    pub time: Instant,
+    /// What happened.
+    pub kind: RecordKind,
+    /// The task polled, spawned, ended, or owning the timer; or the task that did the operation.
+    pub task: Option<TaskId>,
+    /// The channel involved.
+    pub channel: Option<ChannelId>,
+    /// The timer involved, and its deadline.
+    pub timer: Option<(TimerId, Instant)>,
+    /// The choice made, when this record is a choice point.
+    pub choice: Option<Choice>,
+}
+
+impl TraceRecord {
+    pub(crate) fn new(step: u64, time: Instant, kind: RecordKind) -> TraceRecord {
+        TraceRecord { step, time, kind, task: None, channel: None, timer: None, choice: None }
+    }
+
+    fn hash_into(&self, h: u64) -> u64 {
+        let opt = |x: Option<u64>| x.map_or(0, |v| v.wrapping_add(1));
+        let mut h = mix(h, self.step);
+        h = mix(h, self.time.as_nanos());
+        h = mix(h, self.kind.code());
+        h = mix(h, opt(self.task.map(|t| u64::from(t.0))));
+        h = mix(h, opt(self.channel.map(|c| u64::from(c.0))));
+        h = mix(h, opt(self.timer.map(|(t, _)| t.0)));
+        h = mix(h, opt(self.timer.map(|(_, at)| at.as_nanos())));
+        mix(h, opt(self.choice.map(|c| (u64::from(c.options) << 32) | u64::from(c.index))))
+    }
+}
+
+/// The fingerprint's mixing step: rotate, xor, multiply by an odd constant (the
+/// FxHash step). Fixed forever: golden fingerprints depend on it.
+fn mix(h: u64, x: u64) -> u64 {
+    (h.rotate_left(5) ^ x).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95)
+}
+
+/// A run's fingerprint: a hash of its whole trace.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
+pub struct Fingerprint(pub u64);
+
+impl fmt::Display for Fingerprint {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:016x}", self.0)
+    }
+}
+
+impl fmt::Debug for Fingerprint {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Fingerprint({self})")
+    }
+}
+
+/// How much of the trace a simulation keeps (the fingerprint always covers all of it).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum TraceMode {
+    /// Keep only the last `n` records, for failure reports.
+    Tail(usize),
+    /// Keep every record (for export, timelines and determinism diffs).
+    Full,
+}
+
+impl Default for TraceMode {
+    fn default() -> TraceMode {
+        TraceMode::Tail(32)
+    }
+}
+
+pub(crate) struct TraceBuf {
+    mode: TraceMode,
+    records: VecDeque<TraceRecord>,
+    hash: u64,
+    count: u64,
+}
+
+impl TraceBuf {
+    pub(crate) fn new(mode: TraceMode) -> TraceBuf {
+        TraceBuf { mode, records: VecDeque::new(), hash: 0xcbf2_9ce4_8422_2325, count: 0 }
+    }
+
+    #[inline]
+    pub(crate) fn push(&mut self, record: TraceRecord) {
+        self.hash = record.hash_into(self.hash);
+        self.count += 1;
+        match self.mode {
+            TraceMode::Full => self.records.push_back(record),
+            TraceMode::Tail(0) => {}
+            TraceMode::Tail(n) => {
+                if self.records.len() == n {
+                    self.records.pop_front();
+                }
+                self.records.push_back(record);
+            }
+        }
+    }
+
+    pub(crate) fn fingerprint(&self) -> Fingerprint {
+        Fingerprint(mix(self.hash, self.count))
+    }
+
+    pub(crate) fn records(&self) -> impl Iterator<Item = &TraceRecord> {
+        self.records.iter()
+    }
+
+    pub(crate) fn is_full(&self) -> bool {
+        self.mode == TraceMode::Full
+    }
+}
+
+/// One record with its names resolved.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct TraceLine {
+    /// The step (from 1).
+    pub step: u64,
+    /// Virtual time in nanoseconds.
+    pub t_ns: u64,
+    /// What happened.
+    pub kind: RecordKind,
+    /// Task id.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub task_id: Option<u32>,
+    /// Task name.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub task: Option<String>,
+    /// Channel id.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub channel_id: Option<u32>,
+    /// Channel name.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub channel: Option<String>,
+    /// Timer id.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub timer_id: Option<u64>,
+    /// The timer's deadline in nanoseconds.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub deadline_ns: Option<u64>,
+    /// `[options, index]` when this was a choice point.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub choice: Option<[u32; 2]>,
+}
+
+impl fmt::Display for TraceLine {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "#{} {} {}", self.step, Instant::from_nanos(self.t_ns), self.kind.label())?;
+        if let Some(task) = &self.task {
+            write!(f, " task `{task}`")?;
+        }
+        if let Some(channel) = &self.channel {
+            write!(f, " channel `{channel}`")?;
+        }
+        if let (Some(id), Some(at)) = (self.timer_id, self.deadline_ns) {
+            write!(f, " timer {id} at {}", Instant::from_nanos(at))?;
+        }
+        if let Some([options, index]) = self.choice {
+            write!(f, " [choice {index} of {options}]")?;
+        }
+        Ok(())
+    }
+}
+
+/// A trace taken from a simulation: the kept records with names resolved.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Trace {
+    /// The records, oldest first.
+    pub lines: Vec<TraceLine>,
+    /// The fingerprint of the whole run so far.
+    pub fingerprint: Option<Fingerprint>,
+    /// Whether `lines` is the whole run (false when only a tail was kept).
+    pub complete: bool,
+}
+
+impl Trace {
+    /// Writes the trace as JSON Lines, one record per line.
+    ///
+    /// # Errors
+    /// Returns the writer's I/O error.
+    pub fn write_jsonl(&self, mut w: impl io::Write) -> io::Result<()> {
+        for line in &self.lines {
+            serde_json::to_writer(&mut w, line)?;
+            w.write_all(b"\n")?;
+        }
+        Ok(())
+    }
+}
+
+impl fmt::Display for Trace {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for line in &self.lines {
+            writeln!(f, "{line}")?;
+        }
+        Ok(())
+    }
+}

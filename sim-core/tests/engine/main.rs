@@ -1,0 +1,3 @@
+//! The engine's own tests: one binary, one module per area.
+
+mod smoke;
