@@ -13,9 +13,14 @@
 //! - [`Failure`]: how a run fails and how to replay it.
 #![forbid(unsafe_code)]
 
+pub mod check;
 mod context;
 mod core;
+pub mod determinism;
+pub mod env;
+pub mod log;
 mod report;
+pub mod select;
 mod sim;
 pub mod strategy;
 pub mod sync;
