@@ -557,10 +557,7 @@ impl Core {
 
     pub(crate) fn register_channel(&mut self, name: Option<String>, kind: &str) -> ChannelId {
         let id = ChannelId(u32::try_from(self.channels.len()).expect("too many channels"));
-        self.channels.push(ChannelMeta {
-            name: name.unwrap_or_else(|| format!("{kind}-{}", id.0)),
-            deliver: None,
-        });
+        self.channels.push(ChannelMeta { name: name.unwrap_or_else(|| format!("{kind}-{}", id.0)), deliver: None });
         id
     }
 

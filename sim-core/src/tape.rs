@@ -133,18 +133,14 @@ impl FromStr for Tape {
 
     fn from_str(text: &str) -> Result<Tape, TapeParseError> {
         let err = |item: &str, reason| TapeParseError { item: item.to_string(), reason };
-        let body = text
-            .trim()
-            .strip_prefix(PREFIX)
-            .ok_or_else(|| err(text, "a tape starts with `t1:`"))?;
+        let body = text.trim().strip_prefix(PREFIX).ok_or_else(|| err(text, "a tape starts with `t1:`"))?;
         let mut choices = Vec::new();
         for item in body.split(',').filter(|s| !s.is_empty()) {
             let (choice, count) = match item.split_once('*') {
                 Some((c, n)) => (c, n.parse::<usize>().map_err(|_| err(item, "count after `*` is not a number"))?),
                 None => (item, 1),
             };
-            let (options, index) =
-                choice.split_once('.').ok_or_else(|| err(item, "expected `options.index`"))?;
+            let (options, index) = choice.split_once('.').ok_or_else(|| err(item, "expected `options.index`"))?;
             let options: u32 = options.parse().map_err(|_| err(item, "options is not a number"))?;
             let index: u32 = index.parse().map_err(|_| err(item, "index is not a number"))?;
             if options < 2 {

@@ -8,8 +8,8 @@ mod interval;
 mod sleep;
 mod timeout;
 
-pub use instant::Instant;
 pub(crate) use instant::write_nanos;
+pub use instant::Instant;
 pub use interval::{interval, interval_at, Interval, MissedTickBehavior};
 pub use sleep::{sleep, sleep_until, Sleep};
 pub use timeout::{timeout, timeout_at, Elapsed, Timeout};
