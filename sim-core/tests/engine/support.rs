@@ -1,0 +1,32 @@
+//! Helpers shared by the engine tests.
+
+use std::collections::BTreeSet;
+
+use sim_core::strategy::explore_all;
+use sim_core::{Config, Fingerprint, Sim};
+
+/// What an exhaustive enumeration of a small program found.
+pub struct Explored<T> {
+    /// Runs (distinct choice sequences) explored.
+    pub runs: usize,
+    /// Distinct trace fingerprints among them.
+    pub fingerprints: BTreeSet<Fingerprint>,
+    /// Distinct outcomes.
+    pub outcomes: BTreeSet<T>,
+}
+
+/// Runs `program` under every order of its choice points (at most 100,000 runs)
+/// and asserts the enumeration was exhausted.
+pub fn explore<T: Ord>(program: impl Fn(&mut Sim) -> T) -> Explored<T> {
+    let mut fingerprints = BTreeSet::new();
+    let mut outcomes = BTreeSet::new();
+    let exploration = explore_all(100_000, |prefix| {
+        let mut sim = Sim::new(Config::replay(prefix.clone()));
+        outcomes.insert(program(&mut sim));
+        fingerprints.insert(sim.fingerprint());
+        assert!(!sim.tape_diverged(), "a prefix from the same program must replay exactly");
+        sim.recorded_tape()
+    });
+    assert!(exploration.exhausted, "enumeration hit its bound");
+    Explored { runs: exploration.runs, fingerprints, outcomes }
+}
