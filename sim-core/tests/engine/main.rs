@@ -1,5 +1,8 @@
 //! The engine's own tests: one binary, one module per area.
 
 mod orders;
+mod replay;
+mod reports;
 mod smoke;
 mod support;
+mod timers;
