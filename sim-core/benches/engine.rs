@@ -1,1 +1,200 @@
-fn main() {}
+//! Lockstep's engine benchmark: `cargo bench -p sim-core --bench engine`.
+//!
+//! 1. A throttle-like workload, run on Lockstep and on tokio's current-thread runtime
+//!    with paused time, in the same process: one producer sends 1,000 items with seeded
+//!    gaps of 0–20 ms, one processor selects over its input and a cooldown timer, one
+//!    consumer drains the output. "Events" are counted the same way on both sides:
+//!    items produced + timer firings + items consumed. Target: Lockstep at least 10x
+//!    tokio's events per second, with trace fingerprinting on (it always is).
+//! 2. The cost of creating, running and dropping an empty simulation. Target: <= 1 µs.
+//!
+//! Each measurement is repeated and the best and the median are printed.
+
+use std::hint::black_box;
+use std::sync::Arc;
+use std::time::{Duration, Instant as WallInstant};
+
+use sim_core::strategy::random::SimRng;
+use sim_core::{Config, Sim};
+
+/// Items the producer sends.
+const ITEMS: usize = 1_000;
+/// The largest gap between two items, in milliseconds (gaps are 0..=MAX_GAP_MS).
+const MAX_GAP_MS: u64 = 20;
+/// The processor's cooldown period.
+const PERIOD: Duration = Duration::from_millis(10);
+/// Bounded channel capacity on both sides.
+const CAPACITY: usize = 16;
+/// The seed of the gaps (and of Lockstep's random strategy).
+const SEED: u64 = 0x10c_57e9;
+/// Repetitions of each measurement.
+const REPS: usize = 7;
+
+/// What one run of the workload did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Counts {
+    produced: u64,
+    fired: u64,
+    consumed: u64,
+    /// Engine steps (Lockstep only).
+    steps: u64,
+}
+
+impl Counts {
+    fn events(&self) -> u64 {
+        self.produced + self.fired + self.consumed
+    }
+}
+
+/// The producer's gaps, identical on both sides.
+fn gaps() -> Arc<[Duration]> {
+    let mut rng = SimRng::new(SEED);
+    (0..ITEMS).map(|_| Duration::from_millis(rng.below(MAX_GAP_MS + 1))).collect()
+}
+
+// ---- tokio, current-thread, paused time ----
+
+mod on_tokio {
+    use super::*;
+    use tokio::sync::mpsc;
+    use tokio::time::{sleep, Instant};
+
+    pub(crate) fn runtime() -> tokio::runtime::Runtime {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_time()
+            .start_paused(true)
+            .build()
+            .expect("a current-thread runtime")
+    }
+
+    pub(crate) fn workload(rt: &tokio::runtime::Runtime, gaps: &Arc<[Duration]>) -> Counts {
+        let gaps = gaps.clone();
+        rt.block_on(async move {
+            let (in_tx, mut in_rx) = mpsc::channel::<u64>(CAPACITY);
+            let (out_tx, mut out_rx) = mpsc::channel::<u64>(CAPACITY);
+            let producer = tokio::spawn(async move {
+                let mut produced = 0;
+                for (i, gap) in gaps.iter().enumerate() {
+                    sleep(*gap).await;
+                    in_tx.send(i as u64).await.expect("processor alive");
+                    produced += 1;
+                }
+                produced
+            });
+            let processor = tokio::spawn(async move {
+                let mut fired = 0;
+                let mut cooling = false;
+                let timer = sleep(PERIOD);
+                tokio::pin!(timer);
+                loop {
+                    tokio::select! {
+                        biased;
+                        () = &mut timer, if cooling => {
+                            cooling = false;
+                            fired += 1;
+                        }
+                        item = in_rx.recv() => match item {
+                            Some(item) if !cooling => {
+                                cooling = true;
+                                timer.as_mut().reset(Instant::now() + PERIOD);
+                                out_tx.send(item).await.expect("consumer alive");
+                            }
+                            Some(_) => {}
+                            None => break,
+                        },
+                    }
+                }
+                fired
+            });
+            let consumer = tokio::spawn(async move {
+                let mut consumed = 0;
+                while out_rx.recv().await.is_some() {
+                    consumed += 1;
+                }
+                consumed
+            });
+            let produced = producer.await.expect("producer");
+            let fired = processor.await.expect("processor");
+            let consumed = consumer.await.expect("consumer");
+            Counts { produced, fired, consumed, steps: 0 }
+        })
+    }
+}
+
+// ---- measuring ----
+
+/// Best and median of several timed repetitions.
+struct Timing {
+    best: Duration,
+    median: Duration,
+}
+
+fn time_reps(reps: usize, mut f: impl FnMut()) -> Timing {
+    let mut samples: Vec<Duration> = (0..reps)
+        .map(|_| {
+            let start = WallInstant::now();
+            f();
+            start.elapsed()
+        })
+        .collect();
+    samples.sort();
+    Timing { best: samples[0], median: samples[samples.len() / 2] }
+}
+
+fn per_second(count: u64, d: Duration) -> f64 {
+    count as f64 / d.as_secs_f64()
+}
+
+fn human(rate: f64) -> String {
+    if rate >= 1e6 {
+        format!("{:.2} M", rate / 1e6)
+    } else {
+        format!("{:.1} k", rate / 1e3)
+    }
+}
+
+fn empty_simulation() -> Timing {
+    const N: u32 = 100_000;
+    let t = time_reps(REPS, || {
+        for _ in 0..N {
+            let mut sim = Sim::new(Config::default());
+            sim.run().expect("an empty simulation succeeds");
+            black_box(&sim);
+        }
+    });
+    Timing { best: t.best / N, median: t.median / N }
+}
+
+fn main() {
+    // `cargo test --benches` runs bench binaries with `--bench` absent; keep that cheap.
+    let quick = !std::env::args().any(|a| a == "--bench");
+    let reps = if quick { 1 } else { REPS };
+    let gaps = gaps();
+
+    let rt = on_tokio::runtime();
+    let tokio_counts = on_tokio::workload(&rt, &gaps);
+    let tokio_time = time_reps(reps, || {
+        black_box(on_tokio::workload(&rt, &gaps));
+    });
+
+    println!("throttle workload: {ITEMS} items, gaps 0-{MAX_GAP_MS} ms, period {PERIOD:?}, capacity {CAPACITY}");
+    println!(
+        "  tokio (current-thread, paused time): {} events ({} produced, {} timer firings, {} consumed)",
+        tokio_counts.events(),
+        tokio_counts.produced,
+        tokio_counts.fired,
+        tokio_counts.consumed
+    );
+    println!(
+        "    best {:?}  median {:?}  -> {} events/s (best)",
+        tokio_time.best,
+        tokio_time.median,
+        human(per_second(tokio_counts.events(), tokio_time.best))
+    );
+
+    let empty = empty_simulation();
+    println!(
+        "empty simulation (create, run, drop): best {:?}  median {:?}  (target <= 1 µs)",
+        empty.best, empty.median
+    );
+}
