@@ -209,6 +209,7 @@ pub(crate) struct Core {
     wakes: Arc<WakeQueue>,
     strategy: Box<dyn Strategy>,
     candidates: Vec<Candidate>,
+    woken_buf: Vec<TaskId>,
     pub(crate) tape: Vec<Choice>,
     pub(crate) trace: TraceBuf,
     pub(crate) stop: Option<Stop>,
@@ -236,6 +237,7 @@ impl Core {
             }),
             strategy,
             candidates: Vec::new(),
+            woken_buf: Vec::new(),
             tape: Vec::new(),
             trace,
             stop: None,
@@ -278,14 +280,17 @@ impl Core {
             self.foreign_wake = true;
             self.record(TraceRecord::new(self.step, self.now, RecordKind::ForeignWake));
         }
-        let woken = std::mem::take(&mut *self.wakes.woken.lock());
-        for id in woken {
+        let mut woken = std::mem::take(&mut self.woken_buf);
+        std::mem::swap(&mut woken, &mut *self.wakes.woken.lock());
+        for &id in &woken {
             let meta = &mut self.tasks[id.0 as usize];
             if meta.state == TaskState::Running && !meta.scheduled {
                 meta.scheduled = true;
                 self.push_event(self.now, Event::Wake(id));
             }
         }
+        woken.clear();
+        self.woken_buf = woken;
     }
 
     fn is_live(&self, event: &Event) -> bool {
@@ -353,14 +358,16 @@ impl Core {
         }
         let mut candidates = std::mem::take(&mut self.candidates);
         candidates.clear();
-        candidates.extend(self.queue.ready.iter().map(|&(seq, event)| Candidate {
-            seq,
-            task: match event {
-                Event::Wake(t) => Some(t),
-                Event::Timer(key, _) => self.timers.get(key).and_then(|e| e.owner),
-                Event::Deliver(_) => None,
-            },
-        }));
+        if self.strategy.wants_candidates() {
+            candidates.extend(self.queue.ready.iter().map(|&(seq, event)| Candidate {
+                seq,
+                task: match event {
+                    Event::Wake(t) => Some(t),
+                    Event::Timer(key, _) => self.timers.get(key).and_then(|e| e.owner),
+                    Event::Deliver(_) => None,
+                },
+            }));
+        }
         let point = ChoicePoint {
             options: n,
             kind: ChoiceKind::Schedule,

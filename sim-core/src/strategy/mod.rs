@@ -55,7 +55,8 @@ pub struct ChoicePoint<'a> {
     pub step: u64,
     /// The current virtual time.
     pub time: Instant,
-    /// For [`ChoiceKind::Schedule`], the candidates in canonical order; empty otherwise.
+    /// For [`ChoiceKind::Schedule`] and a strategy whose [`Strategy::wants_candidates`]
+    /// is true, the candidates in canonical order; empty otherwise.
     pub candidates: &'a [Candidate],
 }
 
@@ -67,6 +68,12 @@ pub trait Strategy {
 
     /// A short description for reports, such as `random(seed=7)`.
     fn describe(&self) -> String;
+
+    /// Whether [`ChoicePoint::candidates`] should be filled in (it costs a pass over
+    /// the events due now at every choice point).
+    fn wants_candidates(&self) -> bool {
+        false
+    }
 
     /// The seed, for strategies that have one.
     fn seed(&self) -> Option<u64> {
