@@ -1,1 +1,296 @@
-//! One-shot channels.
+//! One-shot channels shaped like `tokio::sync::oneshot`: one value, sent once.
+//!
+//! The [`Receiver`] is a future of the value. Sending puts the value in place at
+//! once and wakes the receiver through the simulation's event queue. Each channel
+//! is registered with a name (`oneshot-N`, or the one given to [`channel_named`])
+//! so that a deadlock report says which one a task waits on.
+//!
+//! ```
+//! use sim_core::sync::oneshot;
+//! use sim_core::{spawn, Config, Sim};
+//!
+//! let mut sim = Sim::new(Config::default());
+//! let answer = sim
+//!     .block_on(async {
+//!         let (tx, rx) = oneshot::channel();
+//!         spawn(async move { tx.send(42).unwrap() });
+//!         rx.await
+//!     })
+//!     .unwrap();
+//! assert_eq!(answer, Ok(42));
+//! ```
+
+use std::cell::{RefCell, RefMut};
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::rc::Rc;
+use std::task::{Context, Poll, Waker};
+
+use crate::context::{self, Handle};
+use crate::select::Selectable;
+use crate::trace::RecordKind;
+use crate::{ChannelId, Wait};
+
+pub mod error {
+    //! One-shot channel errors, named as in `tokio::sync::oneshot::error`.
+
+    use std::fmt;
+
+    /// The sender was dropped without sending.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+    pub struct RecvError(pub(super) ());
+
+    impl fmt::Display for RecvError {
+        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("channel closed")
+        }
+    }
+
+    impl std::error::Error for RecvError {}
+
+    /// Why [`try_recv`](super::Receiver::try_recv) returned no value.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+    pub enum TryRecvError {
+        /// No value yet; the sender may still send.
+        Empty,
+        /// No value, and none will come: the sender was dropped, the receiver was
+        /// closed, or the value was already taken.
+        Closed,
+    }
+
+    impl fmt::Display for TryRecvError {
+        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            match self {
+                TryRecvError::Empty => f.write_str("channel empty"),
+                TryRecvError::Closed => f.write_str("channel closed"),
+            }
+        }
+    }
+
+    impl std::error::Error for TryRecvError {}
+}
+
+use error::{RecvError, TryRecvError};
+
+struct Inner<T> {
+    id: ChannelId,
+    handle: Handle,
+    state: RefCell<State<T>>,
+}
+
+struct State<T> {
+    value: Option<T>,
+    /// The sender sent or was dropped.
+    tx_done: bool,
+    /// The receiver was closed or dropped.
+    rx_closed: bool,
+    rx_waker: Option<Waker>,
+    tx_waker: Option<Waker>,
+}
+
+impl<T> Inner<T> {
+    fn state(&self) -> RefMut<'_, State<T>> {
+        self.state.borrow_mut()
+    }
+
+    fn record(&self, kind: RecordKind) {
+        self.handle.core.borrow_mut().record_channel(kind, self.id);
+    }
+}
+
+/// A one-shot channel, named `oneshot-N` in traces and reports.
+///
+/// # Panics
+/// Panics when no simulation is current on this thread.
+#[track_caller]
+pub fn channel<T>() -> (Sender<T>, Receiver<T>) {
+    make(None)
+}
+
+/// A one-shot channel named `name` in traces and reports.
+///
+/// # Panics
+/// Panics when no simulation is current on this thread.
+#[track_caller]
+pub fn channel_named<T>(name: impl Into<String>) -> (Sender<T>, Receiver<T>) {
+    make(Some(name.into()))
+}
+
+#[track_caller]
+fn make<T>(name: Option<String>) -> (Sender<T>, Receiver<T>) {
+    let handle = context::current();
+    let id = handle.core.borrow_mut().register_channel(name, "oneshot");
+    let inner = Rc::new(Inner {
+        id,
+        handle,
+        state: RefCell::new(State { value: None, tx_done: false, rx_closed: false, rx_waker: None, tx_waker: None }),
+    });
+    (Sender { inner: Some(inner.clone()) }, Receiver { inner })
+}
+
+/// Sends the channel's one value. Dropping it without sending makes the receiver
+/// fail with [`RecvError`].
+pub struct Sender<T> {
+    inner: Option<Rc<Inner<T>>>,
+}
+
+impl<T> Sender<T> {
+    /// Sends `value`, waking the receiver through the event queue.
+    ///
+    /// # Errors
+    /// Hands `value` back when the receiver was dropped or closed.
+    pub fn send(mut self, value: T) -> Result<(), T> {
+        let inner = self.inner.take().expect("a sender sends at most once");
+        let mut st = inner.state();
+        st.tx_done = true;
+        if st.rx_closed {
+            return Err(value);
+        }
+        st.value = Some(value);
+        if let Some(w) = st.rx_waker.take() {
+            w.wake();
+        }
+        drop(st);
+        inner.record(RecordKind::Send);
+        Ok(())
+    }
+
+    /// Whether the receiver was dropped or closed (a send would fail).
+    pub fn is_closed(&self) -> bool {
+        self.inner.as_ref().map_or(true, |i| i.state.borrow().rx_closed)
+    }
+
+    /// Polls for the receiver being dropped or closed.
+    pub fn poll_closed(&mut self, cx: &mut Context<'_>) -> Poll<()> {
+        let Some(inner) = &self.inner else { return Poll::Ready(()) };
+        let mut st = inner.state();
+        if st.rx_closed {
+            return Poll::Ready(());
+        }
+        match &mut st.tx_waker {
+            Some(w) if w.will_wake(cx.waker()) => {}
+            slot => *slot = Some(cx.waker().clone()),
+        }
+        Poll::Pending
+    }
+
+    /// Waits until the receiver is dropped or closed.
+    pub async fn closed(&mut self) {
+        std::future::poll_fn(|cx| self.poll_closed(cx)).await;
+    }
+}
+
+impl<T> Drop for Sender<T> {
+    fn drop(&mut self) {
+        let Some(inner) = self.inner.take() else { return };
+        let mut st = inner.state();
+        st.tx_done = true;
+        if let Some(w) = st.rx_waker.take() {
+            w.wake();
+        }
+        let record = !st.rx_closed;
+        drop(st);
+        if record {
+            inner.record(RecordKind::Close);
+        }
+    }
+}
+
+impl<T> fmt::Debug for Sender<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Sender").field("channel", &self.inner.as_ref().map(|i| i.id)).finish_non_exhaustive()
+    }
+}
+
+/// Receives the channel's one value: a future of `Result<T, RecvError>`, and
+/// [`Selectable`] (ready once the value is there or the sender is gone).
+///
+/// Dropping it closes the channel: a later send fails and hands the value back.
+pub struct Receiver<T> {
+    inner: Rc<Inner<T>>,
+}
+
+impl<T> Receiver<T> {
+    /// Takes the value without waiting.
+    ///
+    /// # Errors
+    /// [`TryRecvError::Empty`] when the sender may still send;
+    /// [`TryRecvError::Closed`] when no value will come (the sender was dropped, the
+    /// receiver closed before a send, or the value was already taken).
+    pub fn try_recv(&mut self) -> Result<T, TryRecvError> {
+        let mut st = self.inner.state();
+        if let Some(value) = st.value.take() {
+            drop(st);
+            self.inner.record(RecordKind::Recv);
+            return Ok(value);
+        }
+        if st.tx_done || st.rx_closed {
+            Err(TryRecvError::Closed)
+        } else {
+            Err(TryRecvError::Empty)
+        }
+    }
+
+    /// Closes the channel: a send from now on fails. A value sent before can still
+    /// be taken with [`try_recv`](Receiver::try_recv).
+    pub fn close(&mut self) {
+        let mut st = self.inner.state();
+        if st.rx_closed {
+            return;
+        }
+        st.rx_closed = true;
+        if let Some(w) = st.tx_waker.take() {
+            w.wake();
+        }
+        let record = !st.tx_done;
+        drop(st);
+        if record {
+            self.inner.record(RecordKind::Close);
+        }
+    }
+}
+
+impl<T> Future for Receiver<T> {
+    type Output = Result<T, RecvError>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let mut st = self.inner.state();
+        if let Some(value) = st.value.take() {
+            drop(st);
+            self.inner.record(RecordKind::Recv);
+            return Poll::Ready(Ok(value));
+        }
+        if st.tx_done || st.rx_closed {
+            return Poll::Ready(Err(RecvError(())));
+        }
+        match &mut st.rx_waker {
+            Some(w) if w.will_wake(cx.waker()) => {}
+            slot => *slot = Some(cx.waker().clone()),
+        }
+        drop(st);
+        self.inner.handle.core.borrow_mut().wait_on(Wait::Recv(self.inner.id));
+        Poll::Pending
+    }
+}
+
+impl<T> Selectable for Receiver<T> {
+    fn is_ready(&self) -> bool {
+        let st = self.inner.state.borrow();
+        st.value.is_some() || st.tx_done || st.rx_closed
+    }
+}
+
+impl<T> Drop for Receiver<T> {
+    fn drop(&mut self) {
+        self.close();
+        let value = self.inner.state().value.take();
+        drop(value);
+    }
+}
+
+impl<T> fmt::Debug for Receiver<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Receiver").field("channel", &self.inner.id).finish_non_exhaustive()
+    }
+}

@@ -1,0 +1,142 @@
+//! The unbounded channel: [`UnboundedSender`] and [`UnboundedReceiver`].
+
+use std::fmt;
+use std::pin::Pin;
+use std::rc::Rc;
+use std::task::{Context, Poll};
+
+use futures::stream::{FusedStream, Stream};
+
+use super::chan::Chan;
+use super::error::{SendError, TryRecvError};
+use super::Recv;
+
+/// Sends values to an unbounded channel's [`UnboundedReceiver`] without waiting.
+/// Cloning makes another sender; the channel closes for the receiver when the last
+/// one is dropped.
+pub struct UnboundedSender<T> {
+    pub(super) chan: Rc<Chan<T>>,
+}
+
+/// Receives values from an unbounded channel, oldest first.
+///
+/// Dropping it closes the channel: senders get errors and buffered or in-flight
+/// messages are dropped.
+pub struct UnboundedReceiver<T> {
+    pub(super) chan: Rc<Chan<T>>,
+}
+
+impl<T> UnboundedSender<T> {
+    /// Sends `value` at once: into the receiver's buffer (waking the receiver through
+    /// the event queue), or in flight when the channel has a latency.
+    ///
+    /// # Errors
+    /// [`SendError`] with the value when the receiver is dropped or closed.
+    pub fn send(&self, value: T) -> Result<(), SendError<T>> {
+        self.chan.try_send(value).map_err(|(_, v)| SendError(v))
+    }
+
+    /// Whether the receiver was dropped or closed.
+    pub fn is_closed(&self) -> bool {
+        self.chan.is_rx_closed()
+    }
+
+    /// Whether both senders send to the same channel.
+    pub fn same_channel(&self, other: &UnboundedSender<T>) -> bool {
+        Rc::ptr_eq(&self.chan, &other.chan)
+    }
+}
+
+impl<T> Clone for UnboundedSender<T> {
+    fn clone(&self) -> UnboundedSender<T> {
+        self.chan.add_sender();
+        UnboundedSender { chan: self.chan.clone() }
+    }
+}
+
+impl<T> Drop for UnboundedSender<T> {
+    fn drop(&mut self) {
+        self.chan.drop_sender();
+    }
+}
+
+impl<T> fmt::Debug for UnboundedSender<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("UnboundedSender").field("channel", &self.chan.id).finish_non_exhaustive()
+    }
+}
+
+impl<T> UnboundedReceiver<T> {
+    /// Receives the next message, waiting for one; `None` once the channel is closed
+    /// and nothing is buffered or in flight.
+    pub fn recv(&mut self) -> Recv<'_, T> {
+        Recv { chan: &self.chan }
+    }
+
+    /// Receives a buffered message without waiting.
+    ///
+    /// # Errors
+    /// [`TryRecvError::Empty`] when nothing is buffered but more may come (a message
+    /// in flight is not yet visible); [`TryRecvError::Disconnected`] when the channel
+    /// is closed and drained.
+    pub fn try_recv(&mut self) -> Result<T, TryRecvError> {
+        match self.chan.try_recv() {
+            Ok(Some(v)) => Ok(v),
+            Ok(None) => Err(TryRecvError::Empty),
+            Err(()) => Err(TryRecvError::Disconnected),
+        }
+    }
+
+    /// Polls for the next message, as [`recv`](UnboundedReceiver::recv) does.
+    pub fn poll_recv(&mut self, cx: &mut Context<'_>) -> Poll<Option<T>> {
+        self.chan.poll_recv(cx)
+    }
+
+    /// Closes the channel for senders (their sends fail from now on) while messages
+    /// already sent can still be received.
+    pub fn close(&mut self) {
+        self.chan.close_rx();
+    }
+
+    /// Whether the channel is closed: every sender dropped, or
+    /// [`close`](UnboundedReceiver::close) called.
+    pub fn is_closed(&self) -> bool {
+        self.chan.is_closed()
+    }
+
+    /// Messages buffered now (messages in flight are not counted).
+    pub fn len(&self) -> usize {
+        self.chan.len()
+    }
+
+    /// Whether no message is buffered now.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+impl<T> Drop for UnboundedReceiver<T> {
+    fn drop(&mut self) {
+        self.chan.drop_rx();
+    }
+}
+
+impl<T> Stream for UnboundedReceiver<T> {
+    type Item = T;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<T>> {
+        self.poll_recv(cx)
+    }
+}
+
+impl<T> FusedStream for UnboundedReceiver<T> {
+    fn is_terminated(&self) -> bool {
+        self.chan.is_finished()
+    }
+}
+
+impl<T> fmt::Debug for UnboundedReceiver<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("UnboundedReceiver").field("channel", &self.chan.id).finish_non_exhaustive()
+    }
+}
