@@ -108,6 +108,10 @@ fn unbounded<T>(name: Option<String>) -> (UnboundedSender<T>, UnboundedReceiver<
 
 /// Sets up a channel: its name and its delivery latency.
 ///
+/// Channels built here need `T: 'static` (a channel with latency is reached by
+/// the simulation's delivery events); [`channel_named`] and
+/// [`unbounded_channel_named`] name a channel without that bound.
+///
 /// ```
 /// # use std::time::Duration;
 /// # let sim = sim_core::Sim::new(sim_core::Config::default());
