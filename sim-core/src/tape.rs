@@ -34,7 +34,8 @@ impl Choice {
     }
 }
 
-/// The sequence of choices of one run. See the [module docs](self) for the text form.
+/// The sequence of choices of one run. Its text form is `t1:` then `options.index` items
+/// separated by commas, a run of equal items written once with `*count`.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
 pub struct Tape {
     choices: Vec<Choice>,

@@ -40,7 +40,7 @@ pub enum RecordKind {
     Recv,
     /// A channel closed (its last sender or its receiver went away).
     Close,
-    /// A [`select`](crate::select()) or [`choose`](crate::choose) made a choice.
+    /// A [`select`](crate::select::select) or [`choose`](crate::choose) made a choice.
     Choose,
     /// A task reported a property violation.
     Violation,

@@ -1,7 +1,7 @@
 //! Scheduling strategies: who decides at a choice point.
 //!
 //! A choice point arises whenever more than one event is eligible at the current
-//! instant, or when a [`select`](crate::select()) finds several branches ready, or when
+//! instant, or when a [`select`](crate::select::select) finds several branches ready, or when
 //! code calls [`choose`](crate::choose). The strategy picks an index; index 0 is the
 //! canonical order. Every pick is recorded on the run's [`Tape`](crate::Tape), so a
 //! run replays exactly whatever strategy made it.
@@ -28,7 +28,7 @@ pub use replay::Replay;
 pub enum ChoiceKind {
     /// Which of several events due at the current instant the scheduler applies next.
     Schedule,
-    /// Which of several ready branches a [`select`](crate::select()) takes.
+    /// Which of several ready branches a [`select`](crate::select::select) takes.
     Select,
     /// A value asked for with [`choose`](crate::choose).
     User,
