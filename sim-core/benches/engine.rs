@@ -121,6 +121,76 @@ mod on_tokio {
     }
 }
 
+// ---- Lockstep ----
+
+mod on_lockstep {
+    use super::*;
+    use sim_core::select::{select, Either};
+    use sim_core::sync::mpsc;
+    use sim_core::time::{sleep, Instant};
+
+    pub(crate) fn workload(gaps: &Arc<[Duration]>) -> Counts {
+        let mut sim = Sim::new(Config::random(SEED));
+        let (in_tx, mut in_rx) = mpsc::channel_named::<u64>("in", CAPACITY);
+        let (out_tx, mut out_rx) = mpsc::channel_named::<u64>("out", CAPACITY);
+        let gaps = gaps.clone();
+        let producer = sim.spawn_named("producer", async move {
+            let mut produced = 0;
+            for (i, gap) in gaps.iter().enumerate() {
+                sleep(*gap).await;
+                in_tx.send(i as u64).await.expect("processor alive");
+                produced += 1;
+            }
+            produced
+        });
+        let processor = sim.spawn_named("processor", async move {
+            let mut fired = 0;
+            let mut cooling = false;
+            let mut timer = sleep(PERIOD);
+            loop {
+                let item = if cooling {
+                    match select(&mut timer, in_rx.recv()).await {
+                        Either::Left(()) => {
+                            cooling = false;
+                            fired += 1;
+                            continue;
+                        }
+                        Either::Right(item) => item,
+                    }
+                } else {
+                    in_rx.recv().await
+                };
+                match item {
+                    Some(item) if !cooling => {
+                        cooling = true;
+                        timer.reset(Instant::now() + PERIOD);
+                        out_tx.send(item).await.expect("consumer alive");
+                    }
+                    Some(_) => {}
+                    None => break,
+                }
+            }
+            fired
+        });
+        let consumer = sim.spawn_named("consumer", async move {
+            let mut consumed = 0;
+            while out_rx.recv().await.is_some() {
+                consumed += 1;
+            }
+            consumed
+        });
+        sim.run().expect("the workload succeeds");
+        let counts = sim.block_on(async move {
+            let produced = producer.await.expect("producer");
+            let fired = processor.await.expect("processor");
+            let consumed = consumer.await.expect("consumer");
+            (produced, fired, consumed)
+        });
+        let (produced, fired, consumed) = counts.expect("joins succeed");
+        Counts { produced, fired, consumed, steps: sim.steps() }
+    }
+}
+
 // ---- measuring ----
 
 /// Best and median of several timed repetitions.
@@ -190,6 +260,33 @@ fn main() {
         tokio_time.best,
         tokio_time.median,
         human(per_second(tokio_counts.events(), tokio_time.best))
+    );
+
+    let lockstep_counts = on_lockstep::workload(&gaps);
+    let lockstep_time = time_reps(reps, || {
+        black_box(on_lockstep::workload(&gaps));
+    });
+    println!(
+        "  Lockstep (random strategy, fingerprint on): {} events ({} produced, {} timer firings, {} consumed), {} steps",
+        lockstep_counts.events(),
+        lockstep_counts.produced,
+        lockstep_counts.fired,
+        lockstep_counts.consumed,
+        lockstep_counts.steps
+    );
+    println!(
+        "    best {:?}  median {:?}  -> {} events/s, {} steps/s (best)",
+        lockstep_time.best,
+        lockstep_time.median,
+        human(per_second(lockstep_counts.events(), lockstep_time.best)),
+        human(per_second(lockstep_counts.steps, lockstep_time.best))
+    );
+    let ratio =
+        per_second(lockstep_counts.events(), lockstep_time.best) / per_second(tokio_counts.events(), tokio_time.best);
+    let ratio_median = per_second(lockstep_counts.events(), lockstep_time.median)
+        / per_second(tokio_counts.events(), tokio_time.median);
+    println!(
+        "  ratio Lockstep / tokio, events per second: {ratio:.1}x best, {ratio_median:.1}x median (target >= 10x)"
     );
 
     let empty = empty_simulation();
