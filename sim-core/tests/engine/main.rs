@@ -4,6 +4,7 @@ mod channels;
 mod orders;
 mod replay;
 mod reports;
+mod select;
 mod smoke;
 mod support;
 mod timers;

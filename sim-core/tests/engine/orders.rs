@@ -5,6 +5,7 @@ use std::collections::BTreeSet;
 use std::rc::Rc;
 use std::time::Duration;
 
+use sim_core::sync::mpsc;
 use sim_core::time::sleep;
 use sim_core::Sim;
 
@@ -90,4 +91,70 @@ fn events_at_different_instants_are_not_choice_points() {
     });
     assert_eq!(explored.runs, 1);
     assert_eq!(explored.outcomes, BTreeSet::from([vec![5, 1, 3]]));
+}
+
+/// Three senders and a receiver, all due at t = 0, on an unbounded channel. A
+/// receiver poll takes everything buffered; a send wakes the receiver only when it
+/// is waiting (not already scheduled). With k senders left and the receiver
+/// scheduled, the choices are "receiver" (then it waits, and k senders remain) or
+/// one of k senders: N(k) = k * N(k-1) + k * N(k-1) = 2k * N(k-1), N(0) = 1, so
+/// N(3) = 6 * 4 * 2 = 48 orders.
+fn three_senders(sim: &mut Sim) -> Vec<&'static str> {
+    let (tx, mut rx) = mpsc::unbounded_channel_named("in");
+    let got = Rc::new(RefCell::new(Vec::new()));
+    let g = got.clone();
+    sim.spawn_named("receiver", async move {
+        for _ in 0..3 {
+            let v = rx.recv().await.unwrap();
+            g.borrow_mut().push(v);
+        }
+    });
+    for name in ["a", "b", "c"] {
+        let tx = tx.clone();
+        sim.spawn_named(name, async move { tx.send(name).unwrap() });
+    }
+    drop(tx);
+    sim.run().unwrap();
+    let out = got.borrow().clone();
+    out
+}
+
+#[test]
+fn three_senders_and_a_receiver_have_exactly_48_orders() {
+    let explored = explore(three_senders);
+    assert_eq!(explored.runs, 48);
+    assert_eq!(explored.fingerprints.len(), 48);
+    assert_eq!(explored.outcomes, permutations(&["a", "b", "c"]), "every arrival order is reachable");
+}
+
+/// A timer and a message with 10 ms of latency, both due at 10 ms. At t = 0 three
+/// tasks are polled (3! orders). At 10 ms the firing and the delivery compete, and
+/// each wakes its task: after the firing, [delivery, poll timer-task] (2 orders
+/// when the delivery goes first, since two polls then compete; 1 otherwise), so 3;
+/// symmetrically 3 after the delivery: 6. Total 6 * 6 = 36; both outcomes reached.
+fn timer_and_message(sim: &mut Sim) -> Vec<&'static str> {
+    let log = Rc::new(RefCell::new(Vec::new()));
+    let (tx, mut rx) = mpsc::Builder::new().name("link").latency(Duration::from_millis(10)).unbounded_channel();
+    let l = log.clone();
+    sim.spawn_named("timer", async move {
+        sleep(Duration::from_millis(10)).await;
+        l.borrow_mut().push("timer");
+    });
+    sim.spawn_named("sender", async move { tx.send(()).unwrap() });
+    let l = log.clone();
+    sim.spawn_named("receiver", async move {
+        rx.recv().await.unwrap();
+        l.borrow_mut().push("message");
+    });
+    sim.run().unwrap();
+    let out = log.borrow().clone();
+    out
+}
+
+#[test]
+fn a_timer_and_a_message_due_at_once_have_exactly_36_orders() {
+    let explored = explore(timer_and_message);
+    assert_eq!(explored.runs, 36);
+    assert_eq!(explored.fingerprints.len(), 36);
+    assert_eq!(explored.outcomes, BTreeSet::from([vec!["message", "timer"], vec!["timer", "message"]]));
 }

@@ -130,8 +130,12 @@ impl<T> Chan<T> {
         let mut st = self.state();
         st.senders -= 1;
         if st.senders == 0 {
-            if let Some(w) = st.rx_waker.take() {
-                w.wake();
+            // With messages still in flight, the last delivery wakes the receiver;
+            // waking it now would only add a spurious poll (and a choice point).
+            if st.in_flight.is_empty() {
+                if let Some(w) = st.rx_waker.take() {
+                    w.wake();
+                }
             }
             self.record_close(&mut st);
         }
