@@ -3,7 +3,7 @@
 //! A choice point arises whenever more than one event is eligible at the current
 //! instant, or when a [`select`](crate::select::select) finds several branches ready, or when
 //! code calls [`choose`](crate::choose). The strategy picks an index; index 0 is the
-//! canonical order. Every pick is recorded on the run's [`Tape`](crate::Tape), so a
+//! canonical order. Every pick is recorded on the run's [`Tape`], so a
 //! run replays exactly whatever strategy made it.
 //!
 //! One file per strategy: [`fifo`], [`random`], [`replay`], and [`exhaustive`] (the
