@@ -107,7 +107,10 @@ impl fmt::Display for FailureKind {
 }
 
 /// A failed run: what went wrong, where, and the exact way to replay it.
-#[derive(Clone, Debug, PartialEq, Eq)]
+///
+/// Its `Debug` form is the report itself, so `sim.run().unwrap()` in a test prints
+/// the report with the replay command.
+#[derive(Clone, PartialEq, Eq)]
 pub struct Failure {
     /// What went wrong.
     pub kind: FailureKind,
@@ -150,6 +153,13 @@ impl fmt::Display for Failure {
             }
         }
         write!(f, "  replay: {}", self.replay)
+    }
+}
+
+impl fmt::Debug for Failure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(f)?;
+        fmt::Display::fmt(self, f)
     }
 }
 

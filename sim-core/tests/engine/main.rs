@@ -1,6 +1,7 @@
 //! The engine's own tests: one binary, one module per area.
 
 mod channels;
+mod golden;
 mod orders;
 mod replay;
 mod reports;
