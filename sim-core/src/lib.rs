@@ -1,16 +1,180 @@
 //! # sim-core: Lockstep's deterministic engine
 //!
-//! (The tutorial is written in the crate docs below the map.)
+//! One single-threaded scheduler owns virtual time. Every task wake-up, timer firing
+//! and channel delivery is an event in **one queue**; a step applies one event and a
+//! task poll is atomic. When several events are due at the same instant, a
+//! *strategy* picks which goes first, and the pick is recorded on a *tape*. A run
+//! is a pure function of the code and the seed (or tape): a failing order replays
+//! exactly, and a correct program can be shown correct over thousands of orders.
 //!
-//! ## Map
-//! - [`Sim`] and [`Config`] (in `sim.rs`): a simulation and the step loop.
-//! - [`time`]: virtual [`Instant`]s and timers (`sleep`, `interval`, `timeout`).
-//! - [`sync`]: channels (`mpsc`, `oneshot`).
-//! - [`spawn`], [`task::Builder`], [`JoinHandle`]: tasks.
-//! - [`strategy`]: who resolves choice points (FIFO, random, replay, exhaustive).
-//! - [`Tape`]: recorded choices and their text form.
-//! - [`trace`]: records, fingerprints, JSON Lines export.
-//! - [`Failure`]: how a run fails and how to replay it.
+//! ## Map: start here, drop down when you outgrow it
+//! - [`Sim`] and [`Config`]: a simulation, driven by [`Sim::run`], [`Sim::block_on`]
+//!   or by hand ([`Sim::step`], [`Sim::advance`], [`Sim::run_until`],
+//!   [`Sim::run_until_idle`]).
+//! - [`check`]: run a test over many seeds on every core, stop at the first failure,
+//!   print its report; [`env`] reads `LOCKSTEP_SEED` / `LOCKSTEP_TAPE` and friends.
+//! - [`time`]: virtual [`Instant`] and tokio-shaped timers (`sleep`, `interval`, `timeout`).
+//! - [`sync`]: tokio-shaped channels (`mpsc`, `oneshot`), optionally with latency.
+//! - [`select`](mod@select): Go-style selection whose pick among ready branches is a recorded choice.
+//! - [`spawn`], [`task::Builder`], [`JoinHandle`], [`choose`], [`fail`]: tasks and choices.
+//! - [`strategy`]: FIFO, seeded random, replay, exhaustive enumeration.
+//! - [`Tape`], [`trace`], [`Failure`]: what a run did and how to replay it.
+//! - [`determinism`]: run a seed twice and name the first step where runs differ.
+//! - [`log`]: `tracing` output stamped with virtual time and the running task.
+//!
+//! ## Tutorial: find a race, read the report, replay it, fix it
+//! A throttle passes an item, then refuses items for 50 ms. This one hands the item
+//! downstream first and only then arms its cooldown timer; the timer's firing ends
+//! the cooldown. A driver sends 1, receives it, sleeps 50 ms, sends 6 and waits for
+//! it. At 50 ms the throttle's timer and the driver's wake-up fall on the same
+//! instant: in some orders, 6 arrives while the throttle still believes it is
+//! cooling down, is dropped, and the driver waits forever.
+//!
+//! ```
+//! use std::time::Duration;
+//! use sim_core::select::{select, Either};
+//! use sim_core::sync::mpsc;
+//! use sim_core::time::{sleep, Instant};
+//! use sim_core::{Config, FailureKind, Sim, Tape};
+//!
+//! const PERIOD: Duration = Duration::from_millis(50);
+//!
+//! async fn buggy_throttle(mut input: mpsc::Receiver<u32>, output: mpsc::Sender<u32>) {
+//!     let mut cooldown = None;
+//!     loop {
+//!         let item = match cooldown.as_mut() {
+//!             None => input.recv().await,
+//!             Some(timer) => match select(input.recv(), timer).await {
+//!                 Either::Left(Some(_dropped)) => continue, // still cooling down
+//!                 Either::Left(None) => None,
+//!                 Either::Right(()) => {
+//!                     cooldown = None;
+//!                     continue;
+//!                 }
+//!             },
+//!         };
+//!         let Some(item) = item else { return };
+//!         output.send(item).await.unwrap();
+//!         cooldown = Some(sleep(PERIOD)); // armed after the hand-off: the bug
+//!     }
+//! }
+//!
+//! async fn fixed_throttle(mut input: mpsc::Receiver<u32>, output: mpsc::Sender<u32>) {
+//!     let mut last: Option<Instant> = None;
+//!     while let Some(item) = input.recv().await {
+//!         let now = Instant::now(); // decide from timestamps, not from wake-up order
+//!         if last.map_or(true, |t| now >= t + PERIOD) {
+//!             last = Some(now);
+//!             output.send(item).await.unwrap();
+//!         }
+//!     }
+//! }
+//!
+//! /// Builds the world and runs it to the end.
+//! fn world(config: Config, buggy: bool) -> Sim {
+//!     let mut sim = Sim::new(config.name("tutorial::throttle_hang"));
+//!     let (in_tx, in_rx) = mpsc::channel_named("in", 1);
+//!     let (out_tx, mut out_rx) = mpsc::channel_named("out", 1);
+//!     if buggy {
+//!         sim.spawn_named("throttle", buggy_throttle(in_rx, out_tx));
+//!     } else {
+//!         sim.spawn_named("throttle", fixed_throttle(in_rx, out_tx));
+//!     }
+//!     sim.spawn_named("driver", async move {
+//!         in_tx.send(1).await.unwrap();
+//!         assert_eq!(out_rx.recv().await, Some(1));
+//!         sleep(PERIOD).await;
+//!         in_tx.send(6).await.unwrap();
+//!         assert_eq!(out_rx.recv().await, Some(6));
+//!         // Dropping `in_tx` here closes the throttle's input, so it ends too.
+//!     });
+//!     let outcome = sim.run();
+//!     if let Err(failure) = outcome {
+//!         // Keep the report with the simulation for the caller.
+//!         REPORT.with(|r| *r.borrow_mut() = Some(failure));
+//!     }
+//!     sim
+//! }
+//! thread_local!(static REPORT: std::cell::RefCell<Option<Box<sim_core::Failure>>> = Default::default());
+//! let take_report = || REPORT.with(|r| r.borrow_mut().take());
+//!
+//! // 1. Find it: the canonical order passes, some seeds fail.
+//! world(Config::default(), true);
+//! assert!(take_report().is_none(), "FIFO order hides the race");
+//! let (seed, failure) = (0..100)
+//!     .find_map(|seed| {
+//!         world(Config::random(seed), true);
+//!         take_report().map(|f| (seed, f))
+//!     })
+//!     .expect("a seed below 100 finds the race");
+//! assert_eq!(seed, 3);
+//! assert_eq!(failure.fingerprint.to_string(), "bcc24a202b2fe33d");
+//!
+//! // 2. Read the report: a deadlock naming both tasks and what each waits on,
+//! //    the seed, the tape, and the command that replays it.
+//! let FailureKind::Deadlock { blocked } = &failure.kind else { panic!("{failure}") };
+//! let blocked: Vec<String> = blocked.iter().map(|b| b.to_string()).collect();
+//! assert_eq!(blocked, ["throttle (recv on `in`)", "driver (recv on `out`)"]);
+//! let report = failure.to_string();
+//! assert!(report.starts_with("lockstep: deadlock in `tutorial::throttle_hang`"));
+//! assert!(report.contains(&format!("LOCKSTEP_SEED={seed} cargo test -- --exact tutorial::throttle_hang")));
+//! println!("{report}");
+//!
+//! // 3. Replay it from the printed tape: the same run, step for step.
+//! let tape: Tape = failure.tape.to_string().parse().unwrap();
+//! let replayed = world(Config::replay(tape), true);
+//! assert_eq!(replayed.fingerprint(), failure.fingerprint);
+//! assert!(take_report().is_some());
+//!
+//! // 4. Fix it: the timestamp throttle passes every seed.
+//! for seed in 0..500 {
+//!     world(Config::random(seed), false);
+//!     assert!(take_report().is_none(), "seed {seed}");
+//! }
+//! ```
+//!
+//! The report printed in step 2 (seed 3 is the first to fail):
+//!
+//! ```text
+//! lockstep: deadlock in `tutorial::throttle_hang`
+//!   deadlock: 2 tasks blocked: throttle (recv on `in`), driver (recv on `out`)
+//!   at 50ms after 9 steps
+//!   seed: 3  strategy: random(seed=3)
+//!   tape: t1:2.0,2.1*3
+//!   fingerprint: bcc24a202b2fe33d
+//!   last steps:
+//!     #2 0s poll task `driver`
+//!     #2 0s send task `driver` channel `in`
+//!     #3 0s poll task `throttle`
+//!     #3 0s recv task `throttle` channel `in`
+//!     #3 0s send task `throttle` channel `out`
+//!     #3 0s timer-set task `throttle` timer 0 at 50ms
+//!     #4 0s poll task `driver`
+//!     #4 0s recv task `driver` channel `out`
+//!     #4 0s timer-set task `driver` timer 1 at 50ms
+//!     #5 50ms timer-fire task `driver` timer 1 at 50ms [choice 1 of 2]
+//!     #6 50ms poll task `driver` [choice 1 of 2]
+//!     #6 50ms send task `driver` channel `in`
+//!     #7 50ms poll task `throttle` [choice 1 of 2]
+//!     #7 50ms recv task `throttle` channel `in`
+//!     #8 50ms timer-fire task `throttle` timer 0 at 50ms
+//!     #9 50ms poll task `throttle`
+//!   replay: LOCKSTEP_SEED=3 cargo test -- --exact tutorial::throttle_hang
+//! ```
+//!
+//! Step 5 is the decisive choice: the driver's timer fired before the throttle's,
+//! so at step 7 the throttle received 6 while still cooling down and dropped it.
+//! The tutorial asserts the seed (3), the blocked tasks and the replay command, so
+//! this text stays true.
+//!
+//! ## Limitations
+//! - Only code that uses Lockstep's primitives (or the processors' clock
+//!   abstraction) is scheduled deterministically. A real socket, file, thread or
+//!   `tokio::time` call inside a simulation escapes it (see `docs/determinism.md`).
+//! - A task waiting on a future that is not a Lockstep primitive is reported in a
+//!   deadlock without saying what it waits on.
+//! - Random tie-breaking finds shallow races; exhaustive enumeration
+//!   ([`strategy::explore_all`]) is for small programs.
 #![forbid(unsafe_code)]
 
 pub mod check;

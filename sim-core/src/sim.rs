@@ -304,9 +304,8 @@ impl Sim {
         let tape = Tape::from_choices(core.tape.clone()).trimmed();
         let seed = core.strategy().seed();
         let name = self.config.name.as_deref();
-        let tail = core.trace.records().filter(|r| r.kind.is_step() || r.kind == RecordKind::Choose);
-        let mut trace_tail: Vec<TraceLine> = tail.map(|r| resolve(&core, r)).collect();
-        let keep = 12;
+        let mut trace_tail: Vec<TraceLine> = core.trace.records().map(|r| resolve(&core, r)).collect();
+        let keep = 16;
         if trace_tail.len() > keep {
             trace_tail.drain(..trace_tail.len() - keep);
         }
