@@ -1,1 +1,685 @@
-//! (being written)
+//! Running many seeds: the check runner and its entry points.
+//!
+//! A check runs a closure that builds the test's future once per seed, each time in
+//! a fresh [`Sim`] with seeded random tie-breaking ([`Config::random`]), on several
+//! worker threads. Each simulation stays on the thread that created it; the threads
+//! exist only out here, between simulations.
+//!
+//! - [`check_random`]: run a seed range, panic with the report of the lowest failing seed.
+//! - [`check`]: the same from a [`CheckConfig`], returning a [`CheckSummary`].
+//! - [`replay`] and [`replay_tape`]: run one seed or one tape with its full trace.
+//! - [`check_with`]: the runner under all of them, with the environment overrides
+//!   passed in rather than read.
+//!
+//! ```
+//! use std::cell::RefCell;
+//! use std::rc::Rc;
+//! use std::time::Duration;
+//! use sim_core::check::{check, CheckConfig, StopAt};
+//! use sim_core::time::sleep;
+//!
+//! // Two tasks wake at the same instant; the run fails when `b` goes first.
+//! let summary = check(CheckConfig::default().seeds(0..50).name("two_tasks"), || async {
+//!     let order = Rc::new(RefCell::new(Vec::new()));
+//!     let tasks: Vec<_> = ["a", "b"]
+//!         .into_iter()
+//!         .map(|name| {
+//!             let order = order.clone();
+//!             sim_core::spawn(async move {
+//!                 sleep(Duration::from_millis(10)).await;
+//!                 order.borrow_mut().push(name);
+//!             })
+//!         })
+//!         .collect();
+//!     for task in tasks {
+//!         task.await.unwrap();
+//!     }
+//!     if order.borrow()[0] == "b" {
+//!         sim_core::fail("b ran first");
+//!     }
+//! });
+//! let seed = summary.first_failure().expect("some seed puts b first").seed.unwrap();
+//! let command = format!("LOCKSTEP_SEED={seed} cargo test -- --exact two_tasks");
+//! assert!(summary.to_string().contains(&command));
+//! ```
+//!
+//! # Stopping at the first failure
+//! With [`StopAt::FirstFailure`] the reported failure is always the *lowest* failing
+//! seed, whatever the number of workers: workers hand out seeds in increasing order
+//! and, once a seed fails, finish every seed below it before stopping.
+//!
+//! # Environment
+//! [`check`] (and so [`check_random`]) honours the overrides of [`crate::env`]:
+//! `LOCKSTEP_SEED` runs only that seed with its full trace printed, `LOCKSTEP_TAPE`
+//! replays a tape, `LOCKSTEP_SEEDS`, `LOCKSTEP_SHARD` and `LOCKSTEP_JOBS` change the
+//! range, the shard and the number of workers.
+
+use std::any::Any;
+use std::fmt;
+use std::future::Future;
+use std::num::NonZeroUsize;
+use std::ops::Range;
+use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
+use std::str::FromStr;
+
+use parking_lot::Mutex;
+
+use crate::env::EnvOverrides;
+use crate::report::replay_command;
+use crate::strategy::StrategyKind;
+use crate::trace::{Trace, TraceMode};
+use crate::{context, Config, Failure, Sim, Tape};
+
+/// One shard `i/n` of a seed range: the seeds whose offset from the range's start
+/// is `i` modulo `n`. The `n` shards of a range partition it exactly.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Shard {
+    index: u64,
+    count: u64,
+}
+
+impl Shard {
+    /// The whole range: shard `0/1`.
+    pub const ALL: Shard = Shard { index: 0, count: 1 };
+
+    /// Shard `index` of `count` (0-based).
+    ///
+    /// # Errors
+    /// When `count` is 0 or `index` is not below `count`.
+    pub fn new(index: u64, count: u64) -> Result<Shard, ShardError> {
+        let text = format!("{index}/{count}");
+        match (index, count) {
+            (_, 0) => Err(ShardError { text, reason: "the shard count must be at least 1" }),
+            (i, n) if i >= n => Err(ShardError { text, reason: "the shard index must be below the count (0-based)" }),
+            _ => Ok(Shard { index, count }),
+        }
+    }
+
+    /// The shard's index `i`, below [`Shard::count`].
+    pub fn index(self) -> u64 {
+        self.index
+    }
+
+    /// The number of shards `n`.
+    pub fn count(self) -> u64 {
+        self.count
+    }
+
+    /// Whether `seed` of the range starting at `start` belongs to this shard.
+    pub fn contains(self, start: u64, seed: u64) -> bool {
+        seed >= start && (seed - start) % self.count == self.index
+    }
+
+    /// How many seeds of `range` belong to this shard.
+    pub fn len_of(self, range: &Range<u64>) -> u64 {
+        let span = range.end.saturating_sub(range.start);
+        if span <= self.index {
+            0
+        } else {
+            (span - self.index - 1) / self.count + 1
+        }
+    }
+
+    /// The `k`-th seed of `range` in this shard, if there are that many.
+    pub fn nth_of(self, range: &Range<u64>, k: u64) -> Option<u64> {
+        let offset = k.checked_mul(self.count)?.checked_add(self.index)?;
+        let seed = range.start.checked_add(offset)?;
+        (seed < range.end).then_some(seed)
+    }
+}
+
+impl fmt::Display for Shard {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}/{}", self.index, self.count)
+    }
+}
+
+impl FromStr for Shard {
+    type Err = ShardError;
+
+    /// Parses `i/n`, as in `1/4`.
+    fn from_str(text: &str) -> Result<Shard, ShardError> {
+        let bad = |reason| ShardError { text: text.to_string(), reason };
+        let (i, n) = text.trim().split_once('/').ok_or_else(|| bad("expected `i/n`, as in `1/4`"))?;
+        let i = i.trim().parse().map_err(|_| bad("the shard index `i` of `i/n` is not a number"))?;
+        let n = n.trim().parse().map_err(|_| bad("the shard count `n` of `i/n` is not a number"))?;
+        Shard::new(i, n).map_err(|e| bad(e.reason))
+    }
+}
+
+/// Why a shard is not valid.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ShardError {
+    /// The shard as written.
+    pub text: String,
+    /// What is wrong with it.
+    pub reason: &'static str,
+}
+
+impl fmt::Display for ShardError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "bad shard `{}`: {}", self.text, self.reason)
+    }
+}
+
+impl std::error::Error for ShardError {}
+
+/// When a check stops running seeds.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum StopAt {
+    /// Stop at the first failure, reporting the lowest failing seed (deterministic,
+    /// whatever the number of workers).
+    #[default]
+    FirstFailure,
+    /// Run every seed and collect every failure.
+    Never,
+}
+
+/// How a check runs. Build it from [`CheckConfig::default`] and the setters.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct CheckConfig {
+    /// The test name, used in reports and in the replay command. Default: the name
+    /// of the current thread, which `cargo test` sets to the test's path (none on a
+    /// thread called `main`).
+    pub name: Option<String>,
+    /// The seeds to run. Default: `0..1000`. `LOCKSTEP_SEEDS` overrides the count.
+    pub seeds: Range<u64>,
+    /// Run only this shard of `seeds`. Default: all of them. `LOCKSTEP_SHARD` overrides it.
+    pub shard: Option<Shard>,
+    /// Worker threads. Default: the available parallelism. `LOCKSTEP_JOBS` overrides it.
+    pub jobs: NonZeroUsize,
+    /// When to stop. Default: [`StopAt::FirstFailure`].
+    pub stop: StopAt,
+    /// The template for every run's [`Config`]: limits, trace mode, replay hint. Its
+    /// strategy is replaced per run (a seed's random strategy, or a tape's replay)
+    /// and its name by [`CheckConfig::name`] when that is set.
+    pub sim: Config,
+}
+
+impl Default for CheckConfig {
+    fn default() -> CheckConfig {
+        let thread = std::thread::current();
+        CheckConfig {
+            name: thread.name().filter(|n| *n != "main").map(str::to_string),
+            seeds: 0..1000,
+            shard: None,
+            jobs: std::thread::available_parallelism().unwrap_or(NonZeroUsize::MIN),
+            stop: StopAt::FirstFailure,
+            sim: Config::default(),
+        }
+    }
+}
+
+impl CheckConfig {
+    /// Sets the name used in reports and in the replay command.
+    pub fn name(mut self, name: impl Into<String>) -> CheckConfig {
+        self.name = Some(name.into());
+        self
+    }
+
+    /// Sets the seed range.
+    pub fn seeds(mut self, seeds: Range<u64>) -> CheckConfig {
+        self.seeds = seeds;
+        self
+    }
+
+    /// Runs only `shard` of the range.
+    pub fn shard(mut self, shard: Shard) -> CheckConfig {
+        self.shard = Some(shard);
+        self
+    }
+
+    /// Sets the number of worker threads (0 counts as 1).
+    pub fn jobs(mut self, jobs: usize) -> CheckConfig {
+        self.jobs = NonZeroUsize::new(jobs).unwrap_or(NonZeroUsize::MIN);
+        self
+    }
+
+    /// Sets when to stop.
+    pub fn stop(mut self, stop: StopAt) -> CheckConfig {
+        self.stop = stop;
+        self
+    }
+
+    /// Sets the template for every run's configuration.
+    pub fn sim(mut self, sim: Config) -> CheckConfig {
+        self.sim = sim;
+        self
+    }
+
+    /// The seeds this configuration runs, in order (its shard applied).
+    pub fn planned_seeds(&self) -> impl Iterator<Item = u64> + '_ {
+        let shard = self.shard.unwrap_or(Shard::ALL);
+        (0..shard.len_of(&self.seeds)).map_while(move |k| shard.nth_of(&self.seeds, k))
+    }
+
+    /// Applies environment overrides and says what to run.
+    fn plan(&mut self, env: &EnvOverrides) -> Plan {
+        if let Some(jobs) = env.jobs {
+            self.jobs = jobs;
+        }
+        if let Some(count) = env.seeds {
+            self.seeds = self.seeds.start..self.seeds.start.saturating_add(count);
+        }
+        if let Some(shard) = env.shard {
+            self.shard = Some(shard);
+        }
+        match (&env.tape, env.seed) {
+            (Some(tape), _) => Plan::Tape(tape.clone()),
+            (None, Some(seed)) => Plan::Seed(seed),
+            (None, None) => Plan::Range { seeds: self.seeds.clone(), shard: self.shard.unwrap_or(Shard::ALL) },
+        }
+    }
+}
+
+/// What a check runs.
+#[derive(Clone, Debug)]
+enum Plan {
+    /// A shard of a seed range.
+    Range { seeds: Range<u64>, shard: Shard },
+    /// One seed, full trace.
+    Seed(u64),
+    /// One tape, full trace.
+    Tape(Tape),
+}
+
+impl Plan {
+    fn len(&self) -> u64 {
+        match self {
+            Plan::Range { seeds, shard } => shard.len_of(seeds),
+            Plan::Seed(_) | Plan::Tape(_) => 1,
+        }
+    }
+
+    fn is_single(&self) -> bool {
+        !matches!(self, Plan::Range { .. })
+    }
+
+    /// The configuration of the run at position `pos`, and its seed.
+    fn config(&self, template: &CheckConfig, pos: u64) -> Option<(Config, Option<u64>)> {
+        let (strategy, seed) = match self {
+            Plan::Range { seeds, shard } => {
+                let seed = shard.nth_of(seeds, pos)?;
+                (StrategyKind::Random { seed }, Some(seed))
+            }
+            Plan::Seed(seed) => (StrategyKind::Random { seed: *seed }, Some(*seed)),
+            Plan::Tape(tape) => (StrategyKind::Replay(tape.clone()), None),
+        };
+        let mut config = template.sim.clone().strategy(strategy);
+        if let Some(name) = &template.name {
+            config = config.name(name.clone());
+        }
+        if self.is_single() {
+            config = config.trace(TraceMode::Full);
+        }
+        Some((config, seed))
+    }
+
+    fn describe(&self) -> String {
+        match self {
+            Plan::Range { seeds, shard } if *shard == Shard::ALL => format!("seeds {seeds:?}"),
+            Plan::Range { seeds, shard } => format!("seeds {seeds:?}, shard {shard}"),
+            Plan::Seed(seed) => format!("seed {seed}"),
+            Plan::Tape(tape) => format!("tape {tape}"),
+        }
+    }
+}
+
+/// A failed run of a check.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SeedFailure {
+    /// The seed; `None` when a tape was replayed.
+    pub seed: Option<u64>,
+    /// The failure report.
+    pub failure: Box<Failure>,
+}
+
+/// What a check found.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct CheckSummary {
+    /// The test name.
+    pub name: Option<String>,
+    /// What was run, as in `seeds 0..1000, shard 1/4`.
+    pub plan: String,
+    /// How many seeds ran. When the check stopped at a failure, the seeds up to and
+    /// including the lowest failing one (workers may have run a few more, whose
+    /// results are dropped so that the summary is the same on every machine).
+    pub seeds_run: u64,
+    /// The failures, lowest seed first. Only the lowest with [`StopAt::FirstFailure`].
+    pub failures: Vec<SeedFailure>,
+    /// The stop policy used.
+    pub stop: StopAt,
+    /// The whole trace, when a single seed or tape was run.
+    pub trace: Option<Trace>,
+}
+
+impl CheckSummary {
+    /// Whether every run passed.
+    pub fn is_ok(&self) -> bool {
+        self.failures.is_empty()
+    }
+
+    /// The failure of the lowest failing seed.
+    pub fn first_failure(&self) -> Option<&SeedFailure> {
+        self.failures.first()
+    }
+
+    /// The failing seeds, lowest first.
+    pub fn failing_seeds(&self) -> Vec<u64> {
+        self.failures.iter().filter_map(|f| f.seed).collect()
+    }
+
+    /// Panics with the full report (which includes the replay command) when a run failed.
+    ///
+    /// # Panics
+    /// When [`CheckSummary::is_ok`] is false.
+    #[track_caller]
+    pub fn assert_ok(&self) {
+        if !self.is_ok() {
+            panic!("{self}");
+        }
+    }
+}
+
+impl fmt::Display for CheckSummary {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let name = self.name.as_deref().unwrap_or("check");
+        let Some(first) = self.failures.first() else {
+            let s = if self.seeds_run == 1 { "" } else { "s" };
+            return write!(f, "lockstep: `{name}`: {} run{s} passed ({})", self.seeds_run, self.plan);
+        };
+        let which = first.seed.map_or_else(|| "the tape".to_string(), |s| format!("seed {s}"));
+        match self.stop {
+            StopAt::FirstFailure => writeln!(
+                f,
+                "lockstep: `{name}`: {which} failed ({}; stopped at the first failure after {} run{})",
+                self.plan,
+                self.seeds_run,
+                if self.seeds_run == 1 { "" } else { "s" }
+            )?,
+            StopAt::Never => {
+                let seeds = self.failing_seeds();
+                let shown: Vec<String> = seeds.iter().take(20).map(u64::to_string).collect();
+                let more = if seeds.len() > 20 { ", …" } else { "" };
+                writeln!(
+                    f,
+                    "lockstep: `{name}`: {} of {} runs failed ({}); failing seeds: {}{more}",
+                    self.failures.len(),
+                    self.seeds_run,
+                    self.plan,
+                    shown.join(", ")
+                )?;
+                writeln!(f, "the lowest failing run:")?;
+            }
+        }
+        write!(f, "{}", first.failure)
+    }
+}
+
+/// While a run is in progress, reports its seed (or tape) and replay command on
+/// standard error if a panic unwinds through it: a panic that escapes the engine
+/// (from the check's closure itself, or from a destructor) still says which seed
+/// it was. Task panics do not escape: they become [`Failure`]s.
+#[derive(Debug)]
+pub struct SeedGuard<'a> {
+    config: &'a Config,
+}
+
+impl<'a> SeedGuard<'a> {
+    /// Guards the run configured by `config`.
+    pub fn new(config: &'a Config) -> SeedGuard<'a> {
+        SeedGuard { config }
+    }
+
+    /// What the guard prints.
+    pub fn message(&self) -> String {
+        let config = self.config;
+        let seed = config.strategy.seed();
+        let tape = match &config.strategy {
+            StrategyKind::Replay(tape) => tape.clone(),
+            _ => Tape::new(),
+        };
+        let which = match (&config.strategy, seed) {
+            (_, Some(seed)) => format!("seed {seed}"),
+            (StrategyKind::Replay(tape), None) => format!("tape {tape}"),
+            _ => "the canonical order".to_string(),
+        };
+        let name = config.name.as_deref();
+        let replay = replay_command(config.replay_hint.as_deref(), name, seed, &tape);
+        format!(
+            "lockstep: failing {which} of `{}`: a panic escaped the simulation (no failure report)\n  replay: {replay}",
+            name.unwrap_or("simulation")
+        )
+    }
+}
+
+impl Drop for SeedGuard<'_> {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            eprintln!("{}", self.message());
+        }
+    }
+}
+
+/// The seed of the simulation current on this thread, when it runs a seeded strategy.
+pub fn current_seed() -> Option<u64> {
+    let handle = context::try_current()?;
+    let core = handle.core.try_borrow().ok()?;
+    core.strategy().seed()
+}
+
+/// Runs `f` over the seeds of `cfg` with the environment overrides of
+/// [`crate::env`] applied, and returns what it found.
+///
+/// # Panics
+/// When a `LOCKSTEP_*` variable holds a bad value (the message names it), and when
+/// a panic escapes a run (the [`SeedGuard`] names its seed first). Failures of runs,
+/// task panics included, do not panic: they are in the summary.
+#[track_caller]
+pub fn check<F, Fut>(cfg: CheckConfig, f: F) -> CheckSummary
+where
+    F: Fn() -> Fut + Sync + Send,
+    Fut: Future<Output = ()> + 'static,
+{
+    let env = EnvOverrides::from_env().unwrap_or_else(|e| panic!("lockstep: {e}"));
+    check_with(cfg, &env, f)
+}
+
+/// Runs `f` over `seeds` (environment overrides applied) and panics with the
+/// report of the lowest failing seed, if any.
+///
+/// # Panics
+/// When a seed fails, and as [`check`] does.
+#[track_caller]
+pub fn check_random<F, Fut>(seeds: Range<u64>, f: F)
+where
+    F: Fn() -> Fut + Sync + Send,
+    Fut: Future<Output = ()> + 'static,
+{
+    check(CheckConfig::default().seeds(seeds), f).assert_ok();
+}
+
+/// Runs `f` under one seed with its full trace kept (and printed to standard
+/// error), and panics with the report if it fails. Ignores the environment.
+///
+/// # Panics
+/// When the run fails.
+#[track_caller]
+pub fn replay<F, Fut>(seed: u64, f: F)
+where
+    F: Fn() -> Fut + Sync + Send,
+    Fut: Future<Output = ()> + 'static,
+{
+    let env = EnvOverrides { seed: Some(seed), ..EnvOverrides::none() };
+    check_with(CheckConfig::default(), &env, f).assert_ok();
+}
+
+/// Replays `tape` with its full trace kept (and printed to standard error), and
+/// panics with the report if the run fails. Ignores the environment.
+///
+/// # Panics
+/// When the run fails.
+#[track_caller]
+pub fn replay_tape<F, Fut>(tape: Tape, f: F)
+where
+    F: Fn() -> Fut + Sync + Send,
+    Fut: Future<Output = ()> + 'static,
+{
+    let env = EnvOverrides { tape: Some(tape), ..EnvOverrides::none() };
+    check_with(CheckConfig::default(), &env, f).assert_ok();
+}
+
+/// The runner: runs `f` as `cfg` and `env` say, on `cfg.jobs` worker threads.
+///
+/// With `env.seed` or `env.tape` set, runs that one seed or tape with
+/// [`TraceMode::Full`] and prints its trace to standard error.
+///
+/// # Panics
+/// When a panic escapes a run (the [`SeedGuard`] names its seed first); the panic
+/// of the lowest such run is resumed on the calling thread once the workers stopped.
+pub fn check_with<F, Fut>(cfg: CheckConfig, env: &EnvOverrides, f: F) -> CheckSummary
+where
+    F: Fn() -> Fut + Sync + Send,
+    Fut: Future<Output = ()> + 'static,
+{
+    let mut cfg = cfg;
+    let plan = cfg.plan(env);
+    let runner = Runner { cfg: &cfg, plan: &plan, f: &f, state: Mutex::new(State::default()) };
+    runner.run_workers();
+    let state = runner.state.into_inner();
+    if let Some((_, payload)) = state.panic {
+        resume_unwind(payload);
+    }
+    summarize(&cfg, &plan, state)
+}
+
+/// Progress shared by the workers.
+#[derive(Default)]
+struct State {
+    /// The next position to hand out.
+    next: u64,
+    /// Runs completed.
+    done: u64,
+    /// The lowest failing position so far.
+    lowest_failure: Option<u64>,
+    failures: Vec<(u64, SeedFailure)>,
+    /// The lowest position whose panic escaped, and its payload.
+    panic: Option<(u64, Box<dyn Any + Send>)>,
+    trace: Option<Trace>,
+}
+
+struct Runner<'a, F> {
+    cfg: &'a CheckConfig,
+    plan: &'a Plan,
+    f: &'a F,
+    state: Mutex<State>,
+}
+
+impl<F, Fut> Runner<'_, F>
+where
+    F: Fn() -> Fut + Sync + Send,
+    Fut: Future<Output = ()> + 'static,
+{
+    fn run_workers(&self) {
+        let workers = u64::try_from(self.cfg.jobs.get()).unwrap_or(u64::MAX).min(self.plan.len());
+        if workers <= 1 {
+            return self.work();
+        }
+        std::thread::scope(|scope| {
+            let spawned: Vec<_> = (0..workers)
+                .map_while(|i| {
+                    let builder = std::thread::Builder::new().name(format!("lockstep-worker-{i}"));
+                    builder.spawn_scoped(scope, || self.work()).ok()
+                })
+                .collect();
+            if spawned.is_empty() {
+                // No thread could be started: do the work here.
+                self.work();
+            }
+        });
+    }
+
+    /// Takes positions in increasing order and runs them until the plan is done or
+    /// the check must stop.
+    fn work(&self) {
+        while let Some(pos) = self.take() {
+            let Some((config, seed)) = self.plan.config(self.cfg, pos) else { break };
+            match catch_unwind(AssertUnwindSafe(|| self.run_one(&config))) {
+                Ok((result, trace)) => self.finish(pos, seed, result, trace),
+                Err(payload) => {
+                    let mut state = self.state.lock();
+                    if state.panic.as_ref().is_none_or(|(p, _)| pos < *p) {
+                        state.panic = Some((pos, payload));
+                    }
+                    return;
+                }
+            }
+        }
+    }
+
+    fn take(&self) -> Option<u64> {
+        let mut state = self.state.lock();
+        let stopped = self.cfg.stop == StopAt::FirstFailure && state.lowest_failure.is_some_and(|l| state.next > l);
+        if state.panic.is_some() || stopped || state.next >= self.plan.len() {
+            return None;
+        }
+        state.next += 1;
+        Some(state.next - 1)
+    }
+
+    fn run_one(&self, config: &Config) -> (Result<(), Box<Failure>>, Option<Trace>) {
+        let _guard = SeedGuard::new(config);
+        let mut sim = Sim::new(config.clone());
+        let future = sim.enter(self.f);
+        let result = sim.block_on(future);
+        let trace = self.plan.is_single().then(|| sim.trace());
+        (result, trace)
+    }
+
+    fn finish(&self, pos: u64, seed: Option<u64>, result: Result<(), Box<Failure>>, trace: Option<Trace>) {
+        if let Some(trace) = &trace {
+            print_single(self.cfg, self.plan, trace, &result);
+        }
+        let mut state = self.state.lock();
+        state.done += 1;
+        state.trace = trace;
+        if let Err(failure) = result {
+            state.lowest_failure = Some(state.lowest_failure.map_or(pos, |l| l.min(pos)));
+            state.failures.push((pos, SeedFailure { seed, failure }));
+        }
+    }
+}
+
+fn print_single(cfg: &CheckConfig, plan: &Plan, trace: &Trace, result: &Result<(), Box<Failure>>) {
+    let name = cfg.name.as_deref().unwrap_or("check");
+    let outcome = match result {
+        Ok(()) => "passed".to_string(),
+        Err(failure) => format!("failed: {}", failure.kind),
+    };
+    let fingerprint = trace.fingerprint.map(|f| f.to_string()).unwrap_or_default();
+    eprintln!("lockstep: `{name}`: {}: {outcome}; fingerprint {fingerprint}; full trace:", plan.describe());
+    eprint!("{trace}");
+}
+
+fn summarize(cfg: &CheckConfig, plan: &Plan, state: State) -> CheckSummary {
+    let mut failures = state.failures;
+    failures.sort_by_key(|(pos, _)| *pos);
+    let seeds_run = match (cfg.stop, state.lowest_failure) {
+        (StopAt::FirstFailure, Some(lowest)) => {
+            failures.truncate(1);
+            lowest + 1
+        }
+        _ => state.done,
+    };
+    CheckSummary {
+        name: cfg.name.clone(),
+        plan: plan.describe(),
+        seeds_run,
+        failures: failures.into_iter().map(|(_, f)| f).collect(),
+        stop: cfg.stop,
+        trace: state.trace,
+    }
+}

@@ -193,7 +193,9 @@ pub mod task;
 pub mod time;
 pub mod trace;
 
+pub use crate::check::{check_random, replay, replay_tape, CheckConfig, CheckSummary, Shard, StopAt};
 pub use crate::core::{ChannelId, TaskId, TimerId, Wait};
+pub use crate::determinism::{check_determinism, Nondeterminism};
 pub use crate::report::{BlockedTask, Failure, FailureKind};
 pub use crate::sim::{Config, Sim, StepLimit, TimeLimit};
 pub use crate::strategy::StrategyKind;

@@ -1,7 +1,10 @@
 //! The engine's own tests: one binary, one module per area.
 
 mod channels;
+mod check;
+mod determinism;
 mod golden;
+mod log;
 mod orders;
 mod replay;
 mod reports;

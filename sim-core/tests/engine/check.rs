@@ -1,0 +1,281 @@
+//! The check runner: many seeds, shards, stopping at the lowest failing seed,
+//! environment overrides, replay.
+
+use std::cell::RefCell;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::rc::Rc;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use sim_core::check::{check_with, current_seed, replay, CheckConfig, SeedGuard, Shard, StopAt};
+use sim_core::env::EnvOverrides;
+use sim_core::time::sleep;
+use sim_core::{choose, fail, spawn, Config, FailureKind, Sim, TraceMode};
+
+/// Three tasks wake at 10ms and log their names; then a draw among four.
+async fn race() -> (Vec<&'static str>, usize) {
+    let order = Rc::new(RefCell::new(Vec::new()));
+    let tasks: Vec<_> = ["a", "b", "c"]
+        .into_iter()
+        .map(|name| {
+            let order = order.clone();
+            spawn(async move {
+                sleep(Duration::from_millis(10)).await;
+                order.borrow_mut().push(name);
+            })
+        })
+        .collect();
+    for task in tasks {
+        task.await.unwrap();
+    }
+    let draw = choose(4);
+    let order = order.borrow().clone();
+    (order, draw)
+}
+
+fn is_bad(outcome: &(Vec<&'static str>, usize)) -> bool {
+    outcome.0 == ["c", "b", "a"] && outcome.1 == 3
+}
+
+/// Fails for about one seed in 24.
+async fn racy() {
+    let outcome = race().await;
+    if is_bad(&outcome) {
+        fail(format!("bad order {outcome:?}"));
+    }
+}
+
+/// The failing seeds of `racy` in `seeds`, found by running simulations directly.
+fn failing_seeds(seeds: std::ops::Range<u64>) -> Vec<u64> {
+    seeds.filter(|&seed| is_bad(&Sim::new(Config::random(seed)).block_on(race()).unwrap())).collect()
+}
+
+fn env(vars: &[(&str, &str)]) -> EnvOverrides {
+    let vars: Vec<(String, String)> = vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+    EnvOverrides::from_lookup(|name| vars.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone())).unwrap()
+}
+
+/// Runs `cfg` with `env` and returns the seeds that ran, sorted.
+fn seeds_run(cfg: CheckConfig, env: &EnvOverrides) -> Vec<u64> {
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let summary = check_with(cfg, env, || {
+        let seen = seen.clone();
+        async move { seen.lock().unwrap().push(current_seed().expect("a seeded run")) }
+    });
+    summary.assert_ok();
+    let mut seen = seen.lock().unwrap().clone();
+    seen.sort_unstable();
+    seen
+}
+
+#[test]
+fn the_check_reports_the_lowest_failing_seed_whatever_the_number_of_workers() {
+    let expected = failing_seeds(0..300);
+    assert!(expected.len() >= 2 && expected.len() < 300, "the program must fail for some seeds only: {expected:?}");
+    for jobs in [1, 2, 4] {
+        let cfg = CheckConfig::default().seeds(0..300).jobs(jobs).name("racy");
+        let summary = check_with(cfg, &EnvOverrides::none(), racy);
+        let first = summary.first_failure().expect("a failing seed");
+        assert_eq!(first.seed, Some(expected[0]), "with {jobs} workers");
+        assert_eq!(summary.failures.len(), 1);
+        assert_eq!(summary.seeds_run, expected[0] + 1);
+        assert!(matches!(first.failure.kind, FailureKind::Violation { .. }));
+        let report = summary.to_string();
+        let command = format!("LOCKSTEP_SEED={} cargo test -- --exact racy", expected[0]);
+        assert!(report.contains(&command), "{report}");
+    }
+}
+
+#[test]
+fn collecting_all_failures_finds_exactly_the_failing_seeds() {
+    let expected = failing_seeds(0..300);
+    let cfg = CheckConfig::default().seeds(0..300).jobs(3).stop(StopAt::Never);
+    let summary = check_with(cfg, &EnvOverrides::none(), racy);
+    assert_eq!(summary.failing_seeds(), expected);
+    assert_eq!(summary.seeds_run, 300);
+    assert!(summary.to_string().contains(&format!("{} of 300 runs failed", expected.len())));
+}
+
+#[test]
+fn a_passing_check_runs_every_seed() {
+    let cfg = CheckConfig::default().seeds(0..200).jobs(2);
+    let summary = check_with(cfg, &EnvOverrides::none(), || async {
+        let (order, _) = race().await;
+        assert_eq!(order.len(), 3);
+    });
+    assert!(summary.is_ok());
+    assert_eq!(summary.seeds_run, 200);
+    summary.assert_ok();
+    assert!(summary.to_string().contains("200 runs passed (seeds 0..200)"));
+}
+
+#[test]
+fn assert_ok_panics_with_the_report_and_its_replay_command() {
+    let summary = check_with(CheckConfig::default().seeds(0..300).jobs(2), &EnvOverrides::none(), racy);
+    let seed = summary.first_failure().unwrap().seed.unwrap();
+    let payload = catch_unwind(AssertUnwindSafe(|| summary.assert_ok())).unwrap_err();
+    let message = payload.downcast_ref::<String>().unwrap();
+    let name = std::thread::current().name().unwrap().to_string();
+    assert!(message.contains(&format!("replay: LOCKSTEP_SEED={seed} cargo test -- --exact {name}")), "{message}");
+    assert!(message.contains("bad order"), "{message}");
+}
+
+#[test]
+fn the_default_name_is_the_test_path() {
+    let name = CheckConfig::default().name.unwrap();
+    assert_eq!(name, "check::the_default_name_is_the_test_path");
+}
+
+#[test]
+fn shards_partition_the_seed_range_exactly() {
+    for n in [1, 3, 4, 7] {
+        let mut union = Vec::new();
+        for i in 0..n {
+            let shard = Shard::new(i, n).unwrap();
+            let cfg = CheckConfig::default().seeds(5..105).shard(shard).jobs(3);
+            let planned: Vec<u64> = cfg.planned_seeds().collect();
+            let ran = seeds_run(cfg, &EnvOverrides::none());
+            assert_eq!(ran, planned);
+            assert!(ran.iter().all(|seed| (seed - 5) % n == i), "shard {shard}: {ran:?}");
+            union.extend(ran);
+        }
+        union.sort_unstable();
+        assert_eq!(union, (5..105).collect::<Vec<_>>(), "{n} shards");
+    }
+}
+
+#[test]
+fn shards_parse_from_i_slash_n_and_reject_the_rest() {
+    assert_eq!("1/4".parse::<Shard>().unwrap(), Shard::new(1, 4).unwrap());
+    assert_eq!(Shard::new(1, 4).unwrap().to_string(), "1/4");
+    for bad in ["4/4", "1/0", "1", "a/4", "1/b", "-1/4"] {
+        assert!(bad.parse::<Shard>().is_err(), "{bad}");
+    }
+}
+
+#[test]
+fn lockstep_seeds_shard_and_jobs_override_the_config() {
+    let overrides = env(&[("LOCKSTEP_SEEDS", "10"), ("LOCKSTEP_SHARD", "1/3"), ("LOCKSTEP_JOBS", "2")]);
+    assert_eq!(seeds_run(CheckConfig::default().seeds(100..200), &overrides), vec![101, 104, 107]);
+}
+
+#[test]
+fn lockstep_seed_runs_only_that_seed_with_its_full_trace() {
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let summary = check_with(CheckConfig::default().seeds(0..50), &env(&[("LOCKSTEP_SEED", "7")]), || {
+        let seen = seen.clone();
+        async move {
+            seen.lock().unwrap().push(current_seed().unwrap());
+            race().await;
+        }
+    });
+    assert_eq!(*seen.lock().unwrap(), vec![7]);
+    assert_eq!(summary.seeds_run, 1);
+    assert_eq!(summary.plan, "seed 7");
+    let trace = summary.trace.expect("a single seed keeps its trace");
+    assert!(trace.complete);
+    let mut direct = Sim::new(Config::random(7).trace(TraceMode::Full));
+    direct
+        .block_on(async {
+            race().await;
+        })
+        .unwrap();
+    assert_eq!(trace.lines, direct.trace().lines);
+    assert_eq!(trace.fingerprint, Some(direct.fingerprint()));
+}
+
+#[test]
+fn lockstep_tape_replays_a_failure_exactly() {
+    let summary = check_with(CheckConfig::default().seeds(0..300).jobs(2), &EnvOverrides::none(), racy);
+    let original = &summary.first_failure().unwrap().failure;
+    let tape = original.tape.to_string();
+    let replayed = check_with(CheckConfig::default(), &env(&[("LOCKSTEP_TAPE", &tape)]), racy);
+    let again = &replayed.first_failure().expect("the tape fails again").failure;
+    assert_eq!(again.fingerprint, original.fingerprint);
+    assert_eq!(again.kind, original.kind);
+    assert_eq!(replayed.first_failure().unwrap().seed, None);
+    assert!(again.replay.contains(&format!("LOCKSTEP_TAPE='{tape}'")), "{}", again.replay);
+}
+
+#[test]
+fn replaying_a_failing_seed_panics_with_its_report() {
+    let seed = failing_seeds(0..300)[0];
+    let payload = catch_unwind(|| replay(seed, racy)).unwrap_err();
+    let message = payload.downcast_ref::<String>().unwrap();
+    assert!(message.contains(&format!("seed {seed} failed")), "{message}");
+    let failing = failing_seeds(0..300);
+    let passing = (0..).find(|s| !failing.contains(s)).unwrap();
+    replay(passing, racy);
+}
+
+#[test]
+fn a_panic_outside_any_task_escapes_with_its_own_message() {
+    let cfg = CheckConfig::default().seeds(0..20).jobs(2);
+    let payload = catch_unwind(AssertUnwindSafe(|| {
+        check_with(cfg, &EnvOverrides::none(), || {
+            let seed = current_seed().unwrap();
+            assert!(seed != 5 && seed != 9, "boom at {seed}");
+            async {}
+        })
+    }))
+    .unwrap_err();
+    assert_eq!(payload.downcast_ref::<String>().unwrap(), "boom at 5");
+}
+
+#[test]
+fn the_seed_guard_names_the_seed_and_the_replay_command() {
+    let config = Config::random(42).name("suite::case");
+    let message = SeedGuard::new(&config).message();
+    assert!(message.contains("failing seed 42 of `suite::case`"), "{message}");
+    assert!(message.contains("replay: LOCKSTEP_SEED=42 cargo test -- --exact suite::case"), "{message}");
+    let tape: sim_core::Tape = "t1:2.1".parse().unwrap();
+    let message = SeedGuard::new(&Config::replay(tape).name("x")).message();
+    assert!(message.contains("failing tape t1:2.1 of `x`"), "{message}");
+    assert!(message.contains("LOCKSTEP_TAPE='t1:2.1' cargo test -- --exact x"), "{message}");
+}
+
+#[test]
+fn environment_variables_parse_into_overrides() {
+    let found = env(&[
+        ("LOCKSTEP_SEED", "17"),
+        ("LOCKSTEP_SEEDS", "5000"),
+        ("LOCKSTEP_SHARD", "2/8"),
+        ("LOCKSTEP_JOBS", "3"),
+        ("LOCKSTEP_LOG", "debug"),
+    ]);
+    assert_eq!(found.seed, Some(17));
+    assert_eq!(found.seeds, Some(5000));
+    assert_eq!(found.shard, Some(Shard::new(2, 8).unwrap()));
+    assert_eq!(found.jobs.map(|j| j.get()), Some(3));
+    assert_eq!(found.log, Some(tracing::level_filters::LevelFilter::DEBUG));
+    assert_eq!(env(&[("LOCKSTEP_TAPE", "t1:2.1,3.0*2")]).tape.unwrap().len(), 3);
+    assert_eq!(env(&[("LOCKSTEP_SEED", "")]), EnvOverrides::none(), "an empty variable is unset");
+}
+
+#[test]
+fn bad_environment_values_name_the_variable_and_the_value() {
+    let cases = [
+        ("LOCKSTEP_SEED", "seventeen"),
+        ("LOCKSTEP_SEED", "-1"),
+        ("LOCKSTEP_TAPE", "2.1"),
+        ("LOCKSTEP_SEEDS", "0"),
+        ("LOCKSTEP_SHARD", "4/4"),
+        ("LOCKSTEP_SHARD", "1-4"),
+        ("LOCKSTEP_JOBS", "0"),
+        ("LOCKSTEP_LOG", "loud"),
+    ];
+    for (variable, value) in cases {
+        let err = EnvOverrides::from_lookup(|name| (name == variable).then(|| value.to_string())).unwrap_err();
+        assert_eq!((err.variable, err.value.as_str()), (variable, value));
+        let text = err.to_string();
+        assert!(text.contains(variable) && text.contains(value), "{text}");
+    }
+    let both = |name: &str| match name {
+        "LOCKSTEP_SEED" => Some("1".to_string()),
+        "LOCKSTEP_TAPE" => Some("t1:2.1".to_string()),
+        _ => None,
+    };
+    let err = EnvOverrides::from_lookup(both).unwrap_err();
+    assert_eq!(err.variable, "LOCKSTEP_TAPE");
+    assert!(err.reason.contains("LOCKSTEP_SEED"), "{err}");
+}
