@@ -3,7 +3,9 @@
 //! A check runs a closure that builds the test's future once per seed, each time in
 //! a fresh [`Sim`] with seeded random tie-breaking ([`Config::random`]), on several
 //! worker threads. Each simulation stays on the thread that created it; the threads
-//! exist only out here, between simulations.
+//! exist only out here, between simulations. The closure is called with the run's
+//! simulation current, so it may create channels or spawn tasks before returning the
+//! future, which runs as the task `main` ([`Sim::block_on`]).
 //!
 //! - [`check_random`]: run a seed range, panic with the report of the lowest failing seed.
 //! - [`check`]: the same from a [`CheckConfig`], returning a [`CheckSummary`].
