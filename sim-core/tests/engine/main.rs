@@ -12,3 +12,4 @@ mod select;
 mod smoke;
 mod support;
 mod timers;
+mod trace;
