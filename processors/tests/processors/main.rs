@@ -2,5 +2,6 @@
 //! simulator, boundary rules through the full driver, property tests of every
 //! invariant, and schedule independence across seeds.
 
+mod boundaries;
 mod support;
 mod timelines;
