@@ -12,7 +12,7 @@
 //!   or by hand ([`Sim::step`], [`Sim::advance`], [`Sim::run_until`],
 //!   [`Sim::run_until_idle`]).
 //! - [`check`]: run a test over many seeds on every core, stop at the first failure,
-//!   print its report; [`env`] reads `LOCKSTEP_SEED` / `LOCKSTEP_TAPE` and friends.
+//!   print its report; [`env`](mod@env) reads `LOCKSTEP_SEED` / `LOCKSTEP_TAPE` and friends.
 //! - [`time`]: virtual [`Instant`] and tokio-shaped timers (`sleep`, `interval`, `timeout`).
 //! - [`sync`]: tokio-shaped channels (`mpsc`, `oneshot`), optionally with latency.
 //! - [`select`](mod@select): Go-style selection whose pick among ready branches is a recorded choice.
@@ -63,7 +63,7 @@
 //!     let mut last: Option<Instant> = None;
 //!     while let Some(item) = input.recv().await {
 //!         let now = Instant::now(); // decide from timestamps, not from wake-up order
-//!         if last.map_or(true, |t| now >= t + PERIOD) {
+//!         if last.is_none_or(|t| now >= t + PERIOD) {
 //!             last = Some(now);
 //!             output.send(item).await.unwrap();
 //!         }

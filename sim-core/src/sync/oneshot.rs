@@ -158,7 +158,7 @@ impl<T> Sender<T> {
 
     /// Whether the receiver was dropped or closed (a send would fail).
     pub fn is_closed(&self) -> bool {
-        self.inner.as_ref().map_or(true, |i| i.state.borrow().rx_closed)
+        self.inner.as_ref().is_none_or(|i| i.state.borrow().rx_closed)
     }
 
     /// Polls for the receiver being dropped or closed.

@@ -156,7 +156,7 @@ impl<T> Chan<T> {
     }
 
     fn has_room(&self, st: &State<T>) -> bool {
-        self.bound.map_or(true, |b| st.waiters.is_empty() && st.used() < b)
+        self.bound.is_none_or(|b| st.waiters.is_empty() && st.used() < b)
     }
 
     /// Sends at once if there is room, else hands the value back.
