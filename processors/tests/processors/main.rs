@@ -3,5 +3,7 @@
 //! invariant, and schedule independence across seeds.
 
 mod boundaries;
+mod properties;
+mod schedules;
 mod support;
 mod timelines;
