@@ -3,4 +3,6 @@
 //! This crate is filled in by the scenarios issue; for now it only links the engine.
 #![forbid(unsafe_code)]
 
+pub mod timeline;
+
 pub use sim_core;
