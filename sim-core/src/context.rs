@@ -11,7 +11,7 @@ use std::future::Future;
 use std::pin::Pin;
 use std::rc::Rc;
 
-use crate::core::Core;
+use crate::core::{Core, FastWakeGuard};
 
 pub(crate) type BoxFuture = Pin<Box<dyn Future<Output = ()>>>;
 
@@ -64,18 +64,22 @@ pub(crate) fn remove(handle: &Handle) {
     });
 }
 
-/// Makes a simulation current until dropped.
-pub(crate) struct EnterGuard(pub(crate) Handle);
+/// Makes a simulation current, with its wake-ups on the fast path, until dropped.
+pub(crate) struct EnterGuard {
+    handle: Handle,
+    _wakes: FastWakeGuard,
+}
 
 impl EnterGuard {
     pub(crate) fn new(handle: &Handle) -> EnterGuard {
         push(handle.clone());
-        EnterGuard(handle.clone())
+        let wakes = FastWakeGuard::new(handle.core.borrow().wake_queue());
+        EnterGuard { handle: handle.clone(), _wakes: wakes }
     }
 }
 
 impl Drop for EnterGuard {
     fn drop(&mut self) {
-        remove(&self.0);
+        remove(&self.handle);
     }
 }

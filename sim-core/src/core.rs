@@ -2,7 +2,7 @@
 //! records, the trace and the strategy. Everything here is reached through
 //! [`crate::context`]; the step loop that drives it lives in [`crate::sim`].
 
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, VecDeque};
 use std::fmt;
@@ -159,6 +159,58 @@ pub(crate) trait Deliver {
 
 thread_local! {
     static SIM_THREAD: Cell<bool> = const { Cell::new(false) };
+    /// Wake-ups of the simulation being driven on this thread: pushed without atomics
+    /// or locks. Wakes from other threads, or while no simulation is driven, take the
+    /// locked path through [`WakeQueue`].
+    static LOCAL_WAKES: RefCell<LocalWakes> = const { RefCell::new(LocalWakes { owner: None, woken: Vec::new() }) };
+}
+
+struct LocalWakes {
+    /// The wake queue of the simulation being driven on this thread.
+    owner: Option<Arc<WakeQueue>>,
+    woken: Vec<TaskId>,
+}
+
+impl LocalWakes {
+    fn owned_by(&self, queue: &Arc<WakeQueue>) -> bool {
+        self.owner.as_ref().is_some_and(|o| Arc::ptr_eq(o, queue))
+    }
+
+    /// Moves the fast-path wakes to their simulation's locked path, in order.
+    fn flush(&mut self) {
+        if let Some(owner) = &self.owner {
+            if !self.woken.is_empty() {
+                owner.woken.lock().append(&mut self.woken);
+                owner.pending.store(true, Ordering::Release);
+            }
+        }
+    }
+}
+
+/// Routes this thread's wake-ups for one simulation through the fast path until
+/// dropped (restoring the previously driven simulation, if any).
+pub(crate) struct FastWakeGuard {
+    previous: Option<Arc<WakeQueue>>,
+}
+
+impl FastWakeGuard {
+    pub(crate) fn new(queue: &Arc<WakeQueue>) -> FastWakeGuard {
+        LOCAL_WAKES.with(|l| {
+            let mut l = l.borrow_mut();
+            l.flush();
+            FastWakeGuard { previous: std::mem::replace(&mut l.owner, Some(queue.clone())) }
+        })
+    }
+}
+
+impl Drop for FastWakeGuard {
+    fn drop(&mut self) {
+        LOCAL_WAKES.with(|l| {
+            let mut l = l.borrow_mut();
+            l.flush();
+            l.owner = self.previous.take();
+        });
+    }
 }
 
 /// Task wake-ups, pushed by wakers (which must be `Send + Sync`) and moved into the
@@ -180,6 +232,16 @@ impl Wake for TaskWaker {
     }
 
     fn wake_by_ref(self: &Arc<Self>) {
+        let fast = LOCAL_WAKES.with(|l| match l.try_borrow_mut() {
+            Ok(mut l) if l.owned_by(&self.queue) => {
+                l.woken.push(self.id);
+                true
+            }
+            _ => false,
+        });
+        if fast {
+            return;
+        }
         if !SIM_THREAD.with(Cell::get) {
             self.queue.foreign.store(true, Ordering::Relaxed);
         }
@@ -273,16 +335,30 @@ impl Core {
     /// Moves wake-ups pushed by wakers into the queue, one event per task not
     /// already scheduled.
     pub(crate) fn drain_wakes(&mut self) {
-        if !self.wakes.pending.swap(false, Ordering::Acquire) {
-            return;
-        }
-        if self.wakes.foreign.swap(false, Ordering::Relaxed) && !self.foreign_wake {
-            self.foreign_wake = true;
-            self.record(TraceRecord::new(self.step, self.now, RecordKind::ForeignWake));
+        if self.wakes.pending.load(Ordering::Relaxed) && self.wakes.pending.swap(false, Ordering::Acquire) {
+            if self.wakes.foreign.swap(false, Ordering::Relaxed) && !self.foreign_wake {
+                self.foreign_wake = true;
+                self.record(TraceRecord::new(self.step, self.now, RecordKind::ForeignWake));
+            }
+            let mut woken = std::mem::take(&mut self.woken_buf);
+            std::mem::swap(&mut woken, &mut *self.wakes.woken.lock());
+            self.schedule_woken(&mut woken);
+            self.woken_buf = woken;
         }
         let mut woken = std::mem::take(&mut self.woken_buf);
-        std::mem::swap(&mut woken, &mut *self.wakes.woken.lock());
-        for &id in &woken {
+        LOCAL_WAKES.with(|l| {
+            let mut l = l.borrow_mut();
+            if l.owned_by(&self.wakes) {
+                std::mem::swap(&mut woken, &mut l.woken);
+            }
+        });
+        self.schedule_woken(&mut woken);
+        self.woken_buf = woken;
+    }
+
+    /// Queues one wake-up event per woken task not already scheduled, in wake order.
+    fn schedule_woken(&mut self, woken: &mut Vec<TaskId>) {
+        for &id in woken.iter() {
             let meta = &mut self.tasks[id.0 as usize];
             if meta.state == TaskState::Running && !meta.scheduled {
                 meta.scheduled = true;
@@ -290,7 +366,10 @@ impl Core {
             }
         }
         woken.clear();
-        self.woken_buf = woken;
+    }
+
+    pub(crate) fn wake_queue(&self) -> &Arc<WakeQueue> {
+        &self.wakes
     }
 
     fn is_live(&self, event: &Event) -> bool {
@@ -468,13 +547,21 @@ impl Core {
         id
     }
 
-    /// Marks the start of a poll of `id`: it is no longer scheduled and waits on nothing yet.
+    /// Marks the start of a poll of `id`: it is no longer scheduled and waits on nothing
+    /// yet. Lends out the task's waker (no reference count touched); give it back with
+    /// [`Core::end_poll`].
     pub(crate) fn begin_poll(&mut self, id: TaskId) -> Waker {
         self.current = Some(id);
         let meta = &mut self.tasks[id.0 as usize];
         meta.scheduled = false;
         meta.waits.clear();
-        meta.waker.clone()
+        std::mem::replace(&mut meta.waker, Waker::noop().clone())
+    }
+
+    /// Ends a poll of `id`, taking back the waker lent by [`Core::begin_poll`].
+    pub(crate) fn end_poll(&mut self, id: TaskId, waker: Waker) {
+        self.current = None;
+        self.tasks[id.0 as usize].waker = waker;
     }
 
     /// Marks a task ended (done or aborted) and hands back its joiner's waker.

@@ -108,7 +108,7 @@
 //!     })
 //!     .expect("a seed below 100 finds the race");
 //! assert_eq!(seed, 3);
-//! assert_eq!(failure.fingerprint.to_string(), "bcc24a202b2fe33d");
+//! assert_eq!(failure.fingerprint.to_string(), "1cd7fca1ebd4aff0");
 //!
 //! // 2. Read the report: a deadlock naming both tasks and what each waits on,
 //! //    the seed, the tape, and the command that replays it.
@@ -141,7 +141,7 @@
 //!   at 50ms after 9 steps
 //!   seed: 3  strategy: random(seed=3)
 //!   tape: t1:2.0,2.1*3
-//!   fingerprint: bcc24a202b2fe33d
+//!   fingerprint: 1cd7fca1ebd4aff0
 //!   last steps:
 //!     #2 0s poll task `driver`
 //!     #2 0s send task `driver` channel `in`

@@ -413,7 +413,7 @@ impl Sim {
             catch_unwind(AssertUnwindSafe(|| future.as_mut().poll(&mut cx)))
         };
         let mut core = self.shared.core.borrow_mut();
-        core.current = None;
+        core.end_poll(id, waker);
         match result {
             Ok(Poll::Pending) if core.tasks[id.0 as usize].state == TaskState::Running => {
                 drop(core);

@@ -102,16 +102,23 @@ impl TraceRecord {
         TraceRecord { step, time, kind, task: None, channel: None, timer: None, choice: None }
     }
 
+    /// Folds the record into the running hash: packed words, with a flags byte
+    /// saying which optional fields follow, so no two records hash the same words.
+    #[inline]
     fn hash_into(&self, h: u64) -> u64 {
-        let opt = |x: Option<u64>| x.map_or(0, |v| v.wrapping_add(1));
-        let mut h = mix(h, self.step);
-        h = mix(h, self.time.as_nanos());
-        h = mix(h, self.kind.code());
-        h = mix(h, opt(self.task.map(|t| u64::from(t.0))));
-        h = mix(h, opt(self.channel.map(|c| u64::from(c.0))));
-        h = mix(h, opt(self.timer.map(|(t, _)| t.0)));
-        h = mix(h, opt(self.timer.map(|(_, at)| at.as_nanos())));
-        mix(h, opt(self.choice.map(|c| (u64::from(c.options) << 32) | u64::from(c.index))))
+        let id = |x: Option<u32>| x.map_or(0, |v| u64::from(v) + 1);
+        let flags = u64::from(self.timer.is_some()) | u64::from(self.choice.is_some()) << 1;
+        let mut h = mix(h, self.time.as_nanos());
+        h = mix(h, self.step << 16 | flags << 8 | self.kind.code());
+        h = mix(h, id(self.task.map(|t| t.0)) << 32 | id(self.channel.map(|c| c.0)));
+        if let Some((timer, at)) = self.timer {
+            h = mix(h, timer.0);
+            h = mix(h, at.as_nanos());
+        }
+        if let Some(c) = self.choice {
+            h = mix(h, u64::from(c.options) << 32 | u64::from(c.index));
+        }
+        h
     }
 }
 

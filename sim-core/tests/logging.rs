@@ -1,4 +1,7 @@
-//! `tracing` in virtual time: log lines carry the simulation's time and task.
+//! Logging with virtual time. A separate test binary: tracing caches callsite interest
+//! process-wide, and a test on another thread of the engine binary that polls a task
+//! with no subscriber could cache the engine's task span as disabled before these
+//! tests install theirs. Here every test installs a subscriber.
 
 use std::io;
 use std::sync::{Arc, Mutex};
@@ -35,7 +38,12 @@ fn captured(run: impl FnOnce()) -> String {
     let writer = buffer.clone();
     let subscriber =
         tracing_subscriber::fmt().with_timer(VirtualTime).with_ansi(false).with_writer(move || writer.clone()).finish();
-    tracing::subscriber::with_default(subscriber, run);
+    // Callsite interest is cached process-wide; a test on another thread may have
+    // cached "never" for the engine's task span before this subscriber existed.
+    tracing::subscriber::with_default(subscriber, || {
+        tracing::callsite::rebuild_interest_cache();
+        run();
+    });
     buffer.text()
 }
 

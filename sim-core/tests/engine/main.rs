@@ -4,7 +4,6 @@ mod channels;
 mod check;
 mod determinism;
 mod golden;
-mod log;
 mod orders;
 mod replay;
 mod reports;
