@@ -43,6 +43,10 @@ pub trait Clock: Clone {
 /// Time from `tokio::time`: real time in production, paused and auto-advanced time
 /// under `#[tokio::test(start_paused = true)]` or `tokio::time::pause`.
 ///
+/// Build processors inside the runtime: outside one, `tokio::time::Instant::now`
+/// reads the real clock, so a processor built there under paused time would take a
+/// real instant as its origin and be offset from the runtime's clock.
+///
 /// # Panics
 /// Arming a timer panics outside a tokio runtime with time enabled (as
 /// `tokio::time::sleep` does).

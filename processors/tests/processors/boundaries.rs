@@ -74,9 +74,9 @@ fn poll<S: Stream + Unpin>(stream: &mut S) -> Poll<Option<S::Item>> {
 
 /// Feeds `items` at their times (ms) to `logic` under a clock whose timers never
 /// fire, polling after each instant; returns what came out at each instant.
-fn by_hand<L: Logic<In = u32>>(logic: L, items: &[(u64, u32)], close_ms: u64) -> Vec<(u64, L::Out)>
+fn by_hand<L>(logic: L, items: &[(u64, u32)], close_ms: u64) -> Vec<(u64, L::Out)>
 where
-    L: Unpin,
+    L: Logic<In = u32> + Unpin,
     L::Out: Unpin,
 {
     let clock = ManualClock::default();
