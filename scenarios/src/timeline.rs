@@ -25,8 +25,10 @@ use sim_core::time::Instant;
 use sim_core::trace::{RecordKind, TraceLine};
 use sim_core::{Failure, FailureKind, Trace};
 
-/// Width of one record's column, in pixels.
-const COL: i64 = 18;
+/// Narrowest and widest column for one record, in pixels.
+const COL_RANGE: (i64, i64) = (18, 40);
+/// The width that short traces spread their columns over.
+const FIT_W: i64 = 820;
 /// Space before the first column.
 const PAD: i64 = 12;
 /// Height of one lane.
@@ -88,6 +90,8 @@ struct Chart<'a> {
     /// For each line, the index of the last line of the same step.
     step_end: Vec<usize>,
     choices: usize,
+    /// Width of one record's column: wider for short traces.
+    col: i64,
 }
 
 impl<'a> Chart<'a> {
@@ -107,7 +111,18 @@ impl<'a> Chart<'a> {
         let lanes: Vec<Lane> = named.into_iter().map(|(key, name)| Lane { key, name }).collect();
         let index = lanes.iter().enumerate().map(|(i, l)| (l.key, i)).collect();
         let choices = trace.lines.iter().filter(|l| l.choice.is_some()).count();
-        Chart { trace, failure, lanes, index, step_end: step_ends(&trace.lines), choices }
+        let col = (FIT_W / len_i64(trace.lines.len()).max(1)).clamp(COL_RANGE.0, COL_RANGE.1);
+        Chart { trace, failure, lanes, index, step_end: step_ends(&trace.lines), choices, col }
+    }
+
+    /// The centre of column `i`.
+    fn col_x(&self, i: usize) -> i64 {
+        self.col_left(i) + self.col / 2
+    }
+
+    /// The left edge of column `i`.
+    fn col_left(&self, i: usize) -> i64 {
+        PAD + len_i64(i) * self.col
     }
 
     fn lines(&self) -> &[TraceLine] {
@@ -148,7 +163,7 @@ impl<'a> Chart<'a> {
 
     /// Where the failure line is drawn: one column after the last record.
     fn failure_x(&self) -> i64 {
-        PAD + len_i64(self.lines().len()) * COL + COL / 2
+        self.col_left(self.lines().len()) + self.col / 2
     }
 
     /// The chart's width: the columns, the failure line and its annotations.
@@ -305,8 +320,8 @@ impl<'a> Chart<'a> {
         let bottom = self.height() - BOTTOM;
         let mut row_end = [i64::MIN; 2];
         for (n, (first, last, t_ns)) in instants(self.lines()).into_iter().enumerate() {
-            let x = col_left(first);
-            let w = len_i64(last - first + 1) * COL;
+            let x = self.col_left(first);
+            let w = len_i64(last - first + 1) * self.col;
             let label = at(t_ns);
             write!(
                 out,
@@ -332,7 +347,7 @@ impl<'a> Chart<'a> {
             if i > 0 && self.lines()[i - 1].step == line.step {
                 continue;
             }
-            let x = col_left(i);
+            let x = self.col_left(i);
             write!(out, "<line class=\"step-rule\" x1=\"{x}\" y1=\"{top}\" x2=\"{x}\" y2=\"{bottom}\"/>")?;
             let label = format!("#{}", line.step);
             if x >= free_from {
@@ -349,11 +364,11 @@ impl<'a> Chart<'a> {
         let bottom = self.height() - BOTTOM;
         for (i, line) in self.lines().iter().enumerate() {
             let Some([options, index]) = line.choice else { continue };
-            let (x, cx) = (col_left(i), col_x(i));
+            let (x, cx, col) = (self.col_left(i), self.col_x(i), self.col);
             writeln!(
                 out,
                 "<g class=\"choice\" data-step=\"{}\"><title>choice {index} of {options} at step {}</title>\
-                 <rect class=\"choice-col{}\" x=\"{x}\" y=\"{AXIS_H}\" width=\"{COL}\" height=\"{}\"/>\
+                 <rect class=\"choice-col{}\" x=\"{x}\" y=\"{AXIS_H}\" width=\"{col}\" height=\"{}\"/>\
                  <text class=\"choice-label\" transform=\"translate({},{}) rotate(-90)\">choice {index} of {options}</text></g>",
                 line.step,
                 line.step,
@@ -381,8 +396,8 @@ impl<'a> Chart<'a> {
                         writeln!(
                             out,
                             "<line class=\"timer-link {class}\" x1=\"{}\" y1=\"{y0}\" x2=\"{}\" y2=\"{y0}\"/>",
-                            col_x(from),
-                            col_x(i),
+                            self.col_x(from),
+                            self.col_x(i),
                             y0 = y - 10
                         )?;
                     }
@@ -399,7 +414,7 @@ impl<'a> Chart<'a> {
         write!(out, "<g class=\"event {kind}\" data-step=\"{}\" data-kind=\"{kind}\"><title>", line.step)?;
         push_esc(out, &line.to_string());
         out.push_str("</title>");
-        let x = col_x(i);
+        let x = self.col_x(i);
         match (self.task_y(line), self.channel_y(line)) {
             (task_y, Some(cy)) => {
                 if let Some(ty) = task_y {
@@ -412,7 +427,7 @@ impl<'a> Chart<'a> {
                 use_marker(out, kind, x, cy)?;
             }
             (Some(ty), None) if line.kind == RecordKind::Poll => {
-                let end = col_x(self.step_end[i]);
+                let end = self.col_x(self.step_end[i]);
                 write!(
                     out,
                     "<rect class=\"bar\" x=\"{}\" y=\"{}\" width=\"{}\" height=\"12\" rx=\"3\"/>",
@@ -499,7 +514,7 @@ impl<'a> Chart<'a> {
 
     /// The x of the last record drawn on the task lane at height `y`.
     fn last_x_on_lane(&self, y: i64) -> Option<i64> {
-        self.lines().iter().rposition(|l| self.task_y(l) == Some(y)).map(col_x)
+        self.lines().iter().rposition(|l| self.task_y(l) == Some(y)).map(|i| self.col_x(i))
     }
 
     /// The whole trace as text, collapsed, for searching and copying.
@@ -609,18 +624,8 @@ fn lane_id(key: LaneKey) -> u32 {
     }
 }
 
-/// The centre of column `i`.
-fn col_x(i: usize) -> i64 {
-    col_left(i) + COL / 2
-}
-
-/// The left edge of column `i`.
-fn col_left(i: usize) -> i64 {
-    PAD + len_i64(i) * COL
-}
-
 fn len_i64(n: usize) -> i64 {
-    i64::try_from(n).unwrap_or(i64::MAX / (4 * COL))
+    i64::try_from(n).unwrap_or(i64::MAX / 1024)
 }
 
 /// The approximate drawn width of a label.
