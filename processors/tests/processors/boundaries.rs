@@ -421,3 +421,32 @@ fn a_logic_that_leaves_its_deadline_due_is_reported_instead_of_spinning() {
     let message = panic.downcast_ref::<String>().cloned().unwrap_or_default();
     assert!(message.contains("left the deadline"), "{message}");
 }
+
+// ---- production: real tokio time, Send ----
+
+#[test]
+fn processors_on_tokio_are_send_so_they_can_be_spawned() {
+    fn assert_send<T: Send>(_: &T) {}
+    let input = || futures::stream::empty::<Result<u32, std::io::Error>>();
+    let clock = processors::TokioClock;
+    assert_send(&Throttle::new(ms(1)).process(clock, input()));
+    assert_send(&Debounce::new(ms(1)).process(clock, input()));
+    assert_send(&Batcher::new(1, None).unwrap().process(clock, input()));
+    assert_send(&TumblingWindow::new(ms(1)).unwrap().process(clock, input()));
+    assert_send(&SlidingWindow::new(ms(1), ms(1)).unwrap().process(clock, input()));
+    assert_send(&SessionWindow::new(ms(1), |v: &u32| *v).unwrap().process(clock, input()));
+}
+
+#[test]
+fn a_batcher_on_real_tokio_time_waits_for_its_latency() {
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_time().build().unwrap();
+    let (batches, waited) = runtime.block_on(async {
+        let start = std::time::Instant::now();
+        let input = futures::stream::iter([1, 2, 3]).chain(futures::stream::pending());
+        let batcher = Batcher::new(2, Some(ms(20))).unwrap();
+        let batches: Vec<Vec<u32>> = batcher.process_ok(processors::TokioClock, input).take(2).collect().await;
+        (batches, start.elapsed())
+    });
+    assert_eq!(batches, [vec![1, 2], vec![3]]);
+    assert!(waited >= ms(20), "the second batch left after {waited:?}, before its latency");
+}

@@ -220,14 +220,14 @@ proptest! {
     #![proptest_config(ProptestConfig { cases: cases(1000), ..ProptestConfig::default() })]
 
     #[test]
-    fn throttle_invariants_hold(tl in timeline(12), period in prop_oneof![Just(Duration::ZERO), units(1, 8)], seed: u64) {
+    fn throttle_invariants_hold(tl in timeline(16), period in prop_oneof![Just(Duration::ZERO), units(1, 8)], seed: u64) {
         let record = run_checked(&tl, seed, || Throttle::new(period));
         check_throttle(&tl, period, &outs(&record));
     }
 
     #[test]
     fn debounce_emits_exactly_the_items_followed_by_quiet_or_close(
-        tl in timeline(12),
+        tl in timeline(16),
         quiet in prop_oneof![1 => Just(Duration::ZERO), 6 => units(1, 8)],
         seed: u64,
     ) {
@@ -237,7 +237,7 @@ proptest! {
 
     #[test]
     fn batcher_invariants_hold(
-        tl in timeline(12),
+        tl in timeline(16),
         size in 1usize..=4,
         latency in prop_oneof![1 => Just(None), 6 => units(0, 8).prop_map(Some)],
         seed: u64,
@@ -248,7 +248,7 @@ proptest! {
 
     #[test]
     fn tumbling_windows_hold_exactly_their_items_and_close_at_their_end(
-        tl in timeline(12),
+        tl in timeline(16),
         size in units(1, 8),
         seed: u64,
     ) {
@@ -263,7 +263,7 @@ proptest! {
 
     #[test]
     fn sliding_windows_hold_exactly_their_items_and_close_at_their_end(
-        tl in timeline(12),
+        tl in timeline(16),
         (size, slide) in (1u32..=8).prop_flat_map(|s| (Just(UNIT * s), units(1, s))),
         seed: u64,
     ) {
@@ -277,7 +277,7 @@ proptest! {
 
     #[test]
     fn sessions_split_at_the_gap_per_key_and_expire_exactly(
-        tl in timeline(12),
+        tl in timeline(16),
         keys in prop::collection::vec(0u8..3, 1..=4),
         gap in units(1, 8),
         seed: u64,
