@@ -1,0 +1,3 @@
+//! The `lockstep` command-line tool (being written).
+
+fn main() {}

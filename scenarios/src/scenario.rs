@@ -1,0 +1,301 @@
+//! The [`Scenario`] abstraction: one variant of one catalogue race, with what it
+//! must show, and the ways to run it (one configuration, many seeds, every order).
+
+use std::fmt;
+use std::sync::{Arc, OnceLock};
+
+use sim_core::check::{check_with, CheckConfig, CheckSummary};
+use sim_core::env::EnvOverrides;
+use sim_core::strategy::explore_all;
+use sim_core::{Config, Failure, Fingerprint, Sim, StepLimit, StrategyKind, Tape, TimeLimit, Trace};
+
+use crate::world::{Ctx, Timeline, World};
+
+/// The command that replays one seed of a scenario; `{name}` and `{seed}` are filled in.
+pub const REPLAY_SEED: &str = "cargo run --release -p scenarios --bin lockstep -- replay {name} --seed {seed}";
+/// The command that replays one tape of a scenario; `{name}` and `{tape}` are filled in.
+pub const REPLAY_TAPE: &str = "cargo run --release -p scenarios --bin lockstep -- replay {name} --tape '{tape}'";
+
+/// Which variant of a race a scenario is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Variant {
+    /// Reproduces the race: some order of same-instant events fails.
+    Buggy,
+    /// The fix: no order fails.
+    Fixed,
+    /// The drain race without a straggler: the buggy consumer, but every producer
+    /// finishes before "done", so no order loses anything (no false alarm).
+    NoStraggler,
+}
+
+impl Variant {
+    /// The variant's name as in scenario names: `buggy`, `fixed`, `no-straggler`.
+    pub fn label(self) -> &'static str {
+        match self {
+            Variant::Buggy => "buggy",
+            Variant::Fixed => "fixed",
+            Variant::NoStraggler => "no-straggler",
+        }
+    }
+}
+
+impl fmt::Display for Variant {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.label())
+    }
+}
+
+/// What a scenario must show over many seeds of the random strategy.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Expectation {
+    /// A buggy variant: some seed among the first `within` fails (the detection bound).
+    Caught {
+        /// The detection bound, in seeds.
+        within: u64,
+    },
+    /// A variant that must pass every one of its first `seeds` seeds (its budget).
+    Clean {
+        /// The seed budget.
+        seeds: u64,
+    },
+}
+
+impl Expectation {
+    /// The number of seeds a default run covers: the bound or the budget.
+    pub fn seeds(self) -> u64 {
+        match self {
+            Expectation::Caught { within } => within,
+            Expectation::Clean { seeds } => seeds,
+        }
+    }
+
+    /// Whether the scenario must fail.
+    pub fn must_fail(self) -> bool {
+        matches!(self, Expectation::Caught { .. })
+    }
+
+    /// Whether a run over seeds that found `failures` failures met this expectation.
+    pub fn met_by(self, failures: usize) -> bool {
+        self.must_fail() == (failures > 0)
+    }
+}
+
+impl fmt::Display for Expectation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Expectation::Caught { within } => write!(f, "caught within {within} seeds"),
+            Expectation::Clean { seeds } => write!(f, "clean over {seeds} seeds"),
+        }
+    }
+}
+
+/// Builds a scenario's world on the current simulation.
+pub type Build = fn(Variant, &Ctx) -> World;
+
+/// One variant of one catalogue race.
+pub struct Scenario {
+    /// `family/variant`, as in `throttle-hang/buggy`.
+    pub name: &'static str,
+    /// The race's family name, as in `throttle-hang` (the part before the `/`).
+    pub family: &'static str,
+    /// The race's number in `race-catalog.md`.
+    pub race: u8,
+    /// Which variant this is.
+    pub variant: Variant,
+    /// One line: what the world does.
+    pub summary: &'static str,
+    /// What it must show.
+    pub expect: Expectation,
+    /// Whether the output timeline must equal the canonical order's under every
+    /// order (schedule independence); false where same-instant sends may
+    /// legitimately interleave in any order.
+    pub schedule_independent: bool,
+    /// When the world is small enough to enumerate every order: at most this many runs.
+    pub explore_limit: Option<usize>,
+    build: Build,
+    canonical: OnceLock<Option<Arc<Timeline>>>,
+}
+
+impl fmt::Debug for Scenario {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Scenario")
+            .field("name", &self.name)
+            .field("variant", &self.variant)
+            .field("expect", &self.expect)
+            .finish_non_exhaustive()
+    }
+}
+
+/// How one run ended, and what it left behind.
+#[derive(Debug)]
+#[non_exhaustive]
+pub struct Outcome {
+    /// The run's failure, if it failed.
+    pub result: Result<(), Box<Failure>>,
+    /// The fingerprint of the whole run.
+    pub fingerprint: Fingerprint,
+    /// The choices that replay the run (trailing canonical ones left out).
+    pub tape: Tape,
+    /// Every choice made, canonical ones included (for enumeration).
+    pub recorded: Tape,
+    /// The trace kept (all of it when the configuration asked for
+    /// [`sim_core::TraceMode::Full`]).
+    pub trace: Trace,
+    /// What the world emitted.
+    pub output: Timeline,
+    /// Problems found after a run that stopped early (a deadlock): the message
+    /// ledger does not balance. Empty for runs that ended normally, whose harness
+    /// checked the ledger itself.
+    pub findings: Vec<String>,
+}
+
+impl Outcome {
+    /// The failure's class (`deadlock`, `violation`, …), or `pass`.
+    pub fn class(&self) -> &'static str {
+        self.result.as_ref().err().map_or("pass", |f| f.kind.class())
+    }
+}
+
+/// What enumerating every order of a scenario found.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Exploration {
+    /// Distinct orders run.
+    pub runs: usize,
+    /// How many of them failed.
+    pub failing: usize,
+    /// Whether every order was run (false when the limit cut it short).
+    pub exhausted: bool,
+    /// The tape of the first failing order, if any.
+    pub first_failing: Option<Tape>,
+}
+
+impl Scenario {
+    /// A scenario; see the fields.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn new(
+        name: &'static str,
+        race: u8,
+        variant: Variant,
+        summary: &'static str,
+        expect: Expectation,
+        schedule_independent: bool,
+        explore_limit: Option<usize>,
+        build: Build,
+    ) -> Scenario {
+        let family = name.split('/').next().unwrap_or(name);
+        Scenario {
+            name,
+            family,
+            race,
+            variant,
+            summary,
+            expect,
+            schedule_independent,
+            explore_limit,
+            build,
+            canonical: OnceLock::new(),
+        }
+    }
+
+    /// The configuration of one run of this scenario under `strategy`: its name,
+    /// limits that turn a livelock into a failure quickly, and the replay command.
+    pub fn config(&self, strategy: StrategyKind) -> Config {
+        let hint = match strategy {
+            StrategyKind::Random { .. } => REPLAY_SEED,
+            _ => REPLAY_TAPE,
+        };
+        let mut config = Config::default()
+            .name(self.name)
+            .strategy(strategy)
+            .max_steps(StepLimit::FailAfter(2_000_000))
+            .max_time(TimeLimit::FailAfter(std::time::Duration::from_secs(3600)));
+        config.replay_hint = Some(hint.to_string());
+        config
+    }
+
+    /// The context a world is built with: the canonical output to compare with.
+    pub fn ctx(&self) -> Ctx {
+        Ctx { canonical: if self.schedule_independent { self.canonical() } else { None } }
+    }
+
+    /// The output of the canonical (FIFO) order, when that run passes. Computed once.
+    pub fn canonical(&self) -> Option<Arc<Timeline>> {
+        self.canonical
+            .get_or_init(|| {
+                let outcome = self.run_in(self.config(StrategyKind::Fifo), &Ctx::default());
+                outcome.result.is_ok().then(|| Arc::new(outcome.output))
+            })
+            .clone()
+    }
+
+    /// Builds the world on the current simulation (the check runner's closure).
+    ///
+    /// # Panics
+    /// When no simulation is current.
+    pub fn build(&self, ctx: &Ctx) -> World {
+        (self.build)(self.variant, ctx)
+    }
+
+    /// Runs the scenario once under `config` (its name and limits are taken as
+    /// given: start from [`Scenario::config`]).
+    pub fn run(&self, config: Config) -> Outcome {
+        self.run_in(config, &self.ctx())
+    }
+
+    fn run_in(&self, config: Config, ctx: &Ctx) -> Outcome {
+        let mut sim = Sim::new(config);
+        let world = sim.enter(|| self.build(ctx));
+        let result = sim.block_on(world.harness);
+        let findings = if result.is_err() { world.observer.conservation() } else { Vec::new() };
+        Outcome {
+            fingerprint: sim.fingerprint(),
+            tape: sim.tape(),
+            recorded: sim.recorded_tape(),
+            trace: sim.trace(),
+            output: world.observer.output(),
+            findings,
+            result,
+        }
+    }
+
+    /// Runs one seed of the random strategy.
+    pub fn run_seed(&self, seed: u64) -> Outcome {
+        self.run(self.config(StrategyKind::Random { seed }))
+    }
+
+    /// Replays a tape.
+    pub fn run_tape(&self, tape: Tape) -> Outcome {
+        self.run(self.config(StrategyKind::Replay(tape)))
+    }
+
+    /// Runs the seeds of `cfg` (its name and run template are replaced by this
+    /// scenario's) on `cfg.jobs` threads with [`sim_core::check`]; `on_run` is called
+    /// as each run starts (for a progress bar). Ignores `LOCKSTEP_*` variables.
+    ///
+    /// # Panics
+    /// When a panic escapes a run (a bug in the scenario's code outside its tasks).
+    pub fn check(&self, cfg: CheckConfig, on_run: &(dyn Fn() + Sync)) -> CheckSummary {
+        let cfg = cfg.name(self.name).sim(self.config(StrategyKind::Fifo));
+        let ctx = self.ctx();
+        let canonical = ctx.canonical;
+        check_with(cfg, &EnvOverrides::none(), move || {
+            on_run();
+            self.build(&Ctx { canonical: canonical.clone() }).harness
+        })
+    }
+
+    /// Runs every order of same-instant events (depth first), up to `limit` runs.
+    pub fn explore(&self, limit: usize) -> Exploration {
+        let mut failing = 0;
+        let mut first_failing = None;
+        let exploration = explore_all(limit, |prefix| {
+            let outcome = self.run(self.config(StrategyKind::Replay(prefix.clone())));
+            if outcome.result.is_err() {
+                failing += 1;
+                first_failing.get_or_insert_with(|| outcome.tape.clone());
+            }
+            outcome.recorded
+        });
+        Exploration { runs: exploration.runs, failing, exhausted: exploration.exhausted, first_failing }
+    }
+}

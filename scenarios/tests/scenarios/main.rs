@@ -1,0 +1,4 @@
+//! The scenarios crate's integration tests: the catalogue shows what it must, and
+//! the `lockstep` tool works end to end.
+
+mod catalogue;
