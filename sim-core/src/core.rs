@@ -14,6 +14,7 @@ use std::task::{Wake, Waker};
 use parking_lot::Mutex;
 use slab::Slab;
 
+use crate::identity::{EventIdentity, IdentityKind};
 use crate::strategy::{Candidate, ChoiceKind, ChoicePoint, Strategy};
 use crate::time::Instant;
 use crate::trace::{RecordKind, TraceBuf, TraceRecord};
@@ -119,7 +120,18 @@ pub(crate) struct TimerEntry {
     deadline: Instant,
     fired: bool,
     owner: Option<TaskId>,
+    /// The timer's number among those its owner created.
+    ordinal: u32,
     waker: Option<Waker>,
+}
+
+/// The identity of an event or choice, by ids (names are resolved on demand).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct RawIdentity {
+    kind: IdentityKind,
+    task: Option<TaskId>,
+    channel: Option<ChannelId>,
+    seq: u32,
 }
 
 /// A registered timer: where it lives and who it is.
@@ -143,11 +155,20 @@ pub(crate) struct TaskMeta {
     pub(crate) waits: Vec<Wait>,
     pub(crate) waker: Waker,
     pub(crate) join_waker: Option<Waker>,
+    /// Which of the tasks with this name it is.
+    instance: u32,
+    /// Polls so far, timers created so far, code-level choices so far: the per-name
+    /// sequence numbers of event identities.
+    polls: u32,
+    timers_created: u32,
+    choices: u32,
 }
 
 pub(crate) struct ChannelMeta {
     pub(crate) name: String,
     deliver: Option<Weak<dyn Deliver>>,
+    instance: u32,
+    delivered: u32,
 }
 
 /// A channel with latency: applying a delivery event moves its oldest in-flight
@@ -273,6 +294,11 @@ pub(crate) struct Core {
     candidates: Vec<Candidate>,
     woken_buf: Vec<TaskId>,
     pub(crate) tape: Vec<Choice>,
+    pub(crate) tape_ids: Vec<RawIdentity>,
+    identities: Vec<EventIdentity>,
+    task_names: std::collections::BTreeMap<String, u32>,
+    channel_names: std::collections::BTreeMap<String, u32>,
+    ownerless_timers: u32,
     pub(crate) trace: TraceBuf,
     pub(crate) stop: Option<Stop>,
     pub(crate) foreign_wake: bool,
@@ -301,6 +327,11 @@ impl Core {
             candidates: Vec::new(),
             woken_buf: Vec::new(),
             tape: Vec::new(),
+            tape_ids: Vec::new(),
+            identities: Vec::new(),
+            task_names: std::collections::BTreeMap::new(),
+            channel_names: std::collections::BTreeMap::new(),
+            ownerless_timers: 0,
             trace,
             stop: None,
             foreign_wake: false,
@@ -447,17 +478,30 @@ impl Core {
                 },
             }));
         }
+        let mut identities = std::mem::take(&mut self.identities);
+        identities.clear();
+        if self.strategy.wants_identities() {
+            for i in 0..n {
+                let raw = self.event_identity(self.queue.ready[i].1);
+                identities.push(self.resolve_identity(raw));
+            }
+        }
         let point = ChoicePoint {
             options: n,
             kind: ChoiceKind::Schedule,
             step: self.step,
             time: self.now,
             candidates: &candidates,
+            identities: &identities,
+            identity: None,
         };
         let index = self.strategy.choose(&point).min(n - 1);
         self.candidates = candidates;
+        self.identities = identities;
         let choice = Choice { options: n as u32, index: index as u32 };
         self.tape.push(choice);
+        let raw = self.event_identity(self.queue.ready[index].1);
+        self.tape_ids.push(raw);
         let (_, event) = self.queue.ready.remove(index).expect("index below len");
         Some((event, Some(choice)))
     }
@@ -476,14 +520,77 @@ impl Core {
         if n <= 1 {
             return 0;
         }
-        let point = ChoicePoint { options: n, kind, step: self.step, time: self.now, candidates: &[] };
+        let seq = match self.current {
+            Some(t) => {
+                let meta = &mut self.tasks[t.0 as usize];
+                meta.choices += 1;
+                meta.choices - 1
+            }
+            None => 0,
+        };
+        let id_kind = if kind == ChoiceKind::Select { IdentityKind::Select } else { IdentityKind::User };
+        let raw = RawIdentity { kind: id_kind, task: self.current, channel: None, seq };
+        let resolved = self.strategy.wants_identities().then(|| self.resolve_identity(raw));
+        let point = ChoicePoint {
+            options: n,
+            kind,
+            step: self.step,
+            time: self.now,
+            candidates: &[],
+            identities: &[],
+            identity: resolved.as_ref(),
+        };
         let index = self.strategy.choose(&point).min(n - 1);
         let choice = Choice { options: n as u32, index: index as u32 };
         self.tape.push(choice);
+        self.tape_ids.push(raw);
         let mut r = self.record_here(RecordKind::Choose);
         r.choice = Some(choice);
         self.record(r);
         index
+    }
+
+    // ---- identities ----
+
+    /// The identity of a queued event (what it would be if applied next).
+    fn event_identity(&self, event: Event) -> RawIdentity {
+        match event {
+            Event::Wake(t) => RawIdentity {
+                kind: IdentityKind::Poll,
+                task: Some(t),
+                channel: None,
+                seq: self.tasks[t.0 as usize].polls,
+            },
+            Event::Timer(key, _) => {
+                let (owner, ordinal) = self.timers.get(key).map_or((None, 0), |e| (e.owner, e.ordinal));
+                RawIdentity { kind: IdentityKind::Timer, task: owner, channel: None, seq: ordinal }
+            }
+            Event::Deliver(c) => RawIdentity {
+                kind: IdentityKind::Deliver,
+                task: None,
+                channel: Some(c),
+                seq: self.channels[c.0 as usize].delivered,
+            },
+        }
+    }
+
+    pub(crate) fn resolve_identity(&self, raw: RawIdentity) -> EventIdentity {
+        let (name, instance) = match (raw.task, raw.channel) {
+            (Some(t), _) => (self.task_name(t).to_string(), self.tasks[t.0 as usize].instance),
+            (None, Some(c)) => (self.channel_name(c).to_string(), self.channels[c.0 as usize].instance),
+            (None, None) => ("-".to_string(), 0),
+        };
+        EventIdentity { kind: raw.kind, name, instance, seq: raw.seq }
+    }
+
+    /// The identities of every recorded choice, resolved.
+    pub(crate) fn tape_identities(&self) -> Vec<EventIdentity> {
+        self.tape_ids.iter().map(|&raw| self.resolve_identity(raw)).collect()
+    }
+
+    /// Counts a delivery on `channel` (its identity's sequence number).
+    pub(crate) fn count_delivery(&mut self, channel: ChannelId) {
+        self.channels[channel.0 as usize].delivered += 1;
     }
 
     // ---- trace ----
@@ -531,8 +638,14 @@ impl Core {
     pub(crate) fn register_task(&mut self, name: Option<String>) -> TaskId {
         let id = TaskId(u32::try_from(self.tasks.len()).expect("too many tasks"));
         let waker = Waker::from(Arc::new(TaskWaker { id, queue: self.wakes.clone() }));
+        let name = name.unwrap_or_else(|| format!("task-{}", id.0));
+        let instance = next_instance(&mut self.task_names, &name);
         self.tasks.push(TaskMeta {
-            name: name.unwrap_or_else(|| format!("task-{}", id.0)),
+            name,
+            instance,
+            polls: 0,
+            timers_created: 0,
+            choices: 0,
             state: TaskState::Running,
             scheduled: true,
             waits: Vec::new(),
@@ -554,6 +667,7 @@ impl Core {
         self.current = Some(id);
         let meta = &mut self.tasks[id.0 as usize];
         meta.scheduled = false;
+        meta.polls += 1;
         meta.waits.clear();
         std::mem::replace(&mut meta.waker, Waker::noop().clone())
     }
@@ -590,7 +704,13 @@ impl Core {
         let id = TimerId(self.next_timer);
         self.next_timer += 1;
         let owner = self.current;
-        let key = self.timers.insert(TimerEntry { id, deadline, fired: false, owner, waker: None });
+        let counter = match owner {
+            Some(t) => &mut self.tasks[t.0 as usize].timers_created,
+            None => &mut self.ownerless_timers,
+        };
+        let ordinal = *counter;
+        *counter += 1;
+        let key = self.timers.insert(TimerEntry { id, deadline, fired: false, owner, ordinal, waker: None });
         let mut r = self.record_here(RecordKind::TimerSet);
         r.timer = Some((id, deadline));
         self.record(r);
@@ -651,7 +771,9 @@ impl Core {
 
     pub(crate) fn register_channel(&mut self, name: Option<String>, kind: &str) -> ChannelId {
         let id = ChannelId(u32::try_from(self.channels.len()).expect("too many channels"));
-        self.channels.push(ChannelMeta { name: name.unwrap_or_else(|| format!("{kind}-{}", id.0)), deliver: None });
+        let name = name.unwrap_or_else(|| format!("{kind}-{}", id.0));
+        let instance = next_instance(&mut self.channel_names, &name);
+        self.channels.push(ChannelMeta { name, deliver: None, instance, delivered: 0 });
         id
     }
 
@@ -679,6 +801,20 @@ impl Core {
             Wait::Send(c) => format!("send on full `{}`", self.channel_name(c)),
             Wait::Timer { id, at } => format!("timer {} at {at}", id.0),
             Wait::Join(t) => format!("join on `{}`", self.task_name(t)),
+        }
+    }
+}
+
+/// Counts one more holder of `name`; returns how many came before.
+fn next_instance(names: &mut std::collections::BTreeMap<String, u32>, name: &str) -> u32 {
+    match names.get_mut(name) {
+        Some(n) => {
+            *n += 1;
+            *n - 1
+        }
+        None => {
+            names.insert(name.to_string(), 1);
+            0
         }
     }
 }

@@ -188,9 +188,11 @@ impl Sim {
         self.shared.core.borrow().strategy().seed()
     }
 
-    /// Every choice made so far, canonical ones included (for enumeration).
+    /// Every choice made so far, canonical ones included, each with the identity of
+    /// what it picked (see [`crate::identity`]).
     pub fn recorded_tape(&self) -> Tape {
-        Tape::from_choices(self.shared.core.borrow().tape.clone())
+        let core = self.shared.core.borrow();
+        Tape::with_identities(core.tape.clone(), core.tape_identities())
     }
 
     /// The choices made so far, trailing canonical ones left out: replays this run.
@@ -301,7 +303,7 @@ impl Sim {
     /// Builds a failure report for `kind` at the current point of the run.
     pub fn failure(&self, kind: FailureKind) -> Box<Failure> {
         let core = self.shared.core.borrow();
-        let tape = Tape::from_choices(core.tape.clone()).trimmed();
+        let tape = Tape::with_identities(core.tape.clone(), core.tape_identities()).trimmed();
         let seed = core.strategy().seed();
         let name = self.config.name.as_deref();
         let mut trace_tail: Vec<TraceLine> = core.trace.records().map(|r| resolve(&core, r)).collect();
@@ -383,6 +385,7 @@ impl Sim {
                 r.channel = Some(channel);
                 r.choice = choice;
                 core.record(r);
+                core.count_delivery(channel);
                 let target = core.deliver_target(channel);
                 drop(core);
                 if let Some(next) = target.and_then(|t| t.deliver()) {

@@ -7,6 +7,12 @@
 //! items is written once with `*count`. Trailing canonical choices are left out,
 //! because a tape shorter than the run continues canonically:
 //!
+//!
+//! A tape can also carry, for each choice, the [identity](crate::identity) of the
+//! event or choice it picked; it then prints as `t2:` with items
+//! `options.index@identity` (`t2:2.1@timer:driver#0,2.0@poll:driver#2`) and replays
+//! by identity, so it survives harmless refactors (see [`Replay`](crate::strategy::Replay)).
+//!
 //! ```
 //! use sim_core::{Choice, Tape};
 //! let tape: Tape = "t1:2.1,3.0*4,2.1".parse().unwrap();
@@ -17,6 +23,8 @@
 
 use std::fmt;
 use std::str::FromStr;
+
+use crate::identity::EventIdentity;
 
 /// One recorded choice: `index` was taken among `options` candidates.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
@@ -39,9 +47,12 @@ impl Choice {
 #[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
 pub struct Tape {
     choices: Vec<Choice>,
+    /// Empty, or one identity per choice.
+    ids: Vec<EventIdentity>,
 }
 
 const PREFIX: &str = "t1:";
+const PREFIX_IDS: &str = "t2:";
 
 impl Tape {
     /// An empty tape: every choice canonical.
@@ -51,7 +62,27 @@ impl Tape {
 
     /// A tape holding `choices`.
     pub fn from_choices(choices: Vec<Choice>) -> Tape {
-        Tape { choices }
+        Tape { choices, ids: Vec::new() }
+    }
+
+    /// A tape holding `choices`, each with the identity of what it picked.
+    ///
+    /// # Panics
+    /// Panics when the two lists differ in length.
+    #[track_caller]
+    pub fn with_identities(choices: Vec<Choice>, ids: Vec<EventIdentity>) -> Tape {
+        assert_eq!(choices.len(), ids.len(), "one identity per choice");
+        Tape { choices, ids }
+    }
+
+    /// The identities of what each choice picked, when the tape carries them.
+    pub fn identities(&self) -> Option<&[EventIdentity]> {
+        (!self.ids.is_empty()).then_some(&self.ids[..])
+    }
+
+    /// The same tape without identities (replays by position).
+    pub fn without_identities(&self) -> Tape {
+        Tape::from_choices(self.choices.clone())
     }
 
     /// The choices, in the order they were made.
@@ -74,23 +105,33 @@ impl Tape {
         self.choices.iter().filter(|c| c.is_departure()).count()
     }
 
-    /// Appends a choice.
+    /// Appends a choice (dropping identities: the tape then replays by position).
     pub fn push(&mut self, choice: Choice) {
+        self.ids.clear();
         self.choices.push(choice);
     }
 
     /// The same tape without its trailing canonical choices (it replays identically).
     pub fn trimmed(&self) -> Tape {
         let end = self.choices.iter().rposition(|c| c.is_departure()).map_or(0, |i| i + 1);
-        Tape { choices: self.choices[..end].to_vec() }
+        let ids = if self.ids.is_empty() { Vec::new() } else { self.ids[..end].to_vec() };
+        Tape { choices: self.choices[..end].to_vec(), ids }
     }
 }
 
 impl fmt::Display for Tape {
     /// The compact text form, trailing canonical choices left out.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(PREFIX)?;
         let trimmed = self.trimmed();
+        if !self.ids.is_empty() {
+            f.write_str(PREFIX_IDS)?;
+            for (i, (c, id)) in trimmed.choices.iter().zip(&trimmed.ids).enumerate() {
+                let sep = if i == 0 { "" } else { "," };
+                write!(f, "{sep}{}.{}@{id}", c.options, c.index)?;
+            }
+            return Ok(());
+        }
+        f.write_str(PREFIX)?;
         let mut items = trimmed.choices.iter().peekable();
         let mut first = true;
         while let Some(c) = items.next() {
@@ -134,12 +175,24 @@ impl FromStr for Tape {
 
     fn from_str(text: &str) -> Result<Tape, TapeParseError> {
         let err = |item: &str, reason| TapeParseError { item: item.to_string(), reason };
-        let body = text.trim().strip_prefix(PREFIX).ok_or_else(|| err(text, "a tape starts with `t1:`"))?;
+        let text = text.trim();
+        let (body, with_ids) = match (text.strip_prefix(PREFIX), text.strip_prefix(PREFIX_IDS)) {
+            (Some(body), _) => (body, false),
+            (None, Some(body)) => (body, true),
+            (None, None) => return Err(err(text, "a tape starts with `t1:` or `t2:`")),
+        };
         let mut choices = Vec::new();
+        let mut ids = Vec::new();
         for item in body.split(',').filter(|s| !s.is_empty()) {
-            let (choice, count) = match item.split_once('*') {
+            let (choice, identity) = match (with_ids, item.split_once('@')) {
+                (true, Some((c, id))) => (c, Some(id)),
+                (true, None) => return Err(err(item, "a `t2:` item is `options.index@identity`")),
+                (false, _) => (item, None),
+            };
+            let (choice, count) = match choice.split_once('*') {
+                Some(_) if with_ids => return Err(err(item, "a `t2:` item has no `*count`")),
                 Some((c, n)) => (c, n.parse::<usize>().map_err(|_| err(item, "count after `*` is not a number"))?),
-                None => (item, 1),
+                None => (choice, 1),
             };
             let (options, index) = choice.split_once('.').ok_or_else(|| err(item, "expected `options.index`"))?;
             let options: u32 = options.parse().map_err(|_| err(item, "options is not a number"))?;
@@ -153,9 +206,12 @@ impl FromStr for Tape {
             if count == 0 || count > 1 << 24 {
                 return Err(err(item, "count must be between 1 and 16777216"));
             }
+            if let Some(id) = identity {
+                ids.push(id.parse::<EventIdentity>().map_err(|e| err(item, e.0))?);
+            }
             choices.extend(std::iter::repeat_n(Choice { options, index }, count));
         }
-        Ok(Tape { choices })
+        Ok(Tape { choices, ids })
     }
 }
 
@@ -177,6 +233,18 @@ mod tests {
     }
 
     #[test]
+    fn a_tape_with_identities_round_trips() {
+        let id = |text: &str| text.parse::<EventIdentity>().unwrap();
+        let tape = Tape::with_identities(
+            vec![c(2, 1), c(3, 0), c(2, 1), c(2, 0)],
+            vec![id("timer:driver#0"), id("poll:w[1]#2"), id("select:relay#0"), id("poll:a#0")],
+        );
+        let text = tape.to_string();
+        assert_eq!(text, "t2:2.1@timer:driver#0,3.0@poll:w[1]#2,2.1@select:relay#0");
+        assert_eq!(text.parse::<Tape>().unwrap(), tape.trimmed());
+    }
+
+    #[test]
     fn canonical_tape_prints_empty() {
         let tape = Tape::from_choices(vec![c(2, 0), c(5, 0)]);
         assert_eq!(tape.to_string(), "t1:");
@@ -185,7 +253,9 @@ mod tests {
 
     #[test]
     fn bad_tapes_are_typed_errors() {
-        assert_eq!("2.1".parse::<Tape>().unwrap_err().reason, "a tape starts with `t1:`");
+        assert_eq!("2.1".parse::<Tape>().unwrap_err().reason, "a tape starts with `t1:` or `t2:`");
+        assert_eq!("t2:2.1".parse::<Tape>().unwrap_err().reason, "a `t2:` item is `options.index@identity`");
+        assert_eq!("t2:2.1@poll:x".parse::<Tape>().unwrap_err().reason, "expected `#seq` after the name");
         assert_eq!("t1:2.2".parse::<Tape>().unwrap_err().reason, "index must be below options");
         assert_eq!("t1:1.0".parse::<Tape>().unwrap_err().reason, "a choice has at least 2 options");
         assert_eq!("t1:x".parse::<Tape>().unwrap_err().reason, "expected `options.index`");

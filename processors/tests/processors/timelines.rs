@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use processors::{Batcher, Debounce, Session, SessionWindow, SlidingWindow, Throttle, TumblingWindow, Window};
+use processors::{Batcher, Debounce, Logic, Session, SessionWindow, SlidingWindow, Throttle, TumblingWindow, Window};
 
 use crate::support::{ms, on_both, Record, Seen, Timeline};
 
@@ -118,4 +118,25 @@ async fn session_100_expires_at_the_last_item_plus_the_gap_and_an_item_then_star
     ];
     let sessions = || SessionWindow::new(ms(100), |item: &(char, u32)| item.0).unwrap();
     on_both(&timeline, sessions, &expected, SEEDS).await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn throttle_50_step_by_step_with_tokio_test_assertions() {
+    use tokio_test::{assert_pending, assert_ready_eq};
+    // The driver of the Go library's flaky test: send 1, receive 1, wait one period,
+    // send 6, receive 6. Its first throttle armed a cooldown timer after emitting
+    // and dropped the 6; a timestamp throttle cannot.
+    let (tx, rx) = futures::channel::mpsc::unbounded::<Result<u32, ()>>();
+    let mut throttled = tokio_test::task::spawn(Throttle::new(ms(50)).process(processors::TokioClock, rx));
+    assert_pending!(throttled.poll_next());
+    tx.unbounded_send(Ok(1)).unwrap();
+    assert!(throttled.is_woken());
+    assert_ready_eq!(throttled.poll_next(), Some(Ok(1)));
+    assert_pending!(throttled.poll_next());
+    tokio::time::advance(ms(50)).await;
+    assert!(!throttled.is_woken(), "a throttle sets no timer");
+    tx.unbounded_send(Ok(6)).unwrap();
+    assert_ready_eq!(throttled.poll_next(), Some(Ok(6)));
+    drop(tx);
+    assert_ready_eq!(throttled.poll_next(), None);
 }

@@ -14,6 +14,7 @@ pub mod fifo;
 pub mod random;
 pub mod replay;
 
+use crate::identity::EventIdentity;
 use crate::time::Instant;
 use crate::{Tape, TaskId};
 
@@ -55,6 +56,12 @@ pub struct ChoicePoint<'a> {
     pub step: u64,
     /// The current virtual time.
     pub time: Instant,
+    /// For [`ChoiceKind::Schedule`] and a strategy whose [`Strategy::wants_identities`]
+    /// is true, the identity of each candidate, in canonical order; empty otherwise.
+    pub identities: &'a [EventIdentity],
+    /// For a code-level choice ([`ChoiceKind::Select`], [`ChoiceKind::User`]) and a
+    /// strategy whose [`Strategy::wants_identities`] is true, the choice's identity.
+    pub identity: Option<&'a EventIdentity>,
     /// For [`ChoiceKind::Schedule`] and a strategy whose [`Strategy::wants_candidates`]
     /// is true, the candidates in canonical order; empty otherwise.
     pub candidates: &'a [Candidate],
@@ -72,6 +79,12 @@ pub trait Strategy {
     /// Whether [`ChoicePoint::candidates`] should be filled in (it costs a pass over
     /// the events due now at every choice point).
     fn wants_candidates(&self) -> bool {
+        false
+    }
+
+    /// Whether [`ChoicePoint::identities`] and [`ChoicePoint::identity`] should be
+    /// filled in (it costs resolving names at every choice point).
+    fn wants_identities(&self) -> bool {
         false
     }
 

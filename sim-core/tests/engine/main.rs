@@ -4,6 +4,7 @@ mod channels;
 mod check;
 mod determinism;
 mod golden;
+mod identity;
 mod orders;
 mod replay;
 mod reports;
