@@ -80,7 +80,9 @@
 //! - One timer per processor: a [`Logic`] exposes a single next deadline.
 //! - The origin is the clock's time when the processor is built; windows align to it.
 //! - A cancellation token is not built in: drop the stream, or stop it with
-//!   `futures::StreamExt::take_until`, which drops nothing until the stream is dropped.
+//!   `futures::StreamExt::take_until`, which ends the output when its future
+//!   completes; held items go when the combinator is dropped.
+//! - Calling [`Logic::process`] needs the [`Logic`] trait in scope.
 //! - On tokio, timers have millisecond resolution: a deadline fires at the first
 //!   millisecond tick at or after it. Decisions still use exact timestamps.
 #![forbid(unsafe_code)]
