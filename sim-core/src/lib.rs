@@ -140,7 +140,7 @@
 //!   deadlock: 2 tasks blocked: throttle (recv on `in`), driver (recv on `out`)
 //!   at 50ms after 9 steps
 //!   seed: 3  strategy: random(seed=3)
-//!   tape: t1:2.0,2.1*3
+//!   tape: t2:2.0@poll:throttle#0,2.1@timer:driver#0,2.1@poll:driver#2,2.1@poll:throttle#2
 //!   fingerprint: 1cd7fca1ebd4aff0
 //!   last steps:
 //!     #2 0s poll task `driver`
@@ -182,6 +182,7 @@ mod context;
 mod core;
 pub mod determinism;
 pub mod env;
+pub mod identity;
 pub mod log;
 mod report;
 pub mod select;
