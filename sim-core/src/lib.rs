@@ -182,6 +182,7 @@ mod context;
 mod core;
 pub mod determinism;
 pub mod env;
+pub mod explore;
 pub mod identity;
 pub mod log;
 mod report;

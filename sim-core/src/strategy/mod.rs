@@ -8,11 +8,15 @@
 //!
 //! One file per strategy: [`fifo`], [`random`], [`replay`], and [`exhaustive`] (the
 //! depth-first enumerator used to count and prove orders).
+//! Also [`pct`] (random priorities with change points, for deep bugs) and
+//! [`scripted`] (raw numbers per choice point, which property tests generate and shrink).
 
 pub mod exhaustive;
 pub mod fifo;
+pub mod pct;
 pub mod random;
 pub mod replay;
+pub mod scripted;
 
 use crate::identity::EventIdentity;
 use crate::time::Instant;
@@ -20,8 +24,10 @@ use crate::{Tape, TaskId};
 
 pub use exhaustive::{explore_all, Exploration};
 pub use fifo::Fifo;
+pub use pct::Pct;
 pub use random::Random;
 pub use replay::Replay;
+pub use scripted::Scripted;
 
 /// What is being decided at a choice point.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -112,6 +118,22 @@ pub enum StrategyKind {
     },
     /// Replays a tape; once it runs out, continues canonically.
     Replay(Tape),
+    /// PCT: random task priorities with `depth - 1` change points among the first
+    /// `steps` scheduling choice points (see [`pct`]). Its reports replay by tape,
+    /// not by seed ([`StrategyKind::seed`] is `None`): `LOCKSTEP_SEED` means
+    /// seeded random tie-breaking.
+    Pct {
+        /// The seed.
+        seed: u64,
+        /// The bug depth aimed at (at least 1): `depth - 1` change points.
+        depth: u32,
+        /// The estimated number of scheduling choice points of a run (`k`), over
+        /// which change points are drawn; [`pct::DEFAULT_STEPS`] is a start.
+        steps: u64,
+    },
+    /// Picks `min(values[j], options - 1)` at the `j`-th choice point; past the
+    /// end, canonically (see [`scripted`]). What a property-test framework drives.
+    Scripted(Vec<u32>),
 }
 
 impl StrategyKind {
@@ -121,6 +143,8 @@ impl StrategyKind {
             StrategyKind::Fifo => Box::new(Fifo),
             StrategyKind::Random { seed } => Box::new(Random::new(*seed)),
             StrategyKind::Replay(tape) => Box::new(Replay::new(tape.clone())),
+            StrategyKind::Pct { seed, depth, steps } => Box::new(Pct::new(*seed, *depth, *steps)),
+            StrategyKind::Scripted(values) => Box::new(Scripted::new(values.clone())),
         }
     }
 

@@ -3,6 +3,7 @@
 mod channels;
 mod check;
 mod determinism;
+mod explore;
 mod golden;
 mod identity;
 mod orders;

@@ -1,0 +1,61 @@
+//! Exploring schedules beyond seeded random tie-breaking: schedules that a property
+//! test generates and shrinks, the critical pair of a failure, and schedule
+//! independence as a built-in check.
+//!
+//! - [`schedules`] and [`Schedule`]: a [`proptest`] strategy for schedules (a number per
+//!   choice point, biased toward 0, the canonical order), run through
+//!   [`StrategyKind::Scripted`](crate::StrategyKind::Scripted). Shrinking the numbers
+//!   toward 0 removes departures from the canonical order.
+//! - [`proptest_check`] and [`proptest_check_with`]: run a property over generated
+//!   cases, one simulation per case, shrink the first failure (the inputs with the
+//!   schedule), and report the shrunk tape, the replay command and the critical pair.
+//! - [`shrink_tape`]: shrink a failing tape from anywhere (a seed's report, a PCT run)
+//!   by setting departures back to canonical while the run still fails the same way.
+//! - [`critical_pair`]: flip each departure of a failing tape to find the nearest
+//!   passing schedule and name the two events whose order decides the outcome.
+//! - [`schedule_independence`] and [`timeline_independence`]: run a closure that returns
+//!   an output under FIFO and several seeds and report the first two runs whose
+//!   outputs differ.
+//!
+//! Deep bugs are the business of [`strategy::pct`](crate::strategy::pct), exhaustive
+//! enumeration that of [`strategy::exhaustive`](crate::strategy::exhaustive).
+//!
+//! Every helper here takes the property as a closure over a simulation it has
+//! created (`Fn(&mut Sim) -> …`): the simulation is current while the closure runs,
+//! so it spawns its world, runs it and checks it. The helper owns the configuration
+//! (the schedule, the trace mode, the name) so that it can run the same world again
+//! under another schedule and read the trace of any run.
+
+mod critical;
+mod independence;
+mod prop;
+mod schedule;
+mod shrink;
+
+pub use critical::{critical_pair, describe_event, CriticalPair};
+pub use independence::{
+    schedule_independence, timeline_independence, Independence, OutputDifference, ScheduleDependence, ScheduleRun,
+};
+pub use prop::{proptest_check, proptest_check_with, Counterexample, PropCheck, PropSummary};
+pub use schedule::{schedules, Schedule, DEPARTURE_WEIGHT};
+pub use shrink::{shrink_tape, Shrunk};
+
+use crate::trace::{Trace, TraceMode};
+use crate::{Config, Failure, Sim, Tape};
+
+/// What one run of a property did.
+struct Run {
+    result: Result<(), Box<Failure>>,
+    /// Every choice made, canonical ones included.
+    recorded: Tape,
+    /// The whole trace, when the configuration kept it ([`TraceMode::Full`]).
+    trace: Option<Trace>,
+}
+
+/// Runs `property` once in a fresh simulation configured by `config`.
+fn run_once(config: Config, property: &dyn Fn(&mut Sim) -> Result<(), Box<Failure>>) -> Run {
+    let mut sim = Sim::new(config);
+    let result = property(&mut sim);
+    let trace = (sim.config().trace == TraceMode::Full).then(|| sim.trace());
+    Run { result, recorded: sim.recorded_tape(), trace }
+}

@@ -1,0 +1,364 @@
+//! Running a property over schedules (and inputs) generated and shrunk by proptest.
+
+use std::cell::Cell;
+use std::fmt;
+
+use proptest::strategy::{Just, Strategy};
+use proptest::test_runner::{
+    Config as RunnerConfig, RngAlgorithm, RngSeed, TestCaseError, TestError, TestRng, TestRunner,
+};
+
+use super::critical::{critical_pair, CriticalPair};
+use super::run_once;
+use super::schedule::{schedules, Schedule};
+use super::shrink::shrink_tape;
+use crate::env::EnvOverrides;
+use crate::strategy::random::SimRng;
+use crate::trace::TraceMode;
+use crate::{Config, Failure, Sim, StrategyKind, Tape};
+
+/// How [`proptest_check`] runs a property.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct PropCheck {
+    /// The test name, used in reports and in the replay command. Default: none.
+    pub name: Option<String>,
+    /// How many generated cases must pass. Default: 256.
+    pub cases: u32,
+    /// The longest schedule generated, in choice points (later ones are canonical).
+    /// Default: 64.
+    pub max_choices: usize,
+    /// The seed of proptest's own generator: the same seed generates the same cases,
+    /// so a check is reproducible as a whole. Default: 0.
+    pub seed: u64,
+    /// At most this many runs are spent shrinking the first failure. Default: 2,048.
+    pub max_shrink_iters: u32,
+    /// Whether to look for the [critical pair](super::critical_pair) of the shrunk
+    /// failure (a few more runs). Default: true.
+    pub critical_pair: bool,
+    /// The template of every simulation (limits, trace mode, replay hint); its
+    /// strategy is replaced. Default: [`Config::default`].
+    pub sim: Config,
+}
+
+impl Default for PropCheck {
+    fn default() -> PropCheck {
+        PropCheck {
+            name: None,
+            cases: 256,
+            max_choices: 64,
+            seed: 0,
+            max_shrink_iters: 2048,
+            critical_pair: true,
+            sim: Config::default(),
+        }
+    }
+}
+
+impl PropCheck {
+    /// Sets the test name.
+    pub fn name(mut self, name: impl Into<String>) -> PropCheck {
+        self.name = Some(name.into());
+        self
+    }
+
+    /// Sets the number of cases.
+    pub fn cases(mut self, cases: u32) -> PropCheck {
+        self.cases = cases;
+        self
+    }
+
+    /// Sets the longest schedule generated.
+    pub fn max_choices(mut self, max_choices: usize) -> PropCheck {
+        self.max_choices = max_choices;
+        self
+    }
+
+    /// Sets the seed of the case generator.
+    pub fn seed(mut self, seed: u64) -> PropCheck {
+        self.seed = seed;
+        self
+    }
+
+    /// Sets the simulation template.
+    pub fn sim(mut self, sim: Config) -> PropCheck {
+        self.sim = sim;
+        self
+    }
+
+    /// The simulation configuration of one run.
+    fn config(&self, strategy: StrategyKind) -> Config {
+        let config = self.sim.clone().strategy(strategy);
+        match &self.name {
+            Some(name) => config.name(name.clone()),
+            None => config,
+        }
+    }
+
+    /// proptest's runner: seeded, no failure files, no forking.
+    fn runner(&self) -> TestRunner {
+        let config = RunnerConfig {
+            cases: self.cases,
+            max_shrink_iters: self.max_shrink_iters,
+            max_shrink_time: 0,
+            failure_persistence: None,
+            fork: false,
+            timeout: 0,
+            rng_algorithm: RngAlgorithm::ChaCha,
+            rng_seed: RngSeed::Fixed(self.seed),
+            verbose: 0,
+            ..RunnerConfig::default()
+        };
+        let mut rng = SimRng::new(self.seed);
+        let mut key = [0u8; 32];
+        for chunk in key.chunks_exact_mut(8) {
+            chunk.copy_from_slice(&rng.next_u64().to_le_bytes());
+        }
+        TestRunner::new_with_rng(config, TestRng::from_seed(RngAlgorithm::ChaCha, &key))
+    }
+}
+
+/// A shrunk failing case.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct Counterexample<V> {
+    /// The shrunk inputs (`()` for [`proptest_check`]).
+    pub inputs: V,
+    /// The shrunk schedule as generated.
+    pub schedule: Schedule,
+    /// The tape of the shrunk run (trailing canonical choices left out), after
+    /// [`shrink_tape`](super::shrink_tape) made sure each departure on it is needed:
+    /// it replays the failure with [`Config::replay`].
+    pub tape: Tape,
+    /// The shrunk run's failure report.
+    pub failure: Box<Failure>,
+    /// The generated case that failed first (from 1).
+    pub failing_case: u32,
+    /// Runs spent shrinking.
+    pub shrink_runs: u32,
+    /// The two events whose order decides the outcome, when found.
+    pub critical: Option<CriticalPair>,
+    /// How to replay it.
+    pub replay: String,
+}
+
+impl<V: fmt::Debug> fmt::Display for Counterexample<V> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let name = self.failure.name.as_deref().unwrap_or("property");
+        let departures = self.tape.departures();
+        writeln!(
+            f,
+            "lockstep: `{name}`: {} on generated case {}; shrunk in {} runs to {departures} departure{} from the canonical order",
+            self.failure.kind.class(),
+            self.failing_case,
+            self.shrink_runs,
+            if departures == 1 { "" } else { "s" }
+        )?;
+        let inputs = format!("{:?}", self.inputs);
+        if inputs != "()" {
+            writeln!(f, "  inputs: {inputs}")?;
+        }
+        writeln!(f, "  shrunk tape: {}", self.tape)?;
+        if let Some(pair) = &self.critical {
+            writeln!(f, "  critical pair: {pair}")?;
+        }
+        writeln!(f, "  replay: {}", self.replay)?;
+        writeln!(f, "the shrunk run's report:")?;
+        write!(f, "{}", self.failure)
+    }
+}
+
+/// What [`proptest_check`] found.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct PropSummary<V> {
+    /// The test name.
+    pub name: Option<String>,
+    /// Generated cases run, up to and including the first failing one.
+    pub cases_run: u32,
+    /// The shrunk failure, if a case failed.
+    pub counterexample: Option<Box<Counterexample<V>>>,
+}
+
+impl<V: fmt::Debug> PropSummary<V> {
+    /// Whether every case passed.
+    pub fn is_ok(&self) -> bool {
+        self.counterexample.is_none()
+    }
+
+    /// Panics with the shrunk failure (tape, critical pair, replay command) if a case failed.
+    ///
+    /// # Panics
+    /// When [`PropSummary::is_ok`] is false.
+    #[track_caller]
+    pub fn assert_ok(&self) {
+        if !self.is_ok() {
+            panic!("{self}");
+        }
+    }
+}
+
+impl<V: fmt::Debug> fmt::Display for PropSummary<V> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.counterexample {
+            Some(counterexample) => write!(f, "{counterexample}"),
+            None => {
+                let name = self.name.as_deref().unwrap_or("property");
+                write!(f, "lockstep: `{name}`: {} generated schedules passed", self.cases_run)
+            }
+        }
+    }
+}
+
+/// Runs `property` over `cfg.cases` generated schedules, one simulation per case,
+/// and shrinks the first failure to the fewest departures from the canonical order.
+///
+/// `property` receives a fresh simulation (current, configured with the case's
+/// schedule and `cfg.sim`'s limits): it builds its world, runs it and returns the
+/// failure, if any (a [`Sim::run`] error, or [`Sim::failure`] for a broken
+/// property). While shrinking, only failures of the first failure's class
+/// (deadlock, panic, …) count, so the shrunk case fails the same way.
+///
+/// The summary's counterexample carries the shrunk tape, which replays the failure
+/// under [`Config::replay`], its [critical pair](super::critical_pair), and the
+/// replay command; it is also printed to standard error. With `LOCKSTEP_TAPE` set,
+/// only that tape runs (the printed command does this when `cfg.name` is the test's
+/// name).
+///
+/// # Panics
+/// When a `LOCKSTEP_*` variable holds a bad value.
+///
+/// ```
+/// use std::time::Duration;
+/// use sim_core::explore::{proptest_check, PropCheck};
+/// use sim_core::time::sleep;
+/// use sim_core::{fail, spawn};
+///
+/// // Two tasks wake at 10 ms; the property breaks when `b` goes first.
+/// let summary = proptest_check(PropCheck::default().cases(64), |sim| {
+///     let order = std::rc::Rc::new(std::cell::RefCell::new(Vec::new()));
+///     for name in ["a", "b"] {
+///         let order = order.clone();
+///         sim.spawn_named(name, async move {
+///             sleep(Duration::from_millis(10)).await;
+///             order.borrow_mut().push(name);
+///         });
+///     }
+///     sim.spawn_named("check", async move {
+///         sleep(Duration::from_millis(20)).await;
+///         if order.borrow()[0] == "b" {
+///             fail("b went first");
+///         }
+///     });
+///     sim.run()
+/// });
+/// let found = summary.counterexample.expect("some schedule puts b first");
+/// assert_eq!(found.tape.departures(), 1);
+/// let pair = found.critical.expect("flipping the departure passes");
+/// assert_eq!((pair.failing.as_str(), pair.passing.as_str()), ("poll of task `b` at 10ms", "poll of task `a` at 10ms"));
+/// ```
+pub fn proptest_check(cfg: PropCheck, property: impl Fn(&mut Sim) -> Result<(), Box<Failure>>) -> PropSummary<()> {
+    let env = EnvOverrides::from_env().unwrap_or_else(|e| panic!("lockstep: {e}"));
+    if let Some(tape) = env.tape {
+        return replay_one(&cfg, tape, &property);
+    }
+    proptest_check_with(cfg, Just(()), |(), sim| property(sim))
+}
+
+/// [`proptest_check`] with inputs: each case draws `inputs` and a schedule
+/// together, and shrinking minimises both (the inputs first, then the schedule).
+///
+/// The printed replay names the shrunk inputs and the tape; replay it by calling the
+/// property with those inputs on a simulation made from [`Config::replay`].
+pub fn proptest_check_with<S, V>(
+    cfg: PropCheck,
+    inputs: S,
+    property: impl Fn(&V, &mut Sim) -> Result<(), Box<Failure>>,
+) -> PropSummary<V>
+where
+    S: Strategy<Value = V>,
+    V: Clone + fmt::Debug,
+{
+    let runs = Cell::new(0u32);
+    let first_failure: Cell<Option<(u32, &'static str)>> = Cell::new(None);
+    let mut runner = cfg.runner();
+    // The schedule shrinks first: dropping its numbers moves departures to earlier
+    // choice points, which shorter inputs still reach when they shrink next.
+    let cases = (schedules(cfg.max_choices), inputs);
+    let outcome = runner.run(&cases, |(schedule, inputs)| {
+        runs.set(runs.get() + 1);
+        let mut sim = Sim::new(cfg.config(schedule.strategy()));
+        let Err(failure) = property(&inputs, &mut sim) else { return Ok(()) };
+        let class = failure.kind.class();
+        match first_failure.get() {
+            None => first_failure.set(Some((runs.get(), class))),
+            Some((_, first)) if first != class => return Ok(()),
+            Some(_) => {}
+        }
+        Err(TestCaseError::fail(class))
+    });
+    let name = cfg.name.clone();
+    let (schedule, inputs) = match outcome {
+        Ok(()) => return PropSummary { name, cases_run: runs.get(), counterexample: None },
+        Err(TestError::Fail(_, value)) => value,
+        Err(TestError::Abort(reason)) => panic!("lockstep: proptest gave up: {reason}"),
+    };
+    let (failing_case, _) = first_failure.get().expect("a case failed");
+    let shrink_runs = runs.get() - failing_case;
+    let counterexample = shrunk(&cfg, inputs, schedule, failing_case, shrink_runs, &property);
+    if let Some(c) = &counterexample {
+        eprintln!("{c}");
+    }
+    PropSummary { name, cases_run: failing_case, counterexample: counterexample.map(Box::new) }
+}
+
+/// Runs the shrunk case again to record its tape and failure, and finds its critical pair.
+fn shrunk<V: Clone + fmt::Debug>(
+    cfg: &PropCheck,
+    inputs: V,
+    schedule: Schedule,
+    failing_case: u32,
+    shrink_runs: u32,
+    property: &impl Fn(&V, &mut Sim) -> Result<(), Box<Failure>>,
+) -> Option<Counterexample<V>> {
+    let with_inputs = |sim: &mut Sim| property(&inputs, sim);
+    let run = run_once(cfg.config(schedule.strategy()), &with_inputs);
+    run.result.as_ref().err()?;
+    // proptest shrank the numbers; make sure every departure left on the tape is needed.
+    let greedy = shrink_tape(&cfg.config(StrategyKind::Fifo), &run.recorded.trimmed(), with_inputs)?;
+    let (tape, failure, shrink_runs) = (greedy.tape, greedy.failure, shrink_runs + greedy.runs);
+    let critical =
+        cfg.critical_pair.then(|| critical_pair(&cfg.config(StrategyKind::Fifo), &tape, with_inputs)).flatten();
+    let replay = if format!("{inputs:?}") == "()" {
+        failure.replay.clone()
+    } else {
+        format!("the property with inputs {inputs:?} on `Sim::new(Config::replay(\"{tape}\".parse()?))`")
+    };
+    Some(Counterexample { inputs, schedule, tape, failure, failing_case, shrink_runs, critical, replay })
+}
+
+/// Replays one tape (from `LOCKSTEP_TAPE`) with its full trace printed.
+fn replay_one(
+    cfg: &PropCheck,
+    tape: Tape,
+    property: &impl Fn(&mut Sim) -> Result<(), Box<Failure>>,
+) -> PropSummary<()> {
+    let run = run_once(cfg.config(StrategyKind::Replay(tape.clone())).trace(TraceMode::Full), property);
+    if let Some(trace) = &run.trace {
+        eprintln!("lockstep: replaying tape {tape}; full trace:");
+        eprint!("{trace}");
+    }
+    let counterexample = run.result.err().map(|failure| {
+        Box::new(Counterexample {
+            inputs: (),
+            schedule: Schedule::default(),
+            tape: run.recorded.trimmed(),
+            replay: failure.replay.clone(),
+            failure,
+            failing_case: 1,
+            shrink_runs: 0,
+            critical: None,
+        })
+    });
+    PropSummary { name: cfg.name.clone(), cases_run: 1, counterexample }
+}

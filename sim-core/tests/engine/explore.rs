@@ -1,0 +1,284 @@
+//! Exploration: PCT finds a depth-2 bug, proptest schedules shrink, the critical
+//! pair names the deciding events, schedule independence tells racy from
+//! deterministic programs.
+
+use std::cell::{Cell, RefCell};
+use std::rc::Rc;
+use std::time::Duration;
+
+use proptest::collection::vec;
+use sim_core::explore::{
+    critical_pair, proptest_check, proptest_check_with, schedule_independence, shrink_tape, timeline_independence,
+    Independence, OutputDifference, PropCheck,
+};
+use sim_core::select::{select, Either};
+use sim_core::strategy::pct::DEFAULT_STEPS;
+use sim_core::sync::mpsc;
+use sim_core::time::sleep;
+use sim_core::{yield_now, Config, Failure, FailureKind, Sim, StrategyKind, Tape};
+
+// ---- a depth-2 bug: a snapshot torn by a whole batch of writes ----
+
+const WRITES: u32 = 10;
+
+/// A reader reads a version twice, yielding in between; a writer bumps it `WRITES`
+/// times, yielding after each. The snapshot is torn when the writer's whole batch
+/// lands between the reader's two reads: the reader must go first (one ordering
+/// constraint) and then stay behind the writer for ten choice points in a row (the
+/// second). Random tie-breaking hits that about once in 2^11 runs.
+fn torn_snapshot(sim: &mut Sim) -> Result<(), Box<Failure>> {
+    let version = Rc::new(Cell::new(0u32));
+    let v = version.clone();
+    sim.spawn_named("reader", async move {
+        let first = v.get();
+        yield_now().await;
+        if v.get() - first == WRITES {
+            sim_core::fail("torn snapshot: every write landed between the two reads");
+        }
+    });
+    sim.spawn_named("writer", async move {
+        for _ in 0..WRITES {
+            version.set(version.get() + 1);
+            yield_now().await;
+        }
+    });
+    sim.run()
+}
+
+fn pct(seed: u64, depth: u32) -> Config {
+    Config::default().strategy(StrategyKind::Pct { seed, depth, steps: 16 })
+}
+
+fn fails(config: Config, program: impl Fn(&mut Sim) -> Result<(), Box<Failure>>) -> Option<Box<Failure>> {
+    program(&mut Sim::new(config)).err()
+}
+
+#[test]
+fn pct_of_depth_two_finds_the_torn_snapshot_within_100_seeds() {
+    assert!(fails(Config::default(), torn_snapshot).is_none(), "the canonical order interleaves");
+    let seed = (0..100).find(|&s| fails(pct(s, 2), torn_snapshot).is_some());
+    let seed = seed.expect("PCT depth 2 finds it within 100 seeds (p >= 1/(2*16) per seed)");
+    let failure = fails(pct(seed, 2), torn_snapshot).unwrap();
+    assert!(matches!(failure.kind, FailureKind::Violation { .. }), "{failure}");
+    assert!(failure.strategy.starts_with("pct(seed="), "{}", failure.strategy);
+    assert_eq!(failure.seed, None, "a PCT report replays by tape, not by LOCKSTEP_SEED");
+    let replayed = fails(Config::replay(failure.tape.clone()), torn_snapshot).expect("the tape replays the failure");
+    assert_eq!(replayed.fingerprint, failure.fingerprint);
+}
+
+#[test]
+fn pct_of_depth_one_never_tears_the_snapshot() {
+    // Without a change point the higher-priority task runs to its end first: the
+    // reader reads twice in a row, or the writer writes all before the first read.
+    for seed in 0..200 {
+        assert!(fails(pct(seed, 1), torn_snapshot).is_none(), "seed {seed}");
+    }
+}
+
+#[test]
+fn pct_is_deterministic_per_seed() {
+    for seed in 0..50 {
+        let run = |config: Config| {
+            let mut sim = Sim::new(config);
+            let _ = torn_snapshot(&mut sim);
+            (sim.fingerprint(), sim.tape())
+        };
+        let config = Config::default().strategy(StrategyKind::Pct { seed, depth: 3, steps: DEFAULT_STEPS });
+        assert_eq!(run(config.clone()), run(config), "seed {seed}");
+    }
+}
+
+// ---- the throttle hang of the crate tutorial ----
+
+const PERIOD: Duration = Duration::from_millis(50);
+
+/// Passes an item, then arms its cooldown only after the hand-off (the bug).
+async fn buggy_throttle(mut input: mpsc::Receiver<u32>, output: mpsc::Sender<u32>) {
+    let mut cooldown = None;
+    loop {
+        let item = match cooldown.as_mut() {
+            None => input.recv().await,
+            Some(timer) => match select(input.recv(), timer).await {
+                Either::Left(Some(_dropped)) => continue,
+                Either::Left(None) => None,
+                Either::Right(()) => {
+                    cooldown = None;
+                    continue;
+                }
+            },
+        };
+        let Some(item) = item else { return };
+        output.send(item).await.unwrap();
+        cooldown = Some(sleep(PERIOD));
+    }
+}
+
+/// The driver sends each item one period after the previous one was passed and
+/// waits for it: a throttle that drops one leaves it waiting forever.
+fn throttle_hang(items: &[u32], sim: &mut Sim) -> Result<(), Box<Failure>> {
+    let (in_tx, in_rx) = mpsc::channel_named("in", 1);
+    let (out_tx, mut out_rx) = mpsc::channel_named("out", 1);
+    sim.spawn_named("throttle", buggy_throttle(in_rx, out_tx));
+    let items = items.to_vec();
+    sim.spawn_named("driver", async move {
+        for (i, item) in items.into_iter().enumerate() {
+            if i > 0 {
+                sleep(PERIOD).await;
+            }
+            in_tx.send(item).await.unwrap();
+            assert_eq!(out_rx.recv().await, Some(item));
+        }
+    });
+    sim.run()
+}
+
+fn tutorial(sim: &mut Sim) -> Result<(), Box<Failure>> {
+    throttle_hang(&[1, 6], sim)
+}
+
+#[test]
+fn proptest_schedules_find_the_throttle_hang_and_shrink_it_to_at_most_two_departures() {
+    let cfg = PropCheck::default().name("explore::throttle_hang").cases(200);
+    let summary = proptest_check(cfg, tutorial);
+    let found = summary.counterexample.as_ref().expect("some generated schedule hangs the throttle");
+    assert!(matches!(found.failure.kind, FailureKind::Deadlock { .. }), "{found}");
+    assert!(found.tape.departures() <= 2, "{found}");
+    assert!(found.schedule.departures() <= 2, "{found}");
+    // The printed tape replays the same failure.
+    let tape: Tape = found.tape.to_string().parse().unwrap();
+    let replayed = fails(Config::replay(tape.clone()), tutorial).expect("the shrunk tape replays the hang");
+    assert_eq!(replayed.kind, found.failure.kind);
+    assert_eq!(replayed.fingerprint, found.failure.fingerprint, "and the same run, step for step");
+    // The report carries the tape and the command that replays it.
+    let report = summary.to_string();
+    assert!(report.contains(&format!("shrunk tape: {tape}")), "{report}");
+    assert!(
+        report.contains(&format!("LOCKSTEP_TAPE='{tape}' cargo test -- --exact explore::throttle_hang")),
+        "{report}"
+    );
+}
+
+#[test]
+fn proptest_checks_are_reproducible() {
+    let run = || {
+        let summary = proptest_check(PropCheck::default().cases(100).seed(7), tutorial);
+        let found = summary.counterexample.unwrap();
+        (summary.cases_run, found.schedule, found.tape, found.failure.fingerprint)
+    };
+    assert_eq!(run(), run());
+}
+
+#[test]
+fn inputs_and_schedule_are_drawn_together_and_both_shrink() {
+    let cfg = PropCheck::default().name("explore::throttle_items").cases(200);
+    let items = vec(0u32..100, 1..6);
+    let summary = proptest_check_with(cfg, items, |items: &Vec<u32>, sim| throttle_hang(items, sim));
+    let found = summary.counterexample.as_ref().expect("some case hangs the throttle");
+    // One item cannot race: the smallest failing input is two items, shrunk to zeros.
+    assert_eq!(found.inputs, vec![0, 0], "{found}");
+    assert!(found.tape.departures() <= 2, "{found}");
+    assert!(summary.to_string().contains("inputs: [0, 0]"));
+    let replayed = fails(Config::replay(found.tape.clone()), |sim| throttle_hang(&found.inputs, sim));
+    assert_eq!(replayed.map(|f| f.fingerprint), Some(found.failure.fingerprint));
+}
+
+#[test]
+fn a_passing_property_reports_every_case_run() {
+    let summary = proptest_check(PropCheck::default().cases(20), |sim| throttle_hang(&[1], sim));
+    assert!(summary.is_ok(), "{summary}");
+    assert_eq!(summary.cases_run, 20);
+    summary.assert_ok();
+}
+
+// ---- the critical pair ----
+
+#[test]
+fn the_critical_pair_of_the_throttle_hang_is_the_two_timers_at_50ms() {
+    // Seed 3 of the crate tutorial: tape t1:2.0,2.1*3.
+    let tape: Tape = "t1:2.0,2.1*3".parse().unwrap();
+    assert!(fails(Config::replay(tape.clone()), tutorial).is_some());
+    let shrunk = shrink_tape(&Config::default(), &tape, tutorial).expect("the tape fails");
+    assert!(shrunk.tape.departures() <= tape.departures());
+    let pair = critical_pair(&Config::default(), &shrunk.tape, tutorial).expect("a single flip passes");
+    assert_eq!(pair.failing, "timer 1 of task `driver` at 50ms");
+    assert_eq!(pair.passing, "timer 0 of task `throttle` at 50ms");
+    assert!(fails(Config::replay(pair.passing_tape.clone()), tutorial).is_none(), "the passing tape passes");
+    assert!(pair.to_string().starts_with("timer 1 of task `driver` at 50ms vs timer 0 of task `throttle` at 50ms"));
+}
+
+#[test]
+fn a_passing_tape_has_no_critical_pair() {
+    assert!(critical_pair(&Config::default(), &Tape::new(), tutorial).is_none());
+    assert!(shrink_tape(&Config::default(), &Tape::new(), tutorial).is_none());
+}
+
+// ---- schedule independence ----
+
+/// Two workers append their name at 10 ms: the log depends on the order.
+fn racy_log(sim: &mut Sim) -> Vec<&'static str> {
+    let log = Rc::new(RefCell::new(Vec::new()));
+    for name in ["a", "b"] {
+        let log = log.clone();
+        sim.spawn_named(name, async move {
+            sleep(Duration::from_millis(10)).await;
+            log.borrow_mut().push(name);
+        });
+    }
+    sim.run().unwrap();
+    let out = log.borrow().clone();
+    out
+}
+
+/// The same workers, but each appends at its own instant: one order only matters.
+fn timed_log(sim: &mut Sim) -> Vec<&'static str> {
+    let log = Rc::new(RefCell::new(Vec::new()));
+    for (name, ms) in [("a", 10), ("b", 10), ("c", 20)] {
+        let log = log.clone();
+        sim.spawn_named(name, async move {
+            sleep(Duration::from_millis(ms)).await;
+            let entry = if ms == 10 { "early" } else { name };
+            log.borrow_mut().push(entry);
+        });
+    }
+    sim.run().unwrap();
+    let out = log.borrow().clone();
+    out
+}
+
+#[test]
+fn schedule_independence_reports_the_first_differing_seed_of_a_racy_program() {
+    let found = timeline_independence(&Independence::default().name("racy"), racy_log).unwrap_err();
+    assert_eq!(found.first.label(), "fifo");
+    assert_eq!(found.first.output, ["a", "b"]);
+    assert_eq!(found.second.output, ["b", "a"]);
+    let StrategyKind::Random { seed } = found.second.strategy else { panic!("{found}") };
+    // The reported seed really is the first that differs from FIFO.
+    for earlier in 0..seed {
+        assert_eq!(racy_log(&mut Sim::new(Config::random(earlier))), ["a", "b"], "seed {earlier}");
+    }
+    assert_eq!(found.runs, seed + 2);
+    let expected = OutputDifference::At { index: 0, first: Some("\"a\"".into()), second: Some("\"b\"".into()) };
+    assert_eq!(found.difference, expected);
+    let report = found.to_string();
+    assert!(report.contains(&format!("fifo and seed {seed} differ")), "{report}");
+    assert!(
+        report.contains(&format!("first difference at output 0: fifo gave \"a\", seed {seed} gave \"b\"")),
+        "{report}"
+    );
+    // The reported tape replays the differing output.
+    assert_eq!(racy_log(&mut Sim::new(Config::replay(found.second.tape.clone()))), ["b", "a"]);
+}
+
+#[test]
+fn schedule_independence_passes_a_program_whose_output_ignores_the_order() {
+    assert_eq!(timeline_independence(&Independence::default().runs(200), timed_log), Ok(()));
+    let whole = schedule_independence(&Independence::default(), |sim| timed_log(sim).len());
+    assert_eq!(whole, Ok(()));
+}
+
+#[test]
+fn schedule_independence_compares_whole_outputs_that_are_not_timelines() {
+    let found = schedule_independence(&Independence::default(), |sim| racy_log(sim).join("")).unwrap_err();
+    let expected = OutputDifference::Whole { first: "\"ab\"".into(), second: "\"ba\"".into() };
+    assert_eq!(found.difference, expected);
+}
