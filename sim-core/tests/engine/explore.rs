@@ -7,9 +7,10 @@ use std::rc::Rc;
 use std::time::Duration;
 
 use proptest::collection::vec;
+use proptest::test_runner::{Config as RunnerConfig, RngAlgorithm, TestCaseError, TestError, TestRng, TestRunner};
 use sim_core::explore::{
-    critical_pair, proptest_check, proptest_check_with, schedule_independence, shrink_tape, timeline_independence,
-    Independence, OutputDifference, PropCheck,
+    critical_pair, proptest_check, proptest_check_with, schedule_independence, schedules, shrink_tape,
+    timeline_independence, Independence, OutputDifference, PropCheck,
 };
 use sim_core::select::{select, Either};
 use sim_core::strategy::pct::DEFAULT_STEPS;
@@ -86,6 +87,43 @@ fn pct_is_deterministic_per_seed() {
         let config = Config::default().strategy(StrategyKind::Pct { seed, depth: 3, steps: DEFAULT_STEPS });
         assert_eq!(run(config.clone()), run(config), "seed {seed}");
     }
+}
+
+/// Two messages on channels with latency arrive at 5 ms: deliveries belong to no
+/// task, so each gets a priority of its own.
+fn two_deliveries(config: Config) -> (Vec<&'static str>, sim_core::Fingerprint) {
+    let mut sim = Sim::new(config);
+    let log = Rc::new(RefCell::new(Vec::new()));
+    let mut senders = Vec::new();
+    for name in ["a", "b"] {
+        let (tx, mut rx) = mpsc::Builder::new().name(name).latency(Duration::from_millis(5)).channel::<u32>(1);
+        senders.push(tx);
+        let log = log.clone();
+        sim.spawn_named(name, async move {
+            rx.recv().await;
+            log.borrow_mut().push(name);
+        });
+    }
+    sim.spawn_named("sender", async move {
+        for tx in senders {
+            tx.send(0).await.unwrap();
+        }
+    });
+    sim.run().unwrap();
+    let out = log.borrow().clone();
+    (out, sim.fingerprint())
+}
+
+#[test]
+fn pct_orders_deliveries_that_belong_to_no_task() {
+    let mut orders = std::collections::BTreeSet::new();
+    for seed in 0..40 {
+        let config = || Config::default().strategy(StrategyKind::Pct { seed, depth: 1, steps: 8 });
+        let (order, fingerprint) = two_deliveries(config());
+        assert_eq!(two_deliveries(config()).1, fingerprint, "seed {seed}");
+        orders.insert(order);
+    }
+    assert_eq!(orders.len(), 2, "both orders under some seed: {orders:?}");
 }
 
 // ---- the throttle hang of the crate tutorial ----
@@ -180,6 +218,22 @@ fn inputs_and_schedule_are_drawn_together_and_both_shrink() {
     assert!(summary.to_string().contains("inputs: [0, 0]"));
     let replayed = fails(Config::replay(found.tape.clone()), |sim| throttle_hang(&found.inputs, sim));
     assert_eq!(replayed.map(|f| f.fingerprint), Some(found.failure.fingerprint));
+}
+
+#[test]
+fn a_plain_proptest_runner_shrinks_a_schedule_drawn_beside_the_inputs() {
+    // Without the helper: the schedule strategy composes with any input strategy.
+    let config = RunnerConfig { cases: 200, failure_persistence: None, ..RunnerConfig::default() };
+    let mut runner = TestRunner::new_with_rng(config, TestRng::deterministic_rng(RngAlgorithm::ChaCha));
+    let cases = (schedules(32), vec(0u32..100, 1..6));
+    let result = runner.run(&cases, |(schedule, items)| {
+        let mut sim = Sim::new(schedule.config(Config::default()));
+        throttle_hang(&items, &mut sim).map_err(|f| TestCaseError::fail(f.kind.class()))
+    });
+    let Err(TestError::Fail(_, (schedule, items))) = result else { panic!("some case hangs: {result:?}") };
+    assert_eq!(items, [0, 0]);
+    assert!(schedule.departures() <= 2, "{schedule:?}");
+    assert!(fails(schedule.config(Config::default()), |sim| throttle_hang(&items, sim)).is_some());
 }
 
 #[test]
