@@ -14,7 +14,7 @@ use std::task::{Wake, Waker};
 use parking_lot::Mutex;
 use slab::Slab;
 
-use crate::identity::{EventIdentity, IdentityKind};
+use crate::identity::{EventIdentity, EventKey, IdentityKind};
 use crate::strategy::{Candidate, ChoiceKind, ChoicePoint, Strategy};
 use crate::time::Instant;
 use crate::trace::{RecordKind, TraceBuf, TraceRecord};
@@ -123,6 +123,8 @@ pub(crate) struct TimerEntry {
     /// The timer's number among those its owner created.
     ordinal: u32,
     waker: Option<Waker>,
+    /// The task that last polled the timer (whose wake-up its firing queues).
+    waiter: Option<TaskId>,
 }
 
 /// The identity of an event or choice, by ids (names are resolved on demand).
@@ -219,7 +221,7 @@ impl FastWakeGuard {
         LOCAL_WAKES.with(|l| {
             let mut l = l.borrow_mut();
             l.flush();
-            FastWakeGuard { previous: std::mem::replace(&mut l.owner, Some(queue.clone())) }
+            FastWakeGuard { previous: l.owner.replace(queue.clone()) }
         })
     }
 }
@@ -463,20 +465,20 @@ impl Core {
         }
         self.step += 1;
         if n == 1 {
-            let (_, event) = self.queue.ready.pop_front().expect("non-empty");
+            let (seq, event) = self.queue.ready.pop_front().expect("non-empty");
+            if self.strategy.wants_candidates() {
+                let key = self.event_key(event);
+                self.strategy.observe(&Candidate { seq, task: key.task, event: key });
+            }
             return Some((event, None));
         }
         let mut candidates = std::mem::take(&mut self.candidates);
         candidates.clear();
         if self.strategy.wants_candidates() {
-            candidates.extend(self.queue.ready.iter().map(|&(seq, event)| Candidate {
-                seq,
-                task: match event {
-                    Event::Wake(t) => Some(t),
-                    Event::Timer(key, _) => self.timers.get(key).and_then(|e| e.owner),
-                    Event::Deliver(_) => None,
-                },
-            }));
+            for &(seq, event) in &self.queue.ready {
+                let key = self.event_key(event);
+                candidates.push(Candidate { seq, task: key.task, event: key });
+            }
         }
         let mut identities = std::mem::take(&mut self.identities);
         identities.clear();
@@ -572,6 +574,17 @@ impl Core {
                 seq: self.channels[c.0 as usize].delivered,
             },
         }
+    }
+
+    /// A queued event's key: its identity by ids, plus the waiter of a timer.
+    fn event_key(&self, event: Event) -> EventKey {
+        let raw = self.event_identity(event);
+        let waiter = match event {
+            Event::Timer(key, _) => self.timers.get(key).and_then(|e| e.waiter),
+            Event::Wake(t) => Some(t),
+            Event::Deliver(_) => None,
+        };
+        EventKey { kind: raw.kind, task: raw.task, channel: raw.channel, seq: raw.seq, waiter }
     }
 
     pub(crate) fn resolve_identity(&self, raw: RawIdentity) -> EventIdentity {
@@ -710,7 +723,8 @@ impl Core {
         };
         let ordinal = *counter;
         *counter += 1;
-        let key = self.timers.insert(TimerEntry { id, deadline, fired: false, owner, ordinal, waker: None });
+        let key =
+            self.timers.insert(TimerEntry { id, deadline, fired: false, owner, ordinal, waker: None, waiter: None });
         let mut r = self.record_here(RecordKind::TimerSet);
         r.timer = Some((id, deadline));
         self.record(r);
@@ -724,6 +738,7 @@ impl Core {
         if entry.fired {
             return true;
         }
+        entry.waiter = self.current;
         match &mut entry.waker {
             Some(w) if w.will_wake(waker) => {}
             slot => *slot = Some(waker.clone()),

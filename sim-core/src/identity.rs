@@ -13,6 +13,8 @@
 use std::fmt;
 use std::str::FromStr;
 
+use crate::{ChannelId, TaskId};
+
 /// What kind of event or choice an identity names.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum IdentityKind {
@@ -69,6 +71,45 @@ impl fmt::Display for EventIdentity {
             write!(f, "[{}]", self.instance)?;
         }
         write!(f, "#{}", self.seq)
+    }
+}
+
+/// An event's identity by ids, plus what it is known to touch before it runs: the
+/// key used to match events across re-executions of one program (ids are stable
+/// for a fixed prefix of choices) and to decide which events commute.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct EventKey {
+    /// The kind of event.
+    pub kind: IdentityKind,
+    /// The task polled, or the task that created the timer.
+    pub task: Option<TaskId>,
+    /// The channel delivered on.
+    pub channel: Option<ChannelId>,
+    /// The per-task or per-channel sequence number.
+    pub seq: u32,
+    /// For a timer, the task that waits on it (whose wake-up its firing queues).
+    pub waiter: Option<TaskId>,
+}
+
+impl EventKey {
+    /// Whether the two events commute: applying them in either order leaves the same
+    /// state. A conservative relation: a poll may touch any channel or task, so two
+    /// polls never commute; a delivery wakes a receiver whose identity the engine
+    /// does not track, so a delivery and a poll never commute. A timer firing only
+    /// marks its timer and wakes its waiter, so it commutes with every other firing,
+    /// every delivery, and every poll of a task other than its waiter; deliveries on
+    /// different channels commute. (This assumes a timer is only polled, reset or
+    /// dropped by the task that waits on it, and a channel's deliveries are only
+    /// observed by its receiver.)
+    pub fn commutes_with(&self, other: &EventKey) -> bool {
+        use IdentityKind::{Deliver, Poll, Timer};
+        match (self.kind, other.kind) {
+            (Timer, Timer) | (Timer, Deliver) | (Deliver, Timer) => true,
+            (Deliver, Deliver) => self.channel != other.channel,
+            (Timer, Poll) => self.waiter.is_some() && self.waiter != other.task,
+            (Poll, Timer) => other.waiter.is_some() && other.waiter != self.task,
+            _ => false,
+        }
     }
 }
 

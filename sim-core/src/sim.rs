@@ -137,7 +137,14 @@ impl Sim {
     /// A new simulation at virtual time zero. It becomes this thread's current
     /// simulation (see [`Sim::enter`]) until it is dropped.
     pub fn new(config: Config) -> Sim {
-        let core = Core::new(config.strategy.build(), TraceBuf::new(config.trace));
+        let strategy = config.strategy.build();
+        Sim::with_strategy(config, strategy)
+    }
+
+    /// A new simulation whose choice points are resolved by `strategy` instead of
+    /// `config.strategy` (for explorers and custom policies).
+    pub fn with_strategy(config: Config, strategy: Box<dyn crate::strategy::Strategy>) -> Sim {
+        let core = Core::new(strategy, TraceBuf::new(config.trace));
         let shared = Rc::new(Shared { core: RefCell::new(core), futures: RefCell::new(Vec::new()) });
         context::push(shared.clone());
         let max_steps = match config.max_steps {

@@ -5,6 +5,11 @@
 //! untried option. Runs are distinct by construction, and when the enumeration ends
 //! every reachable sequence of choices has been run exactly once.
 
+use std::cell::RefCell;
+use std::rc::Rc;
+
+use super::{Candidate, ChoiceKind, ChoicePoint, Strategy};
+use crate::identity::EventKey;
 use crate::{Choice, Tape};
 
 /// The result of an exhaustive enumeration.
@@ -43,4 +48,224 @@ pub fn next_prefix(tape: &Tape) -> Option<Tape> {
     let mut next = choices[..pos].to_vec();
     next.push(Choice { options: choices[pos].options, index: choices[pos].index + 1 });
     Some(Tape::from_choices(next))
+}
+
+// ---- with partial-order reduction ----
+
+/// The result of an exhaustive enumeration with partial-order reduction.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ReducedExploration {
+    /// Complete runs explored, one per class of orders that differ only in the order
+    /// of commuting events.
+    pub runs: usize,
+    /// Runs cut short as redundant (every event due was already covered by an
+    /// explored order: "sleep-set blocked"); not counted in `runs`.
+    pub redundant: usize,
+    /// Whether the whole space was explored (false when the bound cut it short).
+    pub exhausted: bool,
+}
+
+/// Why a reduced enumeration could not go on.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ExploreError {
+    /// Re-running a recorded prefix of choices met a different choice point: the
+    /// program is not deterministic (see [`crate::determinism`]).
+    Nondeterministic {
+        /// The run (from 1) that diverged.
+        run: usize,
+        /// The choice point (from 0) where it diverged.
+        depth: usize,
+    },
+}
+
+impl std::fmt::Display for ExploreError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ExploreError::Nondeterministic { run, depth } => write!(
+                f,
+                "run {run} did not replay its recorded prefix (choice point {depth} differed): \
+                 the program is not deterministic"
+            ),
+        }
+    }
+}
+
+impl std::error::Error for ExploreError {}
+
+#[derive(Clone, Debug)]
+enum Options {
+    /// A scheduling choice among these events.
+    Events(Vec<EventKey>),
+    /// A code-level choice (select, choose) among this many options.
+    Values(usize),
+}
+
+#[derive(Clone, Debug)]
+struct Node {
+    options: Options,
+    taken: usize,
+    /// Events asleep on entry: an order starting with one of them is covered elsewhere.
+    sleep: Vec<EventKey>,
+    done: Vec<usize>,
+}
+
+impl Node {
+    /// The sleep set below this node once `taken` is applied.
+    fn sleep_below(&self) -> Vec<EventKey> {
+        let Options::Events(events) = &self.options else {
+            return Vec::new();
+        };
+        let taken = events[self.taken];
+        self.sleep
+            .iter()
+            .copied()
+            .chain(self.done.iter().map(|&j| events[j]))
+            .filter(|e| *e != taken && e.commutes_with(&taken))
+            .collect()
+    }
+
+    fn next_untried(&self) -> Option<usize> {
+        let n = match &self.options {
+            Options::Events(events) => events.len(),
+            Options::Values(n) => *n,
+        };
+        (0..n).find(|j| {
+            !self.done.contains(j)
+                && match &self.options {
+                    Options::Events(events) => !self.sleep.contains(&events[*j]),
+                    Options::Values(_) => true,
+                }
+        })
+    }
+}
+
+#[derive(Default)]
+struct Search {
+    path: Vec<Node>,
+    /// Nodes whose choice is forced in this run (the prefix being replayed).
+    forced: usize,
+    depth: usize,
+    sleep: Vec<EventKey>,
+    blocked: bool,
+    diverged: Option<usize>,
+}
+
+/// The strategy that drives one run of the reduced search.
+struct SleepSets(Rc<RefCell<Search>>);
+
+impl Strategy for SleepSets {
+    fn wants_candidates(&self) -> bool {
+        true
+    }
+
+    fn observe(&mut self, event: &Candidate) {
+        let mut s = self.0.borrow_mut();
+        if s.sleep.contains(&event.event) {
+            s.blocked = true;
+        }
+        s.sleep.retain(|e| e.commutes_with(&event.event));
+    }
+
+    fn choose(&mut self, point: &ChoicePoint<'_>) -> usize {
+        let mut guard = self.0.borrow_mut();
+        let s = &mut *guard;
+        let d = s.depth;
+        s.depth += 1;
+        let options = match point.kind {
+            ChoiceKind::Schedule => Options::Events(point.candidates.iter().map(|c| c.event).collect()),
+            _ => Options::Values(point.options),
+        };
+        if d < s.forced {
+            let node = &s.path[d];
+            let same = match (&node.options, &options) {
+                (Options::Events(a), Options::Events(b)) => a == b,
+                (Options::Values(a), Options::Values(b)) => a == b,
+                _ => false,
+            };
+            if !same && s.diverged.is_none() {
+                s.diverged = Some(d);
+            }
+            s.sleep = node.sleep_below();
+            return node.taken.min(point.options - 1);
+        }
+        if s.blocked {
+            // A redundant run: nothing below it is explored.
+            return 0;
+        }
+        let sleep = if matches!(options, Options::Events(_)) { std::mem::take(&mut s.sleep) } else { Vec::new() };
+        let mut node = Node { options, taken: 0, sleep, done: Vec::new() };
+        match node.next_untried() {
+            Some(j) => node.taken = j,
+            None => s.blocked = true,
+        }
+        s.sleep = node.sleep_below();
+        let taken = node.taken;
+        s.path.push(node);
+        taken
+    }
+
+    fn describe(&self) -> String {
+        "exhaustive(sleep sets)".to_string()
+    }
+}
+
+/// Runs `run` once per class of orders, where orders that differ only in the order
+/// of commuting events (see [`EventKey::commutes_with`]) form one class, up to
+/// `max_runs` complete runs.
+///
+/// This is depth-first search with sleep sets (Godefroid): after exploring the
+/// orders that begin with event `a` at a choice point, a sibling `b` that commutes
+/// with `a` is explored with `a` asleep, so `b;a` is never explored again after
+/// `a;b`. Code-level choices (selections, [`choose`](crate::choose)) are always
+/// explored in full. Each run re-executes the program from the start with the
+/// recorded prefix of choices (futures cannot be snapshotted), so a run costs a
+/// whole execution.
+///
+/// `run` receives the strategy for the run; it builds the simulation with
+/// [`Sim::with_strategy`](crate::Sim::with_strategy) and runs it to the end.
+///
+/// # Errors
+/// [`ExploreError::Nondeterministic`] when re-running a prefix met different choices.
+pub fn explore_reduced(
+    max_runs: usize,
+    mut run: impl FnMut(Box<dyn Strategy>),
+) -> Result<ReducedExploration, ExploreError> {
+    let search = Rc::new(RefCell::new(Search::default()));
+    let (mut runs, mut redundant, mut executions) = (0, 0, 0);
+    loop {
+        if runs == max_runs {
+            return Ok(ReducedExploration { runs, redundant, exhausted: false });
+        }
+        {
+            let mut s = search.borrow_mut();
+            s.depth = 0;
+            s.sleep.clear();
+            s.blocked = false;
+            s.diverged = None;
+        }
+        run(Box::new(SleepSets(search.clone())));
+        executions += 1;
+        let mut s = search.borrow_mut();
+        if let Some(depth) = s.diverged {
+            return Err(ExploreError::Nondeterministic { run: executions, depth });
+        }
+        if s.blocked {
+            redundant += 1;
+        } else {
+            runs += 1;
+        }
+        // Backtrack to the deepest node with an untried, awake option.
+        loop {
+            let Some(node) = s.path.last_mut() else {
+                return Ok(ReducedExploration { runs, redundant, exhausted: true });
+            };
+            node.done.push(node.taken);
+            if let Some(j) = node.next_untried() {
+                node.taken = j;
+                s.forced = s.path.len();
+                break;
+            }
+            s.path.pop();
+        }
+    }
 }

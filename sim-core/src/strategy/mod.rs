@@ -18,7 +18,7 @@ pub mod random;
 pub mod replay;
 pub mod scripted;
 
-use crate::identity::EventIdentity;
+use crate::identity::{EventIdentity, EventKey};
 use crate::time::Instant;
 use crate::{Tape, TaskId};
 
@@ -48,6 +48,8 @@ pub struct Candidate {
     pub task: Option<TaskId>,
     /// The order in which the event was queued (smaller is older).
     pub seq: u64,
+    /// The event's key: stable across re-executions, and what it touches.
+    pub event: EventKey,
 }
 
 /// Everything a strategy may look at when it picks.
@@ -87,6 +89,11 @@ pub trait Strategy {
     fn wants_candidates(&self) -> bool {
         false
     }
+
+    /// Called, for strategies whose [`Strategy::wants_candidates`] is true, with each
+    /// event the scheduler applies without a choice (the only one due). Explorers
+    /// use it to track what ran between choice points.
+    fn observe(&mut self, _event: &Candidate) {}
 
     /// Whether [`ChoicePoint::identities`] and [`ChoicePoint::identity`] should be
     /// filled in (it costs resolving names at every choice point).

@@ -2,6 +2,7 @@
 
 use std::collections::BTreeSet;
 
+use sim_core::strategy::exhaustive::explore_reduced as reduce;
 use sim_core::strategy::explore_all;
 use sim_core::{Config, Fingerprint, Sim};
 
@@ -28,5 +29,25 @@ pub fn explore<T: Ord>(program: impl Fn(&mut Sim) -> T) -> Explored<T> {
         sim.recorded_tape()
     });
     assert!(exploration.exhausted, "enumeration hit its bound");
+    Explored { runs: exploration.runs, fingerprints, outcomes }
+}
+
+/// Runs `program` once per class of orders that differ only in commuting events,
+/// and asserts the enumeration was exhausted.
+pub fn explore_reduced<T: Ord>(program: impl Fn(&mut Sim) -> T) -> Explored<T> {
+    let mut fingerprints = BTreeSet::new();
+    let mut outcomes = BTreeSet::new();
+    let exploration = reduce(100_000, |strategy| {
+        let mut sim = Sim::with_strategy(Config::default(), strategy);
+        outcomes.insert(program(&mut sim));
+        fingerprints.insert(sim.fingerprint());
+    })
+    .unwrap();
+    assert!(exploration.exhausted, "enumeration hit its bound");
+    assert_eq!(
+        fingerprints.len(),
+        exploration.runs + exploration.redundant,
+        "every execution, counted or redundant, is a distinct order"
+    );
     Explored { runs: exploration.runs, fingerprints, outcomes }
 }
