@@ -8,6 +8,11 @@ use crate::scenario::Scenario;
 static CATALOGUE: LazyLock<Vec<Scenario>> = LazyLock::new(|| {
     let mut all = Vec::new();
     all.extend(races::throttle_hang::scenarios());
+    all.extend(races::two_phase::scenarios());
+    all.extend(races::state_channel::scenarios());
+    all.extend(races::tick_loss::scenarios());
+    all.extend(races::drain::scenarios());
+    all.extend(races::size_latency::scenarios());
     all
 });
 

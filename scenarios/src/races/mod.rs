@@ -3,21 +3,20 @@
 //! timeline, a consumer that records what it receives, and a stage that runs a
 //! `processors` processor between two channels.
 
-// pub mod drain;
-// pub mod size_latency;
-// pub mod state_channel;
+pub mod drain;
+pub mod size_latency;
+pub mod state_channel;
 pub mod throttle_hang;
-// pub mod tick_loss;
-// pub mod two_phase;
+pub mod tick_loss;
+pub mod two_phase;
 
 use std::cell::RefCell;
-use std::fmt::Display;
 use std::rc::Rc;
 use std::time::Duration;
 
 use futures::{Stream, StreamExt};
 use sim_core::sync::mpsc::{Receiver, Sender};
-use sim_core::time::{sleep_until, Instant};
+use sim_core::time::{sleep, sleep_until, Instant};
 
 use crate::world::{at, Observer};
 
@@ -31,10 +30,11 @@ pub fn log<T>() -> Log<T> {
 }
 
 /// Sends each `(time, value)` of `items` on `tx` at that time after the origin,
-/// counting the sends on `flow` and logging them in `sent`. Dropping `tx` at the
-/// end closes the channel (when it is the last sender).
+/// counting the sends on `flow` and logging them in `sent`; then holds `tx` until
+/// `close_at` and drops it, which closes the channel (when it is the last sender).
 pub async fn produce<T: Clone>(
     items: Vec<(Duration, T)>,
+    close_at: Duration,
     tx: Sender<T>,
     observer: Rc<Observer>,
     flow: &'static str,
@@ -48,16 +48,59 @@ pub async fn produce<T: Clone>(
         observer.ledger.sent(flow);
         sent.borrow_mut().push((Instant::now(), value));
     }
+    sleep_until(at(close_at)).await;
 }
 
 /// Receives from `rx` until it closes, counting on `flow`, recording each value in
-/// the output timeline and in `received`.
-pub async fn consume<T: Display>(mut rx: Receiver<T>, observer: Rc<Observer>, flow: &'static str, received: Log<T>) {
+/// the output timeline (as `show` writes it) and in `received`.
+pub async fn consume<T>(
+    mut rx: Receiver<T>,
+    observer: Rc<Observer>,
+    flow: &'static str,
+    received: Log<T>,
+    show: fn(&T) -> String,
+) {
     while let Some(value) = rx.recv().await {
         observer.ledger.received(flow);
-        observer.emit(&value);
+        observer.emit(show(&value));
         received.borrow_mut().push((Instant::now(), value));
     }
+}
+
+/// The throttle races' driver (the test): send 1 on `input`, receive 1 from
+/// `output`, sleep `period`, send 6, receive 6. Counts on the flows named `in` and
+/// `out`.
+pub async fn throttle_driver(
+    input: Sender<u32>,
+    mut output: Receiver<u32>,
+    period: Duration,
+    observer: Rc<Observer>,
+    sent: Log<u32>,
+    received: Log<u32>,
+) {
+    for (pause, item) in [(Duration::ZERO, 1), (period, 6)] {
+        sleep(pause).await;
+        if input.send(item).await.is_err() {
+            return;
+        }
+        observer.ledger.sent("in");
+        sent.borrow_mut().push((Instant::now(), item));
+        let Some(got) = output.recv().await else { return };
+        observer.ledger.received("out");
+        observer.emit(got);
+        received.borrow_mut().push((Instant::now(), got));
+    }
+}
+
+/// The throttle races' checks: the throttle's invariants, and the driver got 1 then 6.
+pub fn throttle_checks(period: Duration, sent: &Log<u32>, received: &Log<u32>) -> Vec<String> {
+    let (sent, received) = (sent.borrow(), received.borrow());
+    let mut problems = crate::props::throttle(period, &sent, &received);
+    let values: Vec<u32> = received.iter().map(|(_, v)| *v).collect();
+    if values != [1, 6] {
+        problems.insert(0, format!("driver: expected 1 then 6, received {values:?}"));
+    }
+    problems
 }
 
 /// Counts every item taken from `rx` as received on `flow` (a processor's input).

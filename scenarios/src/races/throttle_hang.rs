@@ -17,10 +17,9 @@ use std::time::Duration;
 use processors::{Logic, SimClock, Throttle};
 use sim_core::select::{select, Either};
 use sim_core::sync::mpsc::{self, Receiver, Sender};
-use sim_core::time::{sleep, Instant, Sleep};
+use sim_core::time::{sleep, Sleep};
 
-use super::{counted, forward, log, ms, Log};
-use crate::props;
+use super::{counted, forward, log, ms, throttle_checks, throttle_driver};
 use crate::scenario::{Expectation, Scenario, Variant};
 use crate::world::{spawn, world, Ctx, Observer, World};
 
@@ -70,38 +69,11 @@ fn build(variant: Variant, ctx: &Ctx) -> World {
         }
     };
     let (sent, received) = (log(), log());
-    let driver = spawn("driver", driver(to_throttle, from_throttle, observer.clone(), sent.clone(), received.clone()));
-    world(ctx, observer, vec![driver, throttle], move |_| {
-        let (sent, received) = (sent.borrow(), received.borrow());
-        let mut problems = props::throttle(PERIOD, &sent, &received);
-        let values: Vec<u32> = received.iter().map(|(_, v)| *v).collect();
-        if values != [1, 6] {
-            problems.insert(0, format!("driver: expected 1 then 6, received {values:?}"));
-        }
-        problems
-    })
-}
-
-/// The test: send 1, receive 1, sleep `PERIOD`, send 6, receive 6.
-async fn driver(
-    input: Sender<u32>,
-    mut output: Receiver<u32>,
-    observer: Rc<Observer>,
-    sent: Log<u32>,
-    received: Log<u32>,
-) {
-    for (pause, item) in [(Duration::ZERO, 1), (PERIOD, 6)] {
-        sleep(pause).await;
-        if input.send(item).await.is_err() {
-            return;
-        }
-        observer.ledger.sent(IN);
-        sent.borrow_mut().push((Instant::now(), item));
-        let Some(got) = output.recv().await else { return };
-        observer.ledger.received(OUT);
-        observer.emit(got);
-        received.borrow_mut().push((Instant::now(), got));
-    }
+    let driver = spawn(
+        "driver",
+        throttle_driver(to_throttle, from_throttle, PERIOD, observer.clone(), sent.clone(), received.clone()),
+    );
+    world(ctx, observer, vec![driver, throttle], move |_| throttle_checks(PERIOD, &sent, &received))
 }
 
 /// Buggy: the cooldown starts after the hand-off, and the timer's firing (not the
