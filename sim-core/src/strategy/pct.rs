@@ -165,7 +165,14 @@ mod tests {
     }
 
     fn task(id: u32, seq: u64) -> Candidate {
-        Candidate { task: Some(TaskId(id)), seq }
+        let event = crate::identity::EventKey {
+            kind: crate::identity::IdentityKind::Poll,
+            task: Some(TaskId(id)),
+            channel: None,
+            seq: 0,
+            waiter: Some(TaskId(id)),
+        };
+        Candidate { task: Some(TaskId(id)), seq, event }
     }
 
     #[test]
