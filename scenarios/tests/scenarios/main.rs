@@ -2,3 +2,4 @@
 //! the `lockstep` tool works end to end.
 
 mod catalogue;
+mod timeline_browser;
