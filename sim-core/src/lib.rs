@@ -18,8 +18,8 @@
 //! - [`select`](mod@select): Go-style selection whose pick among ready branches is a recorded choice.
 //! - [`spawn`], [`task::Builder`], [`JoinHandle`], [`choose`], [`fail`]: tasks and choices.
 //! - [`strategy`]: FIFO, seeded random, replay, exhaustive enumeration.
-//! - [`explore`]: PCT's companions: proptest schedules that shrink, the critical pair of a
-//!   failure, schedule independence as a check (`docs/exploration.md`).
+//! - [`explore`]: proptest schedules that shrink, the critical pair of a failure, schedule
+//!   independence as a check; deep races: [`strategy::pct`] (see `docs/exploration.md`).
 //! - [`Tape`], [`trace`], [`Failure`]: what a run did and how to replay it.
 //! - [`determinism`]: run a seed twice and name the first step where runs differ.
 //! - [`log`]: `tracing` output stamped with virtual time and the running task.
