@@ -14,7 +14,10 @@
 //! - **proptest**: the generated case that failed first (generator seed 0) and the
 //!   departures from the canonical order left after shrinking;
 //! - **exhaustive**: the run (in depth-first order) that failed first, and the
-//!   number of distinct orders (`>N` when the bound of 100,000 runs cut it short).
+//!   number of distinct orders (`>N` when the bound of 100,000 runs cut it short);
+//! - **exhaustive, sleep sets**: the same with partial-order reduction: the
+//!   execution that failed first, the complete runs (one per class of orders that
+//!   differ only by commuting events) and the redundant executions cut short.
 
 use std::cell::Cell;
 use std::rc::Rc;
@@ -22,6 +25,7 @@ use std::time::Duration;
 
 use sim_core::explore::{proptest_check, PropCheck};
 use sim_core::select::{select, Either};
+use sim_core::strategy::exhaustive::explore_reduced;
 use sim_core::strategy::explore_all;
 use sim_core::strategy::pct::DEFAULT_STEPS;
 use sim_core::sync::mpsc;
@@ -160,6 +164,25 @@ fn exhaustive(program: Program) -> String {
     }
 }
 
+fn reduced(program: Program) -> String {
+    let mut first = None;
+    let mut executions = 0;
+    let exploration = explore_reduced(MAX_RUNS, |strategy| {
+        executions += 1;
+        let mut sim = Sim::with_strategy(Config::default(), strategy);
+        if program(&mut sim).is_err() && first.is_none() {
+            first = Some(executions);
+        }
+    });
+    let Ok(exploration) = exploration else { return "nondeterministic".to_string() };
+    let more = if exploration.exhausted { "" } else { ">" };
+    let total = format!("{more}{} (+{} redundant)", exploration.runs, exploration.redundant);
+    match first {
+        Some(run) => format!("execution {run}; {total}"),
+        None => format!("none of {total}"),
+    }
+}
+
 fn main() {
     let programs: [(&str, Program); 3] = [
         ("throttle hang", throttle_hang),
@@ -182,6 +205,7 @@ fn main() {
     row("PCT, depth 2, k = 100", &|p| seeds(p, |seed| StrategyKind::Pct { seed, depth: 2, steps: DEFAULT_STEPS }));
     row("proptest (1,000 cases)", &proptest_path);
     row("exhaustive (DFS)", &exhaustive);
+    row("exhaustive, sleep sets", &reduced);
 
     let header: Vec<&str> = programs.iter().map(|(name, _)| *name).collect();
     println!("| strategy | {} |", header.join(" | "));
