@@ -34,6 +34,8 @@
 //! ```
 #![forbid(unsafe_code)]
 
+pub mod cli;
+pub mod corpus;
 pub mod props;
 pub mod races;
 pub mod registry;

@@ -275,7 +275,8 @@ impl Scenario {
     /// # Panics
     /// When a panic escapes a run (a bug in the scenario's code outside its tasks).
     pub fn check(&self, cfg: CheckConfig, on_run: &(dyn Fn() + Sync)) -> CheckSummary {
-        let cfg = cfg.name(self.name).sim(self.config(StrategyKind::Fifo));
+        // The template's strategy is replaced per run; its replay command is the seed's.
+        let cfg = cfg.name(self.name).sim(self.config(StrategyKind::Random { seed: 0 }));
         let ctx = self.ctx();
         let canonical = ctx.canonical;
         check_with(cfg, &EnvOverrides::none(), move || {

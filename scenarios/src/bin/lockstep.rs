@@ -1,3 +1,7 @@
-//! The `lockstep` command-line tool (being written).
+//! `lockstep`: run, replay and check the race catalogue. See `lockstep --help`
+//! and the `scenarios` crate docs.
+#![forbid(unsafe_code)]
 
-fn main() {}
+fn main() -> std::process::ExitCode {
+    scenarios::cli::main()
+}

@@ -1,0 +1,480 @@
+//! The `lockstep` command-line tool: list the scenarios, run them over many
+//! seeds, replay one run, check determinism.
+//!
+//! Exit status: 0 when every scenario met its expectation (buggy caught, fixed
+//! clean; for `replay`, the run passed; for `check-determinism`, every seed ran
+//! the same twice), 1 when not, 2 on bad input, with a one-line reason on
+//! standard error.
+
+use std::fmt::Write as _;
+use std::fs::File;
+use std::io::{BufWriter, IsTerminal, Write};
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Instant as WallClock;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use sim_core::check::{CheckConfig, Shard, StopAt};
+use sim_core::determinism::check_determinism_seeds;
+use sim_core::{StrategyKind, Tape, TraceMode};
+
+use crate::corpus::{self, Entry};
+use crate::registry;
+use crate::scenario::{Expectation, Scenario};
+use crate::timeline::render_timeline;
+
+/// Deterministic simulation of stream-processor races: the race catalogue.
+#[derive(Debug, Parser)]
+#[command(name = "lockstep", version, arg_required_else_help = true)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// List every scenario: name, variant, expectation and a one-line description.
+    List,
+    /// Run scenarios over many seeds on every core and print a summary table.
+    Run(RunArgs),
+    /// Replay one run (a seed or a tape): print its report and trace tail, write its trace and timeline.
+    Replay(ReplayArgs),
+    /// Run each seed twice and compare the fingerprints.
+    CheckDeterminism(DeterminismArgs),
+}
+
+/// Who resolves choice points in `run`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+enum StrategyArg {
+    /// The canonical order only (one run per scenario).
+    Fifo,
+    /// Seeded random tie-breaking, one run per seed.
+    Random,
+}
+
+#[derive(Debug, Args)]
+struct RunArgs {
+    /// Scenarios to run: full names (`drain/buggy`) or families (`drain`).
+    names: Vec<String>,
+    /// Run every scenario of the catalogue.
+    #[arg(long, conflicts_with = "names")]
+    all: bool,
+    /// Seeds 0..N instead of each scenario's bound or budget.
+    #[arg(long, value_name = "N", conflicts_with = "seed", value_parser = clap::value_parser!(u64).range(1..))]
+    seeds: Option<u64>,
+    /// Only this seed.
+    #[arg(long, value_name = "S")]
+    seed: Option<u64>,
+    /// The strategy.
+    #[arg(long, value_enum, default_value_t = StrategyArg::Random)]
+    strategy: StrategyArg,
+    /// Worker threads (default: every core).
+    #[arg(long, value_name = "J", value_parser = clap::value_parser!(u64).range(1..))]
+    jobs: Option<u64>,
+    /// Run only shard I of N of each seed range (0-based), to split a run across machines.
+    #[arg(long, value_name = "I/N")]
+    shard: Option<Shard>,
+    /// Run every seed instead of stopping at the first failure.
+    #[arg(long)]
+    keep_going: bool,
+    /// Append newly found failures to the regression corpus.
+    #[arg(long)]
+    record: bool,
+    /// The corpus file for --record (default: tests/corpus/failures.txt of this checkout).
+    #[arg(long, value_name = "FILE", requires = "record")]
+    corpus: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+struct ReplayArgs {
+    /// The scenario (full name, as in `throttle-hang/buggy`).
+    name: String,
+    /// The seed to replay.
+    #[arg(long, value_name = "S", conflicts_with = "tape", required_unless_present = "tape")]
+    seed: Option<u64>,
+    /// The tape to replay (the `tape:` of a report).
+    #[arg(long, value_name = "T")]
+    tape: Option<Tape>,
+    /// Write the whole trace here as JSON Lines.
+    #[arg(long, value_name = "FILE.jsonl")]
+    trace: Option<PathBuf>,
+    /// Write the run's timeline here as a self-contained HTML page.
+    #[arg(long, value_name = "FILE.html")]
+    timeline: Option<PathBuf>,
+    /// How many trace records to print.
+    #[arg(long, value_name = "N", default_value_t = 24)]
+    tail: usize,
+}
+
+#[derive(Debug, Args)]
+struct DeterminismArgs {
+    /// The scenario (full name).
+    name: String,
+    /// Check seeds 0..N.
+    #[arg(long, value_name = "N", default_value_t = 100, value_parser = clap::value_parser!(u64).range(1..))]
+    seeds: u64,
+}
+
+/// Bad input: the one-line reason, exit status 2.
+struct BadInput(String);
+
+/// Runs the tool with the process's arguments.
+pub fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => return clap_error(e),
+    };
+    let result = match cli.command {
+        Command::List => list(),
+        Command::Run(args) => run(args),
+        Command::Replay(args) => replay(args),
+        Command::CheckDeterminism(args) => check_determinism(args),
+    };
+    match result {
+        Ok(code) => code,
+        Err(BadInput(reason)) => {
+            eprintln!("lockstep: {reason}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+/// Help and version go to standard output (status 0); any other parse error is
+/// bad input, told in one line (status 2).
+fn clap_error(e: clap::Error) -> ExitCode {
+    use clap::error::ErrorKind;
+    if matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion) {
+        let _ = e.print();
+        return ExitCode::SUCCESS;
+    }
+    if e.kind() == ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand {
+        eprintln!("lockstep: a command is required: list, run, replay or check-determinism (see `lockstep --help`)");
+        return ExitCode::from(2);
+    }
+    // The first paragraph of clap's message, on one line ("…were not provided: --seed <S>").
+    let rendered = e.render().to_string();
+    let paragraph: Vec<&str> =
+        rendered.lines().map(str::trim).skip_while(|l| l.is_empty()).take_while(|l| !l.is_empty()).collect();
+    let reason = paragraph.join(" ");
+    let reason = reason.trim_start_matches("error:").trim();
+    eprintln!("lockstep: {reason} (see `lockstep --help`)");
+    ExitCode::from(2)
+}
+
+fn find(name: &str) -> Result<&'static Scenario, BadInput> {
+    registry::get(name).ok_or_else(|| BadInput(format!("no scenario named `{name}` (see `lockstep list`)")))
+}
+
+fn list() -> Result<ExitCode, BadInput> {
+    let mut out = String::new();
+    let _ = writeln!(out, "{:<28} {:>4}  {:<13} {:<24} description", "scenario", "race", "variant", "expectation");
+    for s in registry::all() {
+        let _ = writeln!(
+            out,
+            "{:<28} {:>4}  {:<13} {:<24} {}",
+            s.name,
+            s.race,
+            s.variant.label(),
+            s.expect.to_string(),
+            s.summary
+        );
+    }
+    print!("{out}");
+    Ok(ExitCode::SUCCESS)
+}
+
+/// One scenario's line in the summary table.
+struct Row {
+    scenario: &'static Scenario,
+    seeds_run: u64,
+    failures: usize,
+    first_failing: String,
+    rate: f64,
+    met: bool,
+    /// The lowest failure's report, if any.
+    failure: Option<Box<sim_core::Failure>>,
+    /// What the lowest failure's run left unbalanced (found after it stopped).
+    findings: Vec<String>,
+    /// Failures to record in the corpus.
+    found: Vec<Entry>,
+    /// A panic that escaped the run.
+    panic: Option<String>,
+}
+
+fn run(args: RunArgs) -> Result<ExitCode, BadInput> {
+    let scenarios = selected(&args)?;
+    let mut rows = Vec::new();
+    for scenario in scenarios {
+        rows.push(run_one(scenario, &args));
+    }
+    print!("{}", table(&rows));
+    let mut notes = String::new();
+    for row in &rows {
+        note(&mut notes, row);
+    }
+    print!("{notes}");
+    if args.record {
+        let path = args.corpus.clone().unwrap_or_else(corpus::default_path);
+        let found: Vec<Entry> = rows.iter().flat_map(|r| r.found.iter().cloned()).collect();
+        let added = corpus::append(&path, &found)
+            .map_err(|e| BadInput(format!("cannot record in the corpus {}: {e}", path.display())))?;
+        println!("recorded {added} new failure{} in {}", plural(added), path.display());
+    }
+    let met = rows.iter().filter(|r| r.met).count();
+    println!("\n{met} of {} scenarios met their expectation", rows.len());
+    Ok(if met == rows.len() { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+}
+
+fn selected(args: &RunArgs) -> Result<Vec<&'static Scenario>, BadInput> {
+    if args.all {
+        return Ok(registry::all().iter().collect());
+    }
+    if args.names.is_empty() {
+        return Err(BadInput("name the scenarios to run, or pass --all (see `lockstep list`)".to_string()));
+    }
+    let mut chosen: Vec<&'static Scenario> = Vec::new();
+    for name in &args.names {
+        let found = registry::select(name);
+        if found.is_empty() {
+            return Err(BadInput(format!("no scenario or family named `{name}` (see `lockstep list`)")));
+        }
+        for s in found {
+            if !chosen.iter().any(|c| c.name == s.name) {
+                chosen.push(s);
+            }
+        }
+    }
+    Ok(chosen)
+}
+
+fn run_one(scenario: &'static Scenario, args: &RunArgs) -> Row {
+    let started = WallClock::now();
+    let mut row = Row {
+        scenario,
+        seeds_run: 0,
+        failures: 0,
+        first_failing: "-".to_string(),
+        rate: 0.0,
+        met: false,
+        failure: None,
+        findings: Vec::new(),
+        found: Vec::new(),
+        panic: None,
+    };
+    let attempt = catch_unwind(AssertUnwindSafe(|| match args.strategy {
+        StrategyArg::Fifo => fifo_run(scenario, &mut row),
+        StrategyArg::Random => seeded_run(scenario, args, &mut row),
+    }));
+    if let Err(payload) = attempt {
+        let message = payload
+            .downcast_ref::<String>()
+            .cloned()
+            .or_else(|| payload.downcast_ref::<&str>().map(|s| s.to_string()))
+            .unwrap_or_else(|| "a panic".to_string());
+        row.panic = Some(message);
+        row.met = false;
+        return row;
+    }
+    let secs = started.elapsed().as_secs_f64();
+    row.rate = if secs > 0.0 { row.seeds_run as f64 / secs } else { 0.0 };
+    row.met = scenario.expect.met_by(row.failures);
+    row
+}
+
+fn fifo_run(scenario: &Scenario, row: &mut Row) {
+    let outcome = scenario.run(scenario.config(StrategyKind::Fifo));
+    row.seeds_run = 1;
+    row.findings = outcome.findings;
+    if let Err(failure) = outcome.result {
+        row.failures = 1;
+        row.first_failing = "fifo".to_string();
+        row.found.push(Entry::from_failure(scenario, &failure));
+        row.failure = Some(failure);
+    }
+}
+
+fn seeded_run(scenario: &Scenario, args: &RunArgs, row: &mut Row) {
+    let seeds = match (args.seed, args.seeds) {
+        (Some(seed), _) => seed..seed.saturating_add(1),
+        (None, Some(n)) => 0..n,
+        (None, None) => 0..scenario.expect.seeds(),
+    };
+    let mut cfg = CheckConfig::default().seeds(seeds);
+    if let Some(jobs) = args.jobs {
+        cfg = cfg.jobs(usize::try_from(jobs).unwrap_or(usize::MAX));
+    }
+    if let Some(shard) = args.shard {
+        cfg = cfg.shard(shard);
+    }
+    cfg = cfg.stop(if args.keep_going { StopAt::Never } else { StopAt::FirstFailure });
+    let bar = progress(scenario, cfg.planned_seeds().count() as u64);
+    let summary = scenario.check(cfg, &|| bar.inc(1));
+    bar.finish_and_clear();
+    row.seeds_run = summary.seeds_run;
+    row.failures = summary.failures.len();
+    if let Some(first) = summary.first_failure() {
+        row.first_failing = first.seed.map_or_else(|| "-".to_string(), |s| s.to_string());
+        row.failure = Some(first.failure.clone());
+        // The check keeps only the report; one more run of that seed tells what it left unbalanced.
+        row.findings = first.seed.map(|seed| scenario.run_seed(seed).findings).unwrap_or_default();
+    }
+    row.found = summary.failures.iter().map(|f| Entry::from_failure(scenario, &f.failure)).collect();
+}
+
+/// A progress bar on standard error, hidden when that is not a terminal.
+fn progress(scenario: &Scenario, seeds: u64) -> ProgressBar {
+    let target =
+        if std::io::stderr().is_terminal() { ProgressDrawTarget::stderr() } else { ProgressDrawTarget::hidden() };
+    let bar = ProgressBar::with_draw_target(Some(seeds), target);
+    if let Ok(style) = ProgressStyle::with_template("{msg:<28} [{bar:30}] {pos}/{len} seeds {per_sec}") {
+        bar.set_style(style.progress_chars("=> "));
+    }
+    bar.set_message(scenario.name);
+    bar
+}
+
+fn table(rows: &[Row]) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "{:<28} {:<13} {:>8} {:>9} {:>14} {:>10}  result",
+        "scenario", "variant", "seeds", "failures", "first failing", "seeds/s"
+    );
+    for row in rows {
+        let result = match (row.met, row.scenario.expect) {
+            _ if row.panic.is_some() => "PANICKED",
+            (true, Expectation::Caught { .. }) => "caught (expected)",
+            (true, Expectation::Clean { .. }) => "clean (expected)",
+            (false, Expectation::Caught { .. }) => "NOT CAUGHT",
+            (false, Expectation::Clean { .. }) => "FAILED",
+        };
+        let _ = writeln!(
+            out,
+            "{:<28} {:<13} {:>8} {:>9} {:>14} {:>10.0}  {result}",
+            row.scenario.name,
+            row.scenario.variant.label(),
+            row.seeds_run,
+            row.failures,
+            row.first_failing,
+            row.rate
+        );
+    }
+    out
+}
+
+/// What to say under the table about a row: one line per expected catch, the full
+/// report of an unexpected failure.
+fn note(out: &mut String, row: &Row) {
+    let name = row.scenario.name;
+    if let Some(panic) = &row.panic {
+        let _ = writeln!(out, "\n{name}: a panic escaped the run: {panic}");
+        return;
+    }
+    match (&row.failure, row.met) {
+        (Some(failure), true) => {
+            let _ = writeln!(out, "\n{name}: {}", failure.kind);
+        }
+        (Some(failure), false) => {
+            let _ = writeln!(out, "\n{name}: UNEXPECTED FAILURE\n{failure}");
+        }
+        (None, false) => {
+            let _ =
+                writeln!(out, "\n{name}: NOT CAUGHT in {} seeds (expected: {})", row.seeds_run, row.scenario.expect);
+        }
+        (None, true) => {}
+    }
+    for finding in &row.findings {
+        let _ = writeln!(out, "  also found after the run: {finding}");
+    }
+    if let (Some(failure), true) = (&row.failure, row.met) {
+        let _ = writeln!(out, "  replay: {}", failure.replay);
+    }
+}
+
+fn plural(n: usize) -> &'static str {
+    if n == 1 {
+        ""
+    } else {
+        "s"
+    }
+}
+
+fn replay(args: ReplayArgs) -> Result<ExitCode, BadInput> {
+    let scenario = find(&args.name)?;
+    let (strategy, which) = match (&args.tape, args.seed) {
+        (Some(tape), _) => (StrategyKind::Replay(tape.clone()), format!("tape {tape}")),
+        (None, Some(seed)) => (StrategyKind::Random { seed }, format!("seed {seed}")),
+        (None, None) => return Err(BadInput("give --seed S or --tape T".to_string())),
+    };
+    // Open the output files first: a bad path is bad input, before any work.
+    let trace_file = args.trace.as_ref().map(create).transpose()?;
+    let timeline_file = args.timeline.as_ref().map(create).transpose()?;
+    let outcome = scenario.run(scenario.config(strategy).trace(TraceMode::Full));
+    let mut out = String::new();
+    let _ = writeln!(out, "lockstep: replaying `{}` ({which})", scenario.name);
+    match &outcome.result {
+        Ok(()) => {
+            let _ = writeln!(out, "passed; fingerprint {}; tape {}", outcome.fingerprint, outcome.tape);
+        }
+        Err(failure) => {
+            let _ = writeln!(out, "{failure}");
+            for finding in &outcome.findings {
+                let _ = writeln!(out, "  also found after the run: {finding}");
+            }
+        }
+    }
+    let _ = writeln!(out, "output: {}", outcome.output);
+    let lines = &outcome.trace.lines;
+    let shown = args.tail.min(lines.len());
+    let _ = writeln!(out, "trace tail (last {shown} of {} records):", lines.len());
+    for line in &lines[lines.len() - shown..] {
+        let _ = writeln!(out, "  {line}");
+    }
+    if let (Some(file), Some(path)) = (trace_file, &args.trace) {
+        let mut w = BufWriter::new(file);
+        outcome
+            .trace
+            .write_jsonl(&mut w)
+            .and_then(|()| w.flush())
+            .map_err(|e| BadInput(format!("cannot write {}: {e}", path.display())))?;
+        let _ = writeln!(out, "wrote the trace ({} records) to {}", lines.len(), path.display());
+    }
+    if let (Some(mut file), Some(path)) = (timeline_file, &args.timeline) {
+        let title = format!("{} ({which})", scenario.name);
+        let html = render_timeline(&outcome.trace, outcome.result.as_ref().err().map(|f| &**f), &title);
+        file.write_all(html.as_bytes()).map_err(|e| BadInput(format!("cannot write {}: {e}", path.display())))?;
+        let _ = writeln!(out, "wrote the timeline to {}", path.display());
+    }
+    print!("{out}");
+    Ok(if outcome.result.is_ok() { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+}
+
+fn create(path: &PathBuf) -> Result<File, BadInput> {
+    File::create(path).map_err(|e| BadInput(format!("cannot create {}: {e}", path.display())))
+}
+
+fn check_determinism(args: DeterminismArgs) -> Result<ExitCode, BadInput> {
+    let scenario = find(&args.name)?;
+    let ctx = scenario.ctx();
+    let config = scenario.config(StrategyKind::Fifo);
+    match check_determinism_seeds(&config, 0..args.seeds, || scenario.build(&ctx).harness) {
+        Ok(fingerprints) => {
+            let mut distinct = fingerprints.clone();
+            distinct.sort();
+            distinct.dedup();
+            println!(
+                "lockstep: `{}`: {} seeds each ran twice with identical traces ({} distinct runs)",
+                scenario.name,
+                fingerprints.len(),
+                distinct.len()
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(nondeterminism) => {
+            println!("{nondeterminism}");
+            Ok(ExitCode::FAILURE)
+        }
+    }
+}
