@@ -195,9 +195,39 @@ pub struct CheckConfig {
     /// When to stop. Default: [`StopAt::FirstFailure`].
     pub stop: StopAt,
     /// The template for every run's [`Config`]: limits, trace mode, replay hint. Its
-    /// strategy is replaced per run (a seed's random strategy, or a tape's replay)
-    /// and its name by [`CheckConfig::name`] when that is set.
+    /// strategy is replaced per run (a seed's strategy, or a tape's replay) and its
+    /// name by [`CheckConfig::name`] when that is set.
     pub sim: Config,
+    /// Which seeded strategy each seed of the range runs. Default:
+    /// [`Seeded::Random`]. (`LOCKSTEP_SEED` always means seeded random.)
+    pub seeded: Seeded,
+}
+
+/// The seeded strategy a check runs for each seed of its range.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Seeded {
+    /// Uniformly random tie-breaking ([`StrategyKind::Random`]).
+    #[default]
+    Random,
+    /// PCT ([`StrategyKind::Pct`]) aimed at bugs of `depth`, with change points drawn
+    /// over the first `steps` choice points. Its failures replay by tape.
+    Pct {
+        /// The bug depth aimed at (at least 1).
+        depth: u32,
+        /// The estimated number of scheduling choice points of a run.
+        steps: u64,
+    },
+}
+
+impl Seeded {
+    /// The strategy for `seed`.
+    pub fn strategy(self, seed: u64) -> StrategyKind {
+        match self {
+            Seeded::Random => StrategyKind::Random { seed },
+            Seeded::Pct { depth, steps } => StrategyKind::Pct { seed, depth, steps },
+        }
+    }
 }
 
 impl Default for CheckConfig {
@@ -210,6 +240,7 @@ impl Default for CheckConfig {
             jobs: std::thread::available_parallelism().unwrap_or(NonZeroUsize::MIN),
             stop: StopAt::FirstFailure,
             sim: Config::default(),
+            seeded: Seeded::Random,
         }
     }
 }
@@ -248,6 +279,12 @@ impl CheckConfig {
     /// Sets the template for every run's configuration.
     pub fn sim(mut self, sim: Config) -> CheckConfig {
         self.sim = sim;
+        self
+    }
+
+    /// Sets the seeded strategy of the range (random or PCT).
+    pub fn seeded(mut self, seeded: Seeded) -> CheckConfig {
+        self.seeded = seeded;
         self
     }
 
@@ -304,7 +341,7 @@ impl Plan {
         let (strategy, seed) = match self {
             Plan::Range { seeds, shard } => {
                 let seed = shard.nth_of(seeds, pos)?;
-                (StrategyKind::Random { seed }, Some(seed))
+                (template.seeded.strategy(seed), Some(seed))
             }
             Plan::Seed(seed) => (StrategyKind::Random { seed: *seed }, Some(*seed)),
             Plan::Tape(tape) => (StrategyKind::Replay(tape.clone()), None),
@@ -447,7 +484,9 @@ impl<'a> SeedGuard<'a> {
         let which = match (&config.strategy, seed) {
             (_, Some(seed)) => format!("seed {seed}"),
             (StrategyKind::Replay(tape), None) => format!("tape {tape}"),
-            _ => "the canonical order".to_string(),
+            (StrategyKind::Pct { seed, depth, .. }, None) => format!("PCT seed {seed} (depth {depth})"),
+            (StrategyKind::Fifo, None) => "the canonical order".to_string(),
+            (other, None) => format!("{other:?}"),
         };
         let name = config.name.as_deref();
         let replay = replay_command(config.replay_hint.as_deref(), name, seed, &tape);

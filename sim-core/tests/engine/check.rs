@@ -279,3 +279,27 @@ fn bad_environment_values_name_the_variable_and_the_value() {
     assert_eq!(err.variable, "LOCKSTEP_TAPE");
     assert!(err.reason.contains("LOCKSTEP_SEED"), "{err}");
 }
+
+#[test]
+fn a_check_can_run_pct_seeds_and_reports_the_lowest_failing_one_with_its_tape() {
+    use sim_core::check::Seeded;
+    use sim_core::StrategyKind;
+    let seeded = Seeded::Pct { depth: 3, steps: 8 };
+    let expected: Vec<u64> = (0..300)
+        .filter(|&seed| {
+            let config = Config::default().strategy(seeded.strategy(seed));
+            is_bad(&Sim::new(config).block_on(race()).unwrap())
+        })
+        .collect();
+    assert!(!expected.is_empty(), "PCT finds the bad order within 300 seeds");
+    let cfg = CheckConfig::default().name("pct").seeds(0..300).jobs(2).seeded(seeded);
+    let summary = check_with(cfg, &EnvOverrides::none(), racy);
+    let first = summary.first_failure().expect("caught");
+    let failure = &first.failure;
+    assert_eq!(first.seed, Some(expected[0]));
+    assert_eq!(failure.seed, None, "a PCT failure replays by tape, not LOCKSTEP_SEED");
+    assert!(failure.replay.starts_with("LOCKSTEP_TAPE="), "{}", failure.replay);
+    let mut replayed = Sim::new(Config::default().strategy(StrategyKind::Replay(failure.tape.clone())));
+    let outcome = replayed.block_on(race()).unwrap();
+    assert!(is_bad(&outcome));
+}
