@@ -2,4 +2,5 @@
 //! the `lockstep` tool works end to end.
 
 mod catalogue;
-mod timeline_browser;
+mod cli;
+mod props;
