@@ -1,2 +1,12 @@
-//! Cross-crate integration tests and the regression corpus live in `tests/tests/`.
+//! Cross-crate integration tests and the regression corpus.
+//!
+//! - `corpus/failures.txt`: failing runs of the race catalogue, one per line, that
+//!   must keep failing exactly the same way (outcome class and trace fingerprint).
+//! - `tests/regression/`: the one test binary. `corpus` replays every corpus entry;
+//!   `tokio_parity` runs the catalogue's fixed processors on tokio with paused time
+//!   and checks that they emit what the simulator's canonical order emits.
+//!
+//! Refresh the corpus on purpose (after a deliberate engine change) with
+//! `LOCKSTEP_REFRESH_CORPUS=1 cargo test -p tests corpus`; append new failures with
+//! `cargo run --release -p scenarios --bin lockstep -- run --all --record`.
 #![forbid(unsafe_code)]
