@@ -235,6 +235,47 @@ fn empty_simulation() -> Timing {
     Timing { best: t.best / N, median: t.median / N }
 }
 
+/// An hour of virtual time: 1,000 tasks sleeping in loops with periods of 1 to 60 s
+/// (about 146,000 timers), on Lockstep and on tokio with paused time. Returns the
+/// number of timer firings and the best time of each.
+fn hour_of_timers(reps: usize) -> (u64, Timing, Timing) {
+    const HOUR: Duration = Duration::from_secs(3600);
+    let period = |i: u64| Duration::from_secs(i % 60 + 1);
+    let ticks: u64 = (0..1_000u64).map(|i| 3600 / (i % 60 + 1)).sum();
+    let on_lockstep = || {
+        let mut sim = Sim::new(Config::random(SEED));
+        for i in 0..1_000u64 {
+            sim.spawn(async move {
+                let end = sim_core::Instant::ZERO + HOUR;
+                while sim_core::Instant::now() + period(i) <= end {
+                    sim_core::time::sleep(period(i)).await;
+                }
+            });
+        }
+        sim.run().expect("the hour runs");
+        assert_eq!(sim.now(), sim_core::Instant::ZERO + HOUR);
+    };
+    let rt = on_tokio::runtime();
+    let on_tokio = || {
+        rt.block_on(async {
+            let start = tokio::time::Instant::now();
+            let tasks: Vec<_> = (0..1_000u64)
+                .map(|i| {
+                    tokio::spawn(async move {
+                        while tokio::time::Instant::now() + period(i) <= start + HOUR {
+                            tokio::time::sleep(period(i)).await;
+                        }
+                    })
+                })
+                .collect();
+            for task in tasks {
+                task.await.expect("task");
+            }
+        });
+    };
+    (ticks, time_reps(reps, on_lockstep), time_reps(reps, on_tokio))
+}
+
 fn main() {
     // `cargo test --benches` runs bench binaries with `--bench` absent; keep that cheap.
     let quick = !std::env::args().any(|a| a == "--bench");
@@ -287,6 +328,15 @@ fn main() {
         / per_second(tokio_counts.events(), tokio_time.median);
     println!(
         "  ratio Lockstep / tokio, events per second: {ratio:.1}x best, {ratio_median:.1}x median (target >= 10x)"
+    );
+
+    let (ticks, lockstep_hour, tokio_hour) = hour_of_timers(reps.min(3));
+    println!("an hour of virtual time, 1000 tasks, {ticks} timer firings:");
+    println!(
+        "  Lockstep best {:?}, tokio (paused time) best {:?}  -> {:.1}x (target: well under a second)",
+        lockstep_hour.best,
+        tokio_hour.best,
+        tokio_hour.best.as_secs_f64() / lockstep_hour.best.as_secs_f64()
     );
 
     let empty = empty_simulation();
