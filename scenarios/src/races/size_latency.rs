@@ -58,7 +58,7 @@ pub fn scenarios() -> Vec<Scenario> {
             6,
             Variant::Fixed,
             "the processors batcher flushes a due batch before adding the item: same batches in every order",
-            Expectation::Clean { seeds: 2000 },
+            Expectation::Clean { seeds: 10_000 },
             true,
             None,
             build,

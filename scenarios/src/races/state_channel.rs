@@ -53,7 +53,7 @@ pub fn scenarios() -> Vec<Scenario> {
             3,
             Variant::Fixed,
             "the timestamp throttle needs no helper: 6 at 50 ms passes in every order",
-            Expectation::Clean { seeds: 2000 },
+            Expectation::Clean { seeds: 10_000 },
             true,
             Some(100_000),
             build,

@@ -48,7 +48,7 @@ pub fn scenarios() -> Vec<Scenario> {
             1,
             Variant::Fixed,
             "the timestamp throttle (now >= last_emit + period) passes 6 at 50 ms in every order",
-            Expectation::Clean { seeds: 2000 },
+            Expectation::Clean { seeds: 10_000 },
             true,
             Some(10_000),
             build,

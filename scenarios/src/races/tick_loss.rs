@@ -64,7 +64,7 @@ pub fn scenarios() -> Vec<Scenario> {
             4,
             Variant::Fixed,
             "the processors tumbling window computes windows from deadlines: same windows in every order",
-            Expectation::Clean { seeds: 2000 },
+            Expectation::Clean { seeds: 10_000 },
             true,
             None,
             build,
