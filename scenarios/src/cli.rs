@@ -70,8 +70,8 @@ struct RunArgs {
     /// The strategy.
     #[arg(long, value_enum, default_value_t = StrategyArg::Random)]
     strategy: StrategyArg,
-    /// Worker threads (default: every core).
-    #[arg(long, value_name = "J", value_parser = clap::value_parser!(u64).range(1..))]
+    /// Worker threads, 1 to 1024 (default: every core).
+    #[arg(long, value_name = "J", value_parser = clap::value_parser!(u64).range(1..=1024))]
     jobs: Option<u64>,
     /// Run only shard I of N of each seed range (0-based), to split a run across machines.
     #[arg(long, value_name = "I/N")]

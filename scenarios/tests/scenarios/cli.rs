@@ -87,6 +87,7 @@ fn bad_input_exits_2_with_a_one_line_reason() {
         (&["run", "--all", "--shard", "4/4"], "the shard index must be below the count"),
         (&["run", "--all", "--strategy", "pct"], "invalid value 'pct'"),
         (&["run", "--all", "--jobs", "0"], "invalid value '0' for '--jobs <J>'"),
+        (&["run", "--all", "--jobs", "5000"], "invalid value '5000' for '--jobs <J>'"),
         (&["run", "--all", "--bogus"], "unexpected argument '--bogus'"),
         (&["replay", "throttle-hang/buggy"], "required arguments were not provided: --seed <S>"),
         (&["replay", "nope/buggy", "--seed", "1"], "no scenario named `nope/buggy`"),
