@@ -20,6 +20,8 @@
 //! - [`props`]: the processors' invariants.
 //! - [`corpus`]: the regression corpus of failing runs that CI replays.
 //! - [`cli`]: the `lockstep` command-line tool; [`timeline`]: its HTML timeline.
+//! - [`exploration`]: the catalogue under every exploration strategy (PCT, every
+//!   order with and without reduction, the proptest path).
 //!
 //! ```
 //! use scenarios::registry;
@@ -36,6 +38,7 @@
 
 pub mod cli;
 pub mod corpus;
+pub mod exploration;
 pub mod props;
 pub mod races;
 pub mod registry;

@@ -1,0 +1,94 @@
+//! Exploring the catalogue with every strategy: how many seeds or runs each needs
+//! to find each race, whether enumeration exhausts the fixed variants, and how far
+//! the proptest path shrinks each failure.
+//!
+//! `cargo run --release -p scenarios --example exploration_table` prints the table
+//! of `docs/exploration.md` from these functions.
+
+use std::sync::Arc;
+
+use sim_core::check::{CheckConfig, Seeded, StopAt};
+use sim_core::explore::{proptest_check, PropCheck, PropSummary};
+use sim_core::strategy::exhaustive::{explore_reduced, ExploreError};
+use sim_core::strategy::Strategy;
+use sim_core::{Config, Failure, Sim, StrategyKind, Tape};
+
+use crate::world::{Ctx, Timeline};
+use crate::Scenario;
+
+/// Runs the scenario's world on `sim` (built there, run as `main`, checked by its harness).
+pub fn run_on(scenario: &Scenario, ctx: &Ctx, sim: &mut Sim) -> Result<(), Box<Failure>> {
+    let world = sim.enter(|| scenario.build(ctx));
+    sim.block_on(world.harness)
+}
+
+/// The scenario as a property over simulations (for the proptest path and shrinking).
+pub fn property(scenario: &Scenario) -> impl Fn(&mut Sim) -> Result<(), Box<Failure>> + '_ {
+    let canonical: Option<Arc<Timeline>> = scenario.ctx().canonical;
+    move |sim| run_on(scenario, &Ctx { canonical: canonical.clone() }, sim)
+}
+
+/// The first seed below `max` whose run fails under `seeded`, on `jobs` threads.
+pub fn first_failing_seed(scenario: &Scenario, seeded: Seeded, max: u64, jobs: usize) -> Option<u64> {
+    let cfg = CheckConfig::default().seeds(0..max).jobs(jobs).stop(StopAt::FirstFailure).seeded(seeded);
+    scenario.check(cfg, &|| {}).first_failure().and_then(|f| f.seed)
+}
+
+/// What enumerating one class of orders per set of commuting events found.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Reduced {
+    /// Complete runs (one per class).
+    pub runs: usize,
+    /// Runs cut short as redundant.
+    pub redundant: usize,
+    /// Failing runs.
+    pub failing: usize,
+    /// The 1-based number of the first failing run, if any.
+    pub first_failing_run: Option<usize>,
+    /// Whether the whole space was explored.
+    pub exhausted: bool,
+}
+
+/// Enumerates the scenario's orders with partial-order reduction, up to `limit` runs.
+///
+/// # Errors
+/// [`ExploreError`] when the scenario does not replay its own prefixes.
+pub fn reduced(scenario: &Scenario, limit: usize) -> Result<Reduced, ExploreError> {
+    let ctx = scenario.ctx();
+    let (mut failing, mut executions, mut first_failing_run) = (0, 0, None);
+    let result = explore_reduced(limit, |strategy: Box<dyn Strategy>| {
+        let mut sim = Sim::with_strategy(scenario.config(StrategyKind::Fifo), strategy);
+        executions += 1;
+        if run_on(scenario, &ctx, &mut sim).is_err() {
+            failing += 1;
+            first_failing_run.get_or_insert(executions);
+        }
+    })?;
+    Ok(Reduced {
+        runs: result.runs,
+        redundant: result.redundant,
+        failing,
+        first_failing_run,
+        exhausted: result.exhausted,
+    })
+}
+
+/// Runs the proptest path over `cases` generated schedules.
+pub fn proptest_path(scenario: &Scenario, cases: u32) -> PropSummary<()> {
+    let cfg = PropCheck::default().name(scenario.name).cases(cases).sim(scenario.config(StrategyKind::Fifo));
+    proptest_check(cfg, property(scenario))
+}
+
+/// Replays `tape` on the scenario: its failure class (`pass` when it passes).
+pub fn replay_class(scenario: &Scenario, tape: &Tape) -> &'static str {
+    let mut sim = Sim::new(scenario.config(StrategyKind::Replay(tape.clone())));
+    match run_on(scenario, &scenario.ctx(), &mut sim) {
+        Ok(()) => "pass",
+        Err(failure) => failure.kind.class(),
+    }
+}
+
+/// The configuration of a plain run of `scenario` (re-exported for examples).
+pub fn config(scenario: &Scenario) -> Config {
+    scenario.config(StrategyKind::Fifo)
+}
