@@ -2,7 +2,7 @@
 //! to find each race, whether enumeration exhausts the fixed variants, and how far
 //! the proptest path shrinks each failure.
 //!
-//! `cargo run --release -p scenarios --example exploration_table` prints the table
+//! `cargo run --release -p scenarios --example catalogue_exploration` prints the table
 //! of `docs/exploration.md` from these functions.
 
 use std::sync::Arc;

@@ -25,7 +25,7 @@ fn reduced_enumeration_exhausts_the_small_fixed_variants_without_a_failure() {
         }
     }
     // The rest (two-phase: 8,000 classes; drain: beyond 20,000) are covered by
-    // `cargo run --release -p scenarios --example exploration_table`.
+    // `cargo run --release -p scenarios --example catalogue_exploration`.
     assert_eq!(exhausted, ["throttle-hang/fixed", "state-channel/fixed", "tick-loss/fixed", "size-vs-latency/fixed"]);
 }
 

@@ -1,6 +1,6 @@
 //! Prints, for every scenario of the catalogue, what each exploration strategy needs
 //! to find its race (buggy variants) or to pass (fixed variants):
-//! `cargo run --release -p scenarios --example exploration_table`.
+//! `cargo run --release -p scenarios --example catalogue_exploration`.
 //!
 //! Columns: the first failing seed of seeded random tie-breaking and of PCT (depth 2
 //! and 3; "-" when none below the bound), exhaustive enumeration without and with
