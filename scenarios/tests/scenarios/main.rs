@@ -5,3 +5,4 @@ mod catalogue;
 mod cli;
 mod exploration;
 mod props;
+mod timeline_browser;
