@@ -12,7 +12,6 @@ use sim_core::explore::{
     critical_pair, proptest_check, proptest_check_with, schedule_independence, schedules, shrink_tape,
     timeline_independence, Independence, OutputDifference, PropCheck,
 };
-use sim_core::select::{select, Either};
 use sim_core::strategy::pct::DEFAULT_STEPS;
 use sim_core::sync::mpsc;
 use sim_core::time::sleep;
@@ -128,28 +127,7 @@ fn pct_orders_deliveries_that_belong_to_no_task() {
 
 // ---- the throttle hang of the crate tutorial ----
 
-const PERIOD: Duration = Duration::from_millis(50);
-
-/// Passes an item, then arms its cooldown only after the hand-off (the bug).
-async fn buggy_throttle(mut input: mpsc::Receiver<u32>, output: mpsc::Sender<u32>) {
-    let mut cooldown = None;
-    loop {
-        let item = match cooldown.as_mut() {
-            None => input.recv().await,
-            Some(timer) => match select(input.recv(), timer).await {
-                Either::Left(Some(_dropped)) => continue,
-                Either::Left(None) => None,
-                Either::Right(()) => {
-                    cooldown = None;
-                    continue;
-                }
-            },
-        };
-        let Some(item) = item else { return };
-        output.send(item).await.unwrap();
-        cooldown = Some(sleep(PERIOD));
-    }
-}
+use crate::support::{buggy_throttle, PERIOD};
 
 /// The driver sends each item one period after the previous one was passed and
 /// waits for it: a throttle that drops one leaves it waiting forever.

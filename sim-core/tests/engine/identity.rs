@@ -2,12 +2,11 @@
 
 use std::time::Duration;
 
-use sim_core::select::{select, Either};
 use sim_core::sync::mpsc;
 use sim_core::time::{sleep, Instant};
 use sim_core::{Config, Failure, FailureKind, Sim, Tape};
 
-const PERIOD: Duration = Duration::from_millis(50);
+use crate::support::{buggy_throttle, PERIOD};
 
 /// How the code around the race looks.
 #[derive(Clone, Copy, PartialEq)]
@@ -15,26 +14,6 @@ enum Code {
     Original,
     /// A renamed local and an extra task whose events fall on the race's instants.
     Refactored,
-}
-
-async fn throttle(mut input: mpsc::Receiver<u32>, output: mpsc::Sender<u32>) {
-    let mut cooldown = None;
-    loop {
-        let item = match cooldown.as_mut() {
-            None => input.recv().await,
-            Some(timer) => match select(input.recv(), timer).await {
-                Either::Left(Some(_)) => continue,
-                Either::Left(None) => None,
-                Either::Right(()) => {
-                    cooldown = None;
-                    continue;
-                }
-            },
-        };
-        let Some(item) = item else { return };
-        output.send(item).await.unwrap();
-        cooldown = Some(sleep(PERIOD));
-    }
 }
 
 fn world(config: Config, code: Code) -> (Sim, Result<(), Box<Failure>>) {
@@ -48,7 +27,7 @@ fn world(config: Config, code: Code) -> (Sim, Result<(), Box<Failure>>) {
             }
         });
     }
-    sim.spawn_named("throttle", throttle(in_rx, out_tx));
+    sim.spawn_named("throttle", buggy_throttle(in_rx, out_tx));
     sim.spawn_named("driver", async move {
         in_tx.send(1).await.unwrap();
         let first = out_rx.recv().await;

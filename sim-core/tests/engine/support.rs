@@ -1,6 +1,11 @@
 //! Helpers shared by the engine tests.
 
 use std::collections::BTreeSet;
+use std::time::Duration;
+
+use sim_core::select::{select, Either};
+use sim_core::sync::mpsc;
+use sim_core::time::sleep;
 
 use sim_core::strategy::exhaustive::explore_reduced as reduce;
 use sim_core::strategy::explore_all;
@@ -50,4 +55,29 @@ pub fn explore_reduced<T: Ord>(program: impl Fn(&mut Sim) -> T) -> Explored<T> {
         "every execution, counted or redundant, is a distinct order"
     );
     Explored { runs: exploration.runs, fingerprints, outcomes }
+}
+
+/// The throttle's cooldown period in the tutorial's throttle hang.
+pub const PERIOD: Duration = Duration::from_millis(50);
+
+/// The crate tutorial's buggy throttle: it passes an item, then arms its cooldown
+/// only after the hand-off, and takes input and timer in one `select`.
+pub async fn buggy_throttle(mut input: mpsc::Receiver<u32>, output: mpsc::Sender<u32>) {
+    let mut cooldown = None;
+    loop {
+        let item = match cooldown.as_mut() {
+            None => input.recv().await,
+            Some(timer) => match select(input.recv(), timer).await {
+                Either::Left(Some(_dropped)) => continue,
+                Either::Left(None) => None,
+                Either::Right(()) => {
+                    cooldown = None;
+                    continue;
+                }
+            },
+        };
+        let Some(item) = item else { return };
+        output.send(item).await.unwrap();
+        cooldown = Some(sleep(PERIOD));
+    }
 }
