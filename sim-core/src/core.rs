@@ -122,9 +122,25 @@ pub(crate) struct TimerEntry {
     owner: Option<TaskId>,
     /// The timer's number among those its owner created.
     ordinal: u32,
-    waker: Option<Waker>,
+    waker: TimerWaker,
     /// The task that last polled the timer (whose wake-up its firing queues).
     waiter: Option<TaskId>,
+}
+
+/// Who a timer wakes when it fires. A task polling its own timer is remembered by
+/// id (no waker clone, no reference count touched); any other waker is kept.
+enum TimerWaker {
+    None,
+    Task(TaskId),
+    Other(Waker),
+}
+
+/// What a timer firing hands back to the step loop.
+pub(crate) enum Woken {
+    /// A waker to call (outside the core's borrow).
+    Waker(Waker),
+    /// Nothing to call: the task was scheduled directly, or nobody waits.
+    Done,
 }
 
 /// The identity of an event or choice, by ids (names are resolved on demand).
@@ -291,6 +307,8 @@ pub(crate) struct Core {
     pub(crate) live_tasks: usize,
     pub(crate) channels: Vec<ChannelMeta>,
     pub(crate) current: Option<TaskId>,
+    /// The data and vtable pointers of the polled task's waker (compared, never followed).
+    current_waker: (*const (), *const std::task::RawWakerVTable),
     wakes: Arc<WakeQueue>,
     strategy: Box<dyn Strategy>,
     candidates: Vec<Candidate>,
@@ -320,6 +338,7 @@ impl Core {
             live_tasks: 0,
             channels: Vec::new(),
             current: None,
+            current_waker: (std::ptr::null(), std::ptr::null()),
             wakes: Arc::new(WakeQueue {
                 woken: Mutex::new(Vec::new()),
                 pending: AtomicBool::new(false),
@@ -682,12 +701,14 @@ impl Core {
         meta.scheduled = false;
         meta.polls += 1;
         meta.waits.clear();
+        self.current_waker = (meta.waker.data(), meta.waker.vtable());
         std::mem::replace(&mut meta.waker, Waker::noop().clone())
     }
 
     /// Ends a poll of `id`, taking back the waker lent by [`Core::begin_poll`].
     pub(crate) fn end_poll(&mut self, id: TaskId, waker: Waker) {
         self.current = None;
+        self.current_waker = (std::ptr::null(), std::ptr::null());
         self.tasks[id.0 as usize].waker = waker;
     }
 
@@ -723,8 +744,15 @@ impl Core {
         };
         let ordinal = *counter;
         *counter += 1;
-        let key =
-            self.timers.insert(TimerEntry { id, deadline, fired: false, owner, ordinal, waker: None, waiter: None });
+        let key = self.timers.insert(TimerEntry {
+            id,
+            deadline,
+            fired: false,
+            owner,
+            ordinal,
+            waker: TimerWaker::None,
+            waiter: None,
+        });
         let mut r = self.record_here(RecordKind::TimerSet);
         r.timer = Some((id, deadline));
         self.record(r);
@@ -739,9 +767,13 @@ impl Core {
             return true;
         }
         entry.waiter = self.current;
-        match &mut entry.waker {
-            Some(w) if w.will_wake(waker) => {}
-            slot => *slot = Some(waker.clone()),
+        let own = self
+            .current
+            .filter(|_| waker.data() == self.current_waker.0 && std::ptr::eq(waker.vtable(), self.current_waker.1));
+        match (&mut entry.waker, own) {
+            (slot, Some(task)) => *slot = TimerWaker::Task(task),
+            (TimerWaker::Other(w), None) if w.will_wake(waker) => {}
+            (slot, None) => *slot = TimerWaker::Other(waker.clone()),
         }
         let at = entry.deadline;
         self.wait_on(Wait::Timer { id: timer.id, at });
@@ -770,16 +802,29 @@ impl Core {
     }
 
     /// Applies a timer firing; returns the waiter to wake.
-    pub(crate) fn timer_fire(&mut self, key: usize, id: TimerId, choice: Option<Choice>) -> Option<Waker> {
-        let entry = self.timers.get_mut(key).filter(|e| e.id == id)?;
+    pub(crate) fn timer_fire(&mut self, key: usize, id: TimerId, choice: Option<Choice>) -> Woken {
+        let Some(entry) = self.timers.get_mut(key).filter(|e| e.id == id) else { return Woken::Done };
         entry.fired = true;
         let mut r = TraceRecord::new(self.step, self.now, RecordKind::TimerFire);
         r.task = entry.owner;
         r.timer = Some((id, entry.deadline));
         r.choice = choice;
-        let waker = entry.waker.take();
+        let waker = std::mem::replace(&mut entry.waker, TimerWaker::None);
         self.record(r);
-        waker
+        match waker {
+            TimerWaker::None => Woken::Done,
+            TimerWaker::Other(w) => Woken::Waker(w),
+            TimerWaker::Task(task) => {
+                // What the task's waker would do, without the waker: queue its wake-up.
+                self.drain_wakes();
+                let meta = &mut self.tasks[task.0 as usize];
+                if meta.state == TaskState::Running && !meta.scheduled {
+                    meta.scheduled = true;
+                    self.push_event(self.now, Event::Wake(task));
+                }
+                Woken::Done
+            }
+        }
     }
 
     // ---- channels ----

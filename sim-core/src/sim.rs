@@ -10,7 +10,7 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 
 use crate::context::{self, EnterGuard, Handle, Shared};
-use crate::core::{Core, Event, Stop, TaskState};
+use crate::core::{Core, Event, Stop, TaskState, Woken};
 use crate::report::{replay_command, BlockedTask, Failure, FailureKind};
 use crate::strategy::StrategyKind;
 use crate::task::{spawn_on, JoinHandle};
@@ -381,9 +381,9 @@ impl Sim {
                 self.poll_task(id, choice);
             }
             Event::Timer(key, id) => {
-                let waker = core.timer_fire(key, id, choice);
+                let woken = core.timer_fire(key, id, choice);
                 drop(core);
-                if let Some(w) = waker {
+                if let Woken::Waker(w) = woken {
                     w.wake();
                 }
             }
