@@ -11,6 +11,7 @@ mod replay;
 mod reports;
 mod select;
 mod smoke;
+mod tape_text;
 mod support;
 mod timers;
 mod trace;
