@@ -175,6 +175,9 @@
 //!   `tokio::time` call inside a simulation escapes it (see `docs/determinism.md`).
 //! - A task waiting on a future that is not a Lockstep primitive is reported in a
 //!   deadlock without saying what it waits on.
+//! - A poll is atomic, so a poll that never returns (a loop with no `.await` in it)
+//!   hangs the run: no single-threaded scheduler can preempt it. Loops that await
+//!   something are caught by the step limit (livelock) or the virtual-time limit.
 //! - Random tie-breaking finds shallow races; exhaustive enumeration
 //!   ([`strategy::explore_all`]) is for small programs.
 #![forbid(unsafe_code)]
