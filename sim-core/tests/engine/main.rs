@@ -11,7 +11,7 @@ mod replay;
 mod reports;
 mod select;
 mod smoke;
-mod tape_text;
 mod support;
+mod tape_text;
 mod timers;
 mod trace;
