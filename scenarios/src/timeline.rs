@@ -599,23 +599,7 @@ fn use_marker(out: &mut String, kind: &str, x: i64, y: i64) -> fmt::Result {
 
 /// The record kind as it appears in JSON traces (`timer-fire`), used for classes and markers.
 fn kind_name(kind: RecordKind) -> &'static str {
-    match kind {
-        RecordKind::Poll => "poll",
-        RecordKind::TimerFire => "timer-fire",
-        RecordKind::Deliver => "deliver",
-        RecordKind::Spawn => "spawn",
-        RecordKind::TaskEnd => "task-end",
-        RecordKind::TaskAbort => "task-abort",
-        RecordKind::TimerSet => "timer-set",
-        RecordKind::TimerCancel => "timer-cancel",
-        RecordKind::Send => "send",
-        RecordKind::Recv => "recv",
-        RecordKind::Close => "close",
-        RecordKind::Choose => "choose",
-        RecordKind::Violation => "violation",
-        RecordKind::ForeignWake => "foreign-wake",
-        _ => "other",
-    }
+    kind.label()
 }
 
 fn lane_id(key: LaneKey) -> u32 {

@@ -58,7 +58,8 @@ impl RecordKind {
         matches!(self, RecordKind::Poll | RecordKind::TimerFire | RecordKind::Deliver)
     }
 
-    fn label(self) -> &'static str {
+    /// The kind's name as in JSON Lines traces and trace lines (`timer-fire`).
+    pub fn label(self) -> &'static str {
         match self {
             RecordKind::Poll => "poll",
             RecordKind::TimerFire => "timer-fire",
