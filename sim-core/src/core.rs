@@ -14,6 +14,7 @@ use std::task::{Wake, Waker};
 use parking_lot::Mutex;
 use slab::Slab;
 
+use crate::footprint::{Access, Footprint};
 use crate::identity::{EventIdentity, EventKey, IdentityKind};
 use crate::strategy::{Candidate, ChoiceKind, ChoicePoint, Strategy};
 use crate::time::Instant;
@@ -322,11 +323,14 @@ pub(crate) struct Core {
     pub(crate) trace: TraceBuf,
     pub(crate) stop: Option<Stop>,
     pub(crate) foreign_wake: bool,
+    /// What the current step touched, when the strategy asks for footprints.
+    footprint: Option<Vec<Access>>,
 }
 
 impl Core {
     pub(crate) fn new(strategy: Box<dyn Strategy>, trace: TraceBuf) -> Core {
         SIM_THREAD.with(|s| s.set(true));
+        let footprint = strategy.wants_footprints().then(Vec::new);
         Core {
             now: Instant::ZERO,
             seq: 0,
@@ -356,6 +360,7 @@ impl Core {
             trace,
             stop: None,
             foreign_wake: false,
+            footprint,
         }
     }
 
@@ -365,6 +370,43 @@ impl Core {
 
     pub(crate) fn strategy(&self) -> &dyn Strategy {
         &*self.strategy
+    }
+
+    // ---- footprints ----
+
+    /// Notes that the current step touched `access` (when footprints are collected).
+    #[inline]
+    pub(crate) fn touch(&mut self, access: Access) {
+        if let Some(f) = &mut self.footprint {
+            f.push(access);
+        }
+    }
+
+    /// Starts collecting the footprint of a new step.
+    #[inline]
+    pub(crate) fn begin_footprint(&mut self) {
+        if let Some(f) = &mut self.footprint {
+            f.clear();
+        }
+    }
+
+    /// Ends the current step's footprint and hands it to the strategy. The step's
+    /// wake-ups are queued first (as the next step would), so they are part of it.
+    pub(crate) fn end_footprint(&mut self) {
+        if self.footprint.is_none() {
+            return;
+        }
+        self.drain_wakes();
+        let accesses = self.footprint.take().unwrap_or_default();
+        let footprint = Footprint::new(accesses);
+        self.strategy.after_step(&footprint);
+        let mut reuse = footprint.into_accesses();
+        reuse.clear();
+        self.footprint = Some(reuse);
+    }
+
+    fn timer_access(entry: &TimerEntry) -> Access {
+        Access::Timer(entry.owner, entry.ordinal)
     }
 
     // ---- the queue ----
@@ -411,6 +453,7 @@ impl Core {
     /// Queues one wake-up event per woken task not already scheduled, in wake order.
     fn schedule_woken(&mut self, woken: &mut Vec<TaskId>) {
         for &id in woken.iter() {
+            self.touch(Access::Wake(id));
             let meta = &mut self.tasks[id.0 as usize];
             if meta.state == TaskState::Running && !meta.scheduled {
                 meta.scheduled = true;
@@ -658,6 +701,7 @@ impl Core {
 
     /// Reports a property violation; the run stops after the current step.
     pub(crate) fn violation(&mut self, message: String) {
+        self.touch(Access::Stop);
         let r = self.record_here(RecordKind::Violation);
         self.record(r);
         if self.stop.is_none() {
@@ -685,6 +729,7 @@ impl Core {
             join_waker: None,
         });
         self.live_tasks += 1;
+        self.touch(Access::Create);
         let mut r = self.record_here(RecordKind::Spawn);
         r.task = Some(id);
         self.record(r);
@@ -697,6 +742,7 @@ impl Core {
     /// [`Core::end_poll`].
     pub(crate) fn begin_poll(&mut self, id: TaskId) -> Waker {
         self.current = Some(id);
+        self.touch(Access::Task(id));
         let meta = &mut self.tasks[id.0 as usize];
         meta.scheduled = false;
         meta.polls += 1;
@@ -714,6 +760,7 @@ impl Core {
 
     /// Marks a task ended (done or aborted) and hands back its joiner's waker.
     pub(crate) fn end_task(&mut self, id: TaskId, state: TaskState) -> Option<Waker> {
+        self.touch(Access::Task(id));
         let meta = &mut self.tasks[id.0 as usize];
         if meta.state != TaskState::Running {
             return None;
@@ -762,6 +809,8 @@ impl Core {
 
     /// Whether the timer has fired; if not, remembers `waker` and records the wait.
     pub(crate) fn timer_poll(&mut self, timer: TimerKey, waker: &Waker) -> bool {
+        let access = Core::timer_access(&self.timers[timer.key]);
+        self.touch(access);
         let entry = &mut self.timers[timer.key];
         if entry.fired {
             return true;
@@ -781,12 +830,16 @@ impl Core {
     }
 
     /// Whether the timer has fired, without registering interest.
-    pub(crate) fn timer_fired(&self, timer: TimerKey) -> bool {
-        self.timers.get(timer.key).is_some_and(|e| e.id == timer.id && e.fired)
+    pub(crate) fn timer_fired(&mut self, timer: TimerKey) -> bool {
+        let Some(entry) = self.timers.get(timer.key).filter(|e| e.id == timer.id) else { return false };
+        let (fired, access) = (entry.fired, Core::timer_access(entry));
+        self.touch(access);
+        fired
     }
 
     pub(crate) fn timer_cancel(&mut self, timer: TimerKey) {
         let Some(entry) = self.timers.try_remove(timer.key) else { return };
+        self.touch(Core::timer_access(&entry));
         if entry.fired {
             return;
         }
@@ -805,18 +858,21 @@ impl Core {
     pub(crate) fn timer_fire(&mut self, key: usize, id: TimerId, choice: Option<Choice>) -> Woken {
         let Some(entry) = self.timers.get_mut(key).filter(|e| e.id == id) else { return Woken::Done };
         entry.fired = true;
+        let access = Core::timer_access(entry);
         let mut r = TraceRecord::new(self.step, self.now, RecordKind::TimerFire);
         r.task = entry.owner;
         r.timer = Some((id, entry.deadline));
         r.choice = choice;
         let waker = std::mem::replace(&mut entry.waker, TimerWaker::None);
         self.record(r);
+        self.touch(access);
         match waker {
             TimerWaker::None => Woken::Done,
             TimerWaker::Other(w) => Woken::Waker(w),
             TimerWaker::Task(task) => {
                 // What the task's waker would do, without the waker: queue its wake-up.
                 self.drain_wakes();
+                self.touch(Access::Wake(task));
                 let meta = &mut self.tasks[task.0 as usize];
                 if meta.state == TaskState::Running && !meta.scheduled {
                     meta.scheduled = true;
@@ -833,6 +889,7 @@ impl Core {
         let id = ChannelId(u32::try_from(self.channels.len()).expect("too many channels"));
         let name = name.unwrap_or_else(|| format!("{kind}-{}", id.0));
         let instance = next_instance(&mut self.channel_names, &name);
+        self.touch(Access::Create);
         self.channels.push(ChannelMeta { name, deliver: None, instance, delivered: 0 });
         id
     }

@@ -74,9 +74,9 @@ impl fmt::Display for EventIdentity {
     }
 }
 
-/// An event's identity by ids, plus what it is known to touch before it runs: the
-/// key used to match events across re-executions of one program (ids are stable
-/// for a fixed prefix of choices) and to decide which events commute.
+/// An event's identity by ids: the key used to match events across re-executions
+/// of one program (ids are stable for a fixed prefix of choices). Which events
+/// commute is decided from what they touch when they run (see [`crate::footprint`]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct EventKey {
     /// The kind of event.
@@ -89,28 +89,6 @@ pub struct EventKey {
     pub seq: u32,
     /// For a timer, the task that waits on it (whose wake-up its firing queues).
     pub waiter: Option<TaskId>,
-}
-
-impl EventKey {
-    /// Whether the two events commute: applying them in either order leaves the same
-    /// state. A conservative relation: a poll may touch any channel or task, so two
-    /// polls never commute; a delivery wakes a receiver whose identity the engine
-    /// does not track, so a delivery and a poll never commute. A timer firing only
-    /// marks its timer and wakes its waiter, so it commutes with every other firing,
-    /// every delivery, and every poll of a task other than its waiter; deliveries on
-    /// different channels commute. (This assumes a timer is only polled, reset or
-    /// dropped by the task that waits on it, and a channel's deliveries are only
-    /// observed by its receiver.)
-    pub fn commutes_with(&self, other: &EventKey) -> bool {
-        use IdentityKind::{Deliver, Poll, Timer};
-        match (self.kind, other.kind) {
-            (Timer, Timer) | (Timer, Deliver) | (Deliver, Timer) => true,
-            (Deliver, Deliver) => self.channel != other.channel,
-            (Timer, Poll) => self.waiter.is_some() && self.waiter != other.task,
-            (Poll, Timer) => other.waiter.is_some() && other.waiter != self.task,
-            _ => false,
-        }
-    }
 }
 
 /// Why an identity's text could not be parsed.

@@ -188,6 +188,7 @@ mod core;
 pub mod determinism;
 pub mod env;
 pub mod explore;
+pub mod footprint;
 pub mod identity;
 pub mod log;
 mod report;

@@ -11,6 +11,7 @@ use std::time::Duration;
 
 use crate::context::{self, EnterGuard, Handle, Shared};
 use crate::core::{Core, Event, Stop, TaskState, Woken};
+use crate::footprint::Access;
 use crate::report::{replay_command, BlockedTask, Failure, FailureKind};
 use crate::strategy::StrategyKind;
 use crate::task::{spawn_on, JoinHandle};
@@ -375,6 +376,7 @@ impl Sim {
         let Some((event, choice)) = core.next_event(until) else {
             return Ok(false);
         };
+        core.begin_footprint();
         match event {
             Event::Wake(id) => {
                 drop(core);
@@ -400,6 +402,7 @@ impl Sim {
                 }
             }
         }
+        self.shared.core.borrow_mut().end_footprint();
         self.check_stop()?;
         Ok(true)
     }
@@ -438,6 +441,7 @@ impl Sim {
                 }
             }
             Err(payload) => {
+                core.touch(Access::Stop);
                 core.end_task(id, TaskState::Done);
                 if core.stop.is_none() {
                     core.stop = Some(Stop::Panic { task: id, message: panic_message(&*payload) });

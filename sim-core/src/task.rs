@@ -9,6 +9,7 @@ use std::task::{Context, Poll};
 
 use crate::context::{self, Handle};
 use crate::core::{TaskState, Wait};
+use crate::footprint::Access;
 use crate::TaskId;
 
 /// Spawns a task on the current simulation. The future need not be `Send`.
@@ -110,7 +111,9 @@ impl<T> JoinHandle<T> {
 
     /// Whether the task has ended (finished or aborted).
     pub fn is_finished(&self) -> bool {
-        self.handle.core.borrow().tasks[self.id.0 as usize].state != TaskState::Running
+        let mut core = self.handle.core.borrow_mut();
+        core.touch(Access::Task(self.id));
+        core.tasks[self.id.0 as usize].state != TaskState::Running
     }
 
     /// Aborts the task: its future is dropped and it is never polled again. A
@@ -129,6 +132,7 @@ impl<T> Future for JoinHandle<T> {
     type Output = Result<T, JoinError>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        self.handle.core.borrow_mut().touch(Access::Task(self.id));
         if let Some(value) = self.slot.borrow_mut().take() {
             return Poll::Ready(Ok(value));
         }

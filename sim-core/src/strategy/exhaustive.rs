@@ -9,6 +9,7 @@ use std::cell::RefCell;
 use std::rc::Rc;
 
 use super::{Candidate, ChoiceKind, ChoicePoint, Strategy};
+use crate::footprint::Footprint;
 use crate::identity::EventKey;
 use crate::{Choice, Tape};
 
@@ -100,27 +101,50 @@ enum Options {
     Values(usize),
 }
 
+/// An event asleep: an order that starts with it here is covered by an order
+/// explored before. It stays asleep while the steps taken commute with it.
+#[derive(Clone, Debug)]
+struct Sleeper {
+    event: EventKey,
+    /// What the event touched when it ran from the node where it fell asleep (over
+    /// every run that took it there).
+    footprint: Footprint,
+}
+
 #[derive(Clone, Debug)]
 struct Node {
     options: Options,
     taken: usize,
-    /// Events asleep on entry: an order starting with one of them is covered elsewhere.
-    sleep: Vec<EventKey>,
+    /// Events asleep on entry.
+    sleep: Vec<Sleeper>,
     done: Vec<usize>,
+    /// For a scheduling choice: what each option touched, merged over the runs that
+    /// took it (with every selection inside it explored, once it is done).
+    footprints: Vec<Footprint>,
 }
 
 impl Node {
-    /// The sleep set below this node once `taken` is applied.
-    fn sleep_below(&self) -> Vec<EventKey> {
+    fn new(options: Options, sleep: Vec<Sleeper>) -> Node {
+        let n = match &options {
+            Options::Events(events) => events.len(),
+            Options::Values(_) => 0,
+        };
+        Node { options, taken: 0, sleep, done: Vec::new(), footprints: vec![Footprint::default(); n] }
+    }
+
+    /// The sleep set below this node once `taken` has run and touched `footprint`:
+    /// the events asleep here and the options already explored, less those that
+    /// do not commute with it.
+    fn sleep_below(&self, footprint: &Footprint) -> Vec<Sleeper> {
         let Options::Events(events) = &self.options else {
             return Vec::new();
         };
         let taken = events[self.taken];
         self.sleep
             .iter()
-            .copied()
-            .chain(self.done.iter().map(|&j| events[j]))
-            .filter(|e| *e != taken && e.commutes_with(&taken))
+            .cloned()
+            .chain(self.done.iter().map(|&j| Sleeper { event: events[j], footprint: self.footprints[j].clone() }))
+            .filter(|s| s.event != taken && !s.footprint.conflicts_with(footprint))
             .collect()
     }
 
@@ -132,7 +156,7 @@ impl Node {
         (0..n).find(|j| {
             !self.done.contains(j)
                 && match &self.options {
-                    Options::Events(events) => !self.sleep.contains(&events[*j]),
+                    Options::Events(events) => !self.sleep.iter().any(|s| s.event == events[*j]),
                     Options::Values(_) => true,
                 }
         })
@@ -145,7 +169,9 @@ struct Search {
     /// Nodes whose choice is forced in this run (the prefix being replayed).
     forced: usize,
     depth: usize,
-    sleep: Vec<EventKey>,
+    sleep: Vec<Sleeper>,
+    /// The scheduling node whose chosen event is running in the current step.
+    running: Option<usize>,
     blocked: bool,
     diverged: Option<usize>,
 }
@@ -158,12 +184,35 @@ impl Strategy for SleepSets {
         true
     }
 
+    fn wants_footprints(&self) -> bool {
+        true
+    }
+
     fn observe(&mut self, event: &Candidate) {
         let mut s = self.0.borrow_mut();
-        if s.sleep.contains(&event.event) {
+        if s.sleep.iter().any(|z| z.event == event.event) {
             s.blocked = true;
         }
-        s.sleep.retain(|e| e.commutes_with(&event.event));
+        s.running = None;
+    }
+
+    fn after_step(&mut self, footprint: &Footprint) {
+        let mut guard = self.0.borrow_mut();
+        let s = &mut *guard;
+        if s.blocked {
+            return;
+        }
+        match s.running.take() {
+            Some(d) => {
+                let node = &mut s.path[d];
+                let taken = node.taken;
+                if let Some(f) = node.footprints.get_mut(taken) {
+                    f.merge(footprint);
+                }
+                s.sleep = node.sleep_below(footprint);
+            }
+            None => s.sleep.retain(|z| !z.footprint.conflicts_with(footprint)),
+        }
     }
 
     fn choose(&mut self, point: &ChoicePoint<'_>) -> usize {
@@ -171,6 +220,7 @@ impl Strategy for SleepSets {
         let s = &mut *guard;
         let d = s.depth;
         s.depth += 1;
+        let schedule = point.kind == ChoiceKind::Schedule;
         let options = match point.kind {
             ChoiceKind::Schedule => Options::Events(point.candidates.iter().map(|c| c.event).collect()),
             _ => Options::Values(point.options),
@@ -185,22 +235,27 @@ impl Strategy for SleepSets {
             if !same && s.diverged.is_none() {
                 s.diverged = Some(d);
             }
-            s.sleep = node.sleep_below();
-            return node.taken.min(point.options - 1);
+            let taken = node.taken.min(point.options - 1);
+            if schedule {
+                s.running = Some(d);
+            }
+            return taken;
         }
         if s.blocked {
             // A redundant run: nothing below it is explored.
             return 0;
         }
-        let sleep = if matches!(options, Options::Events(_)) { std::mem::take(&mut s.sleep) } else { Vec::new() };
-        let mut node = Node { options, taken: 0, sleep, done: Vec::new() };
+        let sleep = if schedule { std::mem::take(&mut s.sleep) } else { Vec::new() };
+        let mut node = Node::new(options, sleep);
         match node.next_untried() {
             Some(j) => node.taken = j,
             None => s.blocked = true,
         }
-        s.sleep = node.sleep_below();
         let taken = node.taken;
         s.path.push(node);
+        if schedule && !s.blocked {
+            s.running = Some(s.path.len() - 1);
+        }
         taken
     }
 
@@ -210,16 +265,23 @@ impl Strategy for SleepSets {
 }
 
 /// Runs `run` once per class of orders, where orders that differ only in the order
-/// of commuting events (see [`EventKey::commutes_with`]) form one class, up to
-/// `max_runs` complete runs.
+/// of commuting steps form one class, up to `max_runs` complete runs.
 ///
 /// This is depth-first search with sleep sets (Godefroid): after exploring the
 /// orders that begin with event `a` at a choice point, a sibling `b` that commutes
 /// with `a` is explored with `a` asleep, so `b;a` is never explored again after
-/// `a;b`. Code-level choices (selections, [`choose`](crate::choose)) are always
-/// explored in full. Each run re-executes the program from the start with the
-/// recorded prefix of choices (futures cannot be snapshotted), so a run costs a
-/// whole execution.
+/// `a;b`. Two steps commute when their [footprints](crate::footprint) do not
+/// conflict: the engine records every channel, timer and task a step touches and
+/// every task it wakes, and memory shared outside Lockstep's primitives counts only
+/// where code declares it with [`touch`](crate::footprint::touch). An asleep event
+/// carries the footprint it had when it ran from the node where it fell asleep, and
+/// wakes up as soon as a step that conflicts with it runs. Code-level choices
+/// (selections, [`choose`](crate::choose)) are always explored in full, and an
+/// event's footprint covers every selection made inside it.
+///
+/// Each run re-executes the program from the start with the recorded prefix of
+/// choices: futures cannot be snapshotted, so a prefix cannot be resumed, and a run
+/// costs a whole execution (see `docs/exploration.md` for what that costs).
 ///
 /// `run` receives the strategy for the run; it builds the simulation with
 /// [`Sim::with_strategy`](crate::Sim::with_strategy) and runs it to the end.
@@ -240,6 +302,7 @@ pub fn explore_reduced(
             let mut s = search.borrow_mut();
             s.depth = 0;
             s.sleep.clear();
+            s.running = None;
             s.blocked = false;
             s.diverged = None;
         }

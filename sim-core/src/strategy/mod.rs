@@ -18,6 +18,7 @@ pub mod random;
 pub mod replay;
 pub mod scripted;
 
+use crate::footprint::Footprint;
 use crate::identity::{EventIdentity, EventKey};
 use crate::time::Instant;
 use crate::{Tape, TaskId};
@@ -94,6 +95,17 @@ pub trait Strategy {
     /// event the scheduler applies without a choice (the only one due). Explorers
     /// use it to track what ran between choice points.
     fn observe(&mut self, _event: &Candidate) {}
+
+    /// Whether the engine should collect what each step touches and hand it to
+    /// [`Strategy::after_step`] (it costs a little on every channel and timer
+    /// operation).
+    fn wants_footprints(&self) -> bool {
+        false
+    }
+
+    /// Called, for strategies whose [`Strategy::wants_footprints`] is true, at the end
+    /// of every step with what the step touched (see [`crate::footprint`]).
+    fn after_step(&mut self, _footprint: &Footprint) {}
 
     /// Whether [`ChoicePoint::identities`] and [`ChoicePoint::identity`] should be
     /// filled in (it costs resolving names at every choice point).

@@ -20,7 +20,7 @@
 //! assert_eq!(answer, Ok(42));
 //! ```
 
-use std::cell::{RefCell, RefMut};
+use std::cell::{Ref, RefCell, RefMut};
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
@@ -28,6 +28,7 @@ use std::rc::Rc;
 use std::task::{Context, Poll, Waker};
 
 use crate::context::{self, Handle};
+use crate::footprint::Access;
 use crate::select::Selectable;
 use crate::trace::RecordKind;
 use crate::{ChannelId, Wait};
@@ -90,8 +91,22 @@ struct State<T> {
 }
 
 impl<T> Inner<T> {
+    /// The shared state, to change; the running step's footprint notes the channel.
     fn state(&self) -> RefMut<'_, State<T>> {
+        self.touch();
         self.state.borrow_mut()
+    }
+
+    /// The shared state, to read; the running step's footprint notes the channel.
+    fn read(&self) -> Ref<'_, State<T>> {
+        self.touch();
+        self.state.borrow()
+    }
+
+    fn touch(&self) {
+        if let Ok(mut core) = self.handle.core.try_borrow_mut() {
+            core.touch(Access::Channel(self.id));
+        }
     }
 
     fn record(&self, kind: RecordKind) {
@@ -158,7 +173,7 @@ impl<T> Sender<T> {
 
     /// Whether the receiver was dropped or closed (a send would fail).
     pub fn is_closed(&self) -> bool {
-        self.inner.as_ref().is_none_or(|i| i.state.borrow().rx_closed)
+        self.inner.as_ref().is_none_or(|i| i.read().rx_closed)
     }
 
     /// Polls for the receiver being dropped or closed.
@@ -276,7 +291,7 @@ impl<T> Future for Receiver<T> {
 
 impl<T> Selectable for Receiver<T> {
     fn is_ready(&self) -> bool {
-        let st = self.inner.state.borrow();
+        let st = self.inner.read();
         st.value.is_some() || st.tx_done || st.rx_closed
     }
 }

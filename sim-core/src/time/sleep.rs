@@ -52,7 +52,7 @@ impl Sleep {
 
     /// Whether the timer has fired.
     pub fn is_elapsed(&self) -> bool {
-        self.handle.core.borrow().timer_fired(self.timer)
+        self.handle.core.borrow_mut().timer_fired(self.timer)
     }
 
     /// Re-arms the timer for `deadline` (cancelling the old firing).

@@ -7,6 +7,7 @@ mod explore;
 mod golden;
 mod identity;
 mod orders;
+mod reduction;
 mod replay;
 mod reports;
 mod select;

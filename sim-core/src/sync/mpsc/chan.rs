@@ -7,7 +7,7 @@
 //! slot is granted to the first waiter before anyone else can take it, so the
 //! order in which blocked senders get through never depends on who polls first.
 
-use std::cell::{RefCell, RefMut};
+use std::cell::{Ref, RefCell, RefMut};
 use std::collections::VecDeque;
 use std::rc::{Rc, Weak};
 use std::task::{Context, Poll, Waker};
@@ -15,6 +15,7 @@ use std::time::Duration;
 
 use crate::context::Handle;
 use crate::core::Deliver;
+use crate::footprint::Access;
 use crate::time::Instant;
 use crate::trace::RecordKind;
 use crate::{ChannelId, Wait};
@@ -116,8 +117,22 @@ impl<T> Chan<T> {
         chan
     }
 
+    /// The shared state, to change; the running step's footprint notes the channel.
     fn state(&self) -> RefMut<'_, State<T>> {
+        self.touch();
         self.state.borrow_mut()
+    }
+
+    /// The shared state, to read; the running step's footprint notes the channel.
+    fn read(&self) -> Ref<'_, State<T>> {
+        self.touch();
+        self.state.borrow()
+    }
+
+    fn touch(&self) {
+        if let Ok(mut core) = self.handle.core.try_borrow_mut() {
+            core.touch(Access::Channel(self.id));
+        }
     }
 
     // ---- senders ----
@@ -142,7 +157,7 @@ impl<T> Chan<T> {
     }
 
     pub(super) fn is_rx_closed(&self) -> bool {
-        self.state.borrow().rx_closed
+        self.read().rx_closed
     }
 
     pub(super) fn max_capacity(&self) -> Option<usize> {
@@ -151,7 +166,7 @@ impl<T> Chan<T> {
 
     /// Free slots (bounded channels); `None` when unbounded.
     pub(super) fn capacity(&self) -> Option<usize> {
-        let st = self.state.borrow();
+        let st = self.read();
         self.bound.map(|b| b.saturating_sub(st.used()))
     }
 
@@ -213,7 +228,7 @@ impl<T> Chan<T> {
 
     /// Whether a send polled now with `slot` would complete (with or without error).
     pub(super) fn send_ready(&self, slot: SendSlot) -> bool {
-        let st = self.state.borrow();
+        let st = self.read();
         st.rx_closed
             || match slot {
                 SendSlot::Waiting(key) => st.granted.contains(&key),
@@ -320,22 +335,22 @@ impl<T> Chan<T> {
     /// Whether a receive polled now would complete: a message is buffered, or the
     /// channel is closed with nothing left to arrive.
     pub(super) fn recv_ready(&self) -> bool {
-        let st = self.state.borrow();
+        let st = self.read();
         !st.buffer.is_empty() || st.is_finished()
     }
 
     pub(super) fn is_closed(&self) -> bool {
-        self.state.borrow().is_closed()
+        self.read().is_closed()
     }
 
     /// Closed, and nothing buffered or in flight.
     pub(super) fn is_finished(&self) -> bool {
-        self.state.borrow().is_finished()
+        self.read().is_finished()
     }
 
     /// Buffered messages (in-flight ones are not counted).
     pub(super) fn len(&self) -> usize {
-        self.state.borrow().buffer.len()
+        self.read().buffer.len()
     }
 
     /// Closes the receiving side: sends fail from now on, waiting senders are woken
