@@ -5,14 +5,16 @@
 //! `cargo run --release -p scenarios --example catalogue_exploration` prints the table
 //! of `docs/exploration.md` from these functions.
 
+use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use sim_core::check::{CheckConfig, Seeded, StopAt};
 use sim_core::explore::{proptest_check, PropCheck, PropSummary};
 use sim_core::strategy::exhaustive::{explore_reduced, ExploreError};
-use sim_core::strategy::Strategy;
+use sim_core::strategy::{explore_all, Strategy};
 use sim_core::{Config, Failure, Sim, StrategyKind, Tape};
 
+use crate::scenario::Outcome;
 use crate::world::{Ctx, Timeline};
 use crate::Scenario;
 
@@ -54,12 +56,10 @@ pub struct Reduced {
 /// # Errors
 /// [`ExploreError`] when the scenario does not replay its own prefixes.
 pub fn reduced(scenario: &Scenario, limit: usize) -> Result<Reduced, ExploreError> {
-    let ctx = scenario.ctx();
     let (mut failing, mut executions, mut first_failing_run) = (0, 0, None);
     let result = explore_reduced(limit, |strategy: Box<dyn Strategy>| {
-        let mut sim = Sim::with_strategy(scenario.config(StrategyKind::Fifo), strategy);
         executions += 1;
-        if run_on(scenario, &ctx, &mut sim).is_err() {
+        if scenario.run_with(strategy).result.is_err() {
             failing += 1;
             first_failing_run.get_or_insert(executions);
         }
@@ -71,6 +71,42 @@ pub fn reduced(scenario: &Scenario, limit: usize) -> Result<Reduced, ExploreErro
         first_failing_run,
         exhausted: result.exhausted,
     })
+}
+
+/// What a run ended with, in a form two enumerations can compare: its failure
+/// (kind, with the tasks blocked or the violation's message) or `pass`, and what
+/// the world emitted, when.
+pub fn summary(outcome: &Outcome) -> String {
+    let result = match &outcome.result {
+        Ok(()) => "pass".to_string(),
+        Err(failure) => format!("{:?}", failure.kind),
+    };
+    format!("{result} | {:?}", outcome.output)
+}
+
+/// The distinct [`summary`]s of every order of the scenario, or `None` when it
+/// has more than `limit` orders.
+pub fn outcomes_of_every_order(scenario: &Scenario, limit: usize) -> Option<BTreeSet<String>> {
+    let mut outcomes = BTreeSet::new();
+    let exploration = explore_all(limit, |prefix| {
+        let outcome = scenario.run_tape(prefix.clone());
+        outcomes.insert(summary(&outcome));
+        outcome.recorded
+    });
+    exploration.exhausted.then_some(outcomes)
+}
+
+/// The distinct [`summary`]s of one order per class (the reduced enumeration), or
+/// `None` when it has more than `limit` classes.
+///
+/// # Errors
+/// [`ExploreError`] when the scenario does not replay its own prefixes.
+pub fn outcomes_of_reduced_orders(scenario: &Scenario, limit: usize) -> Result<Option<BTreeSet<String>>, ExploreError> {
+    let mut outcomes = BTreeSet::new();
+    let exploration = explore_reduced(limit, |strategy| {
+        outcomes.insert(summary(&scenario.run_with(strategy)));
+    })?;
+    Ok(exploration.exhausted.then_some(outcomes))
 }
 
 /// Runs the proptest path over `cases` generated schedules.

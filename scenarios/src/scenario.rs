@@ -6,7 +6,7 @@ use std::sync::{Arc, OnceLock};
 
 use sim_core::check::{check_with, CheckConfig, CheckSummary};
 use sim_core::env::EnvOverrides;
-use sim_core::strategy::explore_all;
+use sim_core::strategy::{explore_all, Strategy};
 use sim_core::{Config, Failure, Fingerprint, Sim, StepLimit, StrategyKind, Tape, TimeLimit, Trace};
 
 use crate::world::{Ctx, Timeline, World};
@@ -242,8 +242,16 @@ impl Scenario {
         self.run_in(config, &self.ctx())
     }
 
+    /// Runs the world once under `strategy` (an explorer's run).
+    pub fn run_with(&self, strategy: Box<dyn Strategy>) -> Outcome {
+        self.run_on(Sim::with_strategy(self.config(StrategyKind::Fifo), strategy), &self.ctx())
+    }
+
     fn run_in(&self, config: Config, ctx: &Ctx) -> Outcome {
-        let mut sim = Sim::new(config);
+        self.run_on(Sim::new(config), ctx)
+    }
+
+    fn run_on(&self, mut sim: Sim, ctx: &Ctx) -> Outcome {
         let world = sim.enter(|| self.build(ctx));
         let result = sim.block_on(world.harness);
         let findings = if result.is_err() { world.observer.conservation() } else { Vec::new() };

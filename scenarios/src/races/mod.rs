@@ -29,6 +29,15 @@ pub fn log<T>() -> Log<T> {
     Rc::new(RefCell::new(Vec::new()))
 }
 
+/// Appends `value` to `log`, stamped now. Logs are memory the world's tasks share
+/// outside Lockstep's primitives, so the append is declared with
+/// [`touch`](sim_core::footprint::touch): the reduced enumeration then orders it
+/// against every other step that writes a log.
+pub fn note<T>(log: &Log<T>, value: T) {
+    sim_core::footprint::touch("log");
+    log.borrow_mut().push((Instant::now(), value));
+}
+
 /// Sends each `(time, value)` of `items` on `tx` at that time after the origin,
 /// counting the sends on `flow` and logging them in `sent`; then holds `tx` until
 /// `close_at` and drops it, which closes the channel (when it is the last sender).
@@ -46,7 +55,7 @@ pub async fn produce<T: Clone>(
             return;
         }
         observer.ledger.sent(flow);
-        sent.borrow_mut().push((Instant::now(), value));
+        note(&sent, value);
     }
     sleep_until(at(close_at)).await;
 }
@@ -63,7 +72,7 @@ pub async fn consume<T>(
     while let Some(value) = rx.recv().await {
         observer.ledger.received(flow);
         observer.emit(show(&value));
-        received.borrow_mut().push((Instant::now(), value));
+        note(&received, value);
     }
 }
 
@@ -84,11 +93,11 @@ pub async fn throttle_driver(
             return;
         }
         observer.ledger.sent("in");
-        sent.borrow_mut().push((Instant::now(), item));
+        note(&sent, item);
         let Some(got) = output.recv().await else { return };
         observer.ledger.received("out");
         observer.emit(got);
-        received.borrow_mut().push((Instant::now(), got));
+        note(&received, got);
     }
 }
 
