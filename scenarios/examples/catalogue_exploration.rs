@@ -5,10 +5,15 @@
 //! Columns: the first failing seed of seeded random tie-breaking and of PCT (depth 2
 //! and 3; "-" when none below the bound), exhaustive enumeration without and with
 //! partial-order reduction (runs to the first failure / runs in all, "+" when the
-//! bound cut it short), and the proptest path (the case that failed, the departures
-//! from the canonical order left after shrinking, and what the shrunk tape replays to).
+//! bound cut it short), the share of the reduced enumeration's steps spent
+//! re-executing prefixes, whether the reduced enumeration reached exactly the
+//! outcomes of every order (when both were exhausted), and the proptest path (the
+//! case that failed, the departures from the canonical order left after shrinking,
+//! and what the shrunk tape replays to).
 
-use scenarios::exploration::{first_failing_seed, proptest_path, reduced, replay_class};
+use scenarios::exploration::{
+    first_failing_seed, outcomes_of_every_order, outcomes_of_reduced_orders, proptest_path, reduced, replay_class,
+};
 use scenarios::registry;
 use sim_core::check::Seeded;
 
@@ -22,8 +27,10 @@ fn seed(found: Option<u64>) -> String {
 
 fn main() {
     let jobs = std::thread::available_parallelism().map_or(1, |n| n.get());
-    println!("| scenario | random | PCT d=2 | PCT d=3 | all orders | reduced | proptest: case, departures, replay |");
-    println!("|---|---|---|---|---|---|---|");
+    println!(
+        "| scenario | random | PCT d=2 | PCT d=3 | all orders | reduced | prefix steps | same outcomes | proptest: case, departures, replay |"
+    );
+    println!("|---|---|---|---|---|---|---|---|---|");
     for s in registry::all() {
         let random = seed(first_failing_seed(s, Seeded::Random, SEEDS, jobs));
         let pct2 = seed(first_failing_seed(s, Seeded::Pct { depth: 2, steps: 64 }, SEEDS, jobs));
@@ -35,20 +42,33 @@ fn main() {
             all.runs,
             if all.exhausted { "" } else { "+" }
         );
-        let red = match reduced(s, RUNS) {
-            Ok(r) => format!(
-                "{}/{}{}",
-                r.first_failing_run.map_or_else(|| "-".to_string(), |n| n.to_string()),
-                r.runs,
-                if r.exhausted { "" } else { "+" }
+        let (red, prefix) = match reduced(s, RUNS) {
+            Ok(r) => (
+                format!(
+                    "{}/{}{}",
+                    r.first_failing_run.map_or_else(|| "-".to_string(), |n| n.to_string()),
+                    r.runs,
+                    if r.exhausted { "" } else { "+" }
+                ),
+                format!("{}%", (r.replayed_steps * 100).checked_div(r.steps).unwrap_or(0)),
             ),
-            Err(e) => format!("error: {e}"),
+            Err(e) => (format!("error: {e}"), String::new()),
+        };
+        let same = match (all.exhausted, outcomes_of_every_order(s, RUNS), outcomes_of_reduced_orders(s, RUNS)) {
+            (true, Some(every), Ok(Some(one_per_class))) if every == one_per_class => {
+                format!("yes ({})", every.len())
+            }
+            (true, Some(_), Ok(Some(_))) => "NO".to_string(),
+            _ => "-".to_string(),
         };
         let prop = proptest_path(s, CASES);
         let prop_text = match &prop.counterexample {
             Some(c) => format!("{}, {}, {}", c.failing_case, c.tape.departures(), replay_class(s, &c.tape)),
             None => format!("- ({} cases)", prop.cases_run),
         };
-        println!("| `{}` | {random} | {pct2} | {pct3} | {all_text} | {red} | {prop_text} |", s.name);
+        println!(
+            "| `{}` | {random} | {pct2} | {pct3} | {all_text} | {red} | {prefix} | {same} | {prop_text} |",
+            s.name
+        );
     }
 }

@@ -49,6 +49,10 @@ pub struct Reduced {
     pub first_failing_run: Option<usize>,
     /// Whether the whole space was explored.
     pub exhausted: bool,
+    /// Steps executed over all runs.
+    pub steps: u64,
+    /// Steps that re-executed a prefix an earlier run had executed.
+    pub replayed_steps: u64,
 }
 
 /// Enumerates the scenario's orders with partial-order reduction, up to `limit` runs.
@@ -70,6 +74,8 @@ pub fn reduced(scenario: &Scenario, limit: usize) -> Result<Reduced, ExploreErro
         failing,
         first_failing_run,
         exhausted: result.exhausted,
+        steps: result.steps,
+        replayed_steps: result.replayed_steps,
     })
 }
 

@@ -90,6 +90,7 @@ fn reader_writer(sim: &mut Sim, reads: usize, torn: fn(&[u32]) -> bool) -> Resul
             if i > 0 {
                 yield_now().await;
             }
+            sim_core::footprint::touch("version");
             seen.push(v.get());
         }
         if torn(&seen) {
@@ -98,6 +99,7 @@ fn reader_writer(sim: &mut Sim, reads: usize, torn: fn(&[u32]) -> bool) -> Resul
     });
     sim.spawn_named("writer", async move {
         for _ in 0..WRITES {
+            sim_core::footprint::touch("version");
             version.set(version.get() + 1);
             yield_now().await;
         }

@@ -18,6 +18,27 @@ pub(crate) type BoxFuture = Pin<Box<dyn Future<Output = ()>>>;
 pub(crate) struct Shared {
     pub(crate) core: RefCell<Core>,
     pub(crate) futures: RefCell<Vec<Option<BoxFuture>>>,
+    /// Whether the strategy collects footprints: primitives check it before
+    /// borrowing the core to note an access.
+    pub(crate) footprints: bool,
+}
+
+impl Shared {
+    /// Notes that the running step touched `access`, when footprints are collected.
+    #[inline(always)]
+    pub(crate) fn touch(&self, access: crate::footprint::Access) {
+        if self.footprints {
+            self.touch_slow(access);
+        }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn touch_slow(&self, access: crate::footprint::Access) {
+        if let Ok(mut core) = self.core.try_borrow_mut() {
+            core.touch(access);
+        }
+    }
 }
 
 pub(crate) type Handle = Rc<Shared>;

@@ -375,8 +375,18 @@ impl Core {
     // ---- footprints ----
 
     /// Notes that the current step touched `access` (when footprints are collected).
-    #[inline]
+    #[inline(always)]
     pub(crate) fn touch(&mut self, access: Access) {
+        if self.footprint.is_some() {
+            self.push_access(access);
+        }
+    }
+
+    /// The out-of-line half of [`Core::touch`]: the common path (nothing collected)
+    /// stays a single test in the primitives.
+    #[cold]
+    #[inline(never)]
+    fn push_access(&mut self, access: Access) {
         if let Some(f) = &mut self.footprint {
             f.push(access);
         }
@@ -405,8 +415,21 @@ impl Core {
         self.footprint = Some(reuse);
     }
 
-    fn timer_access(entry: &TimerEntry) -> Access {
-        Access::Timer(entry.owner, entry.ordinal)
+    /// Notes that the current step touched the timer in slot `key`.
+    #[inline(always)]
+    fn touch_timer(&mut self, key: usize) {
+        if self.footprint.is_some() {
+            self.push_timer_access(key);
+        }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn push_timer_access(&mut self, key: usize) {
+        if let Some(entry) = self.timers.get(key) {
+            let access = Access::Timer(entry.owner, entry.ordinal);
+            self.push_access(access);
+        }
     }
 
     // ---- the queue ----
@@ -809,8 +832,7 @@ impl Core {
 
     /// Whether the timer has fired; if not, remembers `waker` and records the wait.
     pub(crate) fn timer_poll(&mut self, timer: TimerKey, waker: &Waker) -> bool {
-        let access = Core::timer_access(&self.timers[timer.key]);
-        self.touch(access);
+        self.touch_timer(timer.key);
         let entry = &mut self.timers[timer.key];
         if entry.fired {
             return true;
@@ -832,14 +854,14 @@ impl Core {
     /// Whether the timer has fired, without registering interest.
     pub(crate) fn timer_fired(&mut self, timer: TimerKey) -> bool {
         let Some(entry) = self.timers.get(timer.key).filter(|e| e.id == timer.id) else { return false };
-        let (fired, access) = (entry.fired, Core::timer_access(entry));
-        self.touch(access);
+        let fired = entry.fired;
+        self.touch_timer(timer.key);
         fired
     }
 
     pub(crate) fn timer_cancel(&mut self, timer: TimerKey) {
         let Some(entry) = self.timers.try_remove(timer.key) else { return };
-        self.touch(Core::timer_access(&entry));
+        self.touch(Access::Timer(entry.owner, entry.ordinal));
         if entry.fired {
             return;
         }
@@ -858,14 +880,13 @@ impl Core {
     pub(crate) fn timer_fire(&mut self, key: usize, id: TimerId, choice: Option<Choice>) -> Woken {
         let Some(entry) = self.timers.get_mut(key).filter(|e| e.id == id) else { return Woken::Done };
         entry.fired = true;
-        let access = Core::timer_access(entry);
         let mut r = TraceRecord::new(self.step, self.now, RecordKind::TimerFire);
         r.task = entry.owner;
         r.timer = Some((id, entry.deadline));
         r.choice = choice;
         let waker = std::mem::replace(&mut entry.waker, TimerWaker::None);
         self.record(r);
-        self.touch(access);
+        self.touch_timer(key);
         match waker {
             TimerWaker::None => Woken::Done,
             TimerWaker::Other(w) => Woken::Waker(w),

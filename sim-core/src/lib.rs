@@ -17,7 +17,8 @@
 //! - [`sync`]: tokio-shaped channels (`mpsc`, `oneshot`), optionally with latency.
 //! - [`select`](mod@select): Go-style selection whose pick among ready branches is a recorded choice.
 //! - [`spawn`], [`task::Builder`], [`JoinHandle`], [`choose`], [`fail`]: tasks and choices.
-//! - [`strategy`]: FIFO, seeded random, replay, exhaustive enumeration.
+//! - [`strategy`]: FIFO, seeded random, replay, exhaustive enumeration;
+//!   [`footprint`]: what a step touched, and when two steps commute.
 //! - [`explore`]: proptest schedules that shrink, the critical pair of a failure, schedule
 //!   independence as a check; deep races: [`strategy::pct`] (see `docs/exploration.md`).
 //! - [`Tape`], [`trace`], [`Failure`]: what a run did and how to replay it.
@@ -180,6 +181,9 @@
 //!   something are caught by the step limit (livelock) or the virtual-time limit.
 //! - Random tie-breaking finds shallow races; exhaustive enumeration
 //!   ([`strategy::explore_all`]) is for small programs.
+//! - The reduced enumeration sees what steps do to Lockstep's primitives; memory the
+//!   tasks share outside them counts only where it is declared with
+//!   [`footprint::touch`].
 #![forbid(unsafe_code)]
 
 pub mod check;

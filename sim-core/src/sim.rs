@@ -145,8 +145,9 @@ impl Sim {
     /// A new simulation whose choice points are resolved by `strategy` instead of
     /// `config.strategy` (for explorers and custom policies).
     pub fn with_strategy(config: Config, strategy: Box<dyn crate::strategy::Strategy>) -> Sim {
+        let footprints = strategy.wants_footprints();
         let core = Core::new(strategy, TraceBuf::new(config.trace));
-        let shared = Rc::new(Shared { core: RefCell::new(core), futures: RefCell::new(Vec::new()) });
+        let shared = Rc::new(Shared { core: RefCell::new(core), futures: RefCell::new(Vec::new()), footprints });
         context::push(shared.clone());
         let max_steps = match config.max_steps {
             StepLimit::FailAfter(n) => n,
@@ -402,7 +403,9 @@ impl Sim {
                 }
             }
         }
-        self.shared.core.borrow_mut().end_footprint();
+        if self.shared.footprints {
+            self.shared.core.borrow_mut().end_footprint();
+        }
         self.check_stop()?;
         Ok(true)
     }

@@ -132,7 +132,7 @@ impl<T> Future for JoinHandle<T> {
     type Output = Result<T, JoinError>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        self.handle.core.borrow_mut().touch(Access::Task(self.id));
+        self.handle.touch(Access::Task(self.id));
         if let Some(value) = self.slot.borrow_mut().take() {
             return Poll::Ready(Ok(value));
         }

@@ -64,6 +64,12 @@ pub struct ReducedExploration {
     pub redundant: usize,
     /// Whether the whole space was explored (false when the bound cut it short).
     pub exhausted: bool,
+    /// Steps executed over all runs, redundant ones included.
+    pub steps: u64,
+    /// Of those, steps that re-executed a prefix already executed by an earlier run
+    /// (up to the choice point a run flips): what resuming saved prefixes instead of
+    /// re-running from the start could save at most.
+    pub replayed_steps: u64,
 }
 
 /// Why a reduced enumeration could not go on.
@@ -172,6 +178,10 @@ struct Search {
     sleep: Vec<Sleeper>,
     /// The scheduling node whose chosen event is running in the current step.
     running: Option<usize>,
+    /// Steps of this run so far.
+    steps: u64,
+    /// The step of the deepest forced choice point met in this run.
+    flipped_at: u64,
     blocked: bool,
     diverged: Option<usize>,
 }
@@ -199,6 +209,7 @@ impl Strategy for SleepSets {
     fn after_step(&mut self, footprint: &Footprint) {
         let mut guard = self.0.borrow_mut();
         let s = &mut *guard;
+        s.steps += 1;
         if s.blocked {
             return;
         }
@@ -236,6 +247,7 @@ impl Strategy for SleepSets {
                 s.diverged = Some(d);
             }
             let taken = node.taken.min(point.options - 1);
+            s.flipped_at = point.step;
             if schedule {
                 s.running = Some(d);
             }
@@ -294,15 +306,18 @@ pub fn explore_reduced(
 ) -> Result<ReducedExploration, ExploreError> {
     let search = Rc::new(RefCell::new(Search::default()));
     let (mut runs, mut redundant, mut executions) = (0, 0, 0);
+    let (mut steps, mut replayed_steps) = (0, 0);
     loop {
         if runs == max_runs {
-            return Ok(ReducedExploration { runs, redundant, exhausted: false });
+            return Ok(ReducedExploration { runs, redundant, exhausted: false, steps, replayed_steps });
         }
         {
             let mut s = search.borrow_mut();
             s.depth = 0;
             s.sleep.clear();
             s.running = None;
+            s.steps = 0;
+            s.flipped_at = 0;
             s.blocked = false;
             s.diverged = None;
         }
@@ -317,10 +332,12 @@ pub fn explore_reduced(
         } else {
             runs += 1;
         }
+        steps += s.steps;
+        replayed_steps += s.flipped_at.saturating_sub(1);
         // Backtrack to the deepest node with an untried, awake option.
         loop {
             let Some(node) = s.path.last_mut() else {
-                return Ok(ReducedExploration { runs, redundant, exhausted: true });
+                return Ok(ReducedExploration { runs, redundant, exhausted: true, steps, replayed_steps });
             };
             node.done.push(node.taken);
             if let Some(j) = node.next_untried() {

@@ -103,10 +103,9 @@ impl<T> Inner<T> {
         self.state.borrow()
     }
 
+    #[inline]
     fn touch(&self) {
-        if let Ok(mut core) = self.handle.core.try_borrow_mut() {
-            core.touch(Access::Channel(self.id));
-        }
+        self.handle.touch(Access::Channel(self.id));
     }
 
     fn record(&self, kind: RecordKind) {

@@ -129,10 +129,9 @@ impl<T> Chan<T> {
         self.state.borrow()
     }
 
+    #[inline]
     fn touch(&self) {
-        if let Ok(mut core) = self.handle.core.try_borrow_mut() {
-            core.touch(Access::Channel(self.id));
-        }
+        self.handle.touch(Access::Channel(self.id));
     }
 
     // ---- senders ----
