@@ -1,8 +1,9 @@
 //! The `lockstep` command-line tool: list the scenarios, run them over many
-//! seeds, replay one run, check determinism.
+//! seeds, enumerate their orders, replay one run, check determinism.
 //!
 //! Exit status: 0 when every scenario met its expectation (buggy caught, fixed
-//! clean; for `replay`, the run passed; for `check-determinism`, every seed ran
+//! clean; for `explore`, buggy caught in some order and fixed proven in every
+//! order; for `replay`, the run passed; for `check-determinism`, every seed ran
 //! the same twice), 1 when not, 2 on bad input, with a one-line reason on
 //! standard error.
 
@@ -18,6 +19,8 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use sim_core::check::{CheckConfig, Shard, StopAt};
 use sim_core::determinism::check_determinism_seeds;
+use sim_core::strategy::exhaustive::explore_reduced;
+use sim_core::strategy::explore_all;
 use sim_core::{StrategyKind, Tape, TraceMode};
 
 use crate::corpus::{self, Entry};
@@ -39,6 +42,9 @@ enum Command {
     List,
     /// Run scenarios over many seeds on every core and print a summary table.
     Run(RunArgs),
+    /// Enumerate every order of scenarios (one per class of commuting steps): find each buggy
+    /// variant's failing orders, prove each fixed variant in all of them.
+    Explore(ExploreArgs),
     /// Replay one run (a seed or a tape): print its report and trace tail, write its trace and timeline.
     Replay(ReplayArgs),
     /// Run each seed twice and compare the fingerprints.
@@ -88,6 +94,21 @@ struct RunArgs {
 }
 
 #[derive(Debug, Args)]
+struct ExploreArgs {
+    /// Scenarios to explore: full names (`drain/fixed`) or families (`drain`).
+    names: Vec<String>,
+    /// Explore every scenario of the catalogue.
+    #[arg(long, conflicts_with = "names")]
+    all: bool,
+    /// Stop after this many complete runs per scenario (the space is then not exhausted).
+    #[arg(long, value_name = "N", default_value_t = 20_000, value_parser = clap::value_parser!(u64).range(1..=100_000_000))]
+    max_runs: u64,
+    /// Run every order, without merging orders that differ only by commuting steps.
+    #[arg(long)]
+    every_order: bool,
+}
+
+#[derive(Debug, Args)]
 struct ReplayArgs {
     /// The scenario (full name, as in `throttle-hang/buggy`).
     name: String,
@@ -129,6 +150,7 @@ pub fn main() -> ExitCode {
     let result = match cli.command {
         Command::List => list(),
         Command::Run(args) => run(args),
+        Command::Explore(args) => explore(args),
         Command::Replay(args) => replay(args),
         Command::CheckDeterminism(args) => check_determinism(args),
     };
@@ -150,7 +172,9 @@ fn clap_error(e: clap::Error) -> ExitCode {
         return ExitCode::SUCCESS;
     }
     if e.kind() == ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand {
-        eprintln!("lockstep: a command is required: list, run, replay or check-determinism (see `lockstep --help`)");
+        eprintln!(
+            "lockstep: a command is required: list, run, explore, replay or check-determinism (see `lockstep --help`)"
+        );
         return ExitCode::from(2);
     }
     // The first paragraph of clap's message, on one line ("…were not provided: --seed <S>").
@@ -204,7 +228,7 @@ struct Row {
 }
 
 fn run(args: RunArgs) -> Result<ExitCode, BadInput> {
-    let scenarios = selected(&args)?;
+    let scenarios = selected(&args.names, args.all)?;
     let mut rows = Vec::new();
     for scenario in scenarios {
         rows.push(run_one(scenario, &args));
@@ -227,15 +251,15 @@ fn run(args: RunArgs) -> Result<ExitCode, BadInput> {
     Ok(if met == rows.len() { ExitCode::SUCCESS } else { ExitCode::FAILURE })
 }
 
-fn selected(args: &RunArgs) -> Result<Vec<&'static Scenario>, BadInput> {
-    if args.all {
+fn selected(names: &[String], all: bool) -> Result<Vec<&'static Scenario>, BadInput> {
+    if all {
         return Ok(registry::all().iter().collect());
     }
-    if args.names.is_empty() {
-        return Err(BadInput("name the scenarios to run, or pass --all (see `lockstep list`)".to_string()));
+    if names.is_empty() {
+        return Err(BadInput("name the scenarios, or pass --all (see `lockstep list`)".to_string()));
     }
     let mut chosen: Vec<&'static Scenario> = Vec::new();
-    for name in &args.names {
+    for name in names {
         let found = registry::select(name);
         if found.is_empty() {
             return Err(BadInput(format!("no scenario or family named `{name}` (see `lockstep list`)")));
@@ -399,6 +423,120 @@ fn plural(n: usize) -> &'static str {
     } else {
         "s"
     }
+}
+
+/// What enumerating one scenario's orders found.
+struct Explored {
+    scenario: &'static Scenario,
+    /// Complete runs: orders, or classes of orders with the reduction.
+    runs: usize,
+    /// Executions cut short as redundant (reduction only).
+    redundant: usize,
+    failing: usize,
+    exhausted: bool,
+    /// The first failing run (from 1) and its failure.
+    first: Option<(usize, Box<sim_core::Failure>)>,
+}
+
+impl Explored {
+    fn met(&self) -> bool {
+        match self.scenario.expect {
+            Expectation::Caught { .. } => self.failing > 0,
+            Expectation::Clean { .. } => self.failing == 0 && self.exhausted,
+        }
+    }
+}
+
+fn explore(args: ExploreArgs) -> Result<ExitCode, BadInput> {
+    let scenarios = selected(&args.names, args.all)?;
+    let max_runs = usize::try_from(args.max_runs).unwrap_or(usize::MAX);
+    let mut rows = Vec::new();
+    for scenario in scenarios {
+        rows.push(explore_one(scenario, max_runs, args.every_order)?);
+    }
+    let (unit, one) = if args.every_order { ("orders", "order") } else { ("classes", "class") };
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "{:<28} {:<13} {:>8} {:>9} {:>8} {:>9}  result",
+        "scenario", "variant", unit, "redundant", "failing", "exhausted"
+    );
+    for row in &rows {
+        let result = match (row.met(), row.scenario.expect) {
+            (true, Expectation::Caught { .. }) => "caught (expected)",
+            (true, Expectation::Clean { .. }) => "proven (expected)",
+            (false, Expectation::Caught { .. }) => "NOT CAUGHT",
+            (false, Expectation::Clean { .. }) if row.failing > 0 => "FAILED",
+            (false, Expectation::Clean { .. }) => "NOT EXHAUSTED",
+        };
+        let _ = writeln!(
+            out,
+            "{:<28} {:<13} {:>8} {:>9} {:>8} {:>9}  {result}",
+            row.scenario.name,
+            row.scenario.variant.label(),
+            row.runs,
+            row.redundant,
+            row.failing,
+            if row.exhausted { "yes" } else { "no" }
+        );
+    }
+    for row in &rows {
+        let name = row.scenario.name;
+        match (&row.first, row.met()) {
+            (Some((run, failure)), true) => {
+                let _ = writeln!(out, "\n{name}: first failing {one} (run {run}): {}", failure.kind);
+                let _ = writeln!(out, "  replay: {}", failure.replay);
+            }
+            (Some((run, failure)), false) => {
+                let _ = writeln!(out, "\n{name}: UNEXPECTED FAILURE in run {run}\n{failure}");
+            }
+            (None, false) if matches!(row.scenario.expect, Expectation::Caught { .. }) => {
+                let _ = writeln!(out, "\n{name}: no failing order in {} {unit}", row.runs);
+            }
+            (None, false) => {
+                let _ = writeln!(
+                    out,
+                    "\n{name}: clean in {} {unit}, but the bound of {max_runs} cut the enumeration short: not proven",
+                    row.runs
+                );
+            }
+            (None, true) => {}
+        }
+    }
+    let met = rows.iter().filter(|r| r.met()).count();
+    let _ = writeln!(out, "\n{met} of {} scenarios met their expectation", rows.len());
+    print!("{out}");
+    Ok(if met == rows.len() { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+}
+
+fn explore_one(scenario: &'static Scenario, max_runs: usize, every_order: bool) -> Result<Explored, BadInput> {
+    let mut first: Option<Box<sim_core::Failure>> = None;
+    let mut failed = |result: Result<(), Box<sim_core::Failure>>| match result {
+        Ok(()) => false,
+        Err(failure) => {
+            first.get_or_insert(failure);
+            true
+        }
+    };
+    let (runs, redundant, failing, first_run, exhausted) = if every_order {
+        let (mut failing, mut first_run, mut runs) = (0, None, 0);
+        let e = explore_all(max_runs, |prefix| {
+            let outcome = scenario.run_tape(prefix.clone());
+            runs += 1;
+            if failed(outcome.result) {
+                failing += 1;
+                first_run.get_or_insert(runs);
+            }
+            outcome.recorded
+        });
+        (e.runs, 0, failing, first_run, e.exhausted)
+    } else {
+        let e = explore_reduced(max_runs, |strategy| failed(scenario.run_with(strategy).result))
+            .map_err(|e| BadInput(format!("`{}`: {e}", scenario.name)))?;
+        (e.runs, e.redundant, e.failing, e.first_failing, e.exhausted)
+    };
+    let first = first_run.zip(first);
+    Ok(Explored { scenario, runs, redundant, failing, exhausted, first })
 }
 
 fn replay(args: ReplayArgs) -> Result<ExitCode, BadInput> {

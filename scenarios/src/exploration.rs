@@ -43,9 +43,9 @@ pub struct Reduced {
     pub runs: usize,
     /// Runs cut short as redundant.
     pub redundant: usize,
-    /// Failing runs.
+    /// Failing runs (one per failing class).
     pub failing: usize,
-    /// The 1-based number of the first failing run, if any.
+    /// The 1-based number of the first failing complete run, if any.
     pub first_failing_run: Option<usize>,
     /// Whether the whole space was explored.
     pub exhausted: bool,
@@ -60,19 +60,12 @@ pub struct Reduced {
 /// # Errors
 /// [`ExploreError`] when the scenario does not replay its own prefixes.
 pub fn reduced(scenario: &Scenario, limit: usize) -> Result<Reduced, ExploreError> {
-    let (mut failing, mut executions, mut first_failing_run) = (0, 0, None);
-    let result = explore_reduced(limit, |strategy: Box<dyn Strategy>| {
-        executions += 1;
-        if scenario.run_with(strategy).result.is_err() {
-            failing += 1;
-            first_failing_run.get_or_insert(executions);
-        }
-    })?;
+    let result = explore_reduced(limit, |strategy: Box<dyn Strategy>| scenario.run_with(strategy).result.is_err())?;
     Ok(Reduced {
         runs: result.runs,
         redundant: result.redundant,
-        failing,
-        first_failing_run,
+        failing: result.failing,
+        first_failing_run: result.first_failing,
         exhausted: result.exhausted,
         steps: result.steps,
         replayed_steps: result.replayed_steps,
@@ -110,7 +103,9 @@ pub fn outcomes_of_every_order(scenario: &Scenario, limit: usize) -> Option<BTre
 pub fn outcomes_of_reduced_orders(scenario: &Scenario, limit: usize) -> Result<Option<BTreeSet<String>>, ExploreError> {
     let mut outcomes = BTreeSet::new();
     let exploration = explore_reduced(limit, |strategy| {
-        outcomes.insert(summary(&scenario.run_with(strategy)));
+        let outcome = scenario.run_with(strategy);
+        outcomes.insert(summary(&outcome));
+        outcome.result.is_err()
     })?;
     Ok(exploration.exhausted.then_some(outcomes))
 }

@@ -16,7 +16,7 @@
 //! - **exhaustive**: the run (in depth-first order) that failed first, and the
 //!   number of distinct orders (`>N` when the bound of 100,000 runs cut it short);
 //! - **exhaustive, sleep sets**: the same with partial-order reduction: the
-//!   execution that failed first, the complete runs (one per class of orders that
+//!   complete run that failed first, the complete runs (one per class of orders that
 //!   differ only by commuting events) and the redundant executions cut short.
 
 use std::cell::Cell;
@@ -167,20 +167,15 @@ fn exhaustive(program: Program) -> String {
 }
 
 fn reduced(program: Program) -> String {
-    let mut first = None;
-    let mut executions = 0;
     let exploration = explore_reduced(MAX_RUNS, |strategy| {
-        executions += 1;
         let mut sim = Sim::with_strategy(Config::default(), strategy);
-        if program(&mut sim).is_err() && first.is_none() {
-            first = Some(executions);
-        }
+        program(&mut sim).is_err()
     });
     let Ok(exploration) = exploration else { return "nondeterministic".to_string() };
     let more = if exploration.exhausted { "" } else { ">" };
     let total = format!("{more}{} (+{} redundant)", exploration.runs, exploration.redundant);
-    match first {
-        Some(run) => format!("execution {run}; {total}"),
+    match exploration.first_failing {
+        Some(run) => format!("run {run}; {total}"),
         None => format!("none of {total}"),
     }
 }

@@ -80,7 +80,11 @@ fn bad_input_exits_2_with_a_one_line_reason() {
     let cases: &[(&[&str], &str)] = &[
         (&[], "a command is required"),
         (&["frobnicate"], "unrecognized subcommand"),
-        (&["run"], "name the scenarios to run, or pass --all"),
+        (&["run"], "name the scenarios, or pass --all"),
+        (&["explore"], "name the scenarios, or pass --all"),
+        (&["explore", "no-such-race"], "no scenario or family named `no-such-race`"),
+        (&["explore", "--all", "--max-runs", "0"], "invalid value '0' for '--max-runs <N>'"),
+        (&["explore", "--all", "drain"], "cannot be used with"),
         (&["run", "no-such-race"], "no scenario or family named `no-such-race`"),
         (&["run", "--all", "--seeds", "0"], "invalid value '0' for '--seeds <N>'"),
         (&["run", "--all", "--seeds", "5", "--seed", "1"], "cannot be used with"),
@@ -152,6 +156,43 @@ fn replay_prints_the_report_and_writes_the_trace_and_the_timeline() {
     assert_eq!(pass.status.code(), Some(0));
     assert!(stdout(&pass).contains("passed; fingerprint"), "{}", stdout(&pass));
     assert!(stdout(&pass).contains("trace tail (last 3 of"), "{}", stdout(&pass));
+}
+
+#[test]
+fn explore_proves_the_fixed_variants_and_finds_the_buggy_ones_in_every_order() {
+    let out = lockstep(&["explore", "throttle-hang", "tick-loss"]);
+    assert_eq!(out.status.code(), Some(0), "{}{}", stdout(&out), stderr(&out));
+    let text = stdout(&out);
+    let cells = |name: &str| -> Vec<String> {
+        let row = text.lines().find(|l| l.starts_with(name)).unwrap_or_else(|| panic!("{name} missing:\n{text}"));
+        row.split_whitespace().map(str::to_string).collect()
+    };
+    // Classes, redundant executions, failing classes, exhausted: pinned counts.
+    assert_eq!(cells("throttle-hang/fixed")[..6], ["throttle-hang/fixed", "fixed", "24", "0", "0", "yes"]);
+    assert!(text.contains("proven (expected)"), "{text}");
+    assert_eq!(cells("throttle-hang/buggy")[2..6], ["72", "12", "24", "yes"]);
+    assert_eq!(cells("tick-loss/fixed")[2..6], ["8", "6", "0", "yes"]);
+    // The first failing class replays to the same failure.
+    let replay = text.lines().find(|l| l.contains("replay throttle-hang/buggy --tape")).expect("a replay line");
+    let tape = replay.split('\'').nth(1).expect("a quoted tape");
+    let again = lockstep(&["replay", "throttle-hang/buggy", "--tape", tape]);
+    assert_eq!(again.status.code(), Some(1));
+    assert!(stdout(&again).contains("deadlock"), "{}", stdout(&again));
+    // Every order, without the reduction.
+    let every = lockstep(&["explore", "throttle-hang/fixed", "--every-order"]);
+    assert_eq!(every.status.code(), Some(0));
+    assert!(stdout(&every)
+        .lines()
+        .any(|l| l.split_whitespace().collect::<Vec<_>>()[..6]
+            == ["throttle-hang/fixed", "fixed", "54", "0", "0", "yes"]));
+}
+
+#[test]
+fn explore_exits_1_when_the_bound_leaves_a_fixed_variant_unproven() {
+    let out = lockstep(&["explore", "drain/fixed", "--max-runs", "10"]);
+    assert_eq!(out.status.code(), Some(1));
+    let text = stdout(&out);
+    assert!(text.contains("NOT EXHAUSTED") && text.contains("not proven"), "{text}");
 }
 
 #[test]

@@ -62,6 +62,11 @@ pub struct ReducedExploration {
     /// Runs cut short as redundant (every event due was already covered by an
     /// explored order: "sleep-set blocked"); not counted in `runs`.
     pub redundant: usize,
+    /// Complete runs that failed (redundant ones are not counted: they repeat a
+    /// class already run).
+    pub failing: usize,
+    /// The number (from 1, among complete runs) of the first that failed.
+    pub first_failing: Option<usize>,
     /// Whether the whole space was explored (false when the bound cut it short).
     pub exhausted: bool,
     /// Steps executed over all runs, redundant ones included.
@@ -296,20 +301,31 @@ impl Strategy for SleepSets {
 /// costs a whole execution (see `docs/exploration.md` for what that costs).
 ///
 /// `run` receives the strategy for the run; it builds the simulation with
-/// [`Sim::with_strategy`](crate::Sim::with_strategy) and runs it to the end.
+/// [`Sim::with_strategy`](crate::Sim::with_strategy), runs it to the end and says
+/// whether the run failed (counted in [`ReducedExploration::failing`] once per
+/// class).
 ///
 /// # Errors
 /// [`ExploreError::Nondeterministic`] when re-running a prefix met different choices.
 pub fn explore_reduced(
     max_runs: usize,
-    mut run: impl FnMut(Box<dyn Strategy>),
+    mut run: impl FnMut(Box<dyn Strategy>) -> bool,
 ) -> Result<ReducedExploration, ExploreError> {
     let search = Rc::new(RefCell::new(Search::default()));
     let (mut runs, mut redundant, mut executions) = (0, 0, 0);
     let (mut steps, mut replayed_steps) = (0, 0);
+    let (mut failing, mut first_failing) = (0, None);
     loop {
         if runs == max_runs {
-            return Ok(ReducedExploration { runs, redundant, exhausted: false, steps, replayed_steps });
+            return Ok(ReducedExploration {
+                runs,
+                redundant,
+                failing,
+                first_failing,
+                exhausted: false,
+                steps,
+                replayed_steps,
+            });
         }
         {
             let mut s = search.borrow_mut();
@@ -321,7 +337,7 @@ pub fn explore_reduced(
             s.blocked = false;
             s.diverged = None;
         }
-        run(Box::new(SleepSets(search.clone())));
+        let failed = run(Box::new(SleepSets(search.clone())));
         executions += 1;
         let mut s = search.borrow_mut();
         if let Some(depth) = s.diverged {
@@ -331,13 +347,25 @@ pub fn explore_reduced(
             redundant += 1;
         } else {
             runs += 1;
+            if failed {
+                failing += 1;
+                first_failing.get_or_insert(runs);
+            }
         }
         steps += s.steps;
         replayed_steps += s.flipped_at.saturating_sub(1);
         // Backtrack to the deepest node with an untried, awake option.
         loop {
             let Some(node) = s.path.last_mut() else {
-                return Ok(ReducedExploration { runs, redundant, exhausted: true, steps, replayed_steps });
+                return Ok(ReducedExploration {
+                    runs,
+                    redundant,
+                    failing,
+                    first_failing,
+                    exhausted: true,
+                    steps,
+                    replayed_steps,
+                });
             };
             node.done.push(node.taken);
             if let Some(j) = node.next_untried() {

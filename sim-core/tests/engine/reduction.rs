@@ -126,6 +126,7 @@ fn reduced_outcomes(program: &[Vec<Op>]) -> (usize, BTreeSet<Outcome>) {
     let e = explore_reduced(100_000, |strategy| {
         let mut sim = Sim::with_strategy(Config::default(), strategy);
         outcomes.insert(run(program, &mut sim));
+        false
     })
     .expect("generated programs are deterministic");
     assert!(e.exhausted);
@@ -174,6 +175,7 @@ fn the_reduced_enumeration_is_deterministic() {
             let mut sim = Sim::with_strategy(Config::default(), strategy);
             run(&program, &mut sim);
             fingerprints.push(sim.fingerprint());
+            false
         })
         .unwrap();
         (e, fingerprints)

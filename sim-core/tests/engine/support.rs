@@ -46,6 +46,7 @@ pub fn explore_reduced<T: Ord>(program: impl Fn(&mut Sim) -> T) -> Explored<T> {
         let mut sim = Sim::with_strategy(Config::default(), strategy);
         outcomes.insert(program(&mut sim));
         fingerprints.insert(sim.fingerprint());
+        false
     })
     .unwrap();
     assert!(exploration.exhausted, "enumeration hit its bound");
