@@ -17,7 +17,7 @@ use std::time::Instant as WallClock;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use sim_core::check::{CheckConfig, Shard, StopAt};
+use sim_core::check::{CheckConfig, Seeded, Shard, StopAt};
 use sim_core::determinism::check_determinism_seeds;
 use sim_core::strategy::exhaustive::explore_reduced;
 use sim_core::strategy::explore_all;
@@ -58,6 +58,9 @@ enum StrategyArg {
     Fifo,
     /// Seeded random tie-breaking, one run per seed.
     Random,
+    /// PCT (random task priorities with change points; see `docs/exploration.md`), one run
+    /// per seed. Its failures replay by tape.
+    Pct,
 }
 
 #[derive(Debug, Args)]
@@ -76,6 +79,12 @@ struct RunArgs {
     /// The strategy.
     #[arg(long, value_enum, default_value_t = StrategyArg::Random)]
     strategy: StrategyArg,
+    /// PCT: the depth of the bugs aimed at, 1 to 64 (depth - 1 change points).
+    #[arg(long, value_name = "D", value_parser = clap::value_parser!(u32).range(1..=64))]
+    depth: Option<u32>,
+    /// PCT: the estimated number of choice points of a run, over which change points are drawn.
+    #[arg(long, value_name = "K", value_parser = clap::value_parser!(u64).range(1..))]
+    pct_steps: Option<u64>,
     /// Worker threads, 1 to 1024 (default: every core).
     #[arg(long, value_name = "J", value_parser = clap::value_parser!(u64).range(1..=1024))]
     jobs: Option<u64>,
@@ -227,7 +236,15 @@ struct Row {
     panic: Option<String>,
 }
 
+/// PCT's defaults in `run`: the catalogue's races have depth 1 or 2, and their runs
+/// have a few dozen choice points.
+const PCT_DEPTH: u32 = 3;
+const PCT_STEPS: u64 = 64;
+
 fn run(args: RunArgs) -> Result<ExitCode, BadInput> {
+    if args.strategy != StrategyArg::Pct && (args.depth.is_some() || args.pct_steps.is_some()) {
+        return Err(BadInput("--depth and --pct-steps apply to --strategy pct only".to_string()));
+    }
     let scenarios = selected(&args.names, args.all)?;
     let mut rows = Vec::new();
     for scenario in scenarios {
@@ -289,7 +306,7 @@ fn run_one(scenario: &'static Scenario, args: &RunArgs) -> Row {
     };
     let attempt = catch_unwind(AssertUnwindSafe(|| match args.strategy {
         StrategyArg::Fifo => fifo_run(scenario, &mut row),
-        StrategyArg::Random => seeded_run(scenario, args, &mut row),
+        StrategyArg::Random | StrategyArg::Pct => seeded_run(scenario, args, &mut row),
     }));
     if let Err(payload) = attempt {
         let message = payload
@@ -333,6 +350,10 @@ fn seeded_run(scenario: &Scenario, args: &RunArgs, row: &mut Row) {
         cfg = cfg.shard(shard);
     }
     cfg = cfg.stop(if args.keep_going { StopAt::Never } else { StopAt::FirstFailure });
+    if args.strategy == StrategyArg::Pct {
+        let (depth, steps) = (args.depth.unwrap_or(PCT_DEPTH), args.pct_steps.unwrap_or(PCT_STEPS));
+        cfg = cfg.seeded(Seeded::Pct { depth, steps });
+    }
     let bar = progress(scenario, cfg.planned_seeds().count() as u64);
     let summary = scenario.check(cfg, &|| bar.inc(1));
     bar.finish_and_clear();
@@ -341,8 +362,9 @@ fn seeded_run(scenario: &Scenario, args: &RunArgs, row: &mut Row) {
     if let Some(first) = summary.first_failure() {
         row.first_failing = first.seed.map_or_else(|| "-".to_string(), |s| s.to_string());
         row.failure = Some(first.failure.clone());
-        // The check keeps only the report; one more run of that seed tells what it left unbalanced.
-        row.findings = first.seed.map(|seed| scenario.run_seed(seed).findings).unwrap_or_default();
+        // The check keeps only the report; one more run (of its tape: a PCT seed is not a
+        // random seed) tells what it left unbalanced.
+        row.findings = scenario.run_tape(first.failure.tape.clone()).findings;
     }
     row.found = summary.failures.iter().map(|f| Entry::from_failure(scenario, &f.failure)).collect();
 }

@@ -283,8 +283,10 @@ impl Scenario {
     /// # Panics
     /// When a panic escapes a run (a bug in the scenario's code outside its tasks).
     pub fn check(&self, cfg: CheckConfig, on_run: &(dyn Fn() + Sync)) -> CheckSummary {
-        // The template's strategy is replaced per run; its replay command is the seed's.
-        let cfg = cfg.name(self.name).sim(self.config(StrategyKind::Random { seed: 0 }));
+        // The template's strategy is replaced per run; its replay command is that of the
+        // seeded strategy (by seed for random tie-breaking, by tape for PCT).
+        let template = self.config(cfg.seeded.strategy(0));
+        let cfg = cfg.name(self.name).sim(template);
         let ctx = self.ctx();
         let canonical = ctx.canonical;
         check_with(cfg, &EnvOverrides::none(), move || {

@@ -89,7 +89,9 @@ fn bad_input_exits_2_with_a_one_line_reason() {
         (&["run", "--all", "--seeds", "0"], "invalid value '0' for '--seeds <N>'"),
         (&["run", "--all", "--seeds", "5", "--seed", "1"], "cannot be used with"),
         (&["run", "--all", "--shard", "4/4"], "the shard index must be below the count"),
-        (&["run", "--all", "--strategy", "pct"], "invalid value 'pct'"),
+        (&["run", "--all", "--strategy", "dfs"], "invalid value 'dfs'"),
+        (&["run", "--all", "--depth", "2"], "--depth and --pct-steps apply to --strategy pct only"),
+        (&["run", "--all", "--strategy", "pct", "--depth", "0"], "invalid value '0' for '--depth <D>'"),
         (&["run", "--all", "--jobs", "0"], "invalid value '0' for '--jobs <J>'"),
         (&["run", "--all", "--jobs", "5000"], "invalid value '5000' for '--jobs <J>'"),
         (&["run", "--all", "--bogus"], "unexpected argument '--bogus'"),
@@ -185,6 +187,22 @@ fn explore_proves_the_fixed_variants_and_finds_the_buggy_ones_in_every_order() {
         .lines()
         .any(|l| l.split_whitespace().collect::<Vec<_>>()[..6]
             == ["throttle-hang/fixed", "fixed", "54", "0", "0", "yes"]));
+}
+
+#[test]
+fn run_with_pct_catches_the_buggy_variants_and_reports_a_tape_to_replay() {
+    let out = lockstep(&["run", "throttle-hang", "drain", "--strategy", "pct", "--depth", "2", "--seeds", "300"]);
+    assert_eq!(out.status.code(), Some(0), "{}{}", stdout(&out), stderr(&out));
+    let text = stdout(&out);
+    assert!(text.contains("5 of 5 scenarios met their expectation"), "{text}");
+    // A PCT seed is not a random seed: the replay command carries the tape.
+    let replay = text.lines().find(|l| l.contains("replay throttle-hang/buggy")).expect("a replay line");
+    assert!(replay.contains("--tape"), "{replay}");
+    let tape = replay.split('\'').nth(1).expect("a quoted tape");
+    let again = lockstep(&["replay", "throttle-hang/buggy", "--tape", tape]);
+    assert_eq!(again.status.code(), Some(1));
+    assert!(stdout(&again).contains("deadlock"), "{}", stdout(&again));
+    assert!(text.contains("also found after the run: message conservation on `events`"), "{text}");
 }
 
 #[test]
