@@ -186,3 +186,21 @@ fn the_reduced_enumeration_is_deterministic() {
     assert_eq!(first.1.len(), first.0.runs + first.0.redundant);
     assert_eq!(first, second);
 }
+
+/// Collecting footprints changes nothing in a run: the reduced enumeration's first
+/// execution takes the canonical option everywhere and matches a FIFO run's trace.
+#[test]
+fn collecting_footprints_leaves_the_run_unchanged() {
+    let program = vec![vec![Op::Send(0), Op::Yield, Op::TryRecv(0)], vec![Op::Sleep(5), Op::Append], vec![Op::Len(0)]];
+    let mut fifo = Sim::new(Config::default());
+    let expected = run(&program, &mut fifo);
+    let mut first = None;
+    explore_reduced(1, |strategy| {
+        let mut sim = Sim::with_strategy(Config::default(), strategy);
+        let outcome = run(&program, &mut sim);
+        first.get_or_insert((outcome, sim.fingerprint()));
+        false
+    })
+    .unwrap();
+    assert_eq!(first, Some((expected, fifo.fingerprint())));
+}
