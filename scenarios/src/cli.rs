@@ -3,7 +3,7 @@
 //!
 //! Exit status: 0 when every scenario met its expectation (buggy caught, fixed
 //! clean; for `explore`, buggy caught in some order and fixed proven in every
-//! order; for `replay`, the run passed; for `check-determinism`, every seed ran
+//! order, and no scenario that fails to replay its own prefix; for `replay`, the run passed; for `check-determinism`, every seed ran
 //! the same twice), 1 when not, 2 on bad input, with a one-line reason on
 //! standard error.
 
@@ -458,10 +458,15 @@ struct Explored {
     exhausted: bool,
     /// The first failing run (from 1) and its failure.
     first: Option<(usize, Box<sim_core::Failure>)>,
+    /// Why the enumeration stopped: the scenario did not replay its own prefix.
+    nondeterministic: Option<String>,
 }
 
 impl Explored {
     fn met(&self) -> bool {
+        if self.nondeterministic.is_some() {
+            return false;
+        }
         match self.scenario.expect {
             Expectation::Caught { .. } => self.failing > 0,
             Expectation::Clean { .. } => self.failing == 0 && self.exhausted,
@@ -474,7 +479,7 @@ fn explore(args: ExploreArgs) -> Result<ExitCode, BadInput> {
     let max_runs = usize::try_from(args.max_runs).unwrap_or(usize::MAX);
     let mut rows = Vec::new();
     for scenario in scenarios {
-        rows.push(explore_one(scenario, max_runs, args.every_order)?);
+        rows.push(explore_one(scenario, max_runs, args.every_order));
     }
     let (unit, one) = if args.every_order { ("orders", "order") } else { ("classes", "class") };
     let mut out = String::new();
@@ -485,6 +490,7 @@ fn explore(args: ExploreArgs) -> Result<ExitCode, BadInput> {
     );
     for row in &rows {
         let result = match (row.met(), row.scenario.expect) {
+            _ if row.nondeterministic.is_some() => "NONDETERMINISTIC",
             (true, Expectation::Caught { .. }) => "caught (expected)",
             (true, Expectation::Clean { .. }) => "proven (expected)",
             (false, Expectation::Caught { .. }) => "NOT CAUGHT",
@@ -504,6 +510,10 @@ fn explore(args: ExploreArgs) -> Result<ExitCode, BadInput> {
     }
     for row in &rows {
         let name = row.scenario.name;
+        if let Some(why) = &row.nondeterministic {
+            let _ = writeln!(out, "\n{name}: {why} (see `lockstep check-determinism {name}`)");
+            continue;
+        }
         match (&row.first, row.met()) {
             (Some((run, failure)), true) => {
                 let _ = writeln!(out, "\n{name}: first failing {one} (run {run}): {}", failure.kind);
@@ -531,7 +541,7 @@ fn explore(args: ExploreArgs) -> Result<ExitCode, BadInput> {
     Ok(if met == rows.len() { ExitCode::SUCCESS } else { ExitCode::FAILURE })
 }
 
-fn explore_one(scenario: &'static Scenario, max_runs: usize, every_order: bool) -> Result<Explored, BadInput> {
+fn explore_one(scenario: &'static Scenario, max_runs: usize, every_order: bool) -> Explored {
     let mut first: Option<Box<sim_core::Failure>> = None;
     let mut failed = |result: Result<(), Box<sim_core::Failure>>| match result {
         Ok(()) => false,
@@ -540,6 +550,7 @@ fn explore_one(scenario: &'static Scenario, max_runs: usize, every_order: bool) 
             true
         }
     };
+    let mut nondeterministic = None;
     let (runs, redundant, failing, first_run, exhausted) = if every_order {
         let (mut failing, mut first_run, mut runs) = (0, None, 0);
         let e = explore_all(max_runs, |prefix| {
@@ -553,12 +564,16 @@ fn explore_one(scenario: &'static Scenario, max_runs: usize, every_order: bool) 
         });
         (e.runs, 0, failing, first_run, e.exhausted)
     } else {
-        let e = explore_reduced(max_runs, |strategy| failed(scenario.run_with(strategy).result))
-            .map_err(|e| BadInput(format!("`{}`: {e}", scenario.name)))?;
-        (e.runs, e.redundant, e.failing, e.first_failing, e.exhausted)
+        match explore_reduced(max_runs, |strategy| failed(scenario.run_with(strategy).result)) {
+            Ok(e) => (e.runs, e.redundant, e.failing, e.first_failing, e.exhausted),
+            Err(e) => {
+                nondeterministic = Some(e.to_string());
+                (0, 0, 0, None, false)
+            }
+        }
     };
     let first = first_run.zip(first);
-    Ok(Explored { scenario, runs, redundant, failing, exhausted, first })
+    Explored { scenario, runs, redundant, failing, exhausted, first, nondeterministic }
 }
 
 fn replay(args: ReplayArgs) -> Result<ExitCode, BadInput> {

@@ -204,3 +204,25 @@ fn collecting_footprints_leaves_the_run_unchanged() {
     .unwrap();
     assert_eq!(first, Some((expected, fifo.fingerprint())));
 }
+
+/// A program that does not replay its own prefix (here, one that spawns a task
+/// more on every other execution) is reported, not explored wrongly.
+#[test]
+fn a_program_that_does_not_replay_its_prefix_is_reported() {
+    use sim_core::strategy::exhaustive::ExploreError;
+    let executions = std::cell::Cell::new(0usize);
+    let result = explore_reduced(100, |strategy| {
+        let mut sim = Sim::with_strategy(Config::default(), strategy);
+        let tasks = 2 + executions.get() % 2;
+        executions.set(executions.get() + 1);
+        for t in 0..tasks {
+            sim.spawn_named(format!("t{t}"), async move {
+                touch("log");
+            });
+        }
+        sim.run().unwrap();
+        false
+    });
+    assert_eq!(result, Err(ExploreError::Nondeterministic { run: 2, depth: 0 }));
+    assert!(result.unwrap_err().to_string().contains("the program is not deterministic"));
+}
