@@ -19,6 +19,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use sim_core::check::{CheckConfig, Seeded, Shard, StopAt};
 use sim_core::determinism::check_determinism_seeds;
+use sim_core::explore::{critical_pair, shrink_tape};
 use sim_core::strategy::exhaustive::explore_reduced;
 use sim_core::strategy::explore_all;
 use sim_core::{StrategyKind, Tape, TraceMode};
@@ -517,7 +518,7 @@ fn explore(args: ExploreArgs) -> Result<ExitCode, BadInput> {
         match (&row.first, row.met()) {
             (Some((run, failure)), true) => {
                 let _ = writeln!(out, "\n{name}: first failing {one} (run {run}): {}", failure.kind);
-                let _ = writeln!(out, "  replay: {}", failure.replay);
+                explain(&mut out, row.scenario, failure);
             }
             (Some((run, failure)), false) => {
                 let _ = writeln!(out, "\n{name}: UNEXPECTED FAILURE in run {run}\n{failure}");
@@ -539,6 +540,33 @@ fn explore(args: ExploreArgs) -> Result<ExitCode, BadInput> {
     let _ = writeln!(out, "\n{met} of {} scenarios met their expectation", rows.len());
     print!("{out}");
     Ok(if met == rows.len() { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+}
+
+/// Shrinks a failing tape to the fewest departures from the canonical order that
+/// still fail the same way, and names the pair of events whose order decides it.
+fn explain(out: &mut String, scenario: &'static Scenario, failure: &sim_core::Failure) {
+    let template = scenario.config(StrategyKind::Fifo);
+    let property = crate::exploration::property(scenario);
+    let Some(shrunk) = shrink_tape(&template, &failure.tape, &property) else {
+        let _ = writeln!(out, "  replay: {}", failure.replay);
+        return;
+    };
+    let departures = shrunk.tape.departures();
+    if departures == 0 {
+        let _ = writeln!(out, "  the canonical order itself fails: no departure from it is needed");
+    } else {
+        let _ = writeln!(
+            out,
+            "  shrunk in {} run{} to {departures} departure{} from the canonical order",
+            shrunk.runs,
+            plural(shrunk.runs as usize),
+            plural(departures)
+        );
+    }
+    if let Some(pair) = critical_pair(&template, &shrunk.tape, &property) {
+        let _ = writeln!(out, "  critical pair: {pair}");
+    }
+    let _ = writeln!(out, "  replay: {}", shrunk.failure.replay);
 }
 
 fn explore_one(scenario: &'static Scenario, max_runs: usize, every_order: bool) -> Explored {

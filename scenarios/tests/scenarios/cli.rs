@@ -174,7 +174,12 @@ fn explore_proves_the_fixed_variants_and_finds_the_buggy_ones_in_every_order() {
     assert!(text.contains("proven (expected)"), "{text}");
     assert_eq!(cells("throttle-hang/buggy")[2..6], ["72", "12", "24", "yes"]);
     assert_eq!(cells("tick-loss/fixed")[2..6], ["8", "6", "0", "yes"]);
-    // The first failing class replays to the same failure.
+    // The first failing class, shrunk, with the pair of events that decides it; its
+    // tape replays to the same failure.
+    assert!(text.contains("shrunk in 2 runs to 1 departure from the canonical order"), "{text}");
+    assert!(text.contains("critical pair: poll of task `driver` at 50ms vs poll of task `throttle` at 50ms"), "{text}");
+    assert!(text.contains("tick-loss/buggy: first failing class (run 1)"), "{text}");
+    assert!(text.contains("the canonical order itself fails"), "{text}");
     let replay = text.lines().find(|l| l.contains("replay throttle-hang/buggy --tape")).expect("a replay line");
     let tape = replay.split('\'').nth(1).expect("a quoted tape");
     let again = lockstep(&["replay", "throttle-hang/buggy", "--tape", tape]);
