@@ -19,9 +19,8 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use sim_core::check::{CheckConfig, Seeded, Shard, StopAt};
 use sim_core::determinism::check_determinism_seeds;
-use sim_core::explore::{critical_pair, shrink_tape};
-use sim_core::strategy::exhaustive::explore_reduced;
-use sim_core::strategy::explore_all;
+use sim_core::env::EnvOverrides;
+use sim_core::explore::{exhaustive_check_with, ExhaustiveCheck, ExhaustiveSummary, FailingOrder};
 use sim_core::{StrategyKind, Tape, TraceMode};
 
 use crate::corpus::{self, Entry};
@@ -451,26 +450,16 @@ fn plural(n: usize) -> &'static str {
 /// What enumerating one scenario's orders found.
 struct Explored {
     scenario: &'static Scenario,
-    /// Complete runs: orders, or classes of orders with the reduction.
-    runs: usize,
-    /// Executions cut short as redundant (reduction only).
-    redundant: usize,
-    failing: usize,
-    exhausted: bool,
-    /// The first failing run (from 1) and its failure.
-    first: Option<(usize, Box<sim_core::Failure>)>,
-    /// Why the enumeration stopped: the scenario did not replay its own prefix.
-    nondeterministic: Option<String>,
+    summary: ExhaustiveSummary,
 }
 
 impl Explored {
     fn met(&self) -> bool {
-        if self.nondeterministic.is_some() {
-            return false;
-        }
+        let s = &self.summary;
         match self.scenario.expect {
-            Expectation::Caught { .. } => self.failing > 0,
-            Expectation::Clean { .. } => self.failing == 0 && self.exhausted,
+            _ if s.error.is_some() => false,
+            Expectation::Caught { .. } => s.failing > 0,
+            Expectation::Clean { .. } => s.is_proven(),
         }
     }
 }
@@ -490,12 +479,13 @@ fn explore(args: ExploreArgs) -> Result<ExitCode, BadInput> {
         "scenario", "variant", unit, "redundant", "failing", "exhausted"
     );
     for row in &rows {
+        let s = &row.summary;
         let result = match (row.met(), row.scenario.expect) {
-            _ if row.nondeterministic.is_some() => "NONDETERMINISTIC",
+            _ if s.error.is_some() => "NONDETERMINISTIC",
             (true, Expectation::Caught { .. }) => "caught (expected)",
             (true, Expectation::Clean { .. }) => "proven (expected)",
             (false, Expectation::Caught { .. }) => "NOT CAUGHT",
-            (false, Expectation::Clean { .. }) if row.failing > 0 => "FAILED",
+            (false, Expectation::Clean { .. }) if s.failing > 0 => "FAILED",
             (false, Expectation::Clean { .. }) => "NOT EXHAUSTED",
         };
         let _ = writeln!(
@@ -503,34 +493,34 @@ fn explore(args: ExploreArgs) -> Result<ExitCode, BadInput> {
             "{:<28} {:<13} {:>8} {:>9} {:>8} {:>9}  {result}",
             row.scenario.name,
             row.scenario.variant.label(),
-            row.runs,
-            row.redundant,
-            row.failing,
-            if row.exhausted { "yes" } else { "no" }
+            s.runs,
+            s.redundant,
+            s.failing,
+            if s.exhausted { "yes" } else { "no" }
         );
     }
     for row in &rows {
         let name = row.scenario.name;
-        if let Some(why) = &row.nondeterministic {
+        if let Some(why) = &row.summary.error {
             let _ = writeln!(out, "\n{name}: {why} (see `lockstep check-determinism {name}`)");
             continue;
         }
-        match (&row.first, row.met()) {
-            (Some((run, failure)), true) => {
-                let _ = writeln!(out, "\n{name}: first failing {one} (run {run}): {}", failure.kind);
-                explain(&mut out, row.scenario, failure);
+        match (&row.summary.first_failing, row.met()) {
+            (Some(found), true) => {
+                let _ = writeln!(out, "\n{name}: first failing {one} (run {}): {}", found.run, found.failure.kind);
+                explain(&mut out, found);
             }
-            (Some((run, failure)), false) => {
-                let _ = writeln!(out, "\n{name}: UNEXPECTED FAILURE in run {run}\n{failure}");
+            (Some(found), false) => {
+                let _ = writeln!(out, "\n{name}: UNEXPECTED FAILURE in run {}\n{}", found.run, found.failure);
             }
             (None, false) if matches!(row.scenario.expect, Expectation::Caught { .. }) => {
-                let _ = writeln!(out, "\n{name}: no failing order in {} {unit}", row.runs);
+                let _ = writeln!(out, "\n{name}: no failing order in {} {unit}", row.summary.runs);
             }
             (None, false) => {
                 let _ = writeln!(
                     out,
                     "\n{name}: clean in {} {unit}, but the bound of {max_runs} cut the enumeration short: not proven",
-                    row.runs
+                    row.summary.runs
                 );
             }
             (None, true) => {}
@@ -542,66 +532,36 @@ fn explore(args: ExploreArgs) -> Result<ExitCode, BadInput> {
     Ok(if met == rows.len() { ExitCode::SUCCESS } else { ExitCode::FAILURE })
 }
 
-/// Shrinks a failing tape to the fewest departures from the canonical order that
-/// still fail the same way, and names the pair of events whose order decides it.
-fn explain(out: &mut String, scenario: &'static Scenario, failure: &sim_core::Failure) {
-    let template = scenario.config(StrategyKind::Fifo);
-    let property = crate::exploration::property(scenario);
-    let Some(shrunk) = shrink_tape(&template, &failure.tape, &property) else {
-        let _ = writeln!(out, "  replay: {}", failure.replay);
-        return;
-    };
-    let departures = shrunk.tape.departures();
+/// How far the first failing order shrank, the pair of events that decides it, and
+/// the command that replays it.
+fn explain(out: &mut String, found: &FailingOrder) {
+    let departures = found.tape.departures();
     if departures == 0 {
         let _ = writeln!(out, "  the canonical order itself fails: no departure from it is needed");
     } else {
         let _ = writeln!(
             out,
             "  shrunk in {} run{} to {departures} departure{} from the canonical order",
-            shrunk.runs,
-            plural(shrunk.runs as usize),
+            found.shrink_runs,
+            plural(found.shrink_runs as usize),
             plural(departures)
         );
     }
-    if let Some(pair) = critical_pair(&template, &shrunk.tape, &property) {
+    if let Some(pair) = &found.critical {
         let _ = writeln!(out, "  critical pair: {pair}");
     }
-    let _ = writeln!(out, "  replay: {}", shrunk.failure.replay);
+    let _ = writeln!(out, "  replay: {}", found.failure.replay);
 }
 
 fn explore_one(scenario: &'static Scenario, max_runs: usize, every_order: bool) -> Explored {
-    let mut first: Option<Box<sim_core::Failure>> = None;
-    let mut failed = |result: Result<(), Box<sim_core::Failure>>| match result {
-        Ok(()) => false,
-        Err(failure) => {
-            first.get_or_insert(failure);
-            true
-        }
-    };
-    let mut nondeterministic = None;
-    let (runs, redundant, failing, first_run, exhausted) = if every_order {
-        let (mut failing, mut first_run, mut runs) = (0, None, 0);
-        let e = explore_all(max_runs, |prefix| {
-            let outcome = scenario.run_tape(prefix.clone());
-            runs += 1;
-            if failed(outcome.result) {
-                failing += 1;
-                first_run.get_or_insert(runs);
-            }
-            outcome.recorded
-        });
-        (e.runs, 0, failing, first_run, e.exhausted)
-    } else {
-        match explore_reduced(max_runs, |strategy| failed(scenario.run_with(strategy).result)) {
-            Ok(e) => (e.runs, e.redundant, e.failing, e.first_failing, e.exhausted),
-            Err(e) => {
-                nondeterministic = Some(e.to_string());
-                (0, 0, 0, None, false)
-            }
-        }
-    };
-    let first = first_run.zip(first);
-    Explored { scenario, runs, redundant, failing, exhausted, first, nondeterministic }
+    let cfg = ExhaustiveCheck::default()
+        .name(scenario.name)
+        .max_runs(max_runs)
+        .every_order(every_order)
+        .print(false)
+        .sim(scenario.config(StrategyKind::Fifo));
+    let summary = exhaustive_check_with(cfg, &EnvOverrides::none(), crate::exploration::property(scenario));
+    Explored { scenario, summary }
 }
 
 fn replay(args: ReplayArgs) -> Result<ExitCode, BadInput> {

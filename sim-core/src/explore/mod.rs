@@ -13,6 +13,9 @@
 //!   by setting departures back to canonical while the run still fails the same way.
 //! - [`critical_pair`]: flip each departure of a failing tape to find the nearest
 //!   passing schedule and name the two events whose order decides the outcome.
+//! - [`exhaustive_check`]: run a property under every order (one per class of orders
+//!   that differ only by commuting steps), and say whether it is proven, or shrink
+//!   and explain its first failing order.
 //! - [`schedule_independence`] and [`timeline_independence`]: run a closure that returns
 //!   an output under FIFO and several seeds and report the first two runs whose
 //!   outputs differ.
@@ -27,12 +30,14 @@
 //! under another schedule and read the trace of any run.
 
 mod critical;
+mod exhaustive;
 mod independence;
 mod prop;
 mod schedule;
 mod shrink;
 
 pub use critical::{critical_pair, describe_event, CriticalPair};
+pub use exhaustive::{exhaustive_check, exhaustive_check_with, ExhaustiveCheck, ExhaustiveSummary, FailingOrder};
 pub use independence::{
     schedule_independence, timeline_independence, Independence, OutputDifference, ScheduleDependence, ScheduleRun,
 };

@@ -3,6 +3,7 @@
 mod channels;
 mod check;
 mod determinism;
+mod exhaustive_check;
 mod explore;
 mod golden;
 mod identity;

@@ -1,0 +1,353 @@
+//! Every order of a property's schedule as a test: enumerate, and prove or explain.
+
+use std::fmt;
+
+use super::critical::{critical_pair, CriticalPair};
+use super::run_once;
+use super::shrink::shrink_tape;
+use crate::env::EnvOverrides;
+use crate::strategy::exhaustive::{explore_reduced, ExploreError};
+use crate::strategy::explore_all;
+use crate::trace::TraceMode;
+use crate::{Config, Failure, Sim, StrategyKind, Tape};
+
+/// How [`exhaustive_check`] enumerates a property's orders.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct ExhaustiveCheck {
+    /// The test name, used in reports and in the replay command. Default: none.
+    pub name: Option<String>,
+    /// At most this many complete runs; past it the space is not exhausted and
+    /// nothing is proven. Default: 100,000.
+    pub max_runs: usize,
+    /// Run every order instead of one per class of orders that differ only by
+    /// commuting steps ([`explore_reduced`]). Default: false.
+    pub every_order: bool,
+    /// Whether to shrink the first failure and look for its
+    /// [critical pair](super::critical_pair) (a few more runs). Default: true.
+    pub explain: bool,
+    /// Whether to print the report of a check that proved nothing to standard
+    /// error. Default: true.
+    pub print: bool,
+    /// The template of every simulation (limits, replay hint); its strategy is
+    /// replaced. Default: [`Config::default`].
+    pub sim: Config,
+}
+
+impl Default for ExhaustiveCheck {
+    fn default() -> ExhaustiveCheck {
+        ExhaustiveCheck {
+            name: None,
+            max_runs: 100_000,
+            every_order: false,
+            explain: true,
+            print: true,
+            sim: Config::default(),
+        }
+    }
+}
+
+impl ExhaustiveCheck {
+    /// Sets the test name.
+    pub fn name(mut self, name: impl Into<String>) -> ExhaustiveCheck {
+        self.name = Some(name.into());
+        self
+    }
+
+    /// Sets the bound on complete runs.
+    pub fn max_runs(mut self, max_runs: usize) -> ExhaustiveCheck {
+        self.max_runs = max_runs;
+        self
+    }
+
+    /// Runs every order, without the reduction.
+    pub fn every_order(mut self, every_order: bool) -> ExhaustiveCheck {
+        self.every_order = every_order;
+        self
+    }
+
+    /// Shrinks the first failure and finds its critical pair, or not.
+    pub fn explain(mut self, explain: bool) -> ExhaustiveCheck {
+        self.explain = explain;
+        self
+    }
+
+    /// Prints the report of a check that proved nothing, or not.
+    pub fn print(mut self, print: bool) -> ExhaustiveCheck {
+        self.print = print;
+        self
+    }
+
+    /// Sets the simulation template.
+    pub fn sim(mut self, sim: Config) -> ExhaustiveCheck {
+        self.sim = sim;
+        self
+    }
+
+    fn config(&self, strategy: StrategyKind) -> Config {
+        let config = self.sim.clone().strategy(strategy);
+        match &self.name {
+            Some(name) => config.name(name.clone()),
+            None => config,
+        }
+    }
+}
+
+/// The first failing order of an enumeration, shrunk.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct FailingOrder {
+    /// The complete run (from 1) that failed first.
+    pub run: usize,
+    /// Its tape, shrunk to the fewest departures from the canonical order that still
+    /// fail the same way (when [`ExhaustiveCheck::explain`] is on).
+    pub tape: Tape,
+    /// The failure report of that tape's run.
+    pub failure: Box<Failure>,
+    /// Runs spent shrinking.
+    pub shrink_runs: u32,
+    /// The two events whose order decides the outcome, when found.
+    pub critical: Option<CriticalPair>,
+}
+
+/// What [`exhaustive_check`] found.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct ExhaustiveSummary {
+    /// The test name.
+    pub name: Option<String>,
+    /// Whether every order was run, or one per class of commuting steps.
+    pub every_order: bool,
+    /// Complete runs: orders, or classes of orders.
+    pub runs: usize,
+    /// Executions started and found to repeat a class already run (reduction only).
+    pub redundant: usize,
+    /// Complete runs that failed.
+    pub failing: usize,
+    /// Whether the whole space was run (false when the bound cut it short).
+    pub exhausted: bool,
+    /// The first failing order, shrunk.
+    pub first_failing: Option<Box<FailingOrder>>,
+    /// Why the enumeration stopped early: the program did not replay its own prefix.
+    pub error: Option<ExploreError>,
+}
+
+impl ExhaustiveSummary {
+    /// Whether every order was run and none failed: the property holds for these
+    /// inputs under every schedule.
+    pub fn is_proven(&self) -> bool {
+        self.exhausted && self.failing == 0 && self.error.is_none()
+    }
+
+    /// Panics with the report (the shrunk failing order with its replay command, or
+    /// why nothing was proven) unless [`ExhaustiveSummary::is_proven`].
+    ///
+    /// # Panics
+    /// When the property is not proven.
+    #[track_caller]
+    pub fn assert_proven(&self) {
+        if !self.is_proven() {
+            panic!("{self}");
+        }
+    }
+}
+
+impl fmt::Display for ExhaustiveSummary {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let name = self.name.as_deref().unwrap_or("property");
+        let unit = if self.every_order { "orders" } else { "classes of orders" };
+        if let Some(error) = &self.error {
+            return write!(f, "lockstep: `{name}`: {error}");
+        }
+        let Some(found) = &self.first_failing else {
+            return if self.exhausted {
+                write!(f, "lockstep: `{name}`: proven: all {} {unit} pass", self.runs)
+            } else {
+                write!(
+                    f,
+                    "lockstep: `{name}`: not proven: {} {unit} pass, and the bound cut the enumeration short",
+                    self.runs
+                )
+            };
+        };
+        let departures = found.tape.departures();
+        writeln!(
+            f,
+            "lockstep: `{name}`: {} in {} of {}{} {unit} (first: run {}); shrunk in {} runs to {departures} departure{} from the canonical order",
+            found.failure.kind.class(),
+            self.failing,
+            self.runs,
+            if self.exhausted { "" } else { "+" },
+            found.run,
+            found.shrink_runs,
+            if departures == 1 { "" } else { "s" }
+        )?;
+        writeln!(f, "  tape: {}", found.tape)?;
+        if let Some(pair) = &found.critical {
+            writeln!(f, "  critical pair: {pair}")?;
+        }
+        writeln!(f, "  replay: {}", found.failure.replay)?;
+        writeln!(f, "the shrunk run's report:")?;
+        write!(f, "{}", found.failure)
+    }
+}
+
+/// Runs `property` under every order of its choice points (or one per class of
+/// orders that differ only by commuting steps, the default), up to `cfg.max_runs`
+/// complete runs, and reports whether it holds in all of them. The first failing
+/// order is shrunk with [`shrink_tape`](super::shrink_tape) and explained with its
+/// [critical pair](super::critical_pair); the report is also printed to standard
+/// error. With `LOCKSTEP_TAPE` set, only that tape runs, with its full trace printed.
+///
+/// `property` receives a fresh simulation (current, configured by the check): it
+/// builds its world, runs it and returns the failure, if any. Under the reduction,
+/// memory the world's tasks share outside Lockstep's primitives must be declared
+/// with [`touch`](crate::footprint::touch).
+///
+/// # Panics
+/// When a `LOCKSTEP_*` variable holds a bad value.
+///
+/// ```
+/// use std::time::Duration;
+/// use sim_core::explore::{exhaustive_check, ExhaustiveCheck};
+/// use sim_core::footprint::touch;
+/// use sim_core::time::sleep;
+/// use sim_core::fail;
+///
+/// // Two tasks wake at 10 ms and append to a shared log; the check breaks when `b` goes first.
+/// let racy = |sim: &mut sim_core::Sim| {
+///     let order = std::rc::Rc::new(std::cell::RefCell::new(Vec::new()));
+///     for name in ["a", "b"] {
+///         let order = order.clone();
+///         sim.spawn_named(name, async move {
+///             sleep(Duration::from_millis(10)).await;
+///             touch("order");
+///             order.borrow_mut().push(name);
+///         });
+///     }
+///     sim.spawn_named("check", async move {
+///         sleep(Duration::from_millis(20)).await;
+///         touch("order");
+///         if order.borrow()[0] == "b" {
+///             fail("b went first");
+///         }
+///     });
+///     sim.run()
+/// };
+/// let summary = exhaustive_check(ExhaustiveCheck::default(), racy);
+/// assert!(summary.exhausted && !summary.is_proven());
+/// assert_eq!((summary.runs, summary.failing), (2, 1));
+/// let found = summary.first_failing.expect("b goes first in one class");
+/// assert_eq!(found.tape.departures(), 1);
+/// ```
+pub fn exhaustive_check(
+    cfg: ExhaustiveCheck,
+    property: impl Fn(&mut Sim) -> Result<(), Box<Failure>>,
+) -> ExhaustiveSummary {
+    let env = EnvOverrides::from_env().unwrap_or_else(|e| panic!("lockstep: {e}"));
+    exhaustive_check_with(cfg, &env, property)
+}
+
+/// [`exhaustive_check`] with the environment's overrides given rather than read
+/// (`EnvOverrides::none()` for a tool that must not obey `LOCKSTEP_TAPE`).
+pub fn exhaustive_check_with(
+    cfg: ExhaustiveCheck,
+    env: &EnvOverrides,
+    property: impl Fn(&mut Sim) -> Result<(), Box<Failure>>,
+) -> ExhaustiveSummary {
+    if let Some(tape) = &env.tape {
+        return replay_one(&cfg, tape.clone(), &property);
+    }
+    let mut summary = ExhaustiveSummary {
+        name: cfg.name.clone(),
+        every_order: cfg.every_order,
+        runs: 0,
+        redundant: 0,
+        failing: 0,
+        exhausted: false,
+        first_failing: None,
+        error: None,
+    };
+    let mut first: Option<(usize, Box<Failure>)> = None;
+    if cfg.every_order {
+        let (mut runs, mut failing) = (0, 0);
+        let e = explore_all(cfg.max_runs, |prefix| {
+            let run = run_once(cfg.config(StrategyKind::Replay(prefix.clone())), &property);
+            runs += 1;
+            if let Err(failure) = run.result {
+                failing += 1;
+                first.get_or_insert((runs, failure));
+            }
+            run.recorded
+        });
+        (summary.runs, summary.failing, summary.exhausted) = (e.runs, failing, e.exhausted);
+    } else {
+        let mut first_failure = None;
+        let reduced = explore_reduced(cfg.max_runs, |strategy| {
+            let mut sim = Sim::with_strategy(cfg.config(StrategyKind::Fifo), strategy);
+            match property(&mut sim) {
+                Ok(()) => false,
+                Err(failure) => {
+                    first_failure.get_or_insert(failure);
+                    true
+                }
+            }
+        });
+        match reduced {
+            Ok(e) => {
+                (summary.runs, summary.redundant, summary.failing, summary.exhausted) =
+                    (e.runs, e.redundant, e.failing, e.exhausted);
+                first = e.first_failing.zip(first_failure);
+            }
+            Err(error) => summary.error = Some(error),
+        }
+    }
+    summary.first_failing = first.map(|(run, failure)| Box::new(explain(&cfg, run, failure, &property)));
+    if cfg.print && !summary.is_proven() {
+        eprintln!("{summary}");
+    }
+    summary
+}
+
+/// Shrinks a failing order and finds its critical pair (when the check asks).
+fn explain(
+    cfg: &ExhaustiveCheck,
+    run: usize,
+    failure: Box<Failure>,
+    property: &impl Fn(&mut Sim) -> Result<(), Box<Failure>>,
+) -> FailingOrder {
+    let template = cfg.config(StrategyKind::Fifo);
+    let shrunk = if cfg.explain { shrink_tape(&template, &failure.tape, property) } else { None };
+    let Some(shrunk) = shrunk else {
+        return FailingOrder { run, tape: failure.tape.clone(), failure, shrink_runs: 0, critical: None };
+    };
+    let critical = critical_pair(&template, &shrunk.tape, property);
+    FailingOrder { run, tape: shrunk.tape, failure: shrunk.failure, shrink_runs: shrunk.runs, critical }
+}
+
+/// Replays one tape (from `LOCKSTEP_TAPE`) with its full trace printed.
+fn replay_one(
+    cfg: &ExhaustiveCheck,
+    tape: Tape,
+    property: &impl Fn(&mut Sim) -> Result<(), Box<Failure>>,
+) -> ExhaustiveSummary {
+    let run = run_once(cfg.config(StrategyKind::Replay(tape.clone())).trace(TraceMode::Full), property);
+    if let Some(trace) = &run.trace {
+        eprintln!("lockstep: replaying tape {tape}; full trace:");
+        eprint!("{trace}");
+    }
+    let failed = run.result.is_err();
+    let first_failing = run.result.err().map(|failure| {
+        Box::new(FailingOrder { run: 1, tape: run.recorded.trimmed(), failure, shrink_runs: 0, critical: None })
+    });
+    ExhaustiveSummary {
+        name: cfg.name.clone(),
+        every_order: true,
+        runs: 1,
+        redundant: 0,
+        failing: usize::from(failed),
+        exhausted: false,
+        first_failing,
+        error: None,
+    }
+}
