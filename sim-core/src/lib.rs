@@ -19,7 +19,8 @@
 //! - [`spawn`], [`task::Builder`], [`JoinHandle`], [`choose`], [`fail`]: tasks and choices.
 //! - [`strategy`]: FIFO, seeded random, replay, exhaustive enumeration;
 //!   [`footprint`]: what a step touched, and when two steps commute.
-//! - [`explore`]: proptest schedules that shrink, the critical pair of a failure, schedule
+//! - [`explore`]: every order of a property as a test ([`explore::exhaustive_check`]),
+//!   proptest schedules that shrink, the critical pair of a failure, schedule
 //!   independence as a check; deep races: [`strategy::pct`] (see `docs/exploration.md`).
 //! - [`Tape`], [`trace`], [`Failure`]: what a run did and how to replay it.
 //! - [`determinism`]: run a seed twice and name the first step where runs differ.
