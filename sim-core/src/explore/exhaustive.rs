@@ -3,12 +3,11 @@
 use std::fmt;
 
 use super::critical::{critical_pair, CriticalPair};
-use super::run_once;
 use super::shrink::shrink_tape;
+use super::{replay_printed, run_config, run_once};
 use crate::env::EnvOverrides;
 use crate::strategy::exhaustive::{explore_reduced, ExploreError};
 use crate::strategy::explore_all;
-use crate::trace::TraceMode;
 use crate::{Config, Failure, Sim, StrategyKind, Tape};
 
 /// How [`exhaustive_check`] enumerates a property's orders.
@@ -85,11 +84,7 @@ impl ExhaustiveCheck {
     }
 
     fn config(&self, strategy: StrategyKind) -> Config {
-        let config = self.sim.clone().strategy(strategy);
-        match &self.name {
-            Some(name) => config.name(name.clone()),
-            None => config,
-        }
+        run_config(&self.sim, self.name.as_deref(), strategy)
     }
 }
 
@@ -331,11 +326,7 @@ fn replay_one(
     tape: Tape,
     property: &impl Fn(&mut Sim) -> Result<(), Box<Failure>>,
 ) -> ExhaustiveSummary {
-    let run = run_once(cfg.config(StrategyKind::Replay(tape.clone())).trace(TraceMode::Full), property);
-    if let Some(trace) = &run.trace {
-        eprintln!("lockstep: replaying tape {tape}; full trace:");
-        eprint!("{trace}");
-    }
+    let run = replay_printed(cfg.config(StrategyKind::Fifo), &tape, property);
     let failed = run.result.is_err();
     let first_failing = run.result.err().map(|failure| {
         Box::new(FailingOrder { run: 1, tape: run.recorded.trimmed(), failure, shrink_runs: 0, critical: None })

@@ -46,7 +46,7 @@ pub use schedule::{schedules, Schedule, DEPARTURE_WEIGHT};
 pub use shrink::{shrink_tape, Shrunk};
 
 use crate::trace::{Trace, TraceMode};
-use crate::{Config, Failure, Sim, Tape};
+use crate::{Config, Failure, Sim, StrategyKind, Tape};
 
 /// What one run of a property did.
 struct Run {
@@ -55,6 +55,27 @@ struct Run {
     recorded: Tape,
     /// The whole trace, when the configuration kept it ([`TraceMode::Full`]).
     trace: Option<Trace>,
+}
+
+/// The configuration of one run of a check: its template with `strategy`, and the
+/// check's name when it has one.
+fn run_config(template: &Config, name: Option<&str>, strategy: StrategyKind) -> Config {
+    let config = template.clone().strategy(strategy);
+    match name {
+        Some(name) => config.name(name),
+        None => config,
+    }
+}
+
+/// Replays one tape (from `LOCKSTEP_TAPE`) under `config` with its full trace kept,
+/// and prints the trace to standard error.
+fn replay_printed(config: Config, tape: &Tape, property: &dyn Fn(&mut Sim) -> Result<(), Box<Failure>>) -> Run {
+    let run = run_once(config.strategy(StrategyKind::Replay(tape.clone())).trace(TraceMode::Full), property);
+    if let Some(trace) = &run.trace {
+        eprintln!("lockstep: replaying tape {tape}; full trace:");
+        eprint!("{trace}");
+    }
+    run
 }
 
 /// Runs `property` once in a fresh simulation configured by `config`.

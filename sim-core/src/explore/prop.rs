@@ -9,12 +9,11 @@ use proptest::test_runner::{
 };
 
 use super::critical::{critical_pair, CriticalPair};
-use super::run_once;
 use super::schedule::{schedules, Schedule};
 use super::shrink::shrink_tape;
+use super::{replay_printed, run_config, run_once};
 use crate::env::EnvOverrides;
 use crate::strategy::random::SimRng;
-use crate::trace::TraceMode;
 use crate::{Config, Failure, Sim, StrategyKind, Tape};
 
 /// How [`proptest_check`] runs a property.
@@ -88,11 +87,7 @@ impl PropCheck {
 
     /// The simulation configuration of one run.
     fn config(&self, strategy: StrategyKind) -> Config {
-        let config = self.sim.clone().strategy(strategy);
-        match &self.name {
-            Some(name) => config.name(name.clone()),
-            None => config,
-        }
+        run_config(&self.sim, self.name.as_deref(), strategy)
     }
 
     /// proptest's runner: seeded, no failure files, no forking.
@@ -343,11 +338,7 @@ fn replay_one(
     tape: Tape,
     property: &impl Fn(&mut Sim) -> Result<(), Box<Failure>>,
 ) -> PropSummary<()> {
-    let run = run_once(cfg.config(StrategyKind::Replay(tape.clone())).trace(TraceMode::Full), property);
-    if let Some(trace) = &run.trace {
-        eprintln!("lockstep: replaying tape {tape}; full trace:");
-        eprint!("{trace}");
-    }
+    let run = replay_printed(cfg.config(StrategyKind::Fifo), &tape, property);
     let counterexample = run.result.err().map(|failure| {
         Box::new(Counterexample {
             inputs: (),
