@@ -784,6 +784,7 @@ impl Core {
     /// Marks a task ended (done or aborted) and hands back its joiner's waker.
     pub(crate) fn end_task(&mut self, id: TaskId, state: TaskState) -> Option<Waker> {
         self.touch(Access::Task(id));
+        self.touch(Access::End);
         let meta = &mut self.tasks[id.0 as usize];
         if meta.state != TaskState::Running {
             return None;

@@ -54,9 +54,14 @@ pub enum Access {
     Wake(TaskId),
     /// Created a task or a channel (ids and names are handed out in creation order).
     Create,
+    /// Ended a task (finished or aborted). Task ends are ordered against each other:
+    /// which of them is the last decides where [`Sim::run`](crate::Sim::run) stops,
+    /// and the events still pending then are never applied.
+    End,
     /// Touched memory declared with [`touch`] (the hash of its name).
     Shared(u64),
-    /// Ended the run (a violation, a panic): orders it with everything.
+    /// Ended the run (a violation, a panic, or the step after which the driver
+    /// stops): orders it with everything.
     Stop,
 }
 

@@ -243,7 +243,7 @@ impl Sim {
     /// The run's failure, if this step failed it (panic, violation, limit).
     pub fn step(&mut self) -> Result<bool, Box<Failure>> {
         let _guard = EnterGuard::new(&self.shared);
-        self.step_once(Instant::MAX)
+        self.step_once(Instant::MAX, &mut |_| false)
     }
 
     /// Applies every event due at the current instant (and those they cause),
@@ -356,14 +356,16 @@ impl Sim {
             if done(&self.shared.core.borrow()) {
                 return Ok(Progress::Done);
             }
-            if !self.step_once(until)? {
+            if !self.step_once(until, &mut done)? {
                 return Ok(Progress::Idle);
             }
         }
     }
 
-    /// The heart: take one event due by `until` and apply it.
-    fn step_once(&mut self, until: Instant) -> Result<bool, Box<Failure>> {
+    /// The heart: take one event due by `until` and apply it. `stops` says whether the
+    /// driver stops after this step (its footprint then orders it against every event
+    /// still pending, which the stop leaves unapplied).
+    fn step_once(&mut self, until: Instant, stops: &mut dyn FnMut(&Core) -> bool) -> Result<bool, Box<Failure>> {
         let mut core = self.shared.core.borrow_mut();
         if core.step >= self.max_steps {
             drop(core);
@@ -404,7 +406,11 @@ impl Sim {
             }
         }
         if self.shared.footprints {
-            self.shared.core.borrow_mut().end_footprint();
+            let mut core = self.shared.core.borrow_mut();
+            if stops(&core) {
+                core.touch(Access::Stop);
+            }
+            core.end_footprint();
         }
         self.check_stop()?;
         Ok(true)

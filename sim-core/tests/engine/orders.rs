@@ -180,14 +180,20 @@ fn the_reduction_keeps_all_orders_of_tasks_that_touch_the_same_thing() {
     assert_eq!(senders.outcomes, permutations(&["a", "b", "c"]));
 }
 
-/// Three tasks at t = 0 that each send on a channel of their own: 3! = 6 orders,
-/// but the three polls touch disjoint channels and tasks, so they form one class.
+/// Three tasks at t = 0 that each send on a channel of their own, then sleep 1, 2 and
+/// 3 ms and end: 3! = 6 orders at 0 ms (nothing else ties), but the three polls touch
+/// disjoint channels, tasks and timers, so they form one class. (A task's end is
+/// ordered against every other task's end, since the last one stops `Sim::run`: the
+/// sleeps keep the ends apart.)
 fn three_loners(sim: &mut Sim) -> Vec<usize> {
     let mut receivers = Vec::new();
-    for name in ["a", "b", "c"] {
+    for (i, name) in ["a", "b", "c"].into_iter().enumerate() {
         let (tx, rx) = mpsc::unbounded_channel_named::<&str>(name);
         receivers.push(rx);
-        sim.spawn_named(name, async move { tx.send(name).unwrap() });
+        sim.spawn_named(name, async move {
+            tx.send(name).unwrap();
+            sleep(Duration::from_millis(i as u64 + 1)).await;
+        });
     }
     sim.run().unwrap();
     receivers.iter().map(|rx| rx.len()).collect()
@@ -201,16 +207,20 @@ fn steps_that_touch_disjoint_channels_commute() {
     assert_eq!(reduced.outcomes, BTreeSet::from([vec![1, 1, 1]]));
 }
 
-/// Memory shared outside Lockstep's primitives is invisible unless declared: the
-/// same three appenders without `touch` look like three disjoint steps, and the
-/// reduction explores one order of them (this is the contract `touch` exists for).
+/// Memory shared outside Lockstep's primitives is invisible unless declared: three
+/// appenders without `touch` (ending at different instants, as the loners above) look
+/// like three disjoint steps, and the reduction explores one order of them (this is
+/// the contract `touch` exists for).
 #[test]
 fn undeclared_shared_memory_is_invisible_to_the_reduction() {
     let undeclared = |sim: &mut Sim| {
         let log = Rc::new(RefCell::new(Vec::new()));
-        for name in ["a", "b", "c"] {
+        for (i, name) in ["a", "b", "c"].into_iter().enumerate() {
             let log = log.clone();
-            sim.spawn_named(name, async move { log.borrow_mut().push(name) });
+            sim.spawn_named(name, async move {
+                log.borrow_mut().push(name);
+                sleep(Duration::from_millis(i as u64 + 1)).await;
+            });
         }
         sim.run().unwrap();
         let out = log.borrow().clone();

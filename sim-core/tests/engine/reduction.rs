@@ -11,10 +11,11 @@ use proptest::prelude::*;
 use proptest::test_runner::{Config as ProptestConfig, RngAlgorithm, TestRng, TestRunner};
 
 use sim_core::footprint::touch;
+use sim_core::select::{select, Either};
 use sim_core::strategy::exhaustive::explore_reduced;
 use sim_core::strategy::explore_all;
 use sim_core::sync::mpsc;
-use sim_core::time::sleep;
+use sim_core::time::{sleep, timeout};
 use sim_core::{choose, yield_now, Config, Sim};
 
 /// One operation of a generated task.
@@ -225,4 +226,168 @@ fn a_program_that_does_not_replay_its_prefix_is_reported() {
     });
     assert_eq!(result, Err(ExploreError::Nondeterministic { run: 2, depth: 0 }));
     assert!(result.unwrap_err().to_string().contains("the program is not deterministic"));
+}
+
+// ---- richer programs: selects, blocking sends, latency, spawns and joins ----
+
+/// One operation of a richer generated task.
+#[derive(Clone, Copy, Debug)]
+enum Rich {
+    /// Sleeps 0 or 5 ms.
+    Sleep(u64),
+    /// Sends without waiting; notes whether it got in.
+    TrySend(usize),
+    /// Sends, waiting at most 5 ms for room; notes whether it got in.
+    SendWait(usize),
+    /// Takes a message if one is there; notes it.
+    TryRecv(usize),
+    /// Selects between a receive and a 5 ms sleep; notes what won.
+    Recv(usize),
+    /// Notes how many messages a channel holds.
+    Len(usize),
+    /// Appends to the declared log.
+    Append,
+    /// Draws 0 or 1 and notes it.
+    Choose,
+    /// Spawns a child that sends on channel 0, joins it, notes that it joined.
+    Spawn,
+}
+
+fn rich_op() -> impl Strategy<Value = Rich> {
+    prop_oneof![
+        prop_oneof![Just(0u64), Just(5)].prop_map(Rich::Sleep),
+        (0..CHANNELS).prop_map(Rich::TrySend),
+        (0..CHANNELS).prop_map(Rich::SendWait),
+        (0..CHANNELS).prop_map(Rich::TryRecv),
+        (0..CHANNELS).prop_map(Rich::Recv),
+        (0..CHANNELS).prop_map(Rich::Len),
+        Just(Rich::Append),
+        Just(Rich::Choose),
+        Just(Rich::Spawn),
+    ]
+}
+
+/// Channel 0 holds 2 messages and delivers at once; channel 1 holds 1 and
+/// delivers 5 ms after the send. With `block_on`, the first task runs as the
+/// simulation's `main` and the run stops when it ends, other tasks or not.
+fn rich_run(program: &[Vec<Rich>], block_on: bool, sim: &mut Sim) -> (Vec<Vec<i64>>, Vec<usize>, Vec<usize>, String) {
+    let log = Rc::new(RefCell::new(Vec::new()));
+    let (tx0, rx0) = mpsc::channel_named::<usize>("ch0", 2);
+    let (tx1, rx1) = mpsc::Builder::new().name("ch1").latency(Duration::from_millis(5)).channel::<usize>(1);
+    let senders = Rc::new(vec![tx0, tx1]);
+    // A task that awaits a receive takes the receiver out for the wait; another task
+    // that wants it meanwhile notes -2 instead.
+    let receivers = Rc::new(vec![RefCell::new(Some(rx0)), RefCell::new(Some(rx1))]);
+    let notes: Vec<Rc<RefCell<Vec<i64>>>> = program.iter().map(|_| Rc::new(RefCell::new(Vec::new()))).collect();
+    let mut main = None;
+    for (t, ops) in program.iter().enumerate() {
+        let (ops, log, notes) = (ops.clone(), log.clone(), notes[t].clone());
+        let (senders, receivers) = (senders.clone(), receivers.clone());
+        let task = async move {
+            let note = |v: i64| notes.borrow_mut().push(v);
+            for op in ops {
+                match op {
+                    Rich::Sleep(ms) => sleep(Duration::from_millis(ms)).await,
+                    Rich::TrySend(c) => note(i64::from(senders[c].try_send(t).is_ok())),
+                    Rich::SendWait(c) => {
+                        let sent = timeout(Duration::from_millis(5), senders[c].send(t)).await;
+                        note(i64::from(matches!(sent, Ok(Ok(())))));
+                    }
+                    Rich::TryRecv(c) => {
+                        let got = receivers[c].borrow_mut().as_mut().map(|rx| rx.try_recv().ok());
+                        note(match got {
+                            None => -2,
+                            Some(None) => -1,
+                            Some(Some(v)) => v as i64,
+                        });
+                    }
+                    Rich::Recv(c) => {
+                        let Some(mut rx) = receivers[c].borrow_mut().take() else {
+                            note(-2);
+                            continue;
+                        };
+                        let got = match select(rx.recv(), sleep(Duration::from_millis(5))).await {
+                            Either::Left(Some(v)) => v as i64,
+                            Either::Left(None) => -4,
+                            Either::Right(()) => -3,
+                        };
+                        *receivers[c].borrow_mut() = Some(rx);
+                        note(got);
+                    }
+                    Rich::Len(c) => note(receivers[c].borrow().as_ref().map_or(-2, |rx| rx.len() as i64)),
+                    Rich::Append => {
+                        touch("log");
+                        log.borrow_mut().push(t);
+                    }
+                    Rich::Choose => note(choose(2) as i64),
+                    Rich::Spawn => {
+                        let tx = senders.clone();
+                        let child = sim_core::spawn(async move {
+                            let _ = tx[0].try_send(10 + t);
+                        });
+                        note(i64::from(child.await.is_ok()));
+                    }
+                }
+            }
+        };
+        if block_on && t == 0 {
+            main = Some(task);
+        } else {
+            sim.spawn_named(format!("t{t}"), task);
+        }
+    }
+    let result = match main {
+        Some(main) => sim.block_on(main),
+        None => sim.run(),
+    };
+    let result = match result {
+        Ok(()) => "pass".to_string(),
+        Err(failure) => failure.kind.class().to_string(),
+    };
+    let noted = notes.iter().map(|n| n.borrow().clone()).collect();
+    let left = receivers.iter().map(|r| r.borrow().as_ref().map_or(usize::MAX, |rx| rx.len())).collect();
+    let out = log.borrow().clone();
+    (noted, out, left, result)
+}
+
+/// 200 generated programs of 2 or 3 tasks with selects against timers, sends that wait
+/// for room under a timeout, a channel with latency, and tasks that spawn and join a
+/// child, run to the end or until their first task ends (`block_on`): the reduction
+/// reaches every outcome that plain enumeration reaches.
+#[test]
+fn the_reduction_reaches_every_outcome_with_selects_latency_waiting_sends_and_joins() {
+    let config = ProptestConfig { cases: 200, failure_persistence: None, ..ProptestConfig::default() };
+    let mut runner = TestRunner::new_with_rng(config, TestRng::deterministic_rng(RngAlgorithm::ChaCha));
+    let programs = (prop::collection::vec(prop::collection::vec(rich_op(), 1..4), 2..4), any::<bool>());
+    let (compared, smaller) = (RefCell::new(0u32), RefCell::new(0u32));
+    runner
+        .run(&programs, |(program, block_on)| {
+            let mut all = BTreeSet::new();
+            let every = explore_all(20_000, |prefix| {
+                let mut sim = Sim::new(Config::replay(prefix.clone()));
+                all.insert(rich_run(&program, block_on, &mut sim));
+                sim.recorded_tape()
+            });
+            if !every.exhausted {
+                return Ok(());
+            }
+            let mut reduced = BTreeSet::new();
+            let classes = explore_reduced(100_000, |strategy| {
+                let mut sim = Sim::with_strategy(Config::default(), strategy);
+                reduced.insert(rich_run(&program, block_on, &mut sim));
+                false
+            })
+            .expect("generated programs are deterministic");
+            prop_assert!(classes.exhausted);
+            prop_assert_eq!(&reduced, &all, "the reduction lost outcomes of {:?} (block_on: {})", program, block_on);
+            *compared.borrow_mut() += 1;
+            if classes.runs < every.runs {
+                *smaller.borrow_mut() += 1;
+            }
+            Ok(())
+        })
+        .unwrap();
+    let (compared, smaller) = (compared.into_inner(), smaller.into_inner());
+    assert!(compared >= 120, "most generated programs are small enough to enumerate ({compared})");
+    assert!(smaller * 2 >= compared, "the reduction cuts most programs ({smaller} of {compared})");
 }
