@@ -4,8 +4,8 @@
 //!
 //! - [`schedules`] and [`Schedule`]: a [`proptest`] strategy for schedules (a number per
 //!   choice point, biased toward 0, the canonical order), run through
-//!   [`StrategyKind::Scripted`](crate::StrategyKind::Scripted). Shrinking the numbers
-//!   toward 0 removes departures from the canonical order.
+//!   [`StrategyKind::Scripted`]. Shrinking the numbers toward 0 removes departures from
+//!   the canonical order.
 //! - [`proptest_check`] and [`proptest_check_with`]: run a property over generated
 //!   cases, one simulation per case, shrink the first failure (the inputs with the
 //!   schedule), and report the shrunk tape, the replay command and the critical pair.
