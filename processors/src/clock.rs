@@ -79,14 +79,16 @@ impl Clock for TokioClock {
 }
 
 /// Virtual time from the Lockstep simulator ([`sim_core::time`]). Every timer
-/// firing is an event in the simulation's one queue.
+/// firing is an event in the simulation's one queue. Needs the crate feature `sim`.
 ///
 /// # Panics
 /// Every method panics when no simulation is current on this thread (use it
 /// inside simulated tasks, or while a [`sim_core::Sim`] is alive).
+#[cfg(feature = "sim")]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct SimClock;
 
+#[cfg(feature = "sim")]
 impl Clock for SimClock {
     type Instant = sim_core::Instant;
     type Sleep = sim_core::time::Sleep;

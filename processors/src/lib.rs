@@ -42,10 +42,12 @@
 //!
 //! ## On the simulator
 //!
-//! Swap the clock. Every timer firing and every wake-up is then an event of the
-//! simulation's one queue, and a seed decides the order of events that fall on the
-//! same instant. The processors decide from timestamps only, so their output does
-//! not depend on that order:
+//! Swap the clock. [`SimClock`] needs this crate's feature `sim` (which also
+//! re-exports [`sim_core`]); production builds leave it off and depend on neither
+//! the simulator nor tokio's `test-util`. Every timer firing and every wake-up is
+//! then an event of the simulation's one queue, and a seed decides the order of
+//! events that fall on the same instant. The processors decide from timestamps
+//! only, so their output does not depend on that order:
 //!
 //! ```
 //! use std::time::Duration;
@@ -97,11 +99,15 @@ pub mod timeline;
 pub mod window;
 
 pub use batcher::{Batcher, BatcherBuilder};
-pub use clock::{Clock, SimClock, TokioClock};
+#[cfg(feature = "sim")]
+pub use clock::SimClock;
+pub use clock::{Clock, TokioClock};
 pub use debounce::Debounce;
 pub use error::ConfigError;
 pub use processor::{AsResults, Logic, Processor, Unwrapped};
 pub use throttle::Throttle;
 pub use window::{Session, SessionWindow, SlidingWindow, SlidingWindowBuilder, TumblingWindow, Window};
 
+/// The simulator [`SimClock`] runs on (feature `sim`).
+#[cfg(feature = "sim")]
 pub use sim_core;

@@ -26,6 +26,18 @@
 //! - [`determinism`]: run a seed twice and name the first step where runs differ.
 //! - [`log`]: `tracing` output stamped with virtual time and the running task.
 //!
+//! ## Cargo features
+//! Integrations with other libraries are optional. All three are on by default, since
+//! sim-core is a test-time dependency and the checks above should work as shown;
+//! `default-features = false` leaves the engine alone (no proptest, serde or
+//! `tracing-subscriber` in the build).
+//!
+//! | feature | adds | pulls in |
+//! | --- | --- | --- |
+//! | `proptest` | [`explore::proptest_check`], [`explore::proptest_check_with`], [`explore::schedules`] | `proptest` |
+//! | `json` | [`Trace::write_jsonl`] (JSON Lines traces); serde's `Serialize` for trace lines, [`Instant`], [`Choice`], [`Fingerprint`] | `serde`, `serde_json` |
+//! | `log` | the [`log`] module: [`log::VirtualTime`], [`log::init_test_logging`] | `tracing-subscriber` |
+//!
 //! ## Tutorial: find a race, read the report, replay it, fix it
 //! A throttle passes an item, then refuses items for 50 ms. This one hands the item
 //! downstream first and only then arms its cooldown timer; the timer's firing ends
@@ -195,6 +207,7 @@ pub mod env;
 pub mod explore;
 pub mod footprint;
 pub mod identity;
+#[cfg(feature = "log")]
 pub mod log;
 mod report;
 pub mod select;

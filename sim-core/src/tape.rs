@@ -27,7 +27,8 @@ use std::str::FromStr;
 use crate::identity::EventIdentity;
 
 /// One recorded choice: `index` was taken among `options` candidates.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "json", derive(serde::Serialize, serde::Deserialize))]
 pub struct Choice {
     /// How many candidates there were (at least 2).
     pub options: u32,

@@ -8,14 +8,13 @@
 
 use std::collections::VecDeque;
 use std::fmt;
-use std::io;
 
 use crate::time::Instant;
 use crate::{ChannelId, Choice, TaskId, TimerId};
 
 /// What a trace record is about.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize)]
-#[serde(rename_all = "kebab-case")]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "json", derive(serde::Serialize), serde(rename_all = "kebab-case"))]
 #[non_exhaustive]
 pub enum RecordKind {
     /// Step: a task was polled.
@@ -130,7 +129,8 @@ fn mix(h: u64, x: u64) -> u64 {
 }
 
 /// A run's fingerprint: a hash of its whole trace.
-#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[cfg_attr(feature = "json", derive(serde::Serialize, serde::Deserialize))]
 pub struct Fingerprint(pub u64);
 
 impl fmt::Display for Fingerprint {
@@ -203,7 +203,8 @@ impl TraceBuf {
 }
 
 /// One record with its names resolved.
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "json", derive(serde::Serialize))]
 pub struct TraceLine {
     /// The step (from 1).
     pub step: u64,
@@ -212,25 +213,25 @@ pub struct TraceLine {
     /// What happened.
     pub kind: RecordKind,
     /// Task id.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "json", serde(skip_serializing_if = "Option::is_none"))]
     pub task_id: Option<u32>,
     /// Task name.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "json", serde(skip_serializing_if = "Option::is_none"))]
     pub task: Option<String>,
     /// Channel id.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "json", serde(skip_serializing_if = "Option::is_none"))]
     pub channel_id: Option<u32>,
     /// Channel name.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "json", serde(skip_serializing_if = "Option::is_none"))]
     pub channel: Option<String>,
     /// Timer id.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "json", serde(skip_serializing_if = "Option::is_none"))]
     pub timer_id: Option<u64>,
     /// The timer's deadline in nanoseconds.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "json", serde(skip_serializing_if = "Option::is_none"))]
     pub deadline_ns: Option<u64>,
     /// `[options, index]` when this was a choice point.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "json", serde(skip_serializing_if = "Option::is_none"))]
     pub choice: Option<[u32; 2]>,
 }
 
@@ -265,11 +266,12 @@ pub struct Trace {
 }
 
 impl Trace {
-    /// Writes the trace as JSON Lines, one record per line.
+    /// Writes the trace as JSON Lines, one record per line (feature `json`).
     ///
     /// # Errors
     /// Returns the writer's I/O error.
-    pub fn write_jsonl(&self, mut w: impl io::Write) -> io::Result<()> {
+    #[cfg(feature = "json")]
+    pub fn write_jsonl(&self, mut w: impl std::io::Write) -> std::io::Result<()> {
         for line in &self.lines {
             serde_json::to_writer(&mut w, line)?;
             w.write_all(b"\n")?;

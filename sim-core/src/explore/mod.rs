@@ -32,7 +32,9 @@
 mod critical;
 mod exhaustive;
 mod independence;
+#[cfg(feature = "proptest")]
 mod prop;
+#[cfg(feature = "proptest")]
 mod schedule;
 mod shrink;
 
@@ -41,7 +43,9 @@ pub use exhaustive::{exhaustive_check, exhaustive_check_with, ExhaustiveCheck, E
 pub use independence::{
     schedule_independence, timeline_independence, Independence, OutputDifference, ScheduleDependence, ScheduleRun,
 };
+#[cfg(feature = "proptest")]
 pub use prop::{proptest_check, proptest_check_with, Counterexample, PropCheck, PropSummary};
+#[cfg(feature = "proptest")]
 pub use schedule::{schedules, Schedule, DEPARTURE_WEIGHT};
 pub use shrink::{shrink_tape, Shrunk};
 
