@@ -56,6 +56,13 @@ const PREFIX: &str = "t1:";
 const PREFIX_IDS: &str = "t2:";
 
 impl Tape {
+    /// The most choices a tape's text may expand to (`*count` included): 2^20. A
+    /// longer text is a [`TapeParseError`], never a huge allocation.
+    pub const MAX_CHOICES: usize = 1 << 20;
+
+    /// The longest tape text accepted, in bytes: 16 MiB.
+    pub const MAX_TEXT: usize = 16 << 20;
+
     /// An empty tape: every choice canonical.
     pub fn new() -> Tape {
         Tape::default()
@@ -174,8 +181,13 @@ impl std::error::Error for TapeParseError {}
 impl FromStr for Tape {
     type Err = TapeParseError;
 
+    /// Parses the text form. Bounded: a text longer than [`Tape::MAX_TEXT`] bytes, or
+    /// one that expands to more than [`Tape::MAX_CHOICES`] choices, is an error.
     fn from_str(text: &str) -> Result<Tape, TapeParseError> {
-        let err = |item: &str, reason| TapeParseError { item: item.to_string(), reason };
+        let err = |item: &str, reason| TapeParseError { item: shorten(item), reason };
+        if text.len() > Tape::MAX_TEXT {
+            return Err(err(text, "the tape text is longer than 16 MiB"));
+        }
         let text = text.trim();
         let (body, with_ids) = match (text.strip_prefix(PREFIX), text.strip_prefix(PREFIX_IDS)) {
             (Some(body), _) => (body, false),
@@ -204,8 +216,11 @@ impl FromStr for Tape {
             if index >= options {
                 return Err(err(item, "index must be below options"));
             }
-            if count == 0 || count > 1 << 24 {
-                return Err(err(item, "count must be between 1 and 16777216"));
+            if count == 0 {
+                return Err(err(item, "count must be at least 1"));
+            }
+            if count > Tape::MAX_CHOICES - choices.len() {
+                return Err(err(item, "the tape expands to more than 1048576 choices"));
             }
             if let Some(id) = identity {
                 ids.push(id.parse::<EventIdentity>().map_err(|e| err(item, e.0))?);
@@ -213,6 +228,14 @@ impl FromStr for Tape {
             choices.extend(std::iter::repeat_n(Choice { options, index }, count));
         }
         Ok(Tape { choices, ids })
+    }
+}
+
+/// `item`, cut to its first 64 characters for an error message.
+fn shorten(item: &str) -> String {
+    match item.char_indices().nth(64) {
+        Some((end, _)) => format!("{}…", &item[..end]),
+        None => item.to_string(),
     }
 }
 
@@ -260,6 +283,27 @@ mod tests {
         assert_eq!("t1:2.2".parse::<Tape>().unwrap_err().reason, "index must be below options");
         assert_eq!("t1:1.0".parse::<Tape>().unwrap_err().reason, "a choice has at least 2 options");
         assert_eq!("t1:x".parse::<Tape>().unwrap_err().reason, "expected `options.index`");
-        assert_eq!("t1:2.1*0".parse::<Tape>().unwrap_err().reason, "count must be between 1 and 16777216");
+        assert_eq!("t1:2.1*0".parse::<Tape>().unwrap_err().reason, "count must be at least 1");
+    }
+
+    #[test]
+    fn a_tape_is_capped_in_text_and_in_expansion() {
+        // The 522-byte shape of the report: many items of 2^24 each.
+        let text = format!("t1:{}", vec!["2.1*16777216"; 40].join(","));
+        let e = text.parse::<Tape>().unwrap_err();
+        assert_eq!(e.reason, "the tape expands to more than 1048576 choices");
+        assert!(e.item.chars().count() <= 65, "{}", e.item);
+        // Exactly at the cap is fine; one more is not, even split over items.
+        let at_cap: Tape = format!("t1:2.1*{}", Tape::MAX_CHOICES).parse().unwrap();
+        assert_eq!(at_cap.len(), Tape::MAX_CHOICES);
+        let over = format!("t1:2.1*{},3.1", Tape::MAX_CHOICES);
+        assert_eq!(over.parse::<Tape>().unwrap_err().item, "3.1");
+        let count_overflow = "t1:2.1*99999999999999999999999";
+        assert_eq!(count_overflow.parse::<Tape>().unwrap_err().reason, "count after `*` is not a number");
+        // A text over 16 MiB is refused before it is read, and the error quotes 64 characters.
+        let long = format!("t1:{}", "2.1,".repeat(Tape::MAX_TEXT / 4));
+        let e = long.parse::<Tape>().unwrap_err();
+        assert_eq!(e.reason, "the tape text is longer than 16 MiB");
+        assert_eq!(e.item.chars().count(), 65);
     }
 }
