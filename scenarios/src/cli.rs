@@ -11,7 +11,7 @@ use std::fmt::Write as _;
 use std::fs::File;
 use std::io::{BufWriter, IsTerminal, Write};
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Instant as WallClock;
 
@@ -70,11 +70,12 @@ struct RunArgs {
     /// Run every scenario of the catalogue.
     #[arg(long, conflicts_with = "names")]
     all: bool,
-    /// Seeds 0..N instead of each scenario's bound or budget.
-    #[arg(long, value_name = "N", conflicts_with = "seed", value_parser = clap::value_parser!(u64).range(1..))]
+    /// Seeds 0..N instead of each scenario's bound or budget (`1e6` notation accepted).
+    /// Seeds are handed out as they run, never counted up front.
+    #[arg(long, value_name = "N", conflicts_with = "seed", value_parser = parse_seed_count)]
     seeds: Option<u64>,
-    /// Only this seed.
-    #[arg(long, value_name = "S")]
+    /// Only this seed (any u64).
+    #[arg(long, value_name = "S", conflicts_with = "shard")]
     seed: Option<u64>,
     /// The strategy.
     #[arg(long, value_enum, default_value_t = StrategyArg::Random)]
@@ -122,11 +123,14 @@ struct ReplayArgs {
     /// The scenario (full name, as in `throttle-hang/buggy`).
     name: String,
     /// The seed to replay.
-    #[arg(long, value_name = "S", conflicts_with = "tape", required_unless_present = "tape")]
+    #[arg(long, value_name = "S", conflicts_with_all = ["tape", "tape_file"], required_unless_present_any = ["tape", "tape_file"])]
     seed: Option<u64>,
     /// The tape to replay (the `tape:` of a report).
-    #[arg(long, value_name = "T")]
+    #[arg(long, value_name = "T", conflicts_with = "tape_file")]
     tape: Option<Tape>,
+    /// Read the tape to replay from this file (for tapes too long for a command line).
+    #[arg(long, value_name = "FILE")]
+    tape_file: Option<PathBuf>,
     /// Write the whole trace here as JSON Lines.
     #[arg(long, value_name = "FILE.jsonl")]
     trace: Option<PathBuf>,
@@ -166,10 +170,33 @@ pub fn main() -> ExitCode {
     match result {
         Ok(code) => code,
         Err(BadInput(reason)) => {
-            eprintln!("lockstep: {reason}");
+            eprintln!("lockstep: {}", one_line(&reason));
             ExitCode::from(2)
         }
     }
+}
+
+/// `text` with its control characters escaped (`\n`), so that a reason quoting
+/// user input (a name holding a newline) stays on one line.
+fn one_line(text: &str) -> String {
+    text.chars().map(|c| if c.is_control() { c.escape_default().to_string() } else { c.to_string() }).collect()
+}
+
+/// A number of seeds: a decimal integer of at least 1, or `MeE` notation (`1e12`).
+fn parse_seed_count(text: &str) -> Result<u64, String> {
+    let reason = || "expected a number of seeds from 1 to 2^64-1: a decimal integer, or `1e6` notation".to_string();
+    let n = match text.trim().split_once(['e', 'E']) {
+        Some((mantissa, exponent)) => {
+            let mantissa: u64 = mantissa.parse().map_err(|_| reason())?;
+            let exponent: u32 = exponent.parse().map_err(|_| reason())?;
+            10u64.checked_pow(exponent).and_then(|p| p.checked_mul(mantissa)).ok_or_else(reason)?
+        }
+        None => text.trim().parse().map_err(|_| reason())?,
+    };
+    if n == 0 {
+        return Err(reason());
+    }
+    Ok(n)
 }
 
 /// Help and version go to standard output (status 0); any other parse error is
@@ -191,7 +218,7 @@ fn clap_error(e: clap::Error) -> ExitCode {
     let paragraph: Vec<&str> =
         rendered.lines().map(str::trim).skip_while(|l| l.is_empty()).take_while(|l| !l.is_empty()).collect();
     let reason = paragraph.join(" ");
-    let reason = reason.trim_start_matches("error:").trim();
+    let reason = one_line(reason.trim_start_matches("error:").trim());
     eprintln!("lockstep: {reason} (see `lockstep --help`)");
     ExitCode::from(2)
 }
@@ -245,7 +272,30 @@ fn run(args: RunArgs) -> Result<ExitCode, BadInput> {
     if args.strategy != StrategyArg::Pct && (args.depth.is_some() || args.pct_steps.is_some()) {
         return Err(BadInput("--depth and --pct-steps apply to --strategy pct only".to_string()));
     }
+    let seeded = args.seed.is_some() || args.seeds.is_some() || args.shard.is_some() || args.keep_going;
+    if args.strategy == StrategyArg::Fifo && seeded {
+        return Err(BadInput(
+            "--seed, --seeds, --shard and --keep-going apply to --strategy random or pct: fifo runs the canonical order once"
+                .to_string(),
+        ));
+    }
     let scenarios = selected(&args.names, args.all)?;
+    if args.strategy != StrategyArg::Fifo {
+        for scenario in &scenarios {
+            let (seeds, shard) = seed_plan(scenario, &args);
+            if args.seed.is_none() && shard.len_of(&seeds) == 0 {
+                return Err(BadInput(format!(
+                    "shard {shard} of seeds {seeds:?} of `{}` holds no seed: a run of 0 seeds proves nothing",
+                    scenario.name
+                )));
+            }
+        }
+    }
+    let corpus_path = args.corpus.clone().unwrap_or_else(corpus::default_path);
+    if args.record {
+        corpus::prepare(&corpus_path)
+            .map_err(|e| BadInput(format!("cannot record in the corpus {}: {e}", corpus_path.display())))?;
+    }
     let mut rows = Vec::new();
     for scenario in scenarios {
         rows.push(run_one(scenario, &args));
@@ -257,7 +307,7 @@ fn run(args: RunArgs) -> Result<ExitCode, BadInput> {
     }
     print!("{notes}");
     if args.record {
-        let path = args.corpus.clone().unwrap_or_else(corpus::default_path);
+        let path = corpus_path;
         let found: Vec<Entry> = rows.iter().flat_map(|r| r.found.iter().cloned()).collect();
         let added = corpus::append(&path, &found)
             .map_err(|e| BadInput(format!("cannot record in the corpus {}: {e}", path.display())))?;
@@ -336,25 +386,50 @@ fn fifo_run(scenario: &Scenario, row: &mut Row) {
     }
 }
 
-fn seeded_run(scenario: &Scenario, args: &RunArgs, row: &mut Row) {
-    let seeds = match (args.seed, args.seeds) {
-        (Some(seed), _) => seed..seed.saturating_add(1),
-        (None, Some(n)) => 0..n,
-        (None, None) => 0..scenario.expect.seeds(),
+/// The seed range and shard a seeded `run` of `scenario` covers (`--seed` aside).
+fn seed_plan(scenario: &Scenario, args: &RunArgs) -> (std::ops::Range<u64>, Shard) {
+    let seeds = match args.seeds {
+        Some(n) => 0..n,
+        None => 0..scenario.expect.seeds(),
     };
-    let mut cfg = CheckConfig::default().seeds(seeds);
+    (seeds, args.shard.unwrap_or(Shard::ALL))
+}
+
+fn seeded_strategy(args: &RunArgs) -> Seeded {
+    match args.strategy {
+        StrategyArg::Pct => {
+            Seeded::Pct { depth: args.depth.unwrap_or(PCT_DEPTH), steps: args.pct_steps.unwrap_or(PCT_STEPS) }
+        }
+        StrategyArg::Random | StrategyArg::Fifo => Seeded::Random,
+    }
+}
+
+/// `--seed S`: one run, of any seed up to `u64::MAX` (which no `Range<u64>` holds).
+fn single_seed_run(scenario: &Scenario, args: &RunArgs, seed: u64, row: &mut Row) {
+    let outcome = scenario.run(scenario.config(seeded_strategy(args).strategy(seed)));
+    row.seeds_run = 1;
+    if let Err(failure) = outcome.result {
+        row.failures = 1;
+        row.first_failing = seed.to_string();
+        row.findings = outcome.findings;
+        row.found.push(Entry::from_failure(scenario, &failure));
+        row.failure = Some(failure);
+    }
+}
+
+fn seeded_run(scenario: &Scenario, args: &RunArgs, row: &mut Row) {
+    if let Some(seed) = args.seed {
+        return single_seed_run(scenario, args, seed, row);
+    }
+    let (seeds, shard) = seed_plan(scenario, args);
+    let planned = shard.len_of(&seeds);
+    let mut cfg = CheckConfig::default().seeds(seeds).shard(shard);
     if let Some(jobs) = args.jobs {
         cfg = cfg.jobs(usize::try_from(jobs).unwrap_or(usize::MAX));
     }
-    if let Some(shard) = args.shard {
-        cfg = cfg.shard(shard);
-    }
     cfg = cfg.stop(if args.keep_going { StopAt::Never } else { StopAt::FirstFailure });
-    if args.strategy == StrategyArg::Pct {
-        let (depth, steps) = (args.depth.unwrap_or(PCT_DEPTH), args.pct_steps.unwrap_or(PCT_STEPS));
-        cfg = cfg.seeded(Seeded::Pct { depth, steps });
-    }
-    let bar = progress(scenario, cfg.planned_seeds().count() as u64);
+    cfg = cfg.seeded(seeded_strategy(args));
+    let bar = progress(scenario, planned);
     let summary = scenario.check(cfg, &|| bar.inc(1));
     bar.finish_and_clear();
     row.seeds_run = summary.seeds_run;
@@ -566,15 +641,39 @@ fn explore_one(scenario: &'static Scenario, max_runs: usize, every_order: bool) 
 
 fn replay(args: ReplayArgs) -> Result<ExitCode, BadInput> {
     let scenario = find(&args.name)?;
-    let (strategy, which) = match (&args.tape, args.seed) {
-        (Some(tape), _) => (StrategyKind::Replay(tape.clone()), format!("tape {tape}")),
-        (None, Some(seed)) => (StrategyKind::Random { seed }, format!("seed {seed}")),
-        (None, None) => return Err(BadInput("give --seed S or --tape T".to_string())),
+    let tape = match (&args.tape, &args.tape_file) {
+        (Some(tape), _) => Some(tape.clone()),
+        (None, Some(path)) => Some(read_tape(path)?),
+        (None, None) => None,
     };
+    let (strategy, which) = match (tape, args.seed) {
+        (Some(tape), _) => {
+            let which = format!("tape {tape}");
+            (StrategyKind::Replay(tape), which)
+        }
+        (None, Some(seed)) => (StrategyKind::Random { seed }, format!("seed {seed}")),
+        (None, None) => return Err(BadInput("give --seed S, --tape T or --tape-file FILE".to_string())),
+    };
+    if let (Some(trace), Some(timeline)) = (&args.trace, &args.timeline) {
+        if same_file(trace, timeline) {
+            return Err(BadInput(format!(
+                "--trace and --timeline name the same file {}: give each its own",
+                trace.display()
+            )));
+        }
+    }
     // Open the output files first: a bad path is bad input, before any work.
     let trace_file = args.trace.as_ref().map(create).transpose()?;
     let timeline_file = args.timeline.as_ref().map(create).transpose()?;
     let outcome = scenario.run(scenario.config(strategy).trace(TraceMode::Full));
+    if outcome.diverged {
+        return Err(BadInput(format!(
+            "the tape does not fit `{}`: the run diverged from it (a choice point had another number of \
+             options, or recorded events never came), so it replays nothing; was it recorded from another \
+             scenario or an older version of the code?",
+            scenario.name
+        )));
+    }
     let mut out = String::new();
     let _ = writeln!(out, "lockstep: replaying `{}` ({which})", scenario.name);
     match &outcome.result {
@@ -612,6 +711,34 @@ fn replay(args: ReplayArgs) -> Result<ExitCode, BadInput> {
     }
     print!("{out}");
     Ok(if outcome.result.is_ok() { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+}
+
+/// Reads a tape from a file, at most [`Tape::MAX_TEXT`] bytes of it.
+fn read_tape(path: &Path) -> Result<Tape, BadInput> {
+    use std::io::Read as _;
+    let bad = |e: String| BadInput(format!("cannot read a tape from {}: {e}", path.display()));
+    let file = File::open(path).map_err(|e| bad(e.to_string()))?;
+    let mut bytes = Vec::new();
+    let limit = u64::try_from(Tape::MAX_TEXT).unwrap_or(u64::MAX) + 1;
+    file.take(limit).read_to_end(&mut bytes).map_err(|e| bad(e.to_string()))?;
+    if bytes.len() > Tape::MAX_TEXT {
+        return Err(bad("the file is longer than 16 MiB".to_string()));
+    }
+    let text = String::from_utf8(bytes).map_err(|_| bad("not UTF-8 text".to_string()))?;
+    text.parse().map_err(|e| bad(format!("{e}")))
+}
+
+/// Whether two output paths name the same file (as written, or after resolving
+/// their directories).
+fn same_file(a: &Path, b: &Path) -> bool {
+    let resolved = |p: &Path| -> Option<PathBuf> {
+        let dir = match p.parent() {
+            Some(d) if !d.as_os_str().is_empty() => d,
+            _ => Path::new("."),
+        };
+        Some(dir.canonicalize().ok()?.join(p.file_name()?))
+    };
+    a == b || resolved(a).is_some_and(|ra| resolved(b).is_some_and(|rb| ra == rb))
 }
 
 fn create(path: &PathBuf) -> Result<File, BadInput> {

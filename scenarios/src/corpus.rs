@@ -85,6 +85,10 @@ impl Entry {
         };
         let mut problems = Vec::new();
         let mut compare = |how: &str, outcome: Outcome| {
+            if outcome.diverged {
+                problems
+                    .push(format!("replayed {how}: the tape no longer fits the scenario (the run diverged from it)"));
+            }
             if outcome.class() != self.outcome || outcome.fingerprint != self.fingerprint {
                 problems.push(format!(
                     "replayed {how}: outcome {} with fingerprint {}, expected {} with fingerprint {}",
@@ -228,8 +232,39 @@ pub const HEADER: &str = "\
 #   LOCKSTEP_REFRESH_CORPUS=1 cargo test -p tests corpus
 ";
 
+/// Checks, before any run, that new failures can be recorded at `path`: an existing
+/// corpus must read as one and be writable; a missing one is created with its header
+/// in a directory that must exist (a mistyped path is never created).
+///
+/// # Errors
+/// What is wrong with the path.
+pub fn prepare(path: &Path) -> io::Result<()> {
+    match fs::metadata(path) {
+        Ok(meta) if !meta.is_file() => Err(io::Error::new(io::ErrorKind::InvalidInput, "not a regular file")),
+        Ok(_) => {
+            load(path)?;
+            fs::OpenOptions::new().append(true).open(path).map(drop)
+        }
+        Err(e) if e.kind() == io::ErrorKind::NotFound => {
+            let dir = match path.parent() {
+                Some(d) if !d.as_os_str().is_empty() => d,
+                _ => Path::new("."),
+            };
+            if !dir.is_dir() {
+                return Err(io::Error::new(
+                    io::ErrorKind::NotFound,
+                    format!("the directory {} does not exist", dir.display()),
+                ));
+            }
+            let mut file = fs::OpenOptions::new().create_new(true).write(true).open(path)?;
+            file.write_all(HEADER.as_bytes())
+        }
+        Err(e) => Err(e),
+    }
+}
+
 /// Appends the entries not already in the corpus at `path` (creating it with a
-/// header if needed). Returns how many were added.
+/// header if needed, in a directory that must exist). Returns how many were added.
 ///
 /// # Errors
 /// An I/O error, or an existing line that is not a valid entry.
@@ -246,12 +281,9 @@ pub fn append(path: &Path, new: &[Entry]) -> io::Result<usize> {
     if text.is_empty() {
         return Ok(0);
     }
-    if let Some(dir) = path.parent() {
-        fs::create_dir_all(dir)?;
-    }
-    let fresh = !path.exists();
+    // The directory must exist: a mistyped path is not silently created.
     let mut file = fs::OpenOptions::new().create(true).append(true).open(path)?;
-    if fresh {
+    if file.metadata()?.len() == 0 {
         file.write_all(HEADER.as_bytes())?;
     }
     file.write_all(text.as_bytes())?;

@@ -147,6 +147,9 @@ pub struct Outcome {
     /// ledger does not balance. Empty for runs that ended normally, whose harness
     /// checked the ledger itself.
     pub findings: Vec<String>,
+    /// Whether the run replayed a tape that does not fit it ([`Sim::tape_diverged`]):
+    /// then it is no replay of the recorded run.
+    pub diverged: bool,
 }
 
 impl Outcome {
@@ -262,6 +265,7 @@ impl Scenario {
             trace: sim.trace(),
             output: world.observer.output(),
             findings,
+            diverged: sim.tape_diverged(),
             result,
         }
     }

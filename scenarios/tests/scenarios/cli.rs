@@ -101,6 +101,28 @@ fn bad_input_exits_2_with_a_one_line_reason() {
         (&["replay", "throttle-hang/buggy", "--seed", "x"], "invalid value 'x' for '--seed <S>'"),
         (&["replay", "throttle-hang/buggy", "--seed", "1", "--trace", "/nonexistent/dir/t.jsonl"], "cannot create"),
         (&["check-determinism", "nope"], "no scenario named `nope`"),
+        // A run of 0 seeds is no verdict.
+        (&["run", "throttle-hang/fixed", "--seeds", "3", "--shard", "5/10"], "holds no seed"),
+        (&["run", "throttle-hang/buggy", "--seed", "3", "--shard", "1/2"], "cannot be used with"),
+        (&["run", "--all", "--seeds", "1e30"], "invalid value '1e30' for '--seeds <N>'"),
+        // fifo runs the canonical order once: seed options are refused, not ignored.
+        (&["run", "throttle-hang/buggy", "--strategy", "fifo", "--seed", "2"], "apply to --strategy random or pct"),
+        (&["run", "throttle-hang/buggy", "--strategy", "fifo", "--seeds", "9"], "apply to --strategy random or pct"),
+        (&["run", "throttle-hang/buggy", "--strategy", "fifo", "--shard", "0/2"], "apply to --strategy random or pct"),
+        (&["run", "throttle-hang/buggy", "--strategy", "fifo", "--keep-going"], "apply to --strategy random or pct"),
+        // A name holding a newline stays on one line, escaped.
+        (&["run", "drain\nbuggy"], "no scenario or family named `drain\\nbuggy`"),
+        (&["replay", "a\nb\r", "--seed", "1"], "no scenario named `a\\nb\\r`"),
+        // A tape that does not fit the scenario replays nothing: never "passed".
+        (&["replay", "throttle-hang/buggy", "--tape", "t1:97.96*5"], "the tape does not fit `throttle-hang/buggy`"),
+        (&["replay", "throttle-hang/buggy", "--tape", "t2:2.1@poll:nobody#99"], "the tape does not fit"),
+        // 40 items of 2^24 choices each (a 522-byte tape once asked for 8 GiB).
+        (&["replay", "throttle-hang/buggy", "--tape", HUGE_TAPE], "the tape expands to more than 1048576 choices"),
+        (&["replay", "throttle-hang/buggy", "--tape-file", "/nonexistent/tape.txt"], "cannot read a tape from"),
+        (&["replay", "throttle-hang/buggy", "--tape", "t1:", "--tape-file", "x"], "cannot be used with"),
+        // The corpus path is checked before any run.
+        (&["run", "throttle-hang/buggy", "--record", "--corpus", "/proc/x"], "cannot record in the corpus /proc/x"),
+        (&["run", "throttle-hang/buggy", "--record", "--corpus", "/proc"], "cannot record in the corpus /proc"),
     ];
     for (args, reason) in cases {
         let out = lockstep(args);
@@ -110,6 +132,104 @@ fn bad_input_exits_2_with_a_one_line_reason() {
         assert!(err.starts_with("lockstep: ") && err.contains(reason), "{args:?}: {err}");
         assert!(stdout(&out).is_empty(), "{args:?}: {}", stdout(&out));
     }
+}
+
+const HUGE_TAPE: &str = "t1:2.1*16777216,2.1*16777216,2.1*16777216,2.1*16777216,2.1*16777216,2.1*16777216,\
+2.1*16777216,2.1*16777216,2.1*16777216,2.1*16777216,2.1*16777216,2.1*16777216,2.1*16777216,2.1*16777216,\
+2.1*16777216,2.1*16777216,2.1*16777216,2.1*16777216,2.1*16777216,2.1*16777216,2.1*16777216,2.1*16777216,\
+2.1*16777216,2.1*16777216,2.1*16777216,2.1*16777216,2.1*16777216,2.1*16777216,2.1*16777216,2.1*16777216,\
+2.1*16777216,2.1*16777216,2.1*16777216,2.1*16777216,2.1*16777216,2.1*16777216,2.1*16777216,2.1*16777216,\
+2.1*16777216,2.1*16777216";
+
+/// The scenario's row of a `run` table, split into cells.
+fn row_cells(text: &str, name: &str) -> Vec<String> {
+    let row = text.lines().find(|l| l.starts_with(name)).unwrap_or_else(|| panic!("{name} missing:\n{text}"));
+    row.split_whitespace().map(str::to_string).collect()
+}
+
+#[test]
+fn the_last_seed_runs_and_huge_seed_counts_start_at_once() {
+    // `--seed u64::MAX` is one seed (no `Range<u64>` holds it).
+    let out = lockstep(&["run", "throttle-hang/fixed", "--seed", "18446744073709551615"]);
+    assert_eq!(out.status.code(), Some(0), "{}{}", stdout(&out), stderr(&out));
+    assert_eq!(row_cells(&stdout(&out), "throttle-hang/fixed")[2..5], ["1", "0", "-"]);
+    // Seeds are not counted before they run: a buggy variant stops at seed 2 of 10^12
+    // or of 2^64-1 (counting them first would never end).
+    for seeds in ["1e12", "18446744073709551615"] {
+        let out = lockstep(&["run", "throttle-hang/buggy", "--seeds", seeds, "--jobs", "2"]);
+        assert_eq!(out.status.code(), Some(0), "{seeds}: {}{}", stdout(&out), stderr(&out));
+        assert_eq!(row_cells(&stdout(&out), "throttle-hang/buggy")[2..5], ["3", "1", "2"], "{seeds}");
+    }
+}
+
+#[test]
+fn a_tape_file_replays_a_tape_longer_than_a_command_line_argument() {
+    let dir = scratch("tape-file");
+    let scenario = scenarios::registry::get("throttle-hang/buggy").unwrap();
+    let run = scenario.run_seed(2);
+    // Every choice of the run by position, canonical ones included, then 200 KiB of
+    // choices past the run's end (never reached): longer than one argument may be (128 KiB).
+    let items: Vec<String> = run.recorded.choices().iter().map(|c| format!("{}.{}", c.options, c.index)).collect();
+    let text = format!("t1:{}{}\n", items.join(","), ",2.0".repeat(50_000));
+    assert!(text.len() > 128 * 1024);
+    let path = dir.join("tape.txt");
+    std::fs::write(&path, &text).unwrap();
+    let out = lockstep(&["replay", "throttle-hang/buggy", "--tape-file", path.to_str().unwrap(), "--tail", "1"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(stdout(&out).contains(&format!("fingerprint: {}", run.fingerprint)), "{}", stdout(&out));
+    // A file over 16 MiB is refused without reading it all.
+    let big = dir.join("big.txt");
+    std::fs::write(&big, vec![b' '; 16 * 1024 * 1024 + 1]).unwrap();
+    let out = lockstep(&["replay", "throttle-hang/buggy", "--tape-file", big.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("the file is longer than 16 MiB"), "{}", stderr(&out));
+}
+
+#[test]
+fn the_same_file_for_trace_and_timeline_is_refused_before_writing() {
+    let dir = scratch("same-file");
+    let path = dir.join("run.out");
+    let same = dir.join(".").join("run.out");
+    for (trace, timeline) in [(&path, &path), (&path, &same)] {
+        let out = lockstep(&[
+            "replay",
+            "throttle-hang/buggy",
+            "--seed",
+            "2",
+            "--trace",
+            trace.to_str().unwrap(),
+            "--timeline",
+            timeline.to_str().unwrap(),
+        ]);
+        assert_eq!(out.status.code(), Some(2), "{}", stdout(&out));
+        assert!(stderr(&out).contains("--trace and --timeline name the same file"), "{}", stderr(&out));
+        assert!(!path.exists(), "nothing is written");
+    }
+}
+
+#[test]
+fn record_never_creates_a_missing_directory_and_creates_a_missing_corpus_with_its_header() {
+    let dir = scratch("record-dirs");
+    let missing = dir.join("no-such-dir").join("failures.txt");
+    let out = lockstep(&["run", "throttle-hang/buggy", "--record", "--corpus", missing.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2), "{}", stdout(&out));
+    assert!(stderr(&out).contains("does not exist"), "{}", stderr(&out));
+    assert!(stdout(&out).is_empty(), "checked before any run: {}", stdout(&out));
+    assert!(!dir.join("no-such-dir").exists());
+    // A corpus that is not one is refused before any run, and left alone.
+    let garbage = dir.join("garbage.txt");
+    std::fs::write(&garbage, "not a corpus line\n").unwrap();
+    let out = lockstep(&["run", "throttle-hang/buggy", "--record", "--corpus", garbage.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("corpus line 1"), "{}", stderr(&out));
+    assert_eq!(std::fs::read_to_string(&garbage).unwrap(), "not a corpus line\n");
+    // A clean run records nothing but leaves a valid, empty corpus behind.
+    let fresh = dir.join("fresh.txt");
+    let out =
+        lockstep(&["run", "throttle-hang/fixed", "--seeds", "5", "--record", "--corpus", fresh.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(stdout(&out).contains("recorded 0 new failures"), "{}", stdout(&out));
+    assert_eq!(std::fs::read_to_string(&fresh).unwrap(), scenarios::corpus::HEADER);
 }
 
 #[test]
