@@ -1,30 +1,38 @@
 //! PCT: probabilistic concurrency testing with priority change points
 //! (Burckhardt, Kothari, Musuvathi, Nagarakatte, ASPLOS 2010), adapted to events.
 //!
-//! Every task gets a random priority the first time it appears among the candidates
-//! of a scheduling choice point; at each such point the candidate whose task has the
-//! highest priority goes first (ties, such as a task's timer and its own wake-up,
-//! keep the canonical order). Before the run, `depth - 1` *change points* are drawn
-//! uniformly among the first `steps` scheduling choice points; at the `i`-th one,
-//! the task that would go first drops to priority `depth - i`, below every task's
-//! initial priority (and below the tasks dropped before it).
+//! Every *priority holder* gets a random priority the first time one of its events
+//! appears among the candidates of a scheduling choice point; at each such point the
+//! candidate whose holder has the highest priority goes first. Before the run,
+//! `depth - 1` *change points* are drawn uniformly among the first `steps`
+//! scheduling choice points; at the `i`-th one, the holder that would go first drops
+//! to priority `depth - i`, below every initial priority (and below the holders
+//! dropped before it).
+//!
+//! The holders: a task (its wake-ups: it has at most one pending at a time), each
+//! timer (by the task that created it and its number), and each event that belongs
+//! to neither (a delivery on a channel with latency, a timer set outside any task).
+//! So no two candidates of one choice point share a holder, and every pair of
+//! events due at the same instant can go either way: a task's poll against its own
+//! timer included.
 //!
 //! # The guarantee
-//! For a program with `n` tasks and at most `k` scheduling choice points, PCT finds
-//! a bug of depth `d` (one that shows whenever `d` ordering constraints between
-//! events hold) with probability at least `1 / (n * k^(d-1))` per run, when run with
-//! `depth = d` and `steps >= k`. Random tie-breaking gives no such bound: a bug that
-//! needs one task to stay ahead of another for many choice points in a row is
-//! found with a probability that falls exponentially with their number.
+//! For a program whose scheduling choice points involve at most `n` priority holders
+//! in all, with at most `k` scheduling choice points per run, PCT finds a bug of
+//! depth `d` (one that shows whenever `d` ordering constraints between events due at
+//! the same instant hold) with probability at least `1 / (n * k^(d-1))` per run, when
+//! run with `depth = d` and `steps >= k`, given that the code-level choices (below) go
+//! the bug's way. Random tie-breaking gives no such bound: a bug that needs one task
+//! to stay ahead of another for many choice points in a row is found with a
+//! probability that falls exponentially with their number.
 //!
 //! # What the adaptation to events changes
 //! - **Steps are scheduling choice points**, not every step: a step with a single
 //!   eligible event decides nothing, so `k` counts only choice points, which makes
 //!   it (and the bound) smaller than in the paper.
-//! - **"Threads" are tasks**: a task's wake-ups and the timers it set share its
-//!   priority. An event that belongs to no task (a delivery on a channel with
-//!   latency, a timer set outside any task) gets a priority slot of its own,
-//!   drawn when it is first seen, and counts towards `n`.
+//! - **"Threads" are priority holders**: tasks, timers and ownerless events, as
+//!   above. A holder that never appears at a choice point draws no priority and does
+//!   not count towards `n`.
 //! - **Choices made by code** (a [`select`](crate::select::select) among ready
 //!   branches, [`choose`](crate::choose)) are not scheduling: they are drawn
 //!   uniformly from the same seeded generator, as [`Random`](super::Random) does. The
@@ -37,15 +45,18 @@ use std::collections::BTreeMap;
 
 use super::random::SimRng;
 use super::{ChoiceKind, ChoicePoint, Strategy};
+use crate::identity::IdentityKind;
 use crate::TaskId;
 
 /// The default estimate of scheduling choice points per run (`k`).
 pub const DEFAULT_STEPS: u64 = 100;
 
-/// Who holds a priority: a task, or an event that belongs to no task.
+/// Who holds a priority: a task (its wake-ups), a timer (by its creator and its
+/// number), or an event that belongs to neither.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 enum Holder {
     Task(TaskId),
+    Timer(TaskId, u32),
     Event(u64),
 }
 
@@ -91,7 +102,11 @@ impl Pct {
 
     fn holder(point: &ChoicePoint<'_>, index: usize) -> Holder {
         let candidate = point.candidates[index];
-        candidate.task.map_or(Holder::Event(candidate.seq), Holder::Task)
+        match (candidate.event.kind, candidate.task) {
+            (IdentityKind::Timer, Some(owner)) => Holder::Timer(owner, candidate.event.seq),
+            (_, Some(task)) => Holder::Task(task),
+            (_, None) => Holder::Event(candidate.seq),
+        }
     }
 
     /// The priority of `holder`, drawn on first sight above every change-point priority.
@@ -173,6 +188,30 @@ mod tests {
             waiter: Some(TaskId(id)),
         };
         Candidate { task: Some(TaskId(id)), seq, event }
+    }
+
+    fn timer(owner: u32, number: u32, seq: u64) -> Candidate {
+        let event = crate::identity::EventKey {
+            kind: IdentityKind::Timer,
+            task: Some(TaskId(owner)),
+            channel: None,
+            seq: number,
+            waiter: Some(TaskId(owner)),
+        };
+        Candidate { task: Some(TaskId(owner)), seq, event }
+    }
+
+    #[test]
+    fn a_task_and_its_own_timers_hold_priorities_of_their_own() {
+        // Task 0's wake-up against its own timers 0 and 1: three holders, so at depth 1
+        // each of the three goes first under some seed (never a tie kept canonical).
+        let mut first = std::collections::BTreeSet::new();
+        for seed in 0..60 {
+            let mut pct = Pct::new(seed, 1, 10);
+            let candidates = [timer(0, 0, 0), timer(0, 1, 1), task(0, 2)];
+            first.insert(pct.choose(&point(&candidates)));
+        }
+        assert_eq!(first.into_iter().collect::<Vec<_>>(), [0, 1, 2]);
     }
 
     #[test]

@@ -125,6 +125,76 @@ fn pct_orders_deliveries_that_belong_to_no_task() {
     assert_eq!(orders.len(), 2, "both orders under some seed: {orders:?}");
 }
 
+// ---- a task that must be polled before its own timer due at the same instant ----
+
+const LEASE: Duration = Duration::from_millis(10);
+
+/// A lease holder arms its lease's expiry (its timer 0, at 10 ms), then works until
+/// 10 ms (its timer 1) and writes if its lease has not expired. The bug: it asks
+/// whether the expiry timer has *fired* instead of comparing the time with the
+/// deadline, so at 10 ms it writes when it is polled (after timer 1 fired) before its
+/// own timer 0 fires. A rival sleeps to 10 ms and takes the lease over.
+fn lease(sim: &mut Sim) -> Result<(), Box<Failure>> {
+    sim.spawn_named("holder", async move {
+        let expiry = sleep(LEASE);
+        sleep(LEASE).await;
+        if !expiry.is_elapsed() {
+            sim_core::fail("wrote at 10ms under a lease that expired at 10ms");
+        }
+    });
+    sim.spawn_named("rival", async move {
+        sleep(LEASE).await;
+    });
+    sim.run()
+}
+
+/// How many of `seeds` fail the lease program under `strategy`, each seed run twice
+/// with the same fingerprint.
+fn lease_failures(seeds: std::ops::Range<u64>, strategy: impl Fn(u64) -> StrategyKind) -> usize {
+    seeds
+        .filter(|&seed| {
+            let run = || {
+                let mut sim = Sim::new(Config::default().strategy(strategy(seed)));
+                let failed = lease(&mut sim).is_err();
+                (failed, sim.fingerprint())
+            };
+            let first = run();
+            assert_eq!(first, run(), "seed {seed} runs the same twice");
+            first.0
+        })
+        .count()
+}
+
+/// The holder must be polled (woken by its timer 1) before its own timer 0, both due
+/// at 10 ms. PCT's holders here are five (the holder task, its timers 0 and 1, the
+/// rival task and its timer) and the canonical run has `k = 5` choice points, so the
+/// documented bound per run is `1/(n k^(d-1))`: 1/5 at depth 1 (200 of 1,000 seeds),
+/// 1/25 at depth 2 (40), 1/125 at depth 3 (8). At depth 1 the bug shows exactly when
+/// timer 0 holds the lowest priority of the three holders it must follow (the
+/// holder task and its timer 1): probability 1/3, measured 330 of 1,000. Random
+/// tie-breaking fails 244 of 1,000. Before timers held priorities of their own (a
+/// task's timers shared its priority and ties kept the canonical order, which fires
+/// timer 0 first), PCT failed 0 of 1,000 at every depth.
+#[test]
+fn pct_finds_a_task_polled_before_its_own_timer_within_its_bound() {
+    assert!(fails(Config::default(), lease).is_none(), "the canonical order fires the expiry first");
+    let k = {
+        let mut sim = Sim::new(Config::default());
+        lease(&mut sim).unwrap();
+        sim.recorded_tape().len() as u64
+    };
+    assert_eq!(k, 5);
+    let random = lease_failures(0..1000, |seed| StrategyKind::Random { seed });
+    assert_eq!(random, 244);
+    let pct: Vec<usize> =
+        (1..=3).map(|depth| lease_failures(0..1000, |seed| StrategyKind::Pct { seed, depth, steps: k })).collect();
+    assert_eq!(pct, [330, 269, 294]);
+    let bound = [200, 40, 8];
+    for (depth, (found, bound)) in pct.iter().zip(bound).enumerate() {
+        assert!(*found >= bound, "depth {}: {found} of 1000 is below the bound of {bound}", depth + 1);
+    }
+}
+
 // ---- the throttle hang of the crate tutorial ----
 
 use crate::support::{buggy_throttle, PERIOD};
