@@ -5,7 +5,10 @@
 //! do when its deadline is due, what to flush on close. [`Processor`] does the rest,
 //! the same way for every processor and every [`Clock`]:
 //!
-//! 1. Hand out outputs already produced, in order.
+//! 1. Hand out outputs already produced, in order. The logic changed its state (and
+//!    its deadline) when it produced them; the timer is only (re)armed at step 4,
+//!    after they are handed on, which cannot change the output: step 2 compares the
+//!    deadline with `now` whether or not the timer has fired.
 //! 2. Read `now` (time since the origin). If the logic's deadline is due
 //!    (`deadline <= now`), run the deadline action first, and go back to 1.
 //! 3. Poll the input. A success is handed to the logic with that same `now`; so an

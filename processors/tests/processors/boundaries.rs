@@ -135,6 +135,63 @@ fn sliding_windows_close_before_an_input_at_their_end_even_if_the_timer_never_fi
     );
 }
 
+/// A [`ManualClock`] that counts the timers it arms (created or reset).
+#[derive(Clone, Default)]
+struct CountingClock {
+    clock: ManualClock,
+    arms: Rc<Cell<u32>>,
+}
+
+impl Clock for CountingClock {
+    type Instant = Duration;
+    type Sleep = std::future::Pending<()>;
+
+    fn now(&self) -> Duration {
+        self.clock.now()
+    }
+    fn since(&self, origin: Duration, now: Duration) -> Duration {
+        self.clock.since(origin, now)
+    }
+    fn after(&self, origin: Duration, d: Duration) -> Option<Duration> {
+        self.clock.after(origin, d)
+    }
+    fn sleep_until(&self, deadline: Duration) -> Self::Sleep {
+        self.arms.set(self.arms.get() + 1);
+        self.clock.sleep_until(deadline)
+    }
+    fn reset(&self, sleep: &mut Self::Sleep, deadline: Duration) {
+        self.arms.set(self.arms.get() + 1);
+        self.clock.reset(sleep, deadline);
+    }
+}
+
+/// docs/processors.md, "State before hand-off": the logic sets its next deadline
+/// together with an output, the driver hands the output on first and arms the timer
+/// only when it next waits, and that order cannot change the output.
+#[test]
+fn the_driver_hands_an_output_on_before_arming_the_timer_for_the_deadline_set_with_it() {
+    // Sliding windows of 100 ms every 50 ms; one item at 60 ms belongs to [0, 100) and
+    // [50, 150). The timers never fire: only the driver's own check of `now` closes windows.
+    let clock = CountingClock::default();
+    let (tx, rx) = futures::channel::mpsc::unbounded::<Result<u32, ()>>();
+    let mut windows = SlidingWindow::new(ms(100), ms(50)).unwrap().process(clock.clone(), rx);
+    clock.clock.set(ms(60));
+    tx.unbounded_send(Ok(7)).unwrap();
+    assert!(poll(&mut windows).is_pending());
+    assert_eq!(clock.arms.get(), 1, "armed for 100 ms, the end of [0, 100)");
+    // At 100 ms the deadline closes [0, 100) and sets the next one, 150 ms, in one step.
+    clock.clock.set(ms(100));
+    assert_eq!(poll(&mut windows), Poll::Ready(Some(Ok(window(0, 100, vec![7])))));
+    assert_eq!(windows.deadline(), Some(ms(150)), "the state changed before the hand-off");
+    assert_eq!(clock.arms.get(), 1, "the timer is not re-armed before the output is handed on");
+    assert!(poll(&mut windows).is_pending());
+    assert_eq!(clock.arms.get(), 2, "re-armed for 150 ms when the driver waits");
+    clock.clock.set(ms(150));
+    assert_eq!(poll(&mut windows), Poll::Ready(Some(Ok(window(50, 150, vec![7])))));
+    drop(tx);
+    assert_eq!(poll(&mut windows), Poll::Ready(None));
+}
+
 #[test]
 fn session_expires_before_an_input_at_its_expiry_even_if_its_timer_never_fired() {
     let sessions = SessionWindow::new(ms(100), |_: &u32| ()).unwrap();
