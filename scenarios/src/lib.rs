@@ -1,8 +1,8 @@
 //! # scenarios: the race catalogue and the `lockstep` tool
 //!
-//! Every race of `race-catalog.md` as a [`Scenario`]: a small world (producers, a
-//! processor, a consumer, a driver) built on a simulation with readable task and
-//! channel names, run, and checked: the processor's invariants ([`props`]), message
+//! Every race of the race catalogue (`docs/scenarios.md`) as a [`Scenario`]: a
+//! small world (producers, a processor, a consumer, a driver) built on a simulation
+//! with readable task and channel names, run, and checked: the processor's invariants ([`props`]), message
 //! conservation (every message sent is received or dropped by a counted cause:
 //! [`world::Ledger`]) and, where it applies, the output timeline against the
 //! canonical (FIFO) order's. A *buggy* variant must be caught within its detection

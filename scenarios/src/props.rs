@@ -1,4 +1,4 @@
-//! The processors' invariants (`processor-semantics.md`), checked on the input and
+//! The processors' invariants (`docs/processors.md`), checked on the input and
 //! output timelines of a run. Each check returns every problem it finds, described.
 //!
 //! Times are virtual [`Instant`]s: when an input was consumed (for these worlds,

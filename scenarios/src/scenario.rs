@@ -98,7 +98,7 @@ pub struct Scenario {
     pub name: &'static str,
     /// The race's family name, as in `throttle-hang` (the part before the `/`).
     pub family: &'static str,
-    /// The race's number in `race-catalog.md`.
+    /// The race's number in the race catalogue (`docs/scenarios.md`).
     pub race: u8,
     /// Which variant this is.
     pub variant: Variant,

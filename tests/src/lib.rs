@@ -4,7 +4,10 @@
 //!   must keep failing exactly the same way (outcome class and trace fingerprint).
 //! - `tests/regression/`: the one test binary. `corpus` replays every corpus entry;
 //!   `tokio_parity` runs the catalogue's fixed processors on tokio with paused time
-//!   and checks that they emit what the simulator's canonical order emits.
+//!   and checks that they emit what the simulator's canonical order emits;
+//!   `determinism_rules` searches the simulated crates' code for wall clocks, threads,
+//!   unseeded randomness and hash maps; `doc_links` checks that every relative link and
+//!   every file named in the documents and source comments is in the repository.
 //!
 //! Refresh the corpus on purpose (after a deliberate engine change) with
 //! `LOCKSTEP_REFRESH_CORPUS=1 cargo test -p tests corpus`; append new failures with
