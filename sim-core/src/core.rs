@@ -2,7 +2,7 @@
 //! records, the trace and the strategy. Everything here is reached through
 //! [`crate::context`]; the step loop that drives it lives in [`crate::sim`].
 
-use std::cell::{Cell, RefCell};
+use std::cell::RefCell;
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, VecDeque};
 use std::fmt;
@@ -173,6 +173,8 @@ pub(crate) struct TaskMeta {
     scheduled: bool,
     pub(crate) waits: Vec<Wait>,
     pub(crate) waker: Waker,
+    /// The waker's shared part, to count its clones (see [`Core::waker_clones`]).
+    waker_arc: Arc<TaskWaker>,
     pub(crate) join_waker: Option<Waker>,
     /// Which of the tasks with this name it is.
     instance: u32,
@@ -198,7 +200,6 @@ pub(crate) trait Deliver {
 }
 
 thread_local! {
-    static SIM_THREAD: Cell<bool> = const { Cell::new(false) };
     /// Wake-ups of the simulation being driven on this thread: pushed without atomics
     /// or locks. Wakes from other threads, or while no simulation is driven, take the
     /// locked path through [`WakeQueue`].
@@ -259,6 +260,10 @@ pub(crate) struct WakeQueue {
     woken: Mutex<Vec<TaskId>>,
     pending: AtomicBool,
     foreign: AtomicBool,
+    /// The first task woken from another OS thread.
+    foreign_task: Mutex<Option<TaskId>>,
+    /// The thread that drives the simulation: a wake from any other is foreign.
+    thread: std::thread::ThreadId,
 }
 
 struct TaskWaker {
@@ -282,8 +287,9 @@ impl Wake for TaskWaker {
         if fast {
             return;
         }
-        if !SIM_THREAD.with(Cell::get) {
-            self.queue.foreign.store(true, Ordering::Relaxed);
+        if std::thread::current().id() != self.queue.thread {
+            self.queue.foreign_task.lock().get_or_insert(self.id);
+            self.queue.foreign.store(true, Ordering::Release);
         }
         self.queue.woken.lock().push(self.id);
         self.queue.pending.store(true, Ordering::Release);
@@ -295,7 +301,12 @@ impl Wake for TaskWaker {
 pub(crate) enum Stop {
     Panic { task: TaskId, message: String },
     Violation { task: Option<TaskId>, message: String },
+    Escape { task: Option<TaskId>, cause: String },
 }
+
+/// The cause given for a wake-up from another OS thread.
+pub(crate) const FOREIGN_WAKE: &str = "woken from another OS thread (a timer thread such as futures-timer's, \
+     a thread pool, blocking I/O): the simulation cannot order this wake-up";
 
 pub(crate) struct Core {
     now: Instant,
@@ -329,7 +340,6 @@ pub(crate) struct Core {
 
 impl Core {
     pub(crate) fn new(strategy: Box<dyn Strategy>, trace: TraceBuf) -> Core {
-        SIM_THREAD.with(|s| s.set(true));
         let footprint = strategy.wants_footprints().then(Vec::new);
         Core {
             now: Instant::ZERO,
@@ -347,6 +357,8 @@ impl Core {
                 woken: Mutex::new(Vec::new()),
                 pending: AtomicBool::new(false),
                 foreign: AtomicBool::new(false),
+                foreign_task: Mutex::new(None),
+                thread: std::thread::current().id(),
             }),
             strategy,
             candidates: Vec::new(),
@@ -453,9 +465,13 @@ impl Core {
     /// already scheduled.
     pub(crate) fn drain_wakes(&mut self) {
         if self.wakes.pending.load(Ordering::Relaxed) && self.wakes.pending.swap(false, Ordering::Acquire) {
-            if self.wakes.foreign.swap(false, Ordering::Relaxed) && !self.foreign_wake {
+            if self.wakes.foreign.swap(false, Ordering::Acquire) && !self.foreign_wake {
                 self.foreign_wake = true;
-                self.record(TraceRecord::new(self.step, self.now, RecordKind::ForeignWake));
+                let task = self.wakes.foreign_task.lock().take();
+                let mut r = TraceRecord::new(self.step, self.now, RecordKind::ForeignWake);
+                r.task = task;
+                self.record(r);
+                self.escape(task, FOREIGN_WAKE.to_string());
             }
             let mut woken = std::mem::take(&mut self.woken_buf);
             std::mem::swap(&mut woken, &mut *self.wakes.woken.lock());
@@ -722,6 +738,25 @@ impl Core {
         }
     }
 
+    /// Reports an escape from the simulation; the run stops after the current step.
+    pub(crate) fn escape(&mut self, task: Option<TaskId>, cause: String) {
+        self.touch(Access::Stop);
+        if self.stop.is_none() {
+            self.stop = Some(Stop::Escape { task, cause });
+        }
+    }
+
+    /// Whether a wake-up from another OS thread is waiting to be drained.
+    pub(crate) fn foreign_wake_pending(&self) -> bool {
+        self.wakes.foreign.load(Ordering::Acquire)
+    }
+
+    /// How many wakers of task `id` exist beyond the one the engine keeps (clones
+    /// held by primitives, or by something outside the simulation).
+    pub(crate) fn waker_clones(&self, id: TaskId) -> usize {
+        Arc::strong_count(&self.tasks[id.0 as usize].waker_arc).saturating_sub(2)
+    }
+
     /// Reports a property violation; the run stops after the current step.
     pub(crate) fn violation(&mut self, message: String) {
         self.touch(Access::Stop);
@@ -736,7 +771,8 @@ impl Core {
 
     pub(crate) fn register_task(&mut self, name: Option<String>) -> TaskId {
         let id = TaskId(u32::try_from(self.tasks.len()).expect("too many tasks"));
-        let waker = Waker::from(Arc::new(TaskWaker { id, queue: self.wakes.clone() }));
+        let waker_arc = Arc::new(TaskWaker { id, queue: self.wakes.clone() });
+        let waker = Waker::from(waker_arc.clone());
         let name = name.unwrap_or_else(|| format!("task-{}", id.0));
         let instance = next_instance(&mut self.task_names, &name);
         self.tasks.push(TaskMeta {
@@ -749,6 +785,7 @@ impl Core {
             scheduled: true,
             waits: Vec::new(),
             waker,
+            waker_arc,
             join_waker: None,
         });
         self.live_tasks += 1;

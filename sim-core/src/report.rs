@@ -62,10 +62,20 @@ pub enum FailureKind {
         /// The limit.
         limit: Duration,
     },
+    /// A task did something the simulation cannot order: it was woken from another
+    /// OS thread, used a blocking thread pool, or polled a real tokio timer. The run
+    /// cannot be trusted past this point, so it stops.
+    Escape {
+        /// The task that escaped (`-` when none was running).
+        task: String,
+        /// What escaped, and how.
+        cause: String,
+    },
 }
 
 impl FailureKind {
-    /// A short name for the class of bug: `panic`, `violation`, `deadlock`, `step-limit`, `time-limit`.
+    /// A short name for the class of bug: `panic`, `violation`, `deadlock`, `step-limit`,
+    /// `time-limit`, `escape`.
     pub fn class(&self) -> &'static str {
         match self {
             FailureKind::Panic { .. } => "panic",
@@ -73,6 +83,7 @@ impl FailureKind {
             FailureKind::Deadlock { .. } => "deadlock",
             FailureKind::StepLimit { .. } => "step-limit",
             FailureKind::TimeLimit { .. } => "time-limit",
+            FailureKind::Escape { .. } => "escape",
         }
     }
 }
@@ -102,6 +113,7 @@ impl fmt::Display for FailureKind {
                 write_nanos(f, u64::try_from(limit.as_nanos()).unwrap_or(u64::MAX))?;
                 f.write_str(" reached (livelock?)")
             }
+            FailureKind::Escape { task, cause } => write!(f, "escape from the simulation in task `{task}`: {cause}"),
         }
     }
 }

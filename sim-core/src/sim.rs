@@ -58,6 +58,12 @@ pub struct Config {
     /// filled in. Default: `LOCKSTEP_SEED={seed} cargo test -- --exact {name}` when
     /// the name and seed are known.
     pub replay_hint: Option<String>,
+    /// How long (real time) a run that would end in a deadlock waits for a wake-up
+    /// from another OS thread, when a blocked task awaits a future that is not a
+    /// Lockstep primitive and someone outside the engine holds its waker. A wake
+    /// that comes turns the deadlock into [`FailureKind::Escape`]; the wall clock
+    /// only ever picks between these two failures. Default: 200 ms.
+    pub foreign_wake_grace: Duration,
 }
 
 impl Default for Config {
@@ -69,6 +75,7 @@ impl Default for Config {
             max_time: TimeLimit::FailAfter(Duration::from_secs(24 * 3600)),
             trace: TraceMode::default(),
             replay_hint: None,
+            foreign_wake_grace: Duration::from_millis(200),
         }
     }
 }
@@ -105,6 +112,12 @@ impl Config {
     /// Sets the step limit.
     pub fn max_steps(mut self, limit: StepLimit) -> Config {
         self.max_steps = limit;
+        self
+    }
+
+    /// Sets how long a deadlock waits for a foreign wake-up (see [`Config::foreign_wake_grace`]).
+    pub fn foreign_wake_grace(mut self, grace: Duration) -> Config {
+        self.foreign_wake_grace = grace;
         self
     }
 
@@ -309,6 +322,46 @@ impl Sim {
         }
     }
 
+    /// Runs `future` as the task `main` until it completes, like [`Sim::block_on`],
+    /// but keeps the future on the caller's stack, so it may borrow from it (as
+    /// `tokio::runtime::Runtime::block_on` allows). Other tasks still running when it
+    /// completes are left as they are. The trace is the same as [`Sim::block_on`]'s.
+    ///
+    /// # Errors
+    /// [`FailureKind::Deadlock`] when `main` has not completed and nothing is
+    /// pending, or any other failure of the run.
+    pub fn block_on_local<F: Future>(&mut self, future: F) -> Result<F::Output, Box<Failure>> {
+        let mut future = std::pin::pin!(future);
+        let mut output = None;
+        let id = self.shared.core.borrow_mut().register_task(Some("main".to_string()));
+        let mut poll = |cx: &mut Context<'_>| match future.as_mut().poll(cx) {
+            Poll::Ready(v) => {
+                output = Some(v);
+                Poll::Ready(())
+            }
+            Poll::Pending => Poll::Pending,
+        };
+        let _guard = EnterGuard::new(&self.shared);
+        let mut local = Some(Local { id, poll: &mut poll });
+        let done = |core: &Core| core.tasks[id.0 as usize].state != TaskState::Running;
+        let progress = loop {
+            if done(&self.shared.core.borrow()) {
+                break Progress::Done;
+            }
+            if !self.step_local(Instant::MAX, &mut done.clone(), &mut local)? {
+                break Progress::Idle;
+            }
+        };
+        match (progress, output) {
+            (_, Some(v)) => Ok(v),
+            (Progress::Done, None) => {
+                // Aborted or panicked without a report: the panic was reported already.
+                Err(self.deadlock())
+            }
+            (Progress::Idle, None) => Err(self.deadlock()),
+        }
+    }
+
     /// Builds a failure report for `kind` at the current point of the run.
     pub fn failure(&self, kind: FailureKind) -> Box<Failure> {
         let core = self.shared.core.borrow();
@@ -334,7 +387,13 @@ impl Sim {
         })
     }
 
-    fn deadlock(&self) -> Box<Failure> {
+    /// The failure of a run with tasks left and nothing pending: a deadlock, unless a
+    /// task blocked on a non-Lockstep future whose waker is held outside the engine
+    /// gets a wake-up from another OS thread within the grace period (an escape).
+    fn deadlock(&mut self) -> Box<Failure> {
+        if let Some(escape) = self.await_foreign_wake() {
+            return escape;
+        }
         let blocked = {
             let core = self.shared.core.borrow();
             (0..core.tasks.len())
@@ -348,6 +407,34 @@ impl Sim {
                 .collect()
         };
         self.failure(FailureKind::Deadlock { blocked })
+    }
+
+    /// Waits up to the grace period for a wake-up from another thread, when some
+    /// blocked task waits on something that is not a Lockstep primitive and its
+    /// waker has clones the engine did not make.
+    fn await_foreign_wake(&mut self) -> Option<Box<Failure>> {
+        let suspect = {
+            let core = self.shared.core.borrow();
+            (0..core.tasks.len()).map(|i| TaskId(i as u32)).any(|id| {
+                let meta = &core.tasks[id.0 as usize];
+                meta.state == TaskState::Running && meta.waits.is_empty() && core.waker_clones(id) > 0
+            })
+        };
+        if !suspect {
+            return None;
+        }
+        let start = std::time::Instant::now();
+        let pause = Duration::from_millis(1);
+        loop {
+            if self.shared.core.borrow().foreign_wake_pending() {
+                self.shared.core.borrow_mut().drain_wakes();
+                return self.check_stop().err();
+            }
+            if start.elapsed() >= self.config.foreign_wake_grace {
+                return None;
+            }
+            std::thread::sleep(pause);
+        }
     }
 
     /// Steps until `done` holds or nothing is due by `until`.
@@ -366,6 +453,16 @@ impl Sim {
     /// driver stops after this step (its footprint then orders it against every event
     /// still pending, which the stop leaves unapplied).
     fn step_once(&mut self, until: Instant, stops: &mut dyn FnMut(&Core) -> bool) -> Result<bool, Box<Failure>> {
+        self.step_local(until, stops, &mut None)
+    }
+
+    /// [`Sim::step_once`], with `local` the task whose future the caller keeps.
+    fn step_local(
+        &mut self,
+        until: Instant,
+        stops: &mut dyn FnMut(&Core) -> bool,
+        local: &mut Option<Local<'_>>,
+    ) -> Result<bool, Box<Failure>> {
         let mut core = self.shared.core.borrow_mut();
         if core.step >= self.max_steps {
             drop(core);
@@ -377,13 +474,19 @@ impl Sim {
             return Err(self.failure(FailureKind::TimeLimit { limit }));
         }
         let Some((event, choice)) = core.next_event(until) else {
+            drop(core);
+            // Draining the queue may have found a wake-up from another thread.
+            self.check_stop()?;
             return Ok(false);
         };
         core.begin_footprint();
         match event {
             Event::Wake(id) => {
                 drop(core);
-                self.poll_task(id, choice);
+                match local {
+                    Some(l) if l.id == id => self.poll_local(l, choice),
+                    _ => self.poll_task(id, choice),
+                }
             }
             Event::Timer(key, id) => {
                 let woken = core.timer_fire(key, id, choice);
@@ -452,12 +555,51 @@ impl Sim {
             Err(payload) => {
                 core.touch(Access::Stop);
                 core.end_task(id, TaskState::Done);
-                if core.stop.is_none() {
-                    core.stop = Some(Stop::Panic { task: id, message: panic_message(&*payload) });
-                }
+                let stop = panic_stop(id, &*payload);
+                core.stop.get_or_insert(stop);
                 drop(core);
                 // A future that panicked may panic again when dropped; contain that too.
                 let _ = catch_unwind(AssertUnwindSafe(move || drop(future)));
+            }
+        }
+    }
+
+    /// Polls the task whose future the caller keeps ([`Sim::block_on_local`]).
+    fn poll_local(&mut self, local: &mut Local<'_>, choice: Option<Choice>) {
+        let id = local.id;
+        let (waker, span) = {
+            let mut core = self.shared.core.borrow_mut();
+            if core.tasks[id.0 as usize].state != TaskState::Running {
+                return;
+            }
+            let waker = core.begin_poll(id);
+            let mut r = core.record_here(RecordKind::Poll);
+            r.choice = choice;
+            core.record(r);
+            let span = tracing::info_span!("task", name = %core.task_name(id), id = id.0);
+            (waker, span)
+        };
+        let mut cx = Context::from_waker(&waker);
+        let result = {
+            let _entered = span.enter();
+            catch_unwind(AssertUnwindSafe(|| (local.poll)(&mut cx)))
+        };
+        let mut core = self.shared.core.borrow_mut();
+        core.end_poll(id, waker);
+        match result {
+            Ok(Poll::Pending) => {}
+            Ok(Poll::Ready(())) => {
+                let joiner = core.end_task(id, TaskState::Done);
+                drop(core);
+                if let Some(w) = joiner {
+                    w.wake();
+                }
+            }
+            Err(payload) => {
+                core.touch(Access::Stop);
+                core.end_task(id, TaskState::Done);
+                let stop = panic_stop(id, &*payload);
+                core.stop.get_or_insert(stop);
             }
         }
     }
@@ -472,6 +614,10 @@ impl Sim {
                 Stop::Violation { task, message } => {
                     FailureKind::Violation { task: task.map(|t| core.task_name(t).to_string()), message }
                 }
+                Stop::Escape { task, cause } => FailureKind::Escape {
+                    task: task.map_or_else(|| "-".to_string(), |t| core.task_name(t).to_string()),
+                    cause,
+                },
             }
         };
         Err(self.failure(kind))
@@ -493,6 +639,30 @@ impl std::fmt::Debug for Sim {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Sim").field("now", &self.now()).field("steps", &self.steps()).finish_non_exhaustive()
     }
+}
+
+/// What tokio's timers and I/O resources panic with when polled outside a tokio runtime.
+const TOKIO_CONTEXT_PANIC: &str = "must be called from the context of a Tokio 1.x runtime";
+
+/// The stop for a task's panic: an escape when it is tokio's "no runtime" panic (a
+/// real tokio timer or socket polled inside the simulation), else a panic.
+fn panic_stop(task: TaskId, payload: &(dyn Any + Send)) -> Stop {
+    let message = panic_message(payload);
+    if message.contains(TOKIO_CONTEXT_PANIC) {
+        let cause = format!(
+            "a real tokio timer or I/O resource was polled inside the simulation (tokio panicked: \"{message}\"); \
+             use sim-tokio's, or build with --cfg lockstep"
+        );
+        Stop::Escape { task: Some(task), cause }
+    } else {
+        Stop::Panic { task, message }
+    }
+}
+
+/// The task whose future [`Sim::block_on_local`] keeps on its caller's stack.
+struct Local<'a> {
+    id: TaskId,
+    poll: &'a mut dyn FnMut(&mut Context<'_>) -> Poll<()>,
 }
 
 fn panic_message(payload: &(dyn Any + Send)) -> String {

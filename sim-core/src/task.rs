@@ -119,12 +119,53 @@ impl<T> JoinHandle<T> {
     /// Aborts the task: its future is dropped and it is never polled again. A
     /// task may abort itself; it then stops at the end of its current poll.
     pub fn abort(&self) {
-        let joiner = self.handle.core.borrow_mut().end_task(self.id, TaskState::Aborted);
-        let future = self.handle.futures.borrow_mut()[self.id.0 as usize].take();
-        drop(future);
-        if let Some(w) = joiner {
-            w.wake();
-        }
+        abort_task(&self.handle, self.id);
+    }
+
+    /// A handle that aborts the task without awaiting it.
+    pub fn abort_handle(&self) -> AbortHandle {
+        AbortHandle { id: self.id, handle: self.handle.clone() }
+    }
+}
+
+fn abort_task(handle: &Handle, id: TaskId) {
+    let joiner = handle.core.borrow_mut().end_task(id, TaskState::Aborted);
+    let future = handle.futures.borrow_mut().get_mut(id.0 as usize).and_then(Option::take);
+    drop(future);
+    if let Some(w) = joiner {
+        w.wake();
+    }
+}
+
+/// Aborts a task without owning its [`JoinHandle`] (mirrors `tokio::task::AbortHandle`).
+#[derive(Clone)]
+pub struct AbortHandle {
+    id: TaskId,
+    handle: Handle,
+}
+
+impl AbortHandle {
+    /// The task's id.
+    pub fn id(&self) -> TaskId {
+        self.id
+    }
+
+    /// Aborts the task, as [`JoinHandle::abort`] does.
+    pub fn abort(&self) {
+        abort_task(&self.handle, self.id);
+    }
+
+    /// Whether the task has ended (finished or aborted).
+    pub fn is_finished(&self) -> bool {
+        let mut core = self.handle.core.borrow_mut();
+        core.touch(Access::Task(self.id));
+        core.tasks[self.id.0 as usize].state != TaskState::Running
+    }
+}
+
+impl fmt::Debug for AbortHandle {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AbortHandle").field("id", &self.id).finish()
     }
 }
 
@@ -179,6 +220,21 @@ pub async fn yield_now() {
 #[track_caller]
 pub fn fail(message: impl Into<String>) {
     context::with_core(|core| core.violation(message.into()));
+}
+
+/// Reports that the running task escaped the simulation: it did something Lockstep
+/// cannot order (a blocking thread pool, a real timer, I/O). The run stops after the
+/// current step and fails with [`FailureKind::Escape`](crate::FailureKind::Escape)
+/// naming the task and `cause`.
+///
+/// # Panics
+/// Panics when no simulation is current on this thread.
+#[track_caller]
+pub fn escape(cause: impl Into<String>) {
+    context::with_core(|core| {
+        let task = core.current;
+        core.escape(task, cause.into());
+    });
 }
 
 /// Draws a value in `0..n` as a recorded choice point: the strategy picks it, the

@@ -10,7 +10,44 @@
 //! Built with `--cfg lockstep` (`RUSTFLAGS="--cfg lockstep" cargo test`), `tokio::…`
 //! names Lockstep's primitives: one event queue, virtual time, recorded choices. Built
 //! without it, this crate is `pub use tokio::*`: the same types, at no cost.
+//!
+//! Under simulation: [`time`](mod@time), [`task`](mod@task), [`runtime`](mod@runtime),
+//! [`spawn`](fn@spawn), `select!` (its pick among ready branches is a recorded choice
+//! unless `biased;`), `join!`, `try_join!`, `pin!`, `#[main]` (one simulation) and
+//! `#[test]` (many seeds, a replay command on failure). [`lockstep`] holds the few
+//! extras (names), present in both modes. See `docs/tokio.md` for the full map.
 #![forbid(unsafe_code)]
 
 #[cfg(not(lockstep))]
 pub use tokio::*;
+
+pub mod lockstep;
+
+#[cfg(lockstep)]
+mod sim;
+
+#[cfg(lockstep)]
+pub use sim::{runtime, task, task::spawn, time};
+
+/// Marks an `async fn` as the program's entry: its body runs as one simulation, in
+/// the canonical order unless `LOCKSTEP_SEED` or `LOCKSTEP_TAPE` say otherwise.
+/// Accepts tokio's arguments (`flavor`, `worker_threads`, `start_paused`, `crate`).
+#[cfg(lockstep)]
+pub use sim_tokio_macros::main;
+
+/// Marks an `async fn` as a test that runs as a simulation over a seed range
+/// (`LOCKSTEP_SEEDS`, or `seeds = N`; default 1,000) on every core, failing with the
+/// lowest failing seed's report and a replay command. Accepts tokio's arguments
+/// (`flavor`, `worker_threads`, `start_paused`, `crate`) and `seeds = N`; the body may
+/// return `()` or `Result<(), E: Debug>`.
+#[cfg(lockstep)]
+pub use sim_tokio_macros::test;
+
+#[cfg(lockstep)]
+#[doc(hidden)]
+pub mod __private {
+    pub use crate::sim::entry::{block_on_main, run_test, Entry, TestOutcome};
+    pub use crate::sim::macros::select_start;
+    pub use futures::future::maybe_done;
+    pub use sim_tokio_macros::{join_impl, select_impl, try_join_impl};
+}

@@ -64,14 +64,16 @@ impl Instant {
         Duration::from_nanos(self.0.saturating_sub(earlier.0))
     }
 
-    /// The time from `earlier` to `self`.
-    ///
-    /// # Panics
-    /// Panics when `earlier` is later than `self`.
-    #[track_caller]
+    /// The time from `earlier` to `self`, or `None` when `earlier` is later.
+    pub fn checked_duration_since(self, earlier: Instant) -> Option<Duration> {
+        self.0.checked_sub(earlier.0).map(Duration::from_nanos)
+    }
+
+    /// The time from `earlier` to `self`, or zero when `earlier` is later: it
+    /// saturates like tokio's and std's, so code moved from tokio cannot panic here
+    /// only under simulation.
     pub fn duration_since(self, earlier: Instant) -> Duration {
-        assert!(earlier <= self, "duration_since: {earlier} is later than {self}");
-        Duration::from_nanos(self.0 - earlier.0)
+        self.saturating_duration_since(earlier)
     }
 }
 
@@ -90,9 +92,9 @@ impl AddAssign<Duration> for Instant {
     }
 }
 
+/// `later - earlier` saturates at zero, like tokio's and std's.
 impl Sub<Instant> for Instant {
     type Output = Duration;
-    #[track_caller]
     fn sub(self, earlier: Instant) -> Duration {
         self.duration_since(earlier)
     }
@@ -143,5 +145,14 @@ mod tests {
         assert_eq!(t - Instant::from_millis(10), Duration::from_millis(5));
         assert_eq!(Instant::MAX.checked_add(Duration::from_nanos(1)), None);
         assert_eq!(Instant::ZERO.saturating_duration_since(t), Duration::ZERO);
+    }
+
+    #[test]
+    fn an_earlier_minus_a_later_instant_is_zero_not_a_panic() {
+        let (early, late) = (Instant::from_millis(10), Instant::from_millis(15));
+        assert_eq!(early.duration_since(late), Duration::ZERO);
+        assert_eq!(early - late, Duration::ZERO);
+        assert_eq!(early.checked_duration_since(late), None);
+        assert_eq!(late.checked_duration_since(early), Some(Duration::from_millis(5)));
     }
 }

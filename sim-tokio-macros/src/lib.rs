@@ -1,0 +1,467 @@
+//! # sim-tokio-macros: tokio's macros for the Lockstep simulator
+//!
+//! Used through `sim-tokio` under `--cfg lockstep`, never directly: `sim-tokio`
+//! re-exports `#[main]` and `#[test]`, and its `select!`, `join!` and `try_join!` are
+//! `macro_rules!` wrappers that hand their own crate path (`$crate`) to the
+//! `*_impl` macros here, so the expansions name `sim-tokio` however a user renamed it.
+//!
+//! - `select!`: tokio's syntax (patterns, refutable ones disabling their branch,
+//!   `, if` preconditions, `else`, `biased;`). Without `biased;` the branch polled
+//!   first is a recorded choice (`sim_core::choose(k)`) among the `k` branches still
+//!   enabled, made only when `k > 1`: a seed or a tape replays it.
+//! - `join!` / `try_join!`: poll every future in order, each poll.
+//! - `#[main]`: one simulation (`Runtime::block_on`).
+//! - `#[test]`: a `#[test]` that runs the body over many seeds (`seeds = N`).
+#![forbid(unsafe_code)]
+
+use proc_macro::TokenStream;
+use proc_macro2::{Span, TokenStream as TokenStream2};
+use quote::{format_ident, quote, quote_spanned};
+use syn::ext::IdentExt;
+use syn::parse::{Parse, ParseStream};
+use syn::spanned::Spanned;
+use syn::{braced, parenthesized, Expr, Ident, ItemFn, Lit, Pat, Token};
+
+// ---- select! ----
+
+struct Branch {
+    pat: Pat,
+    fut: Expr,
+    cond: Option<Expr>,
+    handler: Expr,
+}
+
+struct Select {
+    krate: TokenStream2,
+    biased: bool,
+    branches: Vec<Branch>,
+    otherwise: Option<Expr>,
+}
+
+/// Parses the crate path `( $crate )` that the `macro_rules!` wrapper passes first.
+fn parse_krate(input: ParseStream<'_>) -> syn::Result<TokenStream2> {
+    let content;
+    parenthesized!(content in input);
+    content.parse()
+}
+
+/// Parses `biased;` if it comes next.
+fn parse_biased(input: ParseStream<'_>) -> syn::Result<bool> {
+    if input.peek(Ident) && input.peek2(Token![;]) {
+        let fork = input.fork();
+        let ident: Ident = fork.parse()?;
+        if ident == "biased" {
+            input.parse::<Ident>()?;
+            input.parse::<Token![;]>()?;
+            return Ok(true);
+        }
+    }
+    Ok(false)
+}
+
+/// Parses a branch handler: a block (comma optional) or an expression (comma
+/// required unless it is the last).
+fn parse_handler(input: ParseStream<'_>) -> syn::Result<Expr> {
+    if input.peek(syn::token::Brace) {
+        let content;
+        let brace = braced!(content in input);
+        let stmts = content.call(syn::Block::parse_within)?;
+        let block = syn::Block { brace_token: brace, stmts };
+        if input.peek(Token![,]) {
+            input.parse::<Token![,]>()?;
+        }
+        return Ok(Expr::Block(syn::ExprBlock { attrs: Vec::new(), label: None, block }));
+    }
+    let expr: Expr = input.parse()?;
+    if !input.is_empty() {
+        input.parse::<Token![,]>()?;
+    }
+    Ok(expr)
+}
+
+impl Parse for Select {
+    fn parse(input: ParseStream<'_>) -> syn::Result<Self> {
+        let krate = parse_krate(input)?;
+        let biased = parse_biased(input)?;
+        let mut branches = Vec::new();
+        let mut otherwise = None;
+        while !input.is_empty() {
+            if input.peek(Token![else]) {
+                let token: Token![else] = input.parse()?;
+                if otherwise.is_some() {
+                    return Err(syn::Error::new(token.span, "select!: more than one `else` branch"));
+                }
+                input.parse::<Token![=>]>()?;
+                otherwise = Some(parse_handler(input)?);
+                continue;
+            }
+            let pat = Pat::parse_multi_with_leading_vert(input)?;
+            input.parse::<Token![=]>()?;
+            let fut: Expr = input.parse()?;
+            let cond = if input.peek(Token![,]) && input.peek2(Token![if]) {
+                input.parse::<Token![,]>()?;
+                input.parse::<Token![if]>()?;
+                Some(input.parse()?)
+            } else {
+                None
+            };
+            input.parse::<Token![=>]>()?;
+            let handler = parse_handler(input)?;
+            branches.push(Branch { pat, fut, cond, handler });
+        }
+        if branches.is_empty() {
+            return Err(syn::Error::new(
+                Span::call_site(),
+                "select!: at least one branch `pattern = future => handler` is required",
+            ));
+        }
+        if branches.len() > 64 {
+            return Err(syn::Error::new(Span::call_site(), "select!: at most 64 branches are supported"));
+        }
+        Ok(Select { krate, biased, branches, otherwise })
+    }
+}
+
+/// `select!` (see the crate docs); called by `sim_tokio::select!`.
+#[proc_macro]
+pub fn select_impl(input: TokenStream) -> TokenStream {
+    let select = syn::parse_macro_input!(input as Select);
+    let krate = &select.krate;
+    let n = select.branches.len();
+    let biased = select.biased;
+    let types: Vec<Ident> = (0..n).map(|i| format_ident!("__T{}", i)).collect();
+    let variants: Vec<Ident> = (0..n).map(|i| format_ident!("__B{}", i)).collect();
+    let futs: Vec<Ident> = (0..n).map(|i| format_ident!("__lockstep_fut{}", i)).collect();
+    let conds = select.branches.iter().enumerate().map(|(i, b)| {
+        let bit = 1u64 << i;
+        b.cond.as_ref().map(|c| quote! { if !(#c) { __lockstep_disabled |= #bit; } })
+    });
+    let makes = select.branches.iter().zip(&futs).map(|(b, f)| {
+        let fut = &b.fut;
+        quote_spanned! {fut.span()=>
+            let mut #f = ::core::pin::pin!(::core::future::IntoFuture::into_future(#fut));
+        }
+    });
+    let polls = select.branches.iter().enumerate().map(|(i, b)| {
+        let bit = 1u64 << i;
+        let f = &futs[i];
+        let v = &variants[i];
+        let pat = &b.pat;
+        quote! {
+            #i => {
+                let __lockstep_value = match ::core::future::Future::poll(#f.as_mut(), __lockstep_cx) {
+                    ::core::task::Poll::Ready(value) => value,
+                    ::core::task::Poll::Pending => {
+                        __lockstep_pending = true;
+                        continue;
+                    }
+                };
+                #[allow(unused_variables, unused_mut, unreachable_patterns, clippy::match_single_binding)]
+                match &__lockstep_value {
+                    #pat => {}
+                    _ => {
+                        __lockstep_disabled |= #bit;
+                        continue;
+                    }
+                }
+                return ::core::task::Poll::Ready(__LockstepSelectOut::#v(__lockstep_value));
+            }
+        }
+    });
+    let arms = select.branches.iter().zip(&variants).map(|(b, v)| {
+        let pat = &b.pat;
+        let handler = &b.handler;
+        quote! { __LockstepSelectOut::#v(#pat) => #handler, }
+    });
+    let otherwise = match &select.otherwise {
+        Some(e) => quote! { #e },
+        None => quote! { ::core::panic!("all branches are disabled and there is no else branch") },
+    };
+    quote! {{
+        #[allow(non_camel_case_types, clippy::enum_variant_names)]
+        enum __LockstepSelectOut<#(#types),*> {
+            #(#variants(#types),)*
+            __Disabled,
+        }
+        let mut __lockstep_disabled: u64 = 0;
+        #(#conds)*
+        let __lockstep_out = {
+            #(#makes)*
+            ::core::future::poll_fn(|__lockstep_cx| {
+                let ::core::option::Option::Some(__lockstep_start) =
+                    #krate::__private::select_start(#n, __lockstep_disabled, #biased)
+                else {
+                    return ::core::task::Poll::Ready(__LockstepSelectOut::__Disabled);
+                };
+                let mut __lockstep_pending = false;
+                for __lockstep_j in 0..#n {
+                    #[allow(clippy::modulo_one)]
+                    let __lockstep_i = (__lockstep_start + __lockstep_j) % #n;
+                    if __lockstep_disabled & (1u64 << __lockstep_i) != 0 {
+                        continue;
+                    }
+                    match __lockstep_i {
+                        #(#polls)*
+                        _ => ::core::unreachable!(),
+                    }
+                }
+                if __lockstep_pending {
+                    ::core::task::Poll::Pending
+                } else {
+                    ::core::task::Poll::Ready(__LockstepSelectOut::__Disabled)
+                }
+            })
+            .await
+        };
+        #[allow(unreachable_patterns, unused_variables, clippy::match_single_binding)]
+        match __lockstep_out {
+            #(#arms)*
+            __LockstepSelectOut::__Disabled => #otherwise,
+            _ => ::core::unreachable!("select!: the branch's pattern matched when it was polled"),
+        }
+    }}
+    .into()
+}
+
+// ---- join! / try_join! ----
+
+struct Join {
+    krate: TokenStream2,
+    futs: Vec<Expr>,
+}
+
+impl Parse for Join {
+    fn parse(input: ParseStream<'_>) -> syn::Result<Self> {
+        let krate = parse_krate(input)?;
+        parse_biased(input)?;
+        let futs = syn::punctuated::Punctuated::<Expr, Token![,]>::parse_terminated(input)?;
+        Ok(Join { krate, futs: futs.into_iter().collect() })
+    }
+}
+
+fn join_setup(join: &Join) -> (Vec<Ident>, TokenStream2) {
+    let krate = &join.krate;
+    let names: Vec<Ident> = (0..join.futs.len()).map(|i| format_ident!("__lockstep_fut{}", i)).collect();
+    let makes = join.futs.iter().zip(&names).map(|(e, f)| {
+        quote_spanned! {e.span()=>
+            let mut #f = ::core::pin::pin!(#krate::__private::maybe_done(::core::future::IntoFuture::into_future(#e)));
+        }
+    });
+    let makes = quote! { #(#makes)* };
+    (names, makes)
+}
+
+/// `join!`: awaits every future, polling them in order; called by `sim_tokio::join!`.
+#[proc_macro]
+pub fn join_impl(input: TokenStream) -> TokenStream {
+    let join = syn::parse_macro_input!(input as Join);
+    if join.futs.is_empty() {
+        return quote! { () }.into();
+    }
+    let (names, makes) = join_setup(&join);
+    quote! {{
+        #makes
+        ::core::future::poll_fn(|__lockstep_cx| {
+            let mut __lockstep_all = true;
+            #( __lockstep_all &= ::core::future::Future::poll(#names.as_mut(), __lockstep_cx).is_ready(); )*
+            if __lockstep_all {
+                ::core::task::Poll::Ready((#( #names.as_mut().take_output().expect("join!: output taken once"), )*))
+            } else {
+                ::core::task::Poll::Pending
+            }
+        })
+        .await
+    }}
+    .into()
+}
+
+/// `try_join!`: awaits every future, stopping at the first `Err`; called by
+/// `sim_tokio::try_join!`.
+#[proc_macro]
+pub fn try_join_impl(input: TokenStream) -> TokenStream {
+    let join = syn::parse_macro_input!(input as Join);
+    if join.futs.is_empty() {
+        return quote! { ::core::result::Result::Ok(()) }.into();
+    }
+    let (names, makes) = join_setup(&join);
+    quote! {{
+        #makes
+        ::core::future::poll_fn(|__lockstep_cx| {
+            let mut __lockstep_all = true;
+            #(
+                if ::core::future::Future::poll(#names.as_mut(), __lockstep_cx).is_ready() {
+                    if #names.as_mut().output_mut().is_some_and(|r| r.is_err()) {
+                        let __lockstep_err = #names.as_mut().take_output().and_then(|r| r.err());
+                        return ::core::task::Poll::Ready(::core::result::Result::Err(
+                            __lockstep_err.expect("try_join!: an error output"),
+                        ));
+                    }
+                } else {
+                    __lockstep_all = false;
+                }
+            )*
+            if __lockstep_all {
+                ::core::task::Poll::Ready(::core::result::Result::Ok((#(
+                    #names.as_mut().take_output().and_then(|r| r.ok()).expect("try_join!: an ok output"),
+                )*)))
+            } else {
+                ::core::task::Poll::Pending
+            }
+        })
+        .await
+    }}
+    .into()
+}
+
+// ---- #[main] / #[test] ----
+
+/// The arguments of `#[tokio::main]` / `#[tokio::test]`.
+struct Args {
+    krate: TokenStream2,
+    seeds: Option<syn::LitInt>,
+}
+
+fn parse_args(attr: TokenStream, test: bool) -> syn::Result<Args> {
+    let mut args = Args { krate: quote! { tokio }, seeds: None };
+    let parser = |input: ParseStream<'_>| -> syn::Result<()> {
+        while !input.is_empty() {
+            let name = input.call(Ident::parse_any)?;
+            input.parse::<Token![=]>()?;
+            let value: Lit = input.parse()?;
+            match (name.to_string().as_str(), &value) {
+                ("crate", Lit::Str(s)) => {
+                    let path: syn::Path = s.parse()?;
+                    args.krate = quote! { #path };
+                }
+                ("seeds", Lit::Int(n)) if test => {
+                    n.base10_parse::<u64>()?;
+                    args.seeds = Some(n.clone());
+                }
+                ("seeds", _) if test => {
+                    return Err(syn::Error::new(value.span(), "`seeds` takes a number, as in `seeds = 200`"))
+                }
+                ("flavor", Lit::Str(s)) => {
+                    if !matches!(s.value().as_str(), "current_thread" | "multi_thread" | "local") {
+                        return Err(syn::Error::new(
+                            s.span(),
+                            "`flavor` is `current_thread`, `multi_thread` or `local` (each runs as one simulation)",
+                        ));
+                    }
+                }
+                ("worker_threads", Lit::Int(_)) | ("start_paused", Lit::Bool(_)) | ("unhandled_panic", Lit::Str(_)) => {
+                }
+                ("crate" | "flavor", _) => {
+                    return Err(syn::Error::new(value.span(), format!("`{name}` takes a string")))
+                }
+                _ => {
+                    let extra = if test { ", `seeds`" } else { "" };
+                    return Err(syn::Error::new(
+                        name.span(),
+                        format!(
+                            "unknown argument `{name}`: expected `flavor`, `worker_threads`, `start_paused`, \
+                             `unhandled_panic`, `crate`{extra}"
+                        ),
+                    ));
+                }
+            }
+            if !input.is_empty() {
+                input.parse::<Token![,]>()?;
+            }
+        }
+        Ok(())
+    };
+    syn::parse::Parser::parse(parser, attr)?;
+    Ok(args)
+}
+
+fn require_async(item: &ItemFn, what: &str) -> syn::Result<()> {
+    if item.sig.asyncness.is_none() {
+        return Err(syn::Error::new(
+            item.sig.fn_token.span,
+            format!("the `async` keyword is missing from the function declaration of `#[{what}]`"),
+        ));
+    }
+    Ok(())
+}
+
+/// `#[tokio::main]`: the body runs as one simulation, in the canonical order unless
+/// `LOCKSTEP_SEED` or `LOCKSTEP_TAPE` say otherwise.
+#[proc_macro_attribute]
+pub fn main(attr: TokenStream, item: TokenStream) -> TokenStream {
+    let item = syn::parse_macro_input!(item as ItemFn);
+    let result = parse_args(attr, false).and_then(|args| require_async(&item, "tokio::main").map(|()| args));
+    let args = match result {
+        Ok(args) => args,
+        Err(e) => return e.to_compile_error().into(),
+    };
+    let krate = &args.krate;
+    let ItemFn { attrs, vis, mut sig, block } = item;
+    sig.asyncness = None;
+    let name = sig.ident.to_string();
+    quote! {
+        #(#attrs)*
+        #vis #sig {
+            let __lockstep_body = async move #block;
+            #krate::__private::block_on_main(
+                #krate::__private::Entry {
+                    module: ::core::module_path!(),
+                    name: #name,
+                    package: ::core::env!("CARGO_PKG_NAME"),
+                    integration: ::core::option_env!("CARGO_TARGET_TMPDIR").is_some(),
+                    crate_name: ::core::env!("CARGO_CRATE_NAME"),
+                    bin: ::core::option_env!("CARGO_BIN_NAME"),
+                    seeds: ::core::option::Option::None,
+                },
+                __lockstep_body,
+            )
+        }
+    }
+    .into()
+}
+
+/// `#[tokio::test]`: a `#[test]` that runs the body as a simulation over a seed
+/// range (`seeds = N`, `LOCKSTEP_SEEDS`; default 1,000) and fails with the lowest
+/// failing seed's report and its replay command.
+#[proc_macro_attribute]
+pub fn test(attr: TokenStream, item: TokenStream) -> TokenStream {
+    let item = syn::parse_macro_input!(item as ItemFn);
+    let result = parse_args(attr, true).and_then(|args| require_async(&item, "tokio::test").map(|()| args));
+    let args = match result {
+        Ok(args) => args,
+        Err(e) => return e.to_compile_error().into(),
+    };
+    if !item.sig.inputs.is_empty() {
+        return syn::Error::new(item.sig.inputs.span(), "a `#[tokio::test]` function takes no arguments")
+            .to_compile_error()
+            .into();
+    }
+    let krate = &args.krate;
+    let seeds = match &args.seeds {
+        Some(n) => quote! { ::core::option::Option::Some(#n) },
+        None => quote! { ::core::option::Option::None },
+    };
+    let ItemFn { attrs, vis, sig, block } = item;
+    let ident = &sig.ident;
+    let name = ident.to_string();
+    let output = &sig.output;
+    quote! {
+        #(#attrs)*
+        #[::core::prelude::v1::test]
+        #vis fn #ident() {
+            async fn __lockstep_test_body() #output #block
+            #krate::__private::run_test(
+                #krate::__private::Entry {
+                    module: ::core::module_path!(),
+                    name: #name,
+                    package: ::core::env!("CARGO_PKG_NAME"),
+                    integration: ::core::option_env!("CARGO_TARGET_TMPDIR").is_some(),
+                    crate_name: ::core::env!("CARGO_CRATE_NAME"),
+                    bin: ::core::option_env!("CARGO_BIN_NAME"),
+                    seeds: #seeds,
+                },
+                || async { #krate::__private::TestOutcome::check(__lockstep_test_body().await) },
+            )
+        }
+    }
+    .into()
+}

@@ -1,0 +1,62 @@
+//! Lockstep's few extras, present in both modes so that code calling them builds
+//! with and without `--cfg lockstep`.
+
+/// Whether this build runs under the simulator (`--cfg lockstep`).
+pub const fn is_simulated() -> bool {
+    cfg!(lockstep)
+}
+
+/// Runs `f`, naming every task (and primitive) it creates `name` in traces and
+/// deadlock reports, instead of the default: the `file.rs:line` where it was
+/// created. The innermost name wins. Outside simulation it just runs `f`.
+///
+/// ```
+/// use sim_tokio::lockstep;
+/// let value = lockstep::named("worker", || 1 + 1);
+/// assert_eq!(value, 2);
+/// ```
+pub fn named<R>(name: impl Into<String>, f: impl FnOnce() -> R) -> R {
+    #[cfg(lockstep)]
+    {
+        let _guard = naming::push(name.into());
+        f()
+    }
+    #[cfg(not(lockstep))]
+    {
+        let _ = name.into();
+        f()
+    }
+}
+
+#[cfg(lockstep)]
+pub(crate) mod naming {
+    use std::cell::RefCell;
+    use std::panic::Location;
+
+    thread_local! {
+        static NAMES: RefCell<Vec<String>> = const { RefCell::new(Vec::new()) };
+    }
+
+    pub(crate) struct Pop;
+
+    impl Drop for Pop {
+        fn drop(&mut self) {
+            NAMES.with(|n| n.borrow_mut().pop());
+        }
+    }
+
+    pub(crate) fn push(name: String) -> Pop {
+        NAMES.with(|n| n.borrow_mut().push(name));
+        Pop
+    }
+
+    /// The name for something created at `location`: the innermost
+    /// [`named`](super::named) name, else `file.rs:line`.
+    pub(crate) fn name_for(location: &Location<'_>) -> String {
+        NAMES.with(|n| n.borrow().last().cloned()).unwrap_or_else(|| {
+            let file = location.file();
+            let file = file.rsplit(['/', '\\']).next().unwrap_or(file);
+            format!("{file}:{}", location.line())
+        })
+    }
+}

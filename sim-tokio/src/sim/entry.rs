@@ -1,0 +1,109 @@
+//! What `#[tokio::main]` and `#[tokio::test]` expand to call.
+
+use std::fmt::Debug;
+use std::future::Future;
+
+use sim_core::check::{check, CheckConfig};
+use sim_core::Config;
+
+use crate::sim::runtime::{config_from_env, Runtime};
+
+/// Where a `#[tokio::main]` / `#[tokio::test]` function lives, as the macros see it.
+#[derive(Clone, Copy, Debug)]
+pub struct Entry {
+    /// `module_path!()` at the function.
+    pub module: &'static str,
+    /// The function's name.
+    pub name: &'static str,
+    /// `CARGO_PKG_NAME`.
+    pub package: &'static str,
+    /// Whether the function is in an integration test (`CARGO_TARGET_TMPDIR` set).
+    pub integration: bool,
+    /// `CARGO_CRATE_NAME`.
+    pub crate_name: &'static str,
+    /// `CARGO_BIN_NAME`, in a binary.
+    pub bin: Option<&'static str>,
+    /// `seeds = N` of `#[tokio::test]`.
+    pub seeds: Option<u64>,
+}
+
+impl Entry {
+    /// The test's name as libtest knows it: the module path without the crate's
+    /// own segment, then the function.
+    pub fn test_name(&self) -> String {
+        match self.module.split_once("::") {
+            Some((_, rest)) => format!("{rest}::{}", self.name),
+            None => self.name.to_string(),
+        }
+    }
+
+    /// The cargo arguments that select this function's test target.
+    fn target(&self) -> String {
+        match (self.integration, self.bin) {
+            (true, _) => format!("--test {}", self.crate_name),
+            (false, Some(bin)) => format!("--bin {bin}"),
+            (false, None) => "--lib".to_string(),
+        }
+    }
+
+    /// The command that runs this test alone, exactly.
+    pub fn test_command(&self) -> String {
+        format!("cargo test -p {} {} -- --exact {}", self.package, self.target(), self.test_name())
+    }
+}
+
+/// `#[tokio::main]`: runs `future` as one simulation.
+///
+/// # Panics
+/// With the failure report when the run fails, or when a `LOCKSTEP_*` variable
+/// holds a bad value.
+pub fn block_on_main<F: Future>(entry: Entry, future: F) -> F::Output {
+    let command = match entry.bin {
+        Some(bin) if !entry.integration => format!("cargo run -p {} --bin {bin}", entry.package),
+        _ => entry.test_command(),
+    };
+    let config = config_from_env(Some(entry.test_name()), Some(command)).unwrap_or_else(|e| panic!("lockstep: {e}"));
+    Runtime::with_config(config).block_on(future)
+}
+
+/// What a test body may return: `()`, or `Result<(), E>` whose `Err` fails the run.
+pub trait TestOutcome {
+    /// Fails the run (by panicking) on an error.
+    fn check(self);
+}
+
+impl TestOutcome for () {
+    fn check(self) {}
+}
+
+impl<E: Debug> TestOutcome for Result<(), E> {
+    #[track_caller]
+    fn check(self) {
+        if let Err(e) = self {
+            panic!("Error: {e:?}");
+        }
+    }
+}
+
+/// `#[tokio::test]`: runs the body over the seed range on every core and panics
+/// with the lowest failing seed's report and its replay command.
+///
+/// # Panics
+/// When a seed fails, or a `LOCKSTEP_*` variable holds a bad value.
+pub fn run_test<F, Fut>(entry: Entry, body: F)
+where
+    F: Fn() -> Fut + Sync + Send,
+    Fut: Future<Output = ()> + 'static,
+{
+    let name = entry.test_name();
+    let command = entry.test_command();
+    let mut sim = Config::default();
+    sim.replay_hint = Some(if std::env::var_os(sim_core::env::TAPE).is_some_and(|v| !v.is_empty()) {
+        format!("LOCKSTEP_TAPE='{{tape}}' {command}")
+    } else {
+        format!("LOCKSTEP_SEED={{seed}} {command}")
+    });
+    let seeds = entry.seeds.unwrap_or(1000);
+    let cfg = CheckConfig::default().name(name).seeds(0..seeds).sim(sim);
+    check(cfg, body).assert_ok();
+}

@@ -1,0 +1,287 @@
+//! `tokio::runtime` over the simulator: a [`Runtime`] is one simulation, and
+//! [`Runtime::block_on`] drives it, in the canonical order unless `LOCKSTEP_SEED`
+//! or `LOCKSTEP_TAPE` say otherwise. A failed run (a panic, a deadlock, an escape)
+//! panics with the full report, which holds the replay.
+//!
+//! Every builder option of tokio's is accepted; none changes the simulation (it has
+//! one thread, virtual time, and every driver enabled).
+
+use std::cell::RefCell;
+use std::fmt;
+use std::future::Future;
+use std::io;
+use std::marker::PhantomData;
+use std::panic::Location;
+use std::time::Duration;
+
+use sim_core::env::EnvOverrides;
+use sim_core::{Config, Sim, StrategyKind};
+
+use crate::sim::task::{self, JoinHandle};
+
+/// Builds a [`Runtime`] (tokio's builder; every option is accepted and recorded
+/// nowhere: a simulation has one thread and every driver).
+#[derive(Debug)]
+pub struct Builder {
+    _options: (),
+}
+
+macro_rules! ignored_options {
+    ($($(#[$doc:meta])* $name:ident($($arg:ident: $ty:ty),*);)*) => {
+        $(
+            $(#[$doc])*
+            pub fn $name(&mut self, $($arg: $ty),*) -> &mut Self {
+                $(let _ = $arg;)*
+                self
+            }
+        )*
+    };
+}
+
+impl Builder {
+    /// tokio's single-threaded runtime: here, a simulation.
+    pub fn new_current_thread() -> Builder {
+        Builder { _options: () }
+    }
+
+    /// tokio's work-stealing runtime: here, the same single-threaded simulation.
+    pub fn new_multi_thread() -> Builder {
+        Builder { _options: () }
+    }
+
+    ignored_options! {
+        /// Accepted; time and every other driver are always on.
+        enable_all();
+        /// Accepted; virtual time is always on.
+        enable_time();
+        /// Accepted; real I/O cannot be simulated (it escapes).
+        enable_io();
+        /// Accepted; the clock is always paused with auto-advance.
+        start_paused(paused: bool);
+        /// Accepted; there is one thread.
+        worker_threads(n: usize);
+        /// Accepted; there is no blocking pool.
+        max_blocking_threads(n: usize);
+        /// Accepted.
+        thread_name(name: impl Into<String>);
+        /// Accepted.
+        thread_stack_size(size: usize);
+        /// Accepted.
+        thread_keep_alive(duration: Duration);
+        /// Accepted.
+        event_interval(n: u32);
+        /// Accepted.
+        global_queue_interval(n: u32);
+        /// Accepted.
+        max_io_events_per_tick(n: usize);
+    }
+
+    /// Accepted; the hook is never called (there are no worker threads).
+    pub fn on_thread_start<F: Fn() + Send + Sync + 'static>(&mut self, f: F) -> &mut Self {
+        drop(f);
+        self
+    }
+
+    /// Accepted; the hook is never called (there are no worker threads).
+    pub fn on_thread_stop<F: Fn() + Send + Sync + 'static>(&mut self, f: F) -> &mut Self {
+        drop(f);
+        self
+    }
+
+    /// A new simulation, its strategy from `LOCKSTEP_SEED` / `LOCKSTEP_TAPE`
+    /// (canonical order when neither is set).
+    ///
+    /// # Errors
+    /// `InvalidInput` when a `LOCKSTEP_*` variable holds a bad value.
+    pub fn build(&mut self) -> io::Result<Runtime> {
+        let config = config_from_env(thread_test_name(), None)?;
+        Ok(Runtime::with_config(config))
+    }
+}
+
+/// The name libtest gives the running test (its thread's name), if any.
+fn thread_test_name() -> Option<String> {
+    std::thread::current().name().filter(|n| *n != "main").map(str::to_string)
+}
+
+/// A run's configuration from the environment: a seed, a tape, or the canonical order.
+pub(crate) fn config_from_env(name: Option<String>, command: Option<String>) -> io::Result<Config> {
+    let env = EnvOverrides::from_env().map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e.to_string()))?;
+    let mut config = match (env.seed, env.tape) {
+        (Some(seed), _) => Config::random(seed),
+        (None, Some(tape)) => Config::replay(tape),
+        (None, None) => Config::default().strategy(StrategyKind::Fifo),
+    };
+    if let Some(name) = name {
+        config = config.name(name);
+    }
+    if let Some(command) = command {
+        config.replay_hint = Some(if env.seed.is_some() {
+            format!("LOCKSTEP_SEED={{seed}} {command}")
+        } else {
+            format!("LOCKSTEP_TAPE='{{tape}}' {command}")
+        });
+    }
+    Ok(config)
+}
+
+/// A simulation, driven by [`Runtime::block_on`].
+pub struct Runtime {
+    sim: RefCell<Sim>,
+    handle: Handle,
+}
+
+impl Runtime {
+    /// A new simulation (see [`Builder::build`]).
+    ///
+    /// # Errors
+    /// `InvalidInput` when a `LOCKSTEP_*` variable holds a bad value.
+    pub fn new() -> io::Result<Runtime> {
+        Builder::new_multi_thread().enable_all().build()
+    }
+
+    pub(crate) fn with_config(config: Config) -> Runtime {
+        Runtime { sim: RefCell::new(Sim::new(config)), handle: Handle { _not_send: PhantomData } }
+    }
+
+    /// Runs `future` as the task `main` until it completes; tasks it spawned run
+    /// alongside, in virtual time. Calling it again continues the same simulation.
+    ///
+    /// # Panics
+    /// With the failure report (which holds the replay command) when the run fails:
+    /// a panic, a deadlock, an escape, a limit. Inside a simulated task (tokio
+    /// panics there too).
+    #[track_caller]
+    pub fn block_on<F: Future>(&self, future: F) -> F::Output {
+        assert!(
+            sim_core::task::current_task().is_none(),
+            "Cannot start a runtime from within a runtime. This happens because a function (like `block_on`) \
+             attempted to block the current thread while the thread is being used to drive asynchronous tasks."
+        );
+        let mut sim = self.sim.borrow_mut();
+        match sim.block_on_local(future) {
+            Ok(value) => value,
+            Err(failure) => panic!("{failure}"),
+        }
+    }
+
+    /// Spawns a task on this simulation.
+    #[track_caller]
+    pub fn spawn<F>(&self, future: F) -> JoinHandle<F::Output>
+    where
+        F: Future + 'static,
+        F::Output: 'static,
+    {
+        let location = Location::caller();
+        self.sim.borrow().enter(|| task::spawn_at(location, future))
+    }
+
+    /// Under simulation: an escape (see [`task::spawn_blocking`]).
+    #[track_caller]
+    pub fn spawn_blocking<F, R>(&self, f: F) -> JoinHandle<R>
+    where
+        F: FnOnce() -> R + Send + 'static,
+        R: Send + 'static,
+    {
+        self.sim.borrow().enter(|| task::spawn_blocking(f))
+    }
+
+    /// The handle of this runtime.
+    pub fn handle(&self) -> &Handle {
+        &self.handle
+    }
+
+    /// Makes this runtime current. A simulation is current on its thread from its
+    /// creation until dropped, so the guard does nothing more.
+    pub fn enter(&self) -> EnterGuard<'_> {
+        EnterGuard { _runtime: PhantomData }
+    }
+
+    /// Drops the simulation and every task in it.
+    pub fn shutdown_timeout(self, duration: Duration) {
+        let _ = duration;
+        drop(self);
+    }
+
+    /// Drops the simulation and every task in it.
+    pub fn shutdown_background(self) {
+        drop(self);
+    }
+}
+
+impl fmt::Debug for Runtime {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Runtime").finish_non_exhaustive()
+    }
+}
+
+/// Returned by [`Runtime::enter`] and [`Handle::enter`].
+#[derive(Debug)]
+pub struct EnterGuard<'a> {
+    _runtime: PhantomData<&'a ()>,
+}
+
+/// A handle to the simulation current on this thread.
+#[derive(Clone, Debug)]
+pub struct Handle {
+    _not_send: PhantomData<*const ()>,
+}
+
+/// [`Handle::try_current`] found no simulation.
+#[derive(Debug)]
+pub struct TryCurrentError(());
+
+impl fmt::Display for TryCurrentError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("there is no reactor running, must be called from the context of a Lockstep simulation")
+    }
+}
+
+impl std::error::Error for TryCurrentError {}
+
+impl Handle {
+    /// The handle of the simulation running the current task.
+    ///
+    /// # Panics
+    /// Outside a simulated task.
+    #[track_caller]
+    pub fn current() -> Handle {
+        Handle::try_current().expect("there is no reactor running: Handle::current() called outside a simulated task")
+    }
+
+    /// The handle of the simulation running the current task, if any.
+    ///
+    /// # Errors
+    /// Outside a simulated task.
+    pub fn try_current() -> Result<Handle, TryCurrentError> {
+        match sim_core::task::current_task() {
+            Some(_) => Ok(Handle { _not_send: PhantomData }),
+            None => Err(TryCurrentError(())),
+        }
+    }
+
+    /// Spawns a task on the current simulation.
+    #[track_caller]
+    pub fn spawn<F>(&self, future: F) -> JoinHandle<F::Output>
+    where
+        F: Future + 'static,
+        F::Output: 'static,
+    {
+        task::spawn_at(Location::caller(), future)
+    }
+
+    /// Under simulation: an escape (see [`task::spawn_blocking`]).
+    #[track_caller]
+    pub fn spawn_blocking<F, R>(&self, f: F) -> JoinHandle<R>
+    where
+        F: FnOnce() -> R + Send + 'static,
+        R: Send + 'static,
+    {
+        task::spawn_blocking(f)
+    }
+
+    /// Does nothing more than keep the handle (the simulation is already current).
+    pub fn enter(&self) -> EnterGuard<'_> {
+        EnterGuard { _runtime: PhantomData }
+    }
+}

@@ -1,0 +1,131 @@
+//! `select!`: tokio's syntax, and an unbiased pick that is a recorded choice.
+
+use std::future::ready;
+use std::time::Duration;
+
+use sim_core::{Config, Sim};
+
+use crate::support::twice;
+
+const MS: Duration = Duration::from_millis(1);
+
+/// Three branches ready at once, unbiased: which one ran.
+async fn three_ready() -> u32 {
+    tokio::select! {
+        a = ready(0) => a,
+        b = ready(1) => b,
+        c = ready(2) => c,
+    }
+}
+
+fn branch_under(seed: u64) -> u32 {
+    let mut sim = Sim::new(Config::random(seed));
+    sim.block_on_local(three_ready()).unwrap()
+}
+
+#[test]
+fn one_seed_takes_the_same_branch_in_200_runs() {
+    for seed in 0..5 {
+        let first = branch_under(seed);
+        for _ in 0..200 {
+            assert_eq!(branch_under(seed), first, "seed {seed}");
+        }
+    }
+}
+
+#[test]
+fn each_branch_is_taken_under_some_seed() {
+    let mut seen = [false; 3];
+    for seed in 0..64 {
+        seen[branch_under(seed) as usize] = true;
+    }
+    assert_eq!(seen, [true; 3]);
+}
+
+/// The canonical order polls the first enabled branch first; the pick is one
+/// recorded choice among 3 (the tape says so), and `biased;` records none.
+#[test]
+fn the_unbiased_pick_is_one_recorded_choice_and_biased_makes_none() {
+    let mut sim = Sim::new(Config::default());
+    assert_eq!(sim.block_on_local(three_ready()).unwrap(), 0);
+    let choices: Vec<_> = sim.recorded_tape().choices().iter().map(|c| (c.options, c.index)).collect();
+    // Spawning `main` queues one event: no scheduling choice; the select adds one of 3.
+    assert_eq!(choices, [(3, 0)]);
+    let mut sim = Sim::new(Config::random(1));
+    let biased = sim.block_on_local(async {
+        tokio::select! {
+            biased;
+            a = ready(0) => a,
+            b = ready(1) => b,
+        }
+    });
+    assert_eq!(biased.unwrap(), 0);
+    assert!(sim.recorded_tape().is_empty(), "{}", sim.recorded_tape());
+}
+
+/// With only one branch enabled (a precondition off, a pattern refuted) no choice
+/// is recorded; a refuted pattern disables its branch, and `else` runs when none is left.
+#[test]
+fn preconditions_refutable_patterns_and_else() {
+    let got = twice(7, || async {
+        let mut sim_tape_len = Vec::new();
+        let off = false;
+        let one = tokio::select! {
+            x = ready(1), if off => x,
+            y = ready(2) => y,
+        };
+        sim_tape_len.push(one);
+        let refuted = tokio::select! {
+            Some(x) = ready(None::<u32>) => x,
+            else => 99,
+        };
+        sim_tape_len.push(refuted);
+        // The refuted branch is disabled and the other, pending for 1 ms, wins.
+        let later = tokio::select! {
+            Some(x) = ready(None::<u32>) => x,
+            _ = tokio::time::sleep(MS) => 5,
+        };
+        sim_tape_len.push(later);
+        let all_off = tokio::select! {
+            x = ready(3), if off => x,
+            else => { 42 }
+        };
+        sim_tape_len.push(all_off);
+        sim_tape_len
+    });
+    assert_eq!(got, [2, 99, 5, 42]);
+}
+
+#[test]
+#[should_panic(expected = "all branches are disabled and there is no else branch")]
+fn no_branch_left_and_no_else_panics_like_tokio() {
+    let mut sim = Sim::new(Config::default());
+    let result = sim.block_on_local(async {
+        tokio::select! {
+            Some(x) = ready(None::<u32>) => x,
+        }
+    });
+    panic!("{}", result.unwrap_err());
+}
+
+/// Handlers run after the futures are dropped, and may `break` out of the caller's loop.
+#[test]
+fn handlers_can_break_and_reuse_what_the_futures_borrowed() {
+    let got = twice(2, || async {
+        let mut count = 0u32;
+        let mut ticks = tokio::time::interval(MS);
+        loop {
+            tokio::select! {
+                _ = ticks.tick() => {
+                    count += 1;
+                    if count == 3 {
+                        break;
+                    }
+                }
+                _ = tokio::time::sleep(10 * MS) => unreachable!(),
+            }
+        }
+        count
+    });
+    assert_eq!(got, 3);
+}

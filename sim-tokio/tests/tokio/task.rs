@@ -1,0 +1,106 @@
+//! `tokio::task`: spawn, join, abort, panics, names.
+
+use std::time::Duration;
+
+use sim_core::{Config, FailureKind};
+use tokio::task::{self, JoinError};
+
+use crate::support::{run, twice};
+
+const MS: Duration = Duration::from_millis(1);
+
+#[test]
+fn spawned_tasks_join_with_their_output() {
+    let got = twice(1, || async {
+        let a = tokio::spawn(async { 1 });
+        let b = task::spawn_local(async {
+            tokio::time::sleep(MS).await;
+            2
+        });
+        assert!(!b.is_finished());
+        let (a, b) = (a.await.unwrap(), b.await.unwrap());
+        task::yield_now().await;
+        a + b
+    });
+    assert_eq!(got, 3);
+}
+
+#[test]
+fn a_panic_reaches_the_join_handle_like_tokio() {
+    let got = twice(0, || async {
+        let handle = tokio::spawn(async {
+            panic!("boom");
+        });
+        let id = handle.id();
+        let err: JoinError = handle.await.unwrap_err();
+        assert!(err.is_panic() && !err.is_cancelled());
+        assert_eq!(err.id(), id);
+        let shown = (err.to_string(), format!("{err:?}"));
+        let payload = err.into_panic();
+        (shown, payload.downcast_ref::<&str>().copied(), id.to_string())
+    });
+    let id = got.2;
+    assert_eq!(got.0 .0, format!("task {id} panicked with message \"boom\""));
+    assert_eq!(got.0 .1, format!("JoinError::Panic(Id({id}), \"boom\", ...)"));
+    assert_eq!(got.1, Some("boom"));
+}
+
+#[test]
+fn abort_cancels_and_the_abort_handle_reaches_the_task() {
+    let got = twice(0, || async {
+        let sleeper = tokio::spawn(tokio::time::sleep(10 * MS));
+        let other = tokio::spawn(tokio::time::sleep(10 * MS));
+        let abort = other.abort_handle();
+        assert_eq!(abort.id(), other.id());
+        sleeper.abort();
+        abort.abort();
+        assert!(abort.is_finished());
+        let err = sleeper.await.unwrap_err();
+        let other = other.await.unwrap_err();
+        (err.is_cancelled(), err.to_string().ends_with("was cancelled"), other.is_cancelled())
+    });
+    assert_eq!(got, (true, true, true));
+}
+
+#[test]
+fn a_detached_task_panic_fails_the_run_naming_its_spawn_site() {
+    let line = line!() + 2;
+    let (result, _) = run(Config::default(), || async {
+        drop(tokio::spawn(async { panic!("lost") }));
+        tokio::time::sleep(MS).await;
+    });
+    let failure = result.unwrap_err();
+    let FailureKind::Panic { task, message } = &failure.kind else { panic!("{failure}") };
+    assert_eq!((task.as_str(), message.as_str()), (format!("task.rs:{line}").as_str(), "lost"));
+}
+
+#[test]
+fn named_sets_the_task_name() {
+    let (result, _) = run(Config::default(), || async {
+        let h = tokio::lockstep::named("worker", || tokio::spawn(async { panic!("x") }));
+        drop(h);
+        tokio::time::sleep(MS).await;
+    });
+    let failure = result.unwrap_err();
+    assert!(matches!(&failure.kind, FailureKind::Panic { task, .. } if task == "worker"), "{failure}");
+}
+
+#[test]
+fn spawn_blocking_is_reported_as_an_escape_naming_the_task() {
+    let (result, _) = run(Config::default(), || async {
+        let h = tokio::lockstep::named("loader", || tokio::spawn(async { task::spawn_blocking(|| 1).await.unwrap() }));
+        h.await.unwrap()
+    });
+    let failure = result.unwrap_err();
+    let FailureKind::Escape { task, cause } = &failure.kind else { panic!("{failure}") };
+    assert_eq!(task, "loader");
+    assert!(cause.starts_with("spawn_blocking"), "{cause}");
+    assert!(failure.to_string().starts_with("lockstep: escape in"), "{failure}");
+}
+
+#[test]
+fn block_in_place_is_reported_as_an_escape() {
+    let (result, _) = run(Config::default(), || async { task::block_in_place(|| 7) });
+    let failure = result.unwrap_err();
+    assert!(matches!(&failure.kind, FailureKind::Escape { task, .. } if task == "main"), "{failure}");
+}

@@ -1,0 +1,152 @@
+//! `tokio::time` in virtual time.
+
+use std::cell::RefCell;
+use std::rc::Rc;
+use std::time::Duration;
+
+use sim_core::Config;
+use tokio::time::{self, Instant, MissedTickBehavior};
+
+use crate::support::{run, twice};
+
+const MS: Duration = Duration::from_millis(1);
+
+#[test]
+fn sleep_moves_virtual_time_by_exactly_its_duration() {
+    let elapsed = twice(0, || async {
+        let start = Instant::now();
+        time::sleep(50 * MS).await;
+        let mid = Instant::now();
+        time::sleep_until(start + 80 * MS).await;
+        (mid - start, start.elapsed())
+    });
+    assert_eq!(elapsed, (50 * MS, 80 * MS));
+}
+
+#[test]
+fn instant_arithmetic_saturates_like_tokio() {
+    twice(0, || async {
+        let early = Instant::now();
+        time::sleep(10 * MS).await;
+        let late = Instant::now();
+        assert_eq!(early - late, Duration::ZERO);
+        assert_eq!(early.duration_since(late), Duration::ZERO);
+        assert_eq!(early.checked_duration_since(late), None);
+        assert_eq!(late.checked_duration_since(early), Some(10 * MS));
+        assert_eq!(late.checked_sub(10 * MS), Some(early));
+        assert_eq!(early.checked_sub(MS), None);
+        let mut t = early;
+        t += 3 * MS;
+        t -= MS;
+        assert_eq!(t - early, 2 * MS);
+        assert_eq!(Instant::from_std(late.into_std()), late);
+    });
+}
+
+#[test]
+fn sleep_reset_moves_the_deadline_and_rearms_a_fired_timer() {
+    let got = twice(0, || async {
+        let start = Instant::now();
+        let sleep = time::sleep(100 * MS);
+        tokio::pin!(sleep);
+        sleep.as_mut().reset(start + 30 * MS);
+        assert_eq!(sleep.deadline(), start + 30 * MS);
+        (&mut sleep).await;
+        assert!(sleep.is_elapsed());
+        let first = start.elapsed();
+        sleep.as_mut().reset(Instant::now() + 5 * MS);
+        assert!(!sleep.is_elapsed());
+        (&mut sleep).await;
+        (first, start.elapsed())
+    });
+    assert_eq!(got, (30 * MS, 35 * MS));
+}
+
+#[test]
+fn timeout_gives_elapsed_and_a_ready_future_at_the_deadline_wins() {
+    let got = twice(0, || async {
+        let slow = time::timeout(10 * MS, time::sleep(20 * MS)).await;
+        let err = slow.unwrap_err();
+        assert_eq!(err.to_string(), "deadline has elapsed");
+        // Both due at 10 ms after the second start: the inner future is polled first.
+        let start = Instant::now();
+        let tie = time::timeout_at(start + 10 * MS, time::sleep(10 * MS)).await;
+        let io: std::io::Error = err.into();
+        (tie.is_ok(), io.kind(), start.elapsed())
+    });
+    assert_eq!(got, (true, std::io::ErrorKind::TimedOut, 10 * MS));
+}
+
+#[test]
+fn interval_ticks_at_start_then_every_period() {
+    let ticks = twice(0, || async {
+        let start = Instant::now();
+        let mut interval = time::interval(10 * MS);
+        assert_eq!(interval.period(), 10 * MS);
+        assert_eq!(interval.missed_tick_behavior(), MissedTickBehavior::Burst);
+        let mut at = Vec::new();
+        for _ in 0..3 {
+            at.push(interval.tick().await - start);
+        }
+        interval.reset_after(25 * MS);
+        at.push(interval.tick().await - start);
+        interval.reset_immediately();
+        at.push(interval.tick().await - start);
+        at
+    });
+    assert_eq!(ticks, [Duration::ZERO, 10 * MS, 20 * MS, 45 * MS, 45 * MS]);
+}
+
+/// A task busy for 35 ms misses ticks at 10, 20, 30: Burst fires them at once
+/// (scheduled instants 10, 20, 30, then 40 on schedule); Delay restarts one
+/// period after the late tick (35, 45); Skip jumps to the next multiple (35, 40).
+#[test]
+fn missed_tick_behaviors_follow_tokio() {
+    let run_with = |behavior| {
+        twice(0, move || async move {
+            let start = Instant::now();
+            let mut interval = time::interval_at(start + 10 * MS, 10 * MS);
+            interval.set_missed_tick_behavior(behavior);
+            time::sleep(35 * MS).await;
+            let mut seen = Vec::new();
+            for _ in 0..3 {
+                let scheduled = interval.tick().await - start;
+                seen.push((scheduled, start.elapsed()));
+            }
+            seen
+        })
+    };
+    assert_eq!(run_with(MissedTickBehavior::Burst), [(10 * MS, 35 * MS), (20 * MS, 35 * MS), (30 * MS, 35 * MS)]);
+    assert_eq!(run_with(MissedTickBehavior::Delay), [(10 * MS, 35 * MS), (45 * MS, 45 * MS), (55 * MS, 55 * MS)]);
+    assert_eq!(run_with(MissedTickBehavior::Skip), [(10 * MS, 35 * MS), (40 * MS, 40 * MS), (50 * MS, 50 * MS)]);
+}
+
+/// `advance` sleeps: a timer due halfway fires at its own instant, before the
+/// advancing task resumes.
+#[test]
+fn pause_and_resume_do_nothing_and_advance_lets_earlier_timers_fire_on_time() {
+    let log = twice(3, || async {
+        time::pause();
+        let log = Rc::new(RefCell::new(Vec::new()));
+        let start = Instant::now();
+        let l = log.clone();
+        let _t = tokio::spawn(async move {
+            time::sleep(5 * MS).await;
+            l.borrow_mut().push(("timer", start.elapsed()));
+        });
+        time::advance(10 * MS).await;
+        log.borrow_mut().push(("advanced", start.elapsed()));
+        time::resume();
+        log.take()
+    });
+    assert_eq!(log, [("timer", 5 * MS), ("advanced", 10 * MS)]);
+}
+
+#[test]
+fn a_zero_interval_panics_like_tokio() {
+    let (result, _) = run(Config::default(), || async {
+        let _ = time::interval(Duration::ZERO);
+    });
+    let failure = result.unwrap_err();
+    assert!(failure.to_string().contains("`period` must be non-zero."), "{failure}");
+}
