@@ -71,6 +71,14 @@ pub enum Wait {
     },
     /// Another task's end.
     Join(TaskId),
+    /// A notification from a `Notify`.
+    Notified(ChannelId),
+    /// A new value in a watch channel.
+    Changed(ChannelId),
+    /// A free slot to reserve in a full channel.
+    Reserve(ChannelId),
+    /// The other side of a channel going away (a sender's `closed()`).
+    Closed(ChannelId),
 }
 
 /// An event in the queue.
@@ -773,7 +781,7 @@ impl Core {
         let id = TaskId(u32::try_from(self.tasks.len()).expect("too many tasks"));
         let waker_arc = Arc::new(TaskWaker { id, queue: self.wakes.clone() });
         let waker = Waker::from(waker_arc.clone());
-        let name = name.unwrap_or_else(|| format!("task-{}", id.0));
+        let name = name.or_else(crate::context::scoped_name).unwrap_or_else(|| format!("task-{}", id.0));
         let instance = next_instance(&mut self.task_names, &name);
         self.tasks.push(TaskMeta {
             name,
@@ -944,9 +952,16 @@ impl Core {
 
     // ---- channels ----
 
-    pub(crate) fn register_channel(&mut self, name: Option<String>, kind: &str) -> ChannelId {
+    /// Registers a channel (or another primitive: a `Notify`, a watch) under `name`,
+    /// else the name of the enclosing [`crate::named`] scope, else its creation site
+    /// (`debounce.rs:42`).
+    pub(crate) fn register_channel(
+        &mut self,
+        name: Option<String>,
+        at: &'static std::panic::Location<'static>,
+    ) -> ChannelId {
         let id = ChannelId(u32::try_from(self.channels.len()).expect("too many channels"));
-        let name = name.unwrap_or_else(|| format!("{kind}-{}", id.0));
+        let name = name.or_else(crate::context::scoped_name).unwrap_or_else(|| location_name(at));
         let instance = next_instance(&mut self.channel_names, &name);
         self.touch(Access::Create);
         self.channels.push(ChannelMeta { name, deliver: None, instance, delivered: 0 });
@@ -977,8 +992,19 @@ impl Core {
             Wait::Send(c) => format!("send on full `{}`", self.channel_name(c)),
             Wait::Timer { id, at } => format!("timer {} at {at}", id.0),
             Wait::Join(t) => format!("join on `{}`", self.task_name(t)),
+            Wait::Notified(c) => format!("notified on `{}`", self.channel_name(c)),
+            Wait::Changed(c) => format!("changed on `{}`", self.channel_name(c)),
+            Wait::Reserve(c) => format!("reserve on full `{}`", self.channel_name(c)),
+            Wait::Closed(c) => format!("closed on `{}`", self.channel_name(c)),
         }
     }
+}
+
+/// A creation site as a name: the file's last component and the line (`debounce.rs:42`).
+pub(crate) fn location_name(at: &std::panic::Location<'_>) -> String {
+    let file = at.file();
+    let base = file.rsplit(['/', '\\']).next().unwrap_or(file);
+    format!("{base}:{}", at.line())
 }
 
 /// Counts one more holder of `name`; returns how many came before.

@@ -220,6 +220,7 @@ pub mod time;
 pub mod trace;
 
 pub use crate::check::{check_random, replay, replay_tape, CheckConfig, CheckSummary, Seeded, Shard, StopAt};
+pub use crate::context::named;
 pub use crate::core::{ChannelId, TaskId, TimerId, Wait};
 pub use crate::determinism::{check_determinism, Nondeterminism};
 pub use crate::report::{BlockedTask, Failure, FailureKind};

@@ -45,6 +45,15 @@ pub enum RecordKind {
     Violation,
     /// A waker was invoked from a thread other than the simulation's: determinism leak.
     ForeignWake,
+    /// A `Notify` was notified (`notify_one`, `notify_last` or `notify_waiters`).
+    Notify,
+    /// A task took a notification from a `Notify` (its `notified()` completed).
+    Notified,
+    /// A watch channel's value was read without being marked seen (`borrow`,
+    /// `has_changed`).
+    Read,
+    /// A slot was reserved in a bounded channel (a `Permit`).
+    Reserve,
 }
 
 impl RecordKind {
@@ -74,6 +83,10 @@ impl RecordKind {
             RecordKind::Choose => "choose",
             RecordKind::Violation => "violation",
             RecordKind::ForeignWake => "foreign-wake",
+            RecordKind::Notify => "notify",
+            RecordKind::Notified => "notified",
+            RecordKind::Read => "read",
+            RecordKind::Reserve => "reserve",
         }
     }
 }

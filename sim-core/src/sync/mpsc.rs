@@ -45,19 +45,20 @@ mod unbounded;
 
 use std::fmt;
 use std::future::Future;
+use std::panic::Location;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
-pub use bounded::{Receiver, SendFuture, Sender};
-pub use unbounded::{UnboundedReceiver, UnboundedSender};
+pub use bounded::{OwnedPermit, Permit, Receiver, SendFuture, Sender, WeakSender};
+pub use unbounded::{UnboundedReceiver, UnboundedSender, WeakUnboundedSender};
 
 use crate::context;
 use crate::select::Selectable;
 use chan::Chan;
 
 /// A bounded channel with room for `capacity` messages (buffered plus in flight),
-/// named `mpsc-N` in traces and reports.
+/// named after its creation site (`debounce.rs:42`) in traces and reports.
 ///
 /// # Panics
 /// Panics when `capacity` is 0, or when no simulation is current on this thread.
@@ -75,7 +76,8 @@ pub fn channel_named<T>(name: impl Into<String>, capacity: usize) -> (Sender<T>,
     bounded(Some(name.into()), capacity)
 }
 
-/// An unbounded channel, named `mpsc-N` in traces and reports.
+/// An unbounded channel, named after its creation site (`debounce.rs:42`) in
+/// traces and reports.
 ///
 /// # Panics
 /// Panics when no simulation is current on this thread.
@@ -96,13 +98,13 @@ pub fn unbounded_channel_named<T>(name: impl Into<String>) -> (UnboundedSender<T
 #[track_caller]
 fn bounded<T>(name: Option<String>, capacity: usize) -> (Sender<T>, Receiver<T>) {
     assert!(capacity > 0, "mpsc bounded channel requires capacity > 0");
-    let chan = Chan::new(context::current(), name, Some(capacity));
+    let chan = Chan::new(context::current(), name, Location::caller(), Some(capacity));
     (Sender { chan: chan.clone() }, Receiver { chan })
 }
 
 #[track_caller]
 fn unbounded<T>(name: Option<String>) -> (UnboundedSender<T>, UnboundedReceiver<T>) {
-    let chan = Chan::new(context::current(), name, None);
+    let chan = Chan::new(context::current(), name, Location::caller(), None);
     (UnboundedSender { chan: chan.clone() }, UnboundedReceiver { chan })
 }
 
@@ -155,7 +157,7 @@ impl Builder {
     #[track_caller]
     pub fn channel<T: 'static>(self, capacity: usize) -> (Sender<T>, Receiver<T>) {
         assert!(capacity > 0, "mpsc bounded channel requires capacity > 0");
-        let chan = Chan::with_latency(context::current(), self.name, Some(capacity), self.latency);
+        let chan = Chan::with_latency(context::current(), self.name, Location::caller(), Some(capacity), self.latency);
         (Sender { chan: chan.clone() }, Receiver { chan })
     }
 
@@ -165,7 +167,7 @@ impl Builder {
     /// Panics when no simulation is current on this thread.
     #[track_caller]
     pub fn unbounded_channel<T: 'static>(self) -> (UnboundedSender<T>, UnboundedReceiver<T>) {
-        let chan = Chan::with_latency(context::current(), self.name, None, self.latency);
+        let chan = Chan::with_latency(context::current(), self.name, Location::caller(), None, self.latency);
         (UnboundedSender { chan: chan.clone() }, UnboundedReceiver { chan })
     }
 }
@@ -197,5 +199,59 @@ impl<T> Selectable for Recv<'_, T> {
 impl<T> fmt::Debug for Recv<'_, T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Recv").field("channel", &self.chan.id).finish()
+    }
+}
+
+/// The future of [`Receiver::recv_many`] and [`UnboundedReceiver::recv_many`]: how
+/// many messages were moved into the buffer (0 once the channel is closed and
+/// drained, or when the limit is 0).
+#[must_use = "futures do nothing unless awaited"]
+pub struct RecvMany<'a, T> {
+    chan: &'a Chan<T>,
+    buffer: &'a mut Vec<T>,
+    limit: usize,
+}
+
+impl<T> Future for RecvMany<'_, T> {
+    type Output = usize;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<usize> {
+        let this = &mut *self;
+        this.chan.poll_recv_many(cx, this.buffer, this.limit)
+    }
+}
+
+impl<T> Selectable for RecvMany<'_, T> {
+    fn is_ready(&self) -> bool {
+        self.limit == 0 || self.chan.recv_ready()
+    }
+}
+
+impl<T> fmt::Debug for RecvMany<'_, T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RecvMany").field("channel", &self.chan.id).field("limit", &self.limit).finish()
+    }
+}
+
+/// A sender's wait for the receiver to go away (`closed()`).
+struct ClosedFuture<'a, T> {
+    chan: &'a Chan<T>,
+    key: Option<u64>,
+}
+
+impl<T> Future for ClosedFuture<'_, T> {
+    type Output = ();
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        let this = &mut *self;
+        this.chan.poll_closed(&mut this.key, cx)
+    }
+}
+
+impl<T> Drop for ClosedFuture<'_, T> {
+    fn drop(&mut self) {
+        if let Some(key) = self.key.take() {
+            self.chan.cancel_closed(key);
+        }
     }
 }

@@ -2,8 +2,9 @@
 //!
 //! The [`Receiver`] is a future of the value. Sending puts the value in place at
 //! once and wakes the receiver through the simulation's event queue. Each channel
-//! is registered with a name (`oneshot-N`, or the one given to [`channel_named`])
-//! so that a deadlock report says which one a task waits on.
+//! is registered with a name (its creation site, like `rpc.rs:12`, or the one given
+//! to [`channel_named`]) so that a deadlock report says which one a task waits on.
+//! Wakers are called after the channel's borrow ends, never under it.
 //!
 //! ```
 //! use sim_core::sync::oneshot;
@@ -113,7 +114,7 @@ impl<T> Inner<T> {
     }
 }
 
-/// A one-shot channel, named `oneshot-N` in traces and reports.
+/// A one-shot channel, named after its creation site (`rpc.rs:12`) in traces and reports.
 ///
 /// # Panics
 /// Panics when no simulation is current on this thread.
@@ -134,13 +135,13 @@ pub fn channel_named<T>(name: impl Into<String>) -> (Sender<T>, Receiver<T>) {
 #[track_caller]
 fn make<T>(name: Option<String>) -> (Sender<T>, Receiver<T>) {
     let handle = context::current();
-    let id = handle.core.borrow_mut().register_channel(name, "oneshot");
+    let id = handle.core.borrow_mut().register_channel(name, std::panic::Location::caller());
     let inner = Rc::new(Inner {
         id,
         handle,
         state: RefCell::new(State { value: None, tx_done: false, rx_closed: false, rx_waker: None, tx_waker: None }),
     });
-    (Sender { inner: Some(inner.clone()) }, Receiver { inner })
+    (Sender { inner: Some(inner.clone()) }, Receiver { inner, terminated: false })
 }
 
 /// Sends the channel's one value. Dropping it without sending makes the receiver
@@ -162,11 +163,12 @@ impl<T> Sender<T> {
             return Err(value);
         }
         st.value = Some(value);
-        if let Some(w) = st.rx_waker.take() {
-            w.wake();
-        }
+        let waker = st.rx_waker.take();
         drop(st);
         inner.record(RecordKind::Send);
+        if let Some(w) = waker {
+            w.wake();
+        }
         Ok(())
     }
 
@@ -186,6 +188,8 @@ impl<T> Sender<T> {
             Some(w) if w.will_wake(cx.waker()) => {}
             slot => *slot = Some(cx.waker().clone()),
         }
+        drop(st);
+        inner.handle.core.borrow_mut().wait_on(Wait::Closed(inner.id));
         Poll::Pending
     }
 
@@ -200,13 +204,14 @@ impl<T> Drop for Sender<T> {
         let Some(inner) = self.inner.take() else { return };
         let mut st = inner.state();
         st.tx_done = true;
-        if let Some(w) = st.rx_waker.take() {
-            w.wake();
-        }
+        let waker = st.rx_waker.take();
         let record = !st.rx_closed;
         drop(st);
         if record {
             inner.record(RecordKind::Close);
+        }
+        if let Some(w) = waker {
+            w.wake();
         }
     }
 }
@@ -223,6 +228,8 @@ impl<T> fmt::Debug for Sender<T> {
 /// Dropping it closes the channel: a later send fails and hands the value back.
 pub struct Receiver<T> {
     inner: Rc<Inner<T>>,
+    /// It returned its value or its error (as a future).
+    terminated: bool,
 }
 
 impl<T> Receiver<T> {
@@ -254,28 +261,45 @@ impl<T> Receiver<T> {
             return;
         }
         st.rx_closed = true;
-        if let Some(w) = st.tx_waker.take() {
-            w.wake();
-        }
+        let waker = st.tx_waker.take();
         let record = !st.tx_done;
         drop(st);
         if record {
             self.inner.record(RecordKind::Close);
         }
+        if let Some(w) = waker {
+            w.wake();
+        }
+    }
+
+    /// Whether the receiver already returned its value or its error, as a future
+    /// (it must not be polled again).
+    pub fn is_terminated(&self) -> bool {
+        self.inner.touch();
+        self.terminated
+    }
+
+    /// Whether no value is waiting to be received now (none sent yet, or it was
+    /// already taken, or none will come).
+    pub fn is_empty(&self) -> bool {
+        self.inner.read().value.is_none()
     }
 }
 
 impl<T> Future for Receiver<T> {
     type Output = Result<T, RecvError>;
 
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let mut st = self.inner.state();
         if let Some(value) = st.value.take() {
             drop(st);
             self.inner.record(RecordKind::Recv);
+            self.terminated = true;
             return Poll::Ready(Ok(value));
         }
         if st.tx_done || st.rx_closed {
+            drop(st);
+            self.terminated = true;
             return Poll::Ready(Err(RecvError(())));
         }
         match &mut st.rx_waker {

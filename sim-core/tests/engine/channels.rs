@@ -440,6 +440,8 @@ fn a_deadlock_report_names_the_channel_a_receiver_waits_on() {
 
 #[test]
 fn sends_receives_and_closes_are_traced_with_the_channel_name() {
+    // An unnamed channel is named after the line that created it.
+    let oneshot_line = line!() + 3;
     let mut sim = Sim::new(Config::default().trace(TraceMode::Full));
     let (tx, mut rx) = mpsc::channel_named::<u8>("pipe", 1);
     let (otx, orx) = oneshot::channel::<u8>();
@@ -461,14 +463,15 @@ fn sends_receives_and_closes_are_traced_with_the_channel_name() {
         .map(|l| (l.kind, l.channel.unwrap()))
         .collect();
     let name = |s: &str| s.to_string();
+    let unnamed = format!("channels.rs:{oneshot_line}");
     assert_eq!(
         ops,
         [
             (RecordKind::Send, name("pipe")),
-            (RecordKind::Send, name("oneshot-1")),
+            (RecordKind::Send, unnamed.clone()),
             (RecordKind::Close, name("pipe")),
             (RecordKind::Recv, name("pipe")),
-            (RecordKind::Recv, name("oneshot-1")),
+            (RecordKind::Recv, unnamed),
         ]
     );
 }
@@ -521,4 +524,42 @@ fn channels_can_be_created_inside_tasks() {
         })
         .unwrap();
     assert_eq!(got, Some(3));
+}
+
+// ---- wakers run outside the channel's borrow ----
+
+thread_local! {
+    static PROBED: RefCell<Option<mpsc::Sender<u8>>> = const { RefCell::new(None) };
+}
+
+/// A waker that reaches back into the channel when woken, as a combinator's waker
+/// running user code may.
+struct Probe;
+
+impl std::task::Wake for Probe {
+    fn wake(self: std::sync::Arc<Self>) {
+        PROBED.with(|p| {
+            if let Some(tx) = p.borrow().as_ref() {
+                let _ = tx.capacity();
+            }
+        });
+    }
+}
+
+#[test]
+fn a_waker_that_reaches_into_the_channel_finds_it_unborrowed() {
+    let mut sim = Sim::new(Config::default());
+    sim.block_on(async {
+        let (tx, mut rx) = mpsc::channel::<u8>(1);
+        PROBED.with(|p| *p.borrow_mut() = Some(tx.clone()));
+        let waker = std::task::Waker::from(std::sync::Arc::new(Probe));
+        let mut cx = std::task::Context::from_waker(&waker);
+        assert!(rx.poll_recv(&mut cx).is_pending());
+        // The send wakes `Probe`, which reads the channel: with the state still
+        // borrowed this would panic.
+        tx.send(1).await.unwrap();
+        assert_eq!(rx.recv().await, Some(1));
+        PROBED.with(|p| p.borrow_mut().take());
+    })
+    .unwrap();
 }

@@ -14,6 +14,7 @@ mod reports;
 mod select;
 mod smoke;
 mod support;
+mod sync;
 mod tape_text;
 mod timers;
 mod trace;

@@ -16,6 +16,7 @@ use sim_core::strategy::exhaustive::explore_reduced;
 use sim_core::strategy::explore_all;
 use sim_core::sync::mpsc;
 use sim_core::sync::oneshot;
+use sim_core::sync::{watch, Notify};
 use sim_core::time::{interval, sleep, timeout};
 use sim_core::{choose, yield_now, Config, Sim};
 
@@ -472,5 +473,178 @@ fn the_reduction_reaches_every_outcome_with_selects_latency_waiting_sends_and_jo
         .unwrap();
     let (compared, smaller) = (compared.into_inner(), smaller.into_inner());
     assert!(compared >= 120, "most generated programs are small enough to enumerate ({compared})");
+    assert!(smaller * 2 >= compared, "the reduction cuts most programs ({smaller} of {compared})");
+}
+
+// ---- Notify, watch and reservations ----
+
+/// One operation of a generated task on the newer primitives.
+#[derive(Clone, Copy, Debug)]
+enum SyncOp {
+    /// Sleeps 0 or 5 ms.
+    Sleep(u64),
+    /// `notify_one` on the shared `Notify`.
+    NotifyOne,
+    /// `notify_waiters` on the shared `Notify`.
+    NotifyWaiters,
+    /// Waits at most 5 ms for a notification; notes 1, or -3 on timeout.
+    Notified,
+    /// Sends the task's number on the watch channel (`send_modify`: it adds it).
+    WatchSend,
+    /// Waits at most 5 ms for a change; notes the value, -3 on timeout, -4 when closed.
+    WatchChanged,
+    /// Notes the watch value without marking it seen, and whether it changed.
+    WatchBorrow,
+    /// Reserves a slot on the bounded channel (at most 5 ms), yields holding it, then
+    /// sends through it; notes whether it got one.
+    Reserve,
+    /// Takes what the bounded channel holds (up to 2 messages); notes how many.
+    RecvMany,
+    /// Appends to the declared log.
+    Append,
+}
+
+fn sync_op() -> impl Strategy<Value = SyncOp> {
+    prop_oneof![
+        prop_oneof![Just(0u64), Just(5)].prop_map(SyncOp::Sleep),
+        Just(SyncOp::NotifyOne),
+        Just(SyncOp::NotifyWaiters),
+        Just(SyncOp::Notified),
+        Just(SyncOp::WatchSend),
+        Just(SyncOp::WatchChanged),
+        Just(SyncOp::WatchBorrow),
+        Just(SyncOp::Reserve),
+        Just(SyncOp::RecvMany),
+        Just(SyncOp::Append),
+    ]
+}
+
+/// A `Notify`, a watch channel (one receiver per task) and a bounded channel of one
+/// slot, shared by every task. A task that wants the bounded channel's receiver
+/// while another holds it for a wait notes -2.
+fn sync_run(program: &[Vec<SyncOp>], sim: &mut Sim) -> (Vec<Vec<i64>>, Vec<usize>, u64, String) {
+    let log = Rc::new(RefCell::new(Vec::new()));
+    let notify = Rc::new(Notify::named("n"));
+    let (wtx, wrx) = watch::channel_named("w", 0u64);
+    let wtx = Rc::new(wtx);
+    let (tx, rx) = mpsc::channel_named::<usize>("m", 1);
+    let tx = Rc::new(tx);
+    let rx = Rc::new(RefCell::new(Some(rx)));
+    let notes: Vec<Rc<RefCell<Vec<i64>>>> = program.iter().map(|_| Rc::new(RefCell::new(Vec::new()))).collect();
+    for (t, ops) in program.iter().enumerate() {
+        let (ops, log, notes) = (ops.clone(), log.clone(), notes[t].clone());
+        let (notify, wtx, mut wrx, tx, rx) = (notify.clone(), wtx.clone(), wrx.clone(), tx.clone(), rx.clone());
+        sim.spawn_named(format!("t{t}"), async move {
+            let note = |v: i64| notes.borrow_mut().push(v);
+            for op in ops {
+                match op {
+                    SyncOp::Sleep(ms) => sleep(Duration::from_millis(ms)).await,
+                    SyncOp::NotifyOne => notify.notify_one(),
+                    SyncOp::NotifyWaiters => notify.notify_waiters(),
+                    SyncOp::Notified => {
+                        note(if timeout(Duration::from_millis(5), notify.notified()).await.is_ok() { 1 } else { -3 })
+                    }
+                    SyncOp::WatchSend => wtx.send_modify(|v| *v = *v * 10 + t as u64 + 1),
+                    SyncOp::WatchChanged => {
+                        let got = match timeout(Duration::from_millis(5), wrx.changed()).await {
+                            Ok(Ok(())) => *wrx.borrow_and_update() as i64,
+                            Ok(Err(_)) => -4,
+                            Err(_) => -3,
+                        };
+                        note(got);
+                    }
+                    SyncOp::WatchBorrow => {
+                        let seen = wrx.borrow();
+                        note(*seen as i64 * 2 + i64::from(seen.has_changed()));
+                    }
+                    SyncOp::Reserve => match timeout(Duration::from_millis(5), tx.reserve()).await {
+                        Ok(Ok(permit)) => {
+                            yield_now().await;
+                            permit.send(t);
+                            note(1);
+                        }
+                        _ => note(0),
+                    },
+                    SyncOp::RecvMany => {
+                        let Some(mut r) = rx.borrow_mut().take() else {
+                            note(-2);
+                            continue;
+                        };
+                        let mut got = Vec::new();
+                        let n = select(r.recv_many(&mut got, 2), sleep(Duration::from_millis(5))).await;
+                        *rx.borrow_mut() = Some(r);
+                        note(match n {
+                            Either::Left(n) => n as i64 * 10 + got.first().map_or(0, |v| *v as i64),
+                            Either::Right(()) => -3,
+                        });
+                    }
+                    SyncOp::Append => {
+                        touch("log");
+                        log.borrow_mut().push(t);
+                    }
+                }
+            }
+        });
+    }
+    drop(wrx);
+    let result = match sim.run() {
+        Ok(()) => "pass".to_string(),
+        Err(failure) => failure.kind.class().to_string(),
+    };
+    let noted = notes.iter().map(|n| n.borrow().clone()).collect();
+    let value = *wtx.borrow();
+    let out = log.borrow().clone();
+    (noted, out, value, result)
+}
+
+/// Whether the reduced enumeration of a program on the newer primitives reaches
+/// exactly the outcomes of every order (when there are at most `limit` orders).
+fn sync_outcomes_agree(program: &[Vec<SyncOp>], limit: usize) -> Option<(bool, usize, usize)> {
+    let mut all = BTreeSet::new();
+    let every = explore_all(limit, |prefix| {
+        let mut sim = Sim::new(Config::replay(prefix.clone()));
+        all.insert(sync_run(program, &mut sim));
+        sim.recorded_tape()
+    });
+    if !every.exhausted {
+        return None;
+    }
+    let mut reduced = BTreeSet::new();
+    let classes = explore_reduced(100_000, |strategy| {
+        let mut sim = Sim::with_strategy(Config::default(), strategy);
+        reduced.insert(sync_run(program, &mut sim));
+        false
+    })
+    .expect("generated programs are deterministic");
+    assert!(classes.exhausted);
+    Some((reduced == all, classes.runs, every.runs))
+}
+
+/// 150 generated programs of 2 or 3 tasks on a `Notify` (`notify_one`,
+/// `notify_waiters`, waits under a timeout), a watch channel (`send_modify`,
+/// `changed` under a timeout, `borrow`) and a one-slot channel (reservations held
+/// across a yield, `recv_many` in a select against a timer): the reduction reaches
+/// every outcome that plain enumeration reaches.
+#[test]
+fn the_reduction_reaches_every_outcome_with_notify_watch_and_reservations() {
+    let config = ProptestConfig { cases: 150, failure_persistence: None, ..ProptestConfig::default() };
+    let mut runner = TestRunner::new_with_rng(config, TestRng::deterministic_rng(RngAlgorithm::ChaCha));
+    let programs = prop::collection::vec(prop::collection::vec(sync_op(), 1..4), 2..4);
+    let (compared, smaller) = (RefCell::new(0u32), RefCell::new(0u32));
+    runner
+        .run(&programs, |program| {
+            let Some((agree, reduced_runs, all_runs)) = sync_outcomes_agree(&program, 4_000) else {
+                return Ok(());
+            };
+            prop_assert!(agree, "the reduction lost outcomes of {:?}", program);
+            *compared.borrow_mut() += 1;
+            if reduced_runs < all_runs {
+                *smaller.borrow_mut() += 1;
+            }
+            Ok(())
+        })
+        .unwrap();
+    let (compared, smaller) = (compared.into_inner(), smaller.into_inner());
+    assert!(compared >= 100, "most generated programs are small enough to enumerate ({compared})");
     assert!(smaller * 2 >= compared, "the reduction cuts most programs ({smaller} of {compared})");
 }

@@ -5,12 +5,13 @@ use std::future::Future;
 use std::pin::Pin;
 use std::rc::Rc;
 use std::task::{Context, Poll};
+use std::time::Duration;
 
 use futures::stream::{FusedStream, Stream};
 
 use super::chan::{Chan, Refused, SendSlot};
-use super::error::{SendError, TryRecvError, TrySendError};
-use super::Recv;
+use super::error::{SendError, SendTimeoutError, TryRecvError, TrySendError};
+use super::{ClosedFuture, Recv, RecvMany};
 use crate::select::Selectable;
 
 /// Sends values to a bounded channel's [`Receiver`]. Cloning makes another sender;
@@ -53,6 +54,97 @@ impl<T> Sender<T> {
             Refused::Closed => TrySendError::Closed(v),
             Refused::Full => TrySendError::Full(v),
         })
+    }
+
+    /// Sends `value`, waiting at most `timeout` for room.
+    ///
+    /// # Errors
+    /// [`SendTimeoutError::Timeout`] with the value when no slot came in time;
+    /// [`SendTimeoutError::Closed`] with the value when the receiver is dropped or closed.
+    pub async fn send_timeout(&self, value: T, timeout: Duration) -> Result<(), SendTimeoutError<T>> {
+        let mut send = self.send(value);
+        let mut timer: Option<crate::time::Sleep> = None;
+        std::future::poll_fn(|cx| {
+            if let Poll::Ready(sent) = Pin::new(&mut send).poll(cx) {
+                return Poll::Ready(sent.map_err(|SendError(v)| SendTimeoutError::Closed(v)));
+            }
+            let timer = timer.get_or_insert_with(|| crate::time::sleep(timeout));
+            match Pin::new(timer).poll(cx) {
+                Poll::Pending => Poll::Pending,
+                Poll::Ready(()) => {
+                    let value = send.value.take().expect("the send is still waiting");
+                    send.chan.cancel_send(&mut send.slot);
+                    Poll::Ready(Err(SendTimeoutError::Timeout(value)))
+                }
+            }
+        })
+        .await
+    }
+
+    /// Waits for a slot and holds it: the [`Permit`] sends without waiting. Reservations
+    /// wait in the same first-come first-served queue as sends.
+    ///
+    /// # Errors
+    /// [`SendError`] when the receiver is dropped or closed, before or while waiting.
+    pub async fn reserve(&self) -> Result<Permit<'_, T>, SendError<()>> {
+        SlotWait { chan: &self.chan, slot: SendSlot::Idle }.await.map_err(|()| SendError(()))?;
+        Ok(Permit { chan: Some(&self.chan) })
+    }
+
+    /// Like [`reserve`](Sender::reserve), with the permit owning the sender.
+    ///
+    /// # Errors
+    /// [`SendError`] when the receiver is dropped or closed, before or while waiting.
+    pub async fn reserve_owned(self) -> Result<OwnedPermit<T>, SendError<()>> {
+        SlotWait { chan: &self.chan, slot: SendSlot::Idle }.await.map_err(|()| SendError(()))?;
+        Ok(OwnedPermit { sender: Some(self) })
+    }
+
+    /// Reserves a slot if one is free now.
+    ///
+    /// # Errors
+    /// [`TrySendError::Full`] when there is no room (or senders are waiting);
+    /// [`TrySendError::Closed`] when the receiver is dropped or closed.
+    pub fn try_reserve(&self) -> Result<Permit<'_, T>, TrySendError<()>> {
+        match self.chan.try_reserve() {
+            Ok(()) => Ok(Permit { chan: Some(&self.chan) }),
+            Err(Refused::Full) => Err(TrySendError::Full(())),
+            Err(Refused::Closed) => Err(TrySendError::Closed(())),
+        }
+    }
+
+    /// Like [`try_reserve`](Sender::try_reserve), with the permit owning the sender.
+    ///
+    /// # Errors
+    /// As [`try_reserve`](Sender::try_reserve), handing the sender back.
+    pub fn try_reserve_owned(self) -> Result<OwnedPermit<T>, TrySendError<Sender<T>>> {
+        match self.chan.try_reserve() {
+            Ok(()) => Ok(OwnedPermit { sender: Some(self) }),
+            Err(Refused::Full) => Err(TrySendError::Full(self)),
+            Err(Refused::Closed) => Err(TrySendError::Closed(self)),
+        }
+    }
+
+    /// Waits until the receiver is dropped or closed.
+    pub async fn closed(&self) {
+        ClosedFuture { chan: &self.chan, key: None }.await;
+    }
+
+    /// A sender that does not keep the channel open; [`WeakSender::upgrade`] makes a
+    /// sender of it while some sender is alive.
+    pub fn downgrade(&self) -> WeakSender<T> {
+        self.chan.add_weak();
+        WeakSender { chan: self.chan.clone() }
+    }
+
+    /// Senders of this channel alive now.
+    pub fn strong_count(&self) -> usize {
+        self.chan.counts().0
+    }
+
+    /// Weak senders of this channel alive now.
+    pub fn weak_count(&self) -> usize {
+        self.chan.counts().1
     }
 
     /// Whether the receiver was dropped or closed.
@@ -120,6 +212,34 @@ impl<T> Receiver<T> {
     /// Polls for the next message, as [`recv`](Receiver::recv) does.
     pub fn poll_recv(&mut self, cx: &mut Context<'_>) -> Poll<Option<T>> {
         self.chan.poll_recv(cx)
+    }
+
+    /// Waits for at least one message, then moves up to `limit` buffered messages
+    /// into `buffer`; returns how many. 0 when `limit` is 0, or once the channel is
+    /// closed and drained.
+    pub fn recv_many<'a>(&'a mut self, buffer: &'a mut Vec<T>, limit: usize) -> RecvMany<'a, T> {
+        RecvMany { chan: &self.chan, buffer, limit }
+    }
+
+    /// Polls for messages, as [`recv_many`](Receiver::recv_many) does.
+    pub fn poll_recv_many(&mut self, cx: &mut Context<'_>, buffer: &mut Vec<T>, limit: usize) -> Poll<usize> {
+        self.chan.poll_recv_many(cx, buffer, limit)
+    }
+
+    /// Slots free now (the capacity minus messages buffered, in flight, or
+    /// promised to senders and permits).
+    pub fn capacity(&self) -> usize {
+        self.chan.capacity().unwrap_or(usize::MAX)
+    }
+
+    /// Senders of this channel alive now.
+    pub fn sender_strong_count(&self) -> usize {
+        self.chan.counts().0
+    }
+
+    /// Weak senders of this channel alive now.
+    pub fn sender_weak_count(&self) -> usize {
+        self.chan.counts().1
     }
 
     /// Closes the channel for senders (their sends fail from now on, and waiting
@@ -216,5 +336,135 @@ impl<T> Drop for SendFuture<'_, T> {
 impl<T> fmt::Debug for SendFuture<'_, T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("SendFuture").field("channel", &self.chan.id).finish_non_exhaustive()
+    }
+}
+
+/// Waits for a slot (a reservation's half of a send), leaving the queue when dropped.
+struct SlotWait<'a, T> {
+    chan: &'a Chan<T>,
+    slot: SendSlot,
+}
+
+impl<T> Future for SlotWait<'_, T> {
+    type Output = Result<(), ()>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), ()>> {
+        let this = &mut *self;
+        this.chan.poll_reserve(&mut this.slot, cx)
+    }
+}
+
+impl<T> Drop for SlotWait<'_, T> {
+    fn drop(&mut self) {
+        if self.slot != SendSlot::Idle {
+            self.chan.cancel_send(&mut self.slot);
+        }
+    }
+}
+
+/// A slot held in a bounded channel: [`send`](Permit::send) uses it without
+/// waiting; dropping the permit unused frees it for the next waiting sender.
+pub struct Permit<'a, T> {
+    chan: Option<&'a Chan<T>>,
+}
+
+impl<T> Permit<'_, T> {
+    /// Sends `value` in the held slot. If the receiver is gone meanwhile, the value
+    /// is dropped.
+    pub fn send(mut self, value: T) {
+        if let Some(chan) = self.chan.take() {
+            chan.send_reserved(value);
+        }
+    }
+}
+
+impl<T> Drop for Permit<'_, T> {
+    fn drop(&mut self) {
+        if let Some(chan) = self.chan.take() {
+            chan.release_reserved();
+        }
+    }
+}
+
+impl<T> fmt::Debug for Permit<'_, T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Permit").field("channel", &self.chan.map(|c| c.id)).finish()
+    }
+}
+
+/// A slot held in a bounded channel by a permit that owns its [`Sender`].
+pub struct OwnedPermit<T> {
+    sender: Option<Sender<T>>,
+}
+
+impl<T> OwnedPermit<T> {
+    /// Sends `value` in the held slot and hands the sender back. If the receiver is
+    /// gone meanwhile, the value is dropped.
+    pub fn send(mut self, value: T) -> Sender<T> {
+        let sender = self.sender.take().expect("a permit sends once");
+        sender.chan.send_reserved(value);
+        sender
+    }
+
+    /// Frees the slot unused and hands the sender back.
+    pub fn release(mut self) -> Sender<T> {
+        let sender = self.sender.take().expect("a permit is released once");
+        sender.chan.release_reserved();
+        sender
+    }
+}
+
+impl<T> Drop for OwnedPermit<T> {
+    fn drop(&mut self) {
+        if let Some(sender) = self.sender.take() {
+            sender.chan.release_reserved();
+        }
+    }
+}
+
+impl<T> fmt::Debug for OwnedPermit<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("OwnedPermit").field("channel", &self.sender.as_ref().map(|s| s.chan.id)).finish()
+    }
+}
+
+/// A sender that does not keep the channel open (made by [`Sender::downgrade`]).
+pub struct WeakSender<T> {
+    chan: Rc<Chan<T>>,
+}
+
+impl<T> WeakSender<T> {
+    /// A sender, unless every sender was dropped (the channel is then closed for good).
+    pub fn upgrade(&self) -> Option<Sender<T>> {
+        self.chan.upgrade().then(|| Sender { chan: self.chan.clone() })
+    }
+
+    /// Senders of this channel alive now.
+    pub fn strong_count(&self) -> usize {
+        self.chan.counts().0
+    }
+
+    /// Weak senders of this channel alive now.
+    pub fn weak_count(&self) -> usize {
+        self.chan.counts().1
+    }
+}
+
+impl<T> Clone for WeakSender<T> {
+    fn clone(&self) -> WeakSender<T> {
+        self.chan.add_weak();
+        WeakSender { chan: self.chan.clone() }
+    }
+}
+
+impl<T> Drop for WeakSender<T> {
+    fn drop(&mut self) {
+        self.chan.drop_weak();
+    }
+}
+
+impl<T> fmt::Debug for WeakSender<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("WeakSender").field("channel", &self.chan.id).finish_non_exhaustive()
     }
 }

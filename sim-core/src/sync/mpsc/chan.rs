@@ -6,9 +6,18 @@
 //! used them yet. Senders blocked on a full channel wait in FIFO order: a freed
 //! slot is granted to the first waiter before anyone else can take it, so the
 //! order in which blocked senders get through never depends on who polls first.
+//! A reservation ([`Permit`](super::Permit)) waits in the same queue and holds its
+//! slot until it sends or is dropped.
+//!
+//! Wakers are never called while the channel's state or the core is borrowed: the
+//! state's guard ([`StateMut`]) collects them and calls them after the borrow ends,
+//! so a waker that reaches back into the channel (or the simulation) cannot find it
+//! borrowed.
 
 use std::cell::{Ref, RefCell, RefMut};
 use std::collections::VecDeque;
+use std::ops::{Deref, DerefMut};
+use std::panic::Location;
 use std::rc::{Rc, Weak};
 use std::task::{Context, Poll, Waker};
 use std::time::Duration;
@@ -45,10 +54,18 @@ pub(super) struct Chan<T> {
     state: RefCell<State<T>>,
 }
 
-struct State<T> {
+pub(super) struct State<T> {
     buffer: VecDeque<T>,
     in_flight: VecDeque<(Instant, T)>,
     senders: usize,
+    /// Weak senders alive (they do not keep the channel open).
+    weak: usize,
+    /// Slots held by permits that have not sent yet.
+    reserved: usize,
+    /// Senders waiting in `closed()` for the receiver to go away.
+    closed_waiters: Vec<(u64, Waker)>,
+    /// Wakers to call once the borrow of this state ends.
+    woken: Vec<Waker>,
     rx_closed: bool,
     close_recorded: bool,
     rx_waker: Option<Waker>,
@@ -60,7 +77,12 @@ struct State<T> {
 impl<T> State<T> {
     /// Messages and granted slots counted against a bound.
     fn used(&self) -> usize {
-        self.buffer.len() + self.in_flight.len() + self.granted.len()
+        self.buffer.len() + self.in_flight.len() + self.granted.len() + self.reserved
+    }
+
+    /// Wakes `waker` once the borrow of this state ends.
+    fn wake(&mut self, waker: Waker) {
+        self.woken.push(waker);
     }
 
     fn is_closed(&self) -> bool {
@@ -76,8 +98,13 @@ impl<T> State<T> {
 impl<T> Chan<T> {
     /// A channel with one sender, registered on the simulation under `name` (or a
     /// default `mpsc-N` name).
-    pub(super) fn new(handle: Handle, name: Option<String>, bound: Option<usize>) -> Rc<Chan<T>> {
-        let id = handle.core.borrow_mut().register_channel(name, "mpsc");
+    pub(super) fn new(
+        handle: Handle,
+        name: Option<String>,
+        at: &'static Location<'static>,
+        bound: Option<usize>,
+    ) -> Rc<Chan<T>> {
+        let id = handle.core.borrow_mut().register_channel(name, at);
         Rc::new(Chan {
             id,
             handle,
@@ -87,6 +114,10 @@ impl<T> Chan<T> {
                 buffer: VecDeque::new(),
                 in_flight: VecDeque::new(),
                 senders: 1,
+                weak: 0,
+                reserved: 0,
+                closed_waiters: Vec::new(),
+                woken: Vec::new(),
                 rx_closed: false,
                 close_recorded: false,
                 rx_waker: None,
@@ -102,13 +133,14 @@ impl<T> Chan<T> {
     pub(super) fn with_latency(
         handle: Handle,
         name: Option<String>,
+        at: &'static Location<'static>,
         bound: Option<usize>,
         latency: Option<Duration>,
     ) -> Rc<Chan<T>>
     where
         T: 'static,
     {
-        let mut chan = Chan::new(handle, name, bound);
+        let mut chan = Chan::new(handle, name, at, bound);
         if latency.is_some() {
             Rc::get_mut(&mut chan).expect("just created").latency = latency;
             let target: Weak<dyn Deliver> = Rc::downgrade(&chan) as Weak<dyn Deliver>;
@@ -118,9 +150,10 @@ impl<T> Chan<T> {
     }
 
     /// The shared state, to change; the running step's footprint notes the channel.
-    fn state(&self) -> RefMut<'_, State<T>> {
+    /// Wakers queued on it are called when the guard is dropped.
+    fn state(&self) -> StateMut<'_, T> {
         self.touch();
-        self.state.borrow_mut()
+        StateMut(Some(self.state.borrow_mut()), &self.state)
     }
 
     /// The shared state, to read; the running step's footprint notes the channel.
@@ -148,11 +181,37 @@ impl<T> Chan<T> {
             // waking it now would only add a spurious poll (and a choice point).
             if st.in_flight.is_empty() {
                 if let Some(w) = st.rx_waker.take() {
-                    w.wake();
+                    st.wake(w);
                 }
             }
             self.record_close(&mut st);
         }
+    }
+
+    /// A weak sender was made.
+    pub(super) fn add_weak(&self) {
+        self.state().weak += 1;
+    }
+
+    /// A weak sender was dropped.
+    pub(super) fn drop_weak(&self) {
+        self.state().weak -= 1;
+    }
+
+    /// Makes a sender from a weak one, unless every sender is gone.
+    pub(super) fn upgrade(&self) -> bool {
+        let mut st = self.state();
+        if st.senders == 0 {
+            return false;
+        }
+        st.senders += 1;
+        true
+    }
+
+    /// Senders alive, weak senders alive.
+    pub(super) fn counts(&self) -> (usize, usize) {
+        let st = self.read();
+        (st.senders, st.weak)
     }
 
     pub(super) fn is_rx_closed(&self) -> bool {
@@ -193,10 +252,73 @@ impl<T> Chan<T> {
         value: &mut Option<T>,
         cx: &Context<'_>,
     ) -> Poll<Result<(), T>> {
+        match self.poll_slot(slot, cx, Wait::Send(self.id)) {
+            Poll::Pending => Poll::Pending,
+            Poll::Ready(None) => Poll::Ready(Err(value.take().expect("send polled after completion"))),
+            Poll::Ready(Some(mut st)) => {
+                self.deposit(&mut st, value.take().expect("send polled after completion"));
+                Poll::Ready(Ok(()))
+            }
+        }
+    }
+
+    /// One poll of a waiting reservation: `Ok` once a slot is held for a permit.
+    pub(super) fn poll_reserve(&self, slot: &mut SendSlot, cx: &Context<'_>) -> Poll<Result<(), ()>> {
+        match self.poll_slot(slot, cx, Wait::Reserve(self.id)) {
+            Poll::Pending => Poll::Pending,
+            Poll::Ready(None) => Poll::Ready(Err(())),
+            Poll::Ready(Some(mut st)) => {
+                self.reserve_slot(&mut st);
+                Poll::Ready(Ok(()))
+            }
+        }
+    }
+
+    /// Reserves a slot now if there is room.
+    pub(super) fn try_reserve(&self) -> Result<(), Refused> {
+        let mut st = self.state();
+        if st.rx_closed {
+            return Err(Refused::Closed);
+        }
+        if !self.has_room(&st) {
+            return Err(Refused::Full);
+        }
+        self.reserve_slot(&mut st);
+        Ok(())
+    }
+
+    fn reserve_slot(&self, st: &mut State<T>) {
+        st.reserved += 1;
+        self.handle.core.borrow_mut().record_channel(RecordKind::Reserve, self.id);
+    }
+
+    /// A permit sends: its slot becomes the message's. On a closed channel the value
+    /// is dropped (outside the borrow), as tokio's permits do.
+    pub(super) fn send_reserved(&self, value: T) {
+        let mut st = self.state();
+        st.reserved -= 1;
+        if st.rx_closed {
+            drop(st);
+            drop(value);
+            return;
+        }
+        self.deposit(&mut st, value);
+    }
+
+    /// A permit went away unused: its slot goes to the first waiting sender.
+    pub(super) fn release_reserved(&self) {
+        let mut st = self.state();
+        st.reserved -= 1;
+        self.grant_waiters(&mut st);
+    }
+
+    /// One poll of a waiting send or reservation: the state (to use the slot) when
+    /// it may go ahead, `None` when the receiver is gone, or pending (queued).
+    fn poll_slot(&self, slot: &mut SendSlot, cx: &Context<'_>, wait: Wait) -> Poll<Option<StateMut<'_, T>>> {
         let mut st = self.state();
         if st.rx_closed {
             self.forget(&mut st, slot);
-            return Poll::Ready(Err(value.take().expect("send polled after completion")));
+            return Poll::Ready(None);
         }
         let go = match *slot {
             SendSlot::Waiting(key) => take_grant(&mut st, key),
@@ -204,8 +326,7 @@ impl<T> Chan<T> {
         };
         if go {
             *slot = SendSlot::Idle;
-            self.deposit(&mut st, value.take().expect("send polled after completion"));
-            return Poll::Ready(Ok(()));
+            return Poll::Ready(Some(st));
         }
         match *slot {
             SendSlot::Idle => {
@@ -221,8 +342,39 @@ impl<T> Chan<T> {
             }
         }
         drop(st);
-        self.handle.core.borrow_mut().wait_on(Wait::Send(self.id));
+        self.handle.core.borrow_mut().wait_on(wait);
         Poll::Pending
+    }
+
+    /// One poll of a sender's `closed()`: ready once the receiver is dropped or closed.
+    pub(super) fn poll_closed(&self, key: &mut Option<u64>, cx: &Context<'_>) -> Poll<()> {
+        let mut st = self.state();
+        if st.rx_closed {
+            *key = None;
+            return Poll::Ready(());
+        }
+        match *key {
+            Some(k) => {
+                if let Some((_, w)) = st.closed_waiters.iter_mut().find(|(x, _)| *x == k) {
+                    w.clone_from(cx.waker());
+                }
+            }
+            None => {
+                let k = st.next_key;
+                st.next_key += 1;
+                st.closed_waiters.push((k, cx.waker().clone()));
+                *key = Some(k);
+            }
+        }
+        drop(st);
+        self.handle.core.borrow_mut().wait_on(Wait::Closed(self.id));
+        Poll::Pending
+    }
+
+    /// A `closed()` future went away.
+    pub(super) fn cancel_closed(&self, key: u64) {
+        let mut st = self.state();
+        st.closed_waiters.retain(|(k, _)| *k != key);
     }
 
     /// Whether a send polled now with `slot` would complete (with or without error).
@@ -257,7 +409,7 @@ impl<T> Chan<T> {
         while !st.rx_closed && st.used() < bound {
             let Some((key, waker)) = st.waiters.pop_front() else { return };
             st.granted.push(key);
-            waker.wake();
+            st.wake(waker);
         }
     }
 
@@ -269,7 +421,7 @@ impl<T> Chan<T> {
             None => {
                 st.buffer.push_back(value);
                 if let Some(w) = st.rx_waker.take() {
-                    w.wake();
+                    st.wake(w);
                 }
             }
             Some(latency) => {
@@ -308,6 +460,35 @@ impl<T> Chan<T> {
         }
         if st.is_finished() {
             return Poll::Ready(None);
+        }
+        match &mut st.rx_waker {
+            Some(w) if w.will_wake(cx.waker()) => {}
+            slot => *slot = Some(cx.waker().clone()),
+        }
+        drop(st);
+        self.handle.core.borrow_mut().wait_on(Wait::Recv(self.id));
+        Poll::Pending
+    }
+
+    /// One poll of `recv_many`: moves up to `limit` buffered messages into `out` and
+    /// says how many; 0 once the channel is closed and drained (or `limit` is 0).
+    pub(super) fn poll_recv_many(&self, cx: &Context<'_>, out: &mut Vec<T>, limit: usize) -> Poll<usize> {
+        if limit == 0 {
+            self.touch();
+            return Poll::Ready(0);
+        }
+        let mut st = self.state();
+        let mut n = 0;
+        while n < limit {
+            let Some(value) = self.take(&mut st) else { break };
+            out.push(value);
+            n += 1;
+        }
+        if n > 0 {
+            return Poll::Ready(n);
+        }
+        if st.is_finished() {
+            return Poll::Ready(0);
         }
         match &mut st.rx_waker {
             Some(w) if w.will_wake(cx.waker()) => {}
@@ -362,7 +543,10 @@ impl<T> Chan<T> {
         st.rx_closed = true;
         st.granted.clear();
         for (_, waker) in std::mem::take(&mut st.waiters) {
-            waker.wake();
+            st.wake(waker);
+        }
+        for (_, waker) in std::mem::take(&mut st.closed_waiters) {
+            st.wake(waker);
         }
         self.record_close(&mut st);
     }
@@ -397,9 +581,47 @@ impl<T> Deliver for Chan<T> {
         if let Some((_, value)) = st.in_flight.pop_front() {
             st.buffer.push_back(value);
             if let Some(w) = st.rx_waker.take() {
-                w.wake();
+                st.wake(w);
             }
         }
         st.in_flight.front().map(|(due, _)| *due)
+    }
+}
+
+/// The state borrowed to change it. Wakers queued with `State::wake` while it is
+/// held are called after the borrow ends.
+pub(super) struct StateMut<'a, T>(Option<RefMut<'a, State<T>>>, &'a RefCell<State<T>>);
+
+impl<T> Deref for StateMut<'_, T> {
+    type Target = State<T>;
+
+    fn deref(&self) -> &State<T> {
+        self.0.as_ref().expect("held until dropped")
+    }
+}
+
+impl<T> DerefMut for StateMut<'_, T> {
+    fn deref_mut(&mut self) -> &mut State<T> {
+        self.0.as_mut().expect("held until dropped")
+    }
+}
+
+impl<T> Drop for StateMut<'_, T> {
+    fn drop(&mut self) {
+        let Some(mut st) = self.0.take() else { return };
+        if st.woken.is_empty() {
+            return;
+        }
+        let mut woken = std::mem::take(&mut st.woken);
+        drop(st);
+        for w in woken.drain(..) {
+            w.wake();
+        }
+        // Keep the buffer's allocation for the next wake-up.
+        if let Ok(mut st) = self.1.try_borrow_mut() {
+            if st.woken.is_empty() {
+                st.woken = woken;
+            }
+        }
     }
 }

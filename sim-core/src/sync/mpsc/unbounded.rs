@@ -9,7 +9,7 @@ use futures::stream::{FusedStream, Stream};
 
 use super::chan::Chan;
 use super::error::{SendError, TryRecvError};
-use super::Recv;
+use super::{ClosedFuture, Recv, RecvMany};
 
 /// Sends values to an unbounded channel's [`UnboundedReceiver`] without waiting.
 /// Cloning makes another sender; the channel closes for the receiver when the last
@@ -39,6 +39,28 @@ impl<T> UnboundedSender<T> {
     /// Whether the receiver was dropped or closed.
     pub fn is_closed(&self) -> bool {
         self.chan.is_rx_closed()
+    }
+
+    /// Waits until the receiver is dropped or closed.
+    pub async fn closed(&self) {
+        ClosedFuture { chan: &self.chan, key: None }.await;
+    }
+
+    /// A sender that does not keep the channel open; [`WeakUnboundedSender::upgrade`]
+    /// makes a sender of it while some sender is alive.
+    pub fn downgrade(&self) -> WeakUnboundedSender<T> {
+        self.chan.add_weak();
+        WeakUnboundedSender { chan: self.chan.clone() }
+    }
+
+    /// Senders of this channel alive now.
+    pub fn strong_count(&self) -> usize {
+        self.chan.counts().0
+    }
+
+    /// Weak senders of this channel alive now.
+    pub fn weak_count(&self) -> usize {
+        self.chan.counts().1
     }
 
     /// Whether both senders send to the same channel.
@@ -92,6 +114,28 @@ impl<T> UnboundedReceiver<T> {
         self.chan.poll_recv(cx)
     }
 
+    /// Waits for at least one message, then moves up to `limit` buffered messages
+    /// into `buffer`; returns how many. 0 when `limit` is 0, or once the channel is
+    /// closed and drained.
+    pub fn recv_many<'a>(&'a mut self, buffer: &'a mut Vec<T>, limit: usize) -> RecvMany<'a, T> {
+        RecvMany { chan: &self.chan, buffer, limit }
+    }
+
+    /// Polls for messages, as [`recv_many`](UnboundedReceiver::recv_many) does.
+    pub fn poll_recv_many(&mut self, cx: &mut Context<'_>, buffer: &mut Vec<T>, limit: usize) -> Poll<usize> {
+        self.chan.poll_recv_many(cx, buffer, limit)
+    }
+
+    /// Senders of this channel alive now.
+    pub fn sender_strong_count(&self) -> usize {
+        self.chan.counts().0
+    }
+
+    /// Weak senders of this channel alive now.
+    pub fn sender_weak_count(&self) -> usize {
+        self.chan.counts().1
+    }
+
     /// Closes the channel for senders (their sends fail from now on) while messages
     /// already sent can still be received.
     pub fn close(&mut self) {
@@ -138,5 +182,47 @@ impl<T> FusedStream for UnboundedReceiver<T> {
 impl<T> fmt::Debug for UnboundedReceiver<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("UnboundedReceiver").field("channel", &self.chan.id).finish_non_exhaustive()
+    }
+}
+
+/// An unbounded sender that does not keep the channel open (made by
+/// [`UnboundedSender::downgrade`]).
+pub struct WeakUnboundedSender<T> {
+    chan: Rc<Chan<T>>,
+}
+
+impl<T> WeakUnboundedSender<T> {
+    /// A sender, unless every sender was dropped (the channel is then closed for good).
+    pub fn upgrade(&self) -> Option<UnboundedSender<T>> {
+        self.chan.upgrade().then(|| UnboundedSender { chan: self.chan.clone() })
+    }
+
+    /// Senders of this channel alive now.
+    pub fn strong_count(&self) -> usize {
+        self.chan.counts().0
+    }
+
+    /// Weak senders of this channel alive now.
+    pub fn weak_count(&self) -> usize {
+        self.chan.counts().1
+    }
+}
+
+impl<T> Clone for WeakUnboundedSender<T> {
+    fn clone(&self) -> WeakUnboundedSender<T> {
+        self.chan.add_weak();
+        WeakUnboundedSender { chan: self.chan.clone() }
+    }
+}
+
+impl<T> Drop for WeakUnboundedSender<T> {
+    fn drop(&mut self) {
+        self.chan.drop_weak();
+    }
+}
+
+impl<T> fmt::Debug for WeakUnboundedSender<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("WeakUnboundedSender").field("channel", &self.chan.id).finish_non_exhaustive()
     }
 }

@@ -1,0 +1,318 @@
+//! [`Notify`], shaped like `tokio::sync::Notify`: wakes tasks without a value.
+//!
+//! Semantics are tokio's:
+//! - [`notify_one`](Notify::notify_one) wakes the task that has waited longest (a
+//!   [`Notified`] future that was polled or [enabled](Notified::enable)); with nobody
+//!   waiting it stores **one** permit, which the next `notified()` takes at once.
+//!   [`notify_last`](Notify::notify_last) wakes the newest waiter instead.
+//! - [`notify_waiters`](Notify::notify_waiters) wakes every [`Notified`] future created
+//!   before the call, polled or not, and stores no permit.
+//! - A [`Notified`] that was picked by `notify_one` but is dropped before it completes
+//!   hands its notification on (to the next waiter, else as the permit).
+//!
+//! Every `Notify` is named (its creation site like `worker.rs:17`, or the name given
+//! to [`Notify::named`]) in traces and deadlock reports ("notified on `ready`").
+//! Notifications are traced as `notify`, completions as `notified`, and every
+//! operation is part of the step's footprint. Wakers are called after the borrow of
+//! the `Notify`'s state ends.
+//!
+//! ```
+//! use std::rc::Rc;
+//! use sim_core::sync::Notify;
+//! use sim_core::{spawn, Config, Sim};
+//!
+//! let mut sim = Sim::new(Config::default());
+//! sim.block_on(async {
+//!     let ready = Rc::new(Notify::named("ready"));
+//!     let r = ready.clone();
+//!     spawn(async move { r.notify_one() });
+//!     ready.notified().await;
+//! })
+//! .unwrap();
+//! ```
+
+use std::cell::RefCell;
+use std::fmt;
+use std::future::Future;
+use std::panic::Location;
+use std::pin::Pin;
+use std::task::{Context, Poll, Waker};
+
+use crate::context::{self, Handle};
+use crate::footprint::Access;
+use crate::select::Selectable;
+use crate::trace::RecordKind;
+use crate::{ChannelId, Wait};
+
+/// Wakes tasks without handing them a value; see the [module](self) docs.
+pub struct Notify {
+    id: ChannelId,
+    handle: Handle,
+    state: RefCell<State>,
+}
+
+struct State {
+    /// A `notify_one` with nobody waiting left a permit.
+    permit: bool,
+    /// Calls of `notify_waiters` so far: a `Notified` created at generation `g`
+    /// completes once this passes `g`.
+    generation: u64,
+    /// Waiting `Notified` futures, oldest first, with their wakers (`None` while
+    /// only enabled).
+    waiters: Vec<(u64, Option<Waker>)>,
+    /// Waiters picked by `notify_one`/`notify_last` that have not completed yet.
+    picked: Vec<u64>,
+    next_key: u64,
+}
+
+/// Where a [`Notified`] future stands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Stage {
+    /// Created, not yet waiting.
+    Init,
+    /// In the waiters' list under this key.
+    Waiting(u64),
+    /// Completed.
+    Done,
+}
+
+impl Notify {
+    /// A `Notify` without a permit, named after its creation site.
+    ///
+    /// # Panics
+    /// Panics when no simulation is current on this thread.
+    #[track_caller]
+    pub fn new() -> Notify {
+        Notify::make(None)
+    }
+
+    /// A `Notify` named `name` in traces and reports.
+    ///
+    /// # Panics
+    /// Panics when no simulation is current on this thread.
+    #[track_caller]
+    pub fn named(name: impl Into<String>) -> Notify {
+        Notify::make(Some(name.into()))
+    }
+
+    #[track_caller]
+    fn make(name: Option<String>) -> Notify {
+        let handle = context::current();
+        let id = handle.core.borrow_mut().register_channel(name, Location::caller());
+        Notify {
+            id,
+            handle,
+            state: RefCell::new(State {
+                permit: false,
+                generation: 0,
+                waiters: Vec::new(),
+                picked: Vec::new(),
+                next_key: 0,
+            }),
+        }
+    }
+
+    /// The id under which traces name this `Notify`.
+    pub fn id(&self) -> ChannelId {
+        self.id
+    }
+
+    /// A future that completes when this `Notify` is notified: by a stored permit, a
+    /// `notify_one`/`notify_last` that picks it, or a `notify_waiters` called after
+    /// this call.
+    pub fn notified(&self) -> Notified<'_> {
+        self.touch();
+        let generation = self.state.borrow().generation;
+        Notified { notify: self, generation, stage: Stage::Init }
+    }
+
+    /// Wakes the longest-waiting task, or stores a permit when none waits (at most one).
+    pub fn notify_one(&self) {
+        self.notify_end(true);
+    }
+
+    /// Wakes the most recent waiter, or stores a permit when none waits (at most one).
+    pub fn notify_last(&self) {
+        self.notify_end(false);
+    }
+
+    fn notify_end(&self, oldest: bool) {
+        self.touch();
+        let waker = {
+            let mut st = self.state.borrow_mut();
+            let waiter = if oldest { (!st.waiters.is_empty()).then(|| st.waiters.remove(0)) } else { st.waiters.pop() };
+            match waiter {
+                Some((key, waker)) => {
+                    st.picked.push(key);
+                    waker
+                }
+                None => {
+                    st.permit = true;
+                    None
+                }
+            }
+        };
+        self.record(RecordKind::Notify);
+        if let Some(w) = waker {
+            w.wake();
+        }
+    }
+
+    /// Wakes every [`Notified`] future created before this call (waiting or not yet
+    /// polled). Stores no permit.
+    pub fn notify_waiters(&self) {
+        self.touch();
+        let wakers: Vec<Waker> = {
+            let mut st = self.state.borrow_mut();
+            st.generation += 1;
+            st.waiters.drain(..).filter_map(|(_, w)| w).collect()
+        };
+        self.record(RecordKind::Notify);
+        for w in wakers {
+            w.wake();
+        }
+    }
+
+    #[inline]
+    fn touch(&self) {
+        self.handle.touch(Access::Channel(self.id));
+    }
+
+    fn record(&self, kind: RecordKind) {
+        self.handle.core.borrow_mut().record_channel(kind, self.id);
+    }
+}
+
+impl Default for Notify {
+    #[track_caller]
+    fn default() -> Notify {
+        Notify::new()
+    }
+}
+
+impl fmt::Debug for Notify {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Notify").field("id", &self.id).finish_non_exhaustive()
+    }
+}
+
+/// The future of [`Notify::notified`]. It is [`Selectable`]: ready when a poll
+/// would complete it (it was picked, a permit is stored, or `notify_waiters` ran
+/// since it was created).
+#[must_use = "futures do nothing unless awaited"]
+pub struct Notified<'a> {
+    notify: &'a Notify,
+    generation: u64,
+    stage: Stage,
+}
+
+impl Notified<'_> {
+    /// Joins the waiters' list without a waker, so that a `notify_one` from now on
+    /// can pick this future even before it is polled. Returns whether it is already
+    /// notified (a later poll then completes at once).
+    pub fn enable(self: Pin<&mut Self>) -> bool {
+        let this = self.get_mut();
+        this.advance(None)
+    }
+
+    /// Moves the future along: `true` once it is notified (taking a permit or its
+    /// pick), else it waits in the list (with `waker`, when given).
+    fn advance(&mut self, waker: Option<&Waker>) -> bool {
+        let notify = self.notify;
+        notify.touch();
+        let mut st = notify.state.borrow_mut();
+        match self.stage {
+            Stage::Done => true,
+            Stage::Init => {
+                if st.generation != self.generation || std::mem::take(&mut st.permit) {
+                    self.stage = Stage::Done;
+                    return true;
+                }
+                let key = st.next_key;
+                st.next_key += 1;
+                st.waiters.push((key, waker.cloned()));
+                self.stage = Stage::Waiting(key);
+                false
+            }
+            Stage::Waiting(key) => {
+                if let Some(pos) = st.picked.iter().position(|k| *k == key) {
+                    st.picked.swap_remove(pos);
+                    self.stage = Stage::Done;
+                    return true;
+                }
+                if st.generation != self.generation {
+                    st.waiters.retain(|(k, _)| *k != key);
+                    self.stage = Stage::Done;
+                    return true;
+                }
+                if let Some(waker) = waker {
+                    if let Some((_, slot)) = st.waiters.iter_mut().find(|(k, _)| *k == key) {
+                        match slot {
+                            Some(w) if w.will_wake(waker) => {}
+                            slot => *slot = Some(waker.clone()),
+                        }
+                    }
+                }
+                false
+            }
+        }
+    }
+}
+
+impl Future for Notified<'_> {
+    type Output = ();
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        let this = self.get_mut();
+        let was_done = this.stage == Stage::Done;
+        if this.advance(Some(cx.waker())) {
+            if !was_done {
+                this.notify.record(RecordKind::Notified);
+            }
+            return Poll::Ready(());
+        }
+        this.notify.handle.core.borrow_mut().wait_on(Wait::Notified(this.notify.id));
+        Poll::Pending
+    }
+}
+
+impl Selectable for Notified<'_> {
+    fn is_ready(&self) -> bool {
+        self.notify.touch();
+        let st = self.notify.state.borrow();
+        match self.stage {
+            Stage::Done => true,
+            Stage::Init => st.generation != self.generation || st.permit,
+            Stage::Waiting(key) => st.generation != self.generation || st.picked.contains(&key),
+        }
+    }
+}
+
+impl Drop for Notified<'_> {
+    fn drop(&mut self) {
+        let Stage::Waiting(key) = self.stage else { return };
+        let notify = self.notify;
+        notify.touch();
+        let handed_on = {
+            let mut st = notify.state.borrow_mut();
+            st.waiters.retain(|(k, _)| *k != key);
+            match st.picked.iter().position(|k| *k == key) {
+                Some(pos) => {
+                    st.picked.swap_remove(pos);
+                    true
+                }
+                None => false,
+            }
+        };
+        // Picked but never completed: the notification goes to the next waiter.
+        if handed_on {
+            notify.notify_one();
+        }
+    }
+}
+
+impl fmt::Debug for Notified<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Notified").field("notify", &self.notify.id).finish_non_exhaustive()
+    }
+}

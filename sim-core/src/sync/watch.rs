@@ -1,0 +1,604 @@
+//! Watch channels shaped like `tokio::sync::watch`: one value, many readers, each
+//! told when it changed.
+//!
+//! Semantics are tokio's: a receiver remembers the version it last *saw*;
+//! [`Receiver::changed`] completes when the value has a version it has not seen
+//! (marking it seen) and fails once every sender is gone with nothing unseen;
+//! [`Receiver::borrow`] reads without marking, [`Receiver::borrow_and_update`]
+//! reads and marks. [`Sender::send`] fails (handing the value back) when no
+//! receiver is left; [`Sender::send_modify`], [`Sender::send_if_modified`] and
+//! [`Sender::send_replace`] change the value regardless.
+//!
+//! Each channel is named (its creation site like `config.rs:8`, or the name given to
+//! [`channel_named`]) in traces and deadlock reports ("changed on `config`"). Value
+//! changes are traced as `send`, reads that mark the value seen as `recv`, other
+//! reads as `read`, the end of the senders or receivers as `close`; every operation
+//! is part of the step's footprint. Wakers are called after the borrow of the
+//! channel's state ends.
+//!
+//! A [`Ref`] holds a borrow of the value: keep it short (tokio's holds a read lock).
+//! A sender writing while a `Ref` is alive panics with a message saying so, where
+//! tokio would block the thread.
+//!
+//! ```
+//! use sim_core::sync::watch;
+//! use sim_core::{spawn, Config, Sim};
+//!
+//! let mut sim = Sim::new(Config::default());
+//! let seen = sim
+//!     .block_on(async {
+//!         let (tx, mut rx) = watch::channel_named("config", 1);
+//!         spawn(async move { tx.send(2).unwrap() });
+//!         rx.changed().await.unwrap();
+//!         let seen = *rx.borrow_and_update();
+//!         seen
+//!     })
+//!     .unwrap();
+//! assert_eq!(seen, 2);
+//! ```
+
+use std::cell::{self, RefCell};
+use std::fmt;
+use std::future::Future;
+use std::ops::Deref;
+use std::panic::Location;
+use std::pin::Pin;
+use std::rc::Rc;
+use std::task::{Context, Poll, Waker};
+
+use crate::context::{self, Handle};
+use crate::footprint::Access;
+use crate::select::Selectable;
+use crate::trace::RecordKind;
+use crate::{ChannelId, Wait};
+
+pub mod error {
+    //! Watch channel errors, named as in `tokio::sync::watch::error`.
+
+    use std::fmt;
+
+    /// A send failed because every receiver is gone; the value is handed back.
+    #[derive(PartialEq, Eq, Clone, Copy)]
+    pub struct SendError<T>(pub T);
+
+    impl<T> fmt::Debug for SendError<T> {
+        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.debug_struct("SendError").finish_non_exhaustive()
+        }
+    }
+
+    impl<T> fmt::Display for SendError<T> {
+        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("channel closed")
+        }
+    }
+
+    impl<T> std::error::Error for SendError<T> {}
+
+    /// Every sender is gone (and the receiver saw the last value).
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    pub struct RecvError(pub(super) ());
+
+    impl fmt::Display for RecvError {
+        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("channel closed")
+        }
+    }
+
+    impl std::error::Error for RecvError {}
+}
+
+use error::{RecvError, SendError};
+
+/// A receiver's seen version that no real version equals (after `mark_changed`).
+const UNSEEN: u64 = u64::MAX;
+
+struct Shared<T> {
+    id: ChannelId,
+    handle: Handle,
+    value: RefCell<T>,
+    state: RefCell<State>,
+}
+
+struct State {
+    /// Bumped by every change of the value.
+    version: u64,
+    senders: usize,
+    receivers: usize,
+    /// Receivers waiting in `changed()`, by receiver key.
+    rx_waiters: Vec<(u64, Waker)>,
+    /// Senders waiting in `closed()`, by key.
+    tx_waiters: Vec<(u64, Waker)>,
+    next_key: u64,
+    close_recorded: bool,
+}
+
+impl<T> Shared<T> {
+    #[inline]
+    fn touch(&self) {
+        self.handle.touch(Access::Channel(self.id));
+    }
+
+    fn record(&self, kind: RecordKind) {
+        self.handle.core.borrow_mut().record_channel(kind, self.id);
+    }
+
+    fn key(&self) -> u64 {
+        let mut st = self.state.borrow_mut();
+        st.next_key += 1;
+        st.next_key - 1
+    }
+
+    /// Records the channel's close once (the last sender or the last receiver went).
+    fn record_close(&self) {
+        let first = !std::mem::replace(&mut self.state.borrow_mut().close_recorded, true);
+        if first {
+            self.record(RecordKind::Close);
+        }
+    }
+
+    /// Changes the value with `modify` when it says so; bumps the version, wakes the
+    /// waiting receivers and records the send.
+    fn modify(&self, modify: impl FnOnce(&mut T) -> bool) -> bool {
+        self.touch();
+        let changed = {
+            let Ok(mut value) = self.value.try_borrow_mut() else {
+                panic!(
+                    "watch channel `{}`: a sender changed the value while a `watch::Ref` of it was held \
+                     (tokio would block here); drop the `Ref` before awaiting or sending",
+                    self.handle.core.borrow().channel_name(self.id)
+                )
+            };
+            modify(&mut value)
+        };
+        if !changed {
+            return false;
+        }
+        let wakers: Vec<Waker> = {
+            let mut st = self.state.borrow_mut();
+            st.version += 1;
+            st.rx_waiters.drain(..).map(|(_, w)| w).collect()
+        };
+        self.record(RecordKind::Send);
+        for w in wakers {
+            w.wake();
+        }
+        true
+    }
+}
+
+/// A watch channel holding `init`, named after its creation site.
+///
+/// # Panics
+/// Panics when no simulation is current on this thread.
+#[track_caller]
+pub fn channel<T>(init: T) -> (Sender<T>, Receiver<T>) {
+    make(None, init)
+}
+
+/// A watch channel holding `init`, named `name` in traces and reports.
+///
+/// # Panics
+/// Panics when no simulation is current on this thread.
+#[track_caller]
+pub fn channel_named<T>(name: impl Into<String>, init: T) -> (Sender<T>, Receiver<T>) {
+    make(Some(name.into()), init)
+}
+
+#[track_caller]
+fn make<T>(name: Option<String>, init: T) -> (Sender<T>, Receiver<T>) {
+    let tx = Sender::make(name, init);
+    let rx = tx.subscribe();
+    (tx, rx)
+}
+
+/// Changes the channel's value. Cloning makes another sender; receivers see the
+/// channel closed when the last one is dropped.
+pub struct Sender<T> {
+    shared: Rc<Shared<T>>,
+}
+
+impl<T> Sender<T> {
+    /// A sender of a channel holding `init`, with no receiver yet (make them with
+    /// [`subscribe`](Sender::subscribe)), named after its creation site.
+    ///
+    /// # Panics
+    /// Panics when no simulation is current on this thread.
+    #[track_caller]
+    pub fn new(init: T) -> Sender<T> {
+        Sender::make(None, init)
+    }
+
+    #[track_caller]
+    fn make(name: Option<String>, init: T) -> Sender<T> {
+        let handle = context::current();
+        let id = handle.core.borrow_mut().register_channel(name, Location::caller());
+        let state = State {
+            version: 0,
+            senders: 1,
+            receivers: 0,
+            rx_waiters: Vec::new(),
+            tx_waiters: Vec::new(),
+            next_key: 0,
+            close_recorded: false,
+        };
+        Sender { shared: Rc::new(Shared { id, handle, value: RefCell::new(init), state: RefCell::new(state) }) }
+    }
+
+    /// Replaces the value and notifies every receiver.
+    ///
+    /// # Errors
+    /// [`SendError`] with the value, left unchanged, when no receiver is left.
+    pub fn send(&self, value: T) -> Result<(), SendError<T>> {
+        self.shared.touch();
+        if self.shared.state.borrow().receivers == 0 {
+            return Err(SendError(value));
+        }
+        self.send_replace(value);
+        Ok(())
+    }
+
+    /// Changes the value in place with `modify` and notifies every receiver, whether
+    /// or not any is left.
+    pub fn send_modify(&self, modify: impl FnOnce(&mut T)) {
+        self.shared.modify(|v| {
+            modify(v);
+            true
+        });
+    }
+
+    /// Lets `modify` change the value in place; notifies the receivers only when it
+    /// returns `true`. Returns what `modify` returned.
+    pub fn send_if_modified(&self, modify: impl FnOnce(&mut T) -> bool) -> bool {
+        self.shared.modify(modify)
+    }
+
+    /// Replaces the value, notifies every receiver (whether or not any is left), and
+    /// returns the old value.
+    pub fn send_replace(&self, value: T) -> T {
+        let mut old = Some(value);
+        self.shared.modify(|v| {
+            let new = old.take().expect("modified once");
+            old = Some(std::mem::replace(v, new));
+            true
+        });
+        old.expect("replaced")
+    }
+
+    /// Reads the value (traced as a `read`). Hold the [`Ref`] briefly.
+    pub fn borrow(&self) -> Ref<'_, T> {
+        self.shared.touch();
+        self.shared.record(RecordKind::Read);
+        Ref { inner: self.shared.value.borrow(), has_changed: false }
+    }
+
+    /// Whether every receiver is gone.
+    pub fn is_closed(&self) -> bool {
+        self.shared.touch();
+        self.shared.state.borrow().receivers == 0
+    }
+
+    /// Waits until every receiver is gone.
+    pub async fn closed(&self) {
+        let key = std::cell::Cell::new(None);
+        let shared = &self.shared;
+        let wait = std::future::poll_fn(|cx| {
+            shared.touch();
+            let mut st = shared.state.borrow_mut();
+            if st.receivers == 0 {
+                return Poll::Ready(());
+            }
+            let k = key.get().unwrap_or_else(|| {
+                st.next_key += 1;
+                st.next_key - 1
+            });
+            key.set(Some(k));
+            match st.tx_waiters.iter_mut().find(|(x, _)| *x == k) {
+                Some((_, w)) => w.clone_from(cx.waker()),
+                None => st.tx_waiters.push((k, cx.waker().clone())),
+            }
+            drop(st);
+            shared.handle.core.borrow_mut().wait_on(Wait::Closed(shared.id));
+            Poll::Pending
+        });
+        let guard = TxWaitGuard { shared, key: &key };
+        wait.await;
+        drop(guard);
+    }
+
+    /// A new receiver, which has seen the current value.
+    pub fn subscribe(&self) -> Receiver<T> {
+        self.shared.touch();
+        let mut st = self.shared.state.borrow_mut();
+        st.receivers += 1;
+        let seen = st.version;
+        drop(st);
+        let key = self.shared.key();
+        Receiver { shared: self.shared.clone(), seen, key }
+    }
+
+    /// Receivers alive now.
+    pub fn receiver_count(&self) -> usize {
+        self.shared.touch();
+        self.shared.state.borrow().receivers
+    }
+
+    /// Senders alive now.
+    pub fn sender_count(&self) -> usize {
+        self.shared.touch();
+        self.shared.state.borrow().senders
+    }
+
+    /// Whether both senders belong to the same channel.
+    pub fn same_channel(&self, other: &Sender<T>) -> bool {
+        Rc::ptr_eq(&self.shared, &other.shared)
+    }
+}
+
+/// Leaves the senders' `closed()` list when the wait is dropped.
+struct TxWaitGuard<'a, T> {
+    shared: &'a Shared<T>,
+    key: &'a std::cell::Cell<Option<u64>>,
+}
+
+impl<T> Drop for TxWaitGuard<'_, T> {
+    fn drop(&mut self) {
+        if let Some(k) = self.key.get() {
+            self.shared.state.borrow_mut().tx_waiters.retain(|(x, _)| *x != k);
+        }
+    }
+}
+
+impl<T> Clone for Sender<T> {
+    fn clone(&self) -> Sender<T> {
+        self.shared.touch();
+        self.shared.state.borrow_mut().senders += 1;
+        Sender { shared: self.shared.clone() }
+    }
+}
+
+impl<T> Drop for Sender<T> {
+    fn drop(&mut self) {
+        let shared = &self.shared;
+        shared.touch();
+        let wakers: Vec<Waker> = {
+            let mut st = shared.state.borrow_mut();
+            st.senders -= 1;
+            if st.senders > 0 {
+                return;
+            }
+            st.rx_waiters.drain(..).map(|(_, w)| w).collect()
+        };
+        shared.record_close();
+        for w in wakers {
+            w.wake();
+        }
+    }
+}
+
+impl<T: fmt::Debug> fmt::Debug for Sender<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Sender").field("channel", &self.shared.id).finish_non_exhaustive()
+    }
+}
+
+/// Reads the channel's value and waits for changes.
+pub struct Receiver<T> {
+    shared: Rc<Shared<T>>,
+    /// The version this receiver saw last.
+    seen: u64,
+    /// This receiver's key in the waiters' list.
+    key: u64,
+}
+
+impl<T> Receiver<T> {
+    /// Reads the value without marking it seen (traced as a `read`). Hold the
+    /// [`Ref`] briefly.
+    pub fn borrow(&self) -> Ref<'_, T> {
+        self.shared.touch();
+        let version = self.shared.state.borrow().version;
+        self.shared.record(RecordKind::Read);
+        Ref { inner: self.shared.value.borrow(), has_changed: version != self.seen }
+    }
+
+    /// Reads the value and marks it seen (traced as a `recv`).
+    pub fn borrow_and_update(&mut self) -> Ref<'_, T> {
+        self.shared.touch();
+        let version = self.shared.state.borrow().version;
+        let has_changed = version != self.seen;
+        self.seen = version;
+        self.shared.record(RecordKind::Recv);
+        Ref { inner: self.shared.value.borrow(), has_changed }
+    }
+
+    /// Whether the value has a version this receiver has not seen.
+    ///
+    /// # Errors
+    /// [`RecvError`] when every sender is gone.
+    pub fn has_changed(&self) -> Result<bool, RecvError> {
+        self.shared.touch();
+        let st = self.shared.state.borrow();
+        let (closed, version) = (st.senders == 0, st.version);
+        drop(st);
+        self.shared.record(RecordKind::Read);
+        if closed {
+            Err(RecvError(()))
+        } else {
+            Ok(version != self.seen)
+        }
+    }
+
+    /// Marks the value unseen: the next [`changed`](Receiver::changed) completes at once.
+    pub fn mark_changed(&mut self) {
+        self.shared.touch();
+        self.seen = UNSEEN;
+    }
+
+    /// Marks the current value seen.
+    pub fn mark_unchanged(&mut self) {
+        self.shared.touch();
+        self.seen = self.shared.state.borrow().version;
+    }
+
+    /// Waits for a value this receiver has not seen and marks it seen (traced as a
+    /// `recv`). Completes at once when the current value is unseen.
+    ///
+    /// # Errors
+    /// [`RecvError`] when every sender is gone and the current value was seen.
+    pub async fn changed(&mut self) -> Result<(), RecvError> {
+        Changed { rx: self }.await
+    }
+
+    /// Waits until the value satisfies `f` (checking the current value first), marks
+    /// it seen, and returns a [`Ref`] to it.
+    ///
+    /// # Errors
+    /// [`RecvError`] when every sender is gone before the value satisfies `f`.
+    pub async fn wait_for(&mut self, mut f: impl FnMut(&T) -> bool) -> Result<Ref<'_, T>, RecvError> {
+        let mut closed = false;
+        loop {
+            {
+                let current = self.borrow_and_update();
+                if f(&current) {
+                    break;
+                }
+            }
+            if closed {
+                return Err(RecvError(()));
+            }
+            if self.changed().await.is_err() {
+                closed = true;
+            }
+        }
+        self.shared.touch();
+        Ok(Ref { inner: self.shared.value.borrow(), has_changed: true })
+    }
+
+    /// Whether both receivers belong to the same channel.
+    pub fn same_channel(&self, other: &Receiver<T>) -> bool {
+        Rc::ptr_eq(&self.shared, &other.shared)
+    }
+
+    fn poll_changed(&mut self, cx: &Context<'_>) -> Poll<Result<(), RecvError>> {
+        let shared = &self.shared;
+        shared.touch();
+        let mut st = shared.state.borrow_mut();
+        if st.version != self.seen {
+            self.seen = st.version;
+            st.rx_waiters.retain(|(k, _)| *k != self.key);
+            drop(st);
+            shared.record(RecordKind::Recv);
+            return Poll::Ready(Ok(()));
+        }
+        if st.senders == 0 {
+            st.rx_waiters.retain(|(k, _)| *k != self.key);
+            return Poll::Ready(Err(RecvError(())));
+        }
+        let key = self.key;
+        match st.rx_waiters.iter_mut().find(|(k, _)| *k == key) {
+            Some((_, w)) if w.will_wake(cx.waker()) => {}
+            Some((_, w)) => w.clone_from(cx.waker()),
+            None => st.rx_waiters.push((key, cx.waker().clone())),
+        }
+        drop(st);
+        shared.handle.core.borrow_mut().wait_on(Wait::Changed(shared.id));
+        Poll::Pending
+    }
+
+    fn changed_ready(&self) -> bool {
+        self.shared.touch();
+        let st = self.shared.state.borrow();
+        st.version != self.seen || st.senders == 0
+    }
+}
+
+/// The wait of [`Receiver::changed`]: leaves the waiters' list when dropped.
+struct Changed<'a, T> {
+    rx: &'a mut Receiver<T>,
+}
+
+impl<T> Future for Changed<'_, T> {
+    type Output = Result<(), RecvError>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        self.rx.poll_changed(cx)
+    }
+}
+
+impl<T> Selectable for Changed<'_, T> {
+    fn is_ready(&self) -> bool {
+        self.rx.changed_ready()
+    }
+}
+
+impl<T> Drop for Changed<'_, T> {
+    fn drop(&mut self) {
+        let key = self.rx.key;
+        if let Ok(mut st) = self.rx.shared.state.try_borrow_mut() {
+            st.rx_waiters.retain(|(k, _)| *k != key);
+        }
+    }
+}
+
+impl<T> Clone for Receiver<T> {
+    fn clone(&self) -> Receiver<T> {
+        self.shared.touch();
+        self.shared.state.borrow_mut().receivers += 1;
+        let key = self.shared.key();
+        Receiver { shared: self.shared.clone(), seen: self.seen, key }
+    }
+}
+
+impl<T> Drop for Receiver<T> {
+    fn drop(&mut self) {
+        let shared = &self.shared;
+        shared.touch();
+        let wakers: Vec<Waker> = {
+            let mut st = shared.state.borrow_mut();
+            st.receivers -= 1;
+            let key = self.key;
+            st.rx_waiters.retain(|(k, _)| *k != key);
+            if st.receivers > 0 {
+                return;
+            }
+            st.tx_waiters.drain(..).map(|(_, w)| w).collect()
+        };
+        shared.record_close();
+        for w in wakers {
+            w.wake();
+        }
+    }
+}
+
+impl<T> fmt::Debug for Receiver<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Receiver").field("channel", &self.shared.id).finish_non_exhaustive()
+    }
+}
+
+/// A borrow of a watch channel's value (tokio's `watch::Ref`).
+pub struct Ref<'a, T> {
+    inner: cell::Ref<'a, T>,
+    has_changed: bool,
+}
+
+impl<T> Ref<'_, T> {
+    /// Whether the value had a version the receiver had not seen when it was borrowed.
+    pub fn has_changed(&self) -> bool {
+        self.has_changed
+    }
+}
+
+impl<T> Deref for Ref<'_, T> {
+    type Target = T;
+
+    fn deref(&self) -> &T {
+        &self.inner
+    }
+}
+
+impl<T: fmt::Debug> fmt::Debug for Ref<'_, T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&*self.inner, f)
+    }
+}
