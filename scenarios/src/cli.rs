@@ -92,7 +92,8 @@ struct RunArgs {
     /// Run only shard I of N of each seed range (0-based), to split a run across machines.
     #[arg(long, value_name = "I/N")]
     shard: Option<Shard>,
-    /// Run every seed instead of stopping at the first failure.
+    /// Run every seed instead of stopping at the first failure: every failure is
+    /// counted, the lowest 100 are kept (and recorded with --record).
     #[arg(long)]
     keep_going: bool,
     /// Append newly found failures to the regression corpus.
@@ -433,7 +434,7 @@ fn seeded_run(scenario: &Scenario, args: &RunArgs, row: &mut Row) {
     let summary = scenario.check(cfg, &|| bar.inc(1));
     bar.finish_and_clear();
     row.seeds_run = summary.seeds_run;
-    row.failures = summary.failures.len();
+    row.failures = usize::try_from(summary.failure_count).unwrap_or(usize::MAX);
     if let Some(first) = summary.first_failure() {
         row.first_failing = first.seed.map_or_else(|| "-".to_string(), |s| s.to_string());
         row.failure = Some(first.failure.clone());

@@ -174,7 +174,8 @@ pub enum StopAt {
     /// whatever the number of workers).
     #[default]
     FirstFailure,
-    /// Run every seed and collect every failure.
+    /// Run every seed; count every failure and keep the lowest
+    /// [`CheckConfig::keep`] of them (memory stays bounded over any number of seeds).
     Never,
 }
 
@@ -194,6 +195,10 @@ pub struct CheckConfig {
     pub jobs: NonZeroUsize,
     /// When to stop. Default: [`StopAt::FirstFailure`].
     pub stop: StopAt,
+    /// With [`StopAt::Never`], how many failures (the lowest seeds) the summary
+    /// keeps; the rest are only counted ([`CheckSummary::failure_count`]). Default:
+    /// [`CheckConfig::DEFAULT_KEEP`].
+    pub keep: usize,
     /// The template for every run's [`Config`]: limits, trace mode, replay hint. Its
     /// strategy is replaced per run (a seed's strategy, or a tape's replay) and its
     /// name by [`CheckConfig::name`] when that is set.
@@ -239,6 +244,7 @@ impl Default for CheckConfig {
             shard: None,
             jobs: std::thread::available_parallelism().unwrap_or(NonZeroUsize::MIN),
             stop: StopAt::FirstFailure,
+            keep: CheckConfig::DEFAULT_KEEP,
             sim: Config::default(),
             seeded: Seeded::Random,
         }
@@ -246,6 +252,16 @@ impl Default for CheckConfig {
 }
 
 impl CheckConfig {
+    /// How many failures a check that runs every seed keeps by default: 100.
+    pub const DEFAULT_KEEP: usize = 100;
+
+    /// Sets how many failures (the lowest seeds) a [`StopAt::Never`] check keeps
+    /// (at least 1); the others are counted.
+    pub fn keep(mut self, keep: usize) -> CheckConfig {
+        self.keep = keep.max(1);
+        self
+    }
+
     /// Sets the name used in reports and in the replay command.
     pub fn name(mut self, name: impl Into<String>) -> CheckConfig {
         self.name = Some(name.into());
@@ -387,8 +403,11 @@ pub struct CheckSummary {
     /// including the lowest failing one (workers may have run a few more, whose
     /// results are dropped so that the summary is the same on every machine).
     pub seeds_run: u64,
-    /// The failures, lowest seed first. Only the lowest with [`StopAt::FirstFailure`].
+    /// The failures kept, lowest seed first: only the lowest with
+    /// [`StopAt::FirstFailure`], the lowest [`CheckConfig::keep`] with [`StopAt::Never`].
     pub failures: Vec<SeedFailure>,
+    /// How many runs failed, kept or not.
+    pub failure_count: u64,
     /// The stop policy used.
     pub stop: StopAt,
     /// The whole trace, when a single seed or tape was run.
@@ -406,7 +425,7 @@ impl CheckSummary {
         self.failures.first()
     }
 
-    /// The failing seeds, lowest first.
+    /// The failing seeds kept, lowest first.
     pub fn failing_seeds(&self) -> Vec<u64> {
         self.failures.iter().filter_map(|f| f.seed).collect()
     }
@@ -442,11 +461,11 @@ impl fmt::Display for CheckSummary {
             StopAt::Never => {
                 let seeds = self.failing_seeds();
                 let shown: Vec<String> = seeds.iter().take(20).map(u64::to_string).collect();
-                let more = if seeds.len() > 20 { ", …" } else { "" };
+                let more = if self.failure_count > shown.len() as u64 { ", …" } else { "" };
                 writeln!(
                     f,
                     "lockstep: `{name}`: {} of {} runs failed ({}); failing seeds: {}{more}",
-                    self.failures.len(),
+                    self.failure_count,
                     self.seeds_run,
                     self.plan,
                     shown.join(", ")
@@ -606,7 +625,10 @@ struct State {
     done: u64,
     /// The lowest failing position so far.
     lowest_failure: Option<u64>,
+    /// The lowest failures, at most twice the number kept (trimmed in batches).
     failures: Vec<(u64, SeedFailure)>,
+    /// Every failure, kept or not.
+    failure_count: u64,
     /// The lowest position whose panic escaped, and its payload.
     panic: Option<(u64, Box<dyn Any + Send>)>,
     trace: Option<Trace>,
@@ -689,7 +711,15 @@ where
         state.trace = trace;
         if let Err(failure) = result {
             state.lowest_failure = Some(state.lowest_failure.map_or(pos, |l| l.min(pos)));
+            state.failure_count += 1;
             state.failures.push((pos, SeedFailure { seed, failure }));
+            // Keep the lowest `keep` (at least the lowest one, for FirstFailure), trimming
+            // in batches: memory is bounded by twice that, whatever the number of failures.
+            let keep = self.cfg.keep.max(1);
+            if state.failures.len() >= 2 * keep {
+                state.failures.sort_by_key(|(pos, _)| *pos);
+                state.failures.truncate(keep);
+            }
         }
     }
 }
@@ -708,18 +738,22 @@ fn print_single(cfg: &CheckConfig, plan: &Plan, trace: &Trace, result: &Result<(
 fn summarize(cfg: &CheckConfig, plan: &Plan, state: State) -> CheckSummary {
     let mut failures = state.failures;
     failures.sort_by_key(|(pos, _)| *pos);
-    let seeds_run = match (cfg.stop, state.lowest_failure) {
+    let (seeds_run, failure_count) = match (cfg.stop, state.lowest_failure) {
         (StopAt::FirstFailure, Some(lowest)) => {
             failures.truncate(1);
-            lowest + 1
+            (lowest + 1, 1)
         }
-        _ => state.done,
+        _ => {
+            failures.truncate(cfg.keep.max(1));
+            (state.done, state.failure_count)
+        }
     };
     CheckSummary {
         name: cfg.name.clone(),
         plan: plan.describe(),
         seeds_run,
         failures: failures.into_iter().map(|(_, f)| f).collect(),
+        failure_count,
         stop: cfg.stop,
         trace: state.trace,
     }

@@ -233,6 +233,46 @@ fn record_never_creates_a_missing_directory_and_creates_a_missing_corpus_with_it
 }
 
 #[test]
+fn keep_going_counts_every_failure_and_records_the_lowest_hundred() {
+    let dir = scratch("keep-going");
+    let corpus = dir.join("failures.txt");
+    let scenario = scenarios::registry::get("tick-loss/buggy").unwrap();
+    let failing: Vec<(u64, sim_core::Fingerprint)> = (0..300)
+        .map(|seed| (seed, scenario.run_seed(seed)))
+        .filter(|(_, run)| run.result.is_err())
+        .map(|(seed, run)| (seed, run.fingerprint))
+        .collect();
+    let expected: Vec<u64> = failing.iter().map(|(seed, _)| *seed).collect();
+    assert!(expected.len() > 100, "more failures than are kept: {}", expected.len());
+    let out = lockstep(&[
+        "run",
+        "tick-loss/buggy",
+        "--seeds",
+        "300",
+        "--keep-going",
+        "--jobs",
+        "2",
+        "--record",
+        "--corpus",
+        corpus.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let count = expected.len().to_string();
+    let first = expected[0].to_string();
+    assert_eq!(row_cells(&stdout(&out), "tick-loss/buggy")[2..5], ["300", count.as_str(), first.as_str()]);
+    let recorded: Vec<u64> = scenarios::corpus::load(&corpus).unwrap().iter().filter_map(|e| e.seed).collect();
+    // The lowest 100 are kept; the corpus takes each run once (a seed repeating an
+    // earlier seed's run, same fingerprint, is not recorded again).
+    let mut distinct: Vec<u64> = Vec::new();
+    for (i, (seed, fingerprint)) in failing.iter().take(100).enumerate() {
+        if !failing[..i].iter().any(|(_, f)| f == fingerprint) {
+            distinct.push(*seed);
+        }
+    }
+    assert_eq!(recorded, distinct);
+}
+
+#[test]
 fn help_exits_0() {
     let out = lockstep(&["--help"]);
     assert_eq!(out.status.code(), Some(0));

@@ -97,6 +97,27 @@ fn collecting_all_failures_finds_exactly_the_failing_seeds() {
 }
 
 #[test]
+fn a_check_of_every_seed_counts_every_failure_but_keeps_only_the_lowest() {
+    // Seeds 0, 3, 6, … 297 fail: 100 of 0..300. Kept: the lowest 4, whatever the
+    // number of workers; counted: all 100.
+    for jobs in [1, 3] {
+        let cfg = CheckConfig::default().seeds(0..300).jobs(jobs).stop(StopAt::Never).keep(4).name("thirds");
+        let summary = check_with(cfg, &EnvOverrides::none(), || async {
+            if current_seed().expect("a seeded run") % 3 == 0 {
+                fail("a third of the seeds fail");
+            }
+        });
+        assert_eq!(summary.failure_count, 100, "with {jobs} workers");
+        assert_eq!(summary.failing_seeds(), [0, 3, 6, 9], "with {jobs} workers");
+        assert_eq!(summary.seeds_run, 300);
+        let report = summary.to_string();
+        assert!(report.contains("100 of 300 runs failed (seeds 0..300); failing seeds: 0, 3, 6, 9, …"), "{report}");
+    }
+    assert_eq!(CheckConfig::default().keep, CheckConfig::DEFAULT_KEEP);
+    assert_eq!(CheckConfig::default().keep(0).keep, 1);
+}
+
+#[test]
 fn a_passing_check_runs_every_seed() {
     let cfg = CheckConfig::default().seeds(0..200).jobs(2);
     let summary = check_with(cfg, &EnvOverrides::none(), || async {
