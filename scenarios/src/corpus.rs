@@ -24,11 +24,20 @@ use sim_core::{Failure, Fingerprint, Tape};
 use crate::registry;
 use crate::scenario::{Outcome, Scenario};
 
-/// The command that re-records every entry from its seed, on purpose.
+/// The command that re-records every entry from its seed, on purpose. It refuses
+/// (and changes nothing) when an entry would turn from failing to passing.
 pub const REFRESH_COMMAND: &str = "LOCKSTEP_REFRESH_CORPUS=1 cargo test -p tests corpus";
 
-/// The environment variable that makes the corpus test refresh the file instead of failing.
+/// The command that re-records every entry and lets entries that now pass go: each
+/// is commented out (`# now passes: …`) and listed.
+pub const REFRESH_ALLOW_PASS_COMMAND: &str = "LOCKSTEP_REFRESH_CORPUS=allow-pass cargo test -p tests corpus";
+
+/// The environment variable that makes the corpus test refresh the file instead of
+/// failing: `1` to re-record, `allow-pass` to also let entries that now pass go.
 pub const REFRESH_VAR: &str = "LOCKSTEP_REFRESH_CORPUS";
+
+/// The value of [`REFRESH_VAR`] that lets a refresh turn failing entries into passing ones.
+pub const ALLOW_PASS: &str = "allow-pass";
 
 /// The corpus file of this checkout: `tests/corpus/failures.txt`.
 pub fn default_path() -> PathBuf {
@@ -75,7 +84,8 @@ impl Entry {
     }
 
     /// Replays the entry from its tape, and from its seed when it has one, and
-    /// compares outcome class and fingerprint with the recorded ones.
+    /// compares outcome class and fingerprint with the recorded ones. A replay that
+    /// passes is always a problem: every entry records a failure.
     ///
     /// # Errors
     /// What differs, for each replay that differs.
@@ -89,7 +99,12 @@ impl Entry {
                 problems
                     .push(format!("replayed {how}: the tape no longer fits the scenario (the run diverged from it)"));
             }
-            if outcome.class() != self.outcome || outcome.fingerprint != self.fingerprint {
+            if outcome.result.is_ok() {
+                problems.push(format!(
+                    "replayed {how}: PASSED, but the entry expects it to fail ({}); the failure is lost",
+                    self.outcome
+                ));
+            } else if outcome.class() != self.outcome || outcome.fingerprint != self.fingerprint {
                 problems.push(format!(
                     "replayed {how}: outcome {} with fingerprint {}, expected {} with fingerprint {}",
                     outcome.class(),
@@ -191,6 +206,9 @@ fn parse_line(line: &str) -> Result<Entry, String> {
         fields.insert(key, value);
     }
     let get = |key: &str| fields.get(key).copied().ok_or_else(|| format!("no `{key}=` field"));
+    if get("outcome")? == "pass" {
+        return Err("`outcome=pass`: a corpus entry records a failing run".to_string());
+    }
     let seed = match get("seed")? {
         "-" => None,
         s => Some(s.parse().map_err(|_| format!("seed `{s}` is not a number"))?),
@@ -293,20 +311,55 @@ pub fn append(path: &Path, new: &[Entry]) -> io::Result<usize> {
 /// Rewrites the corpus at `path` with every entry re-recorded from its seed,
 /// keeping comments and order. Returns a line per entry that changed.
 ///
+/// A refresh never turns a failing entry into a passing one unless `allow_pass` is
+/// set: without it, an entry whose run now passes makes the whole refresh an error
+/// that lists them, and the file is left as it was. With it, each such entry is
+/// commented out (`# now passes: …`, kept for review) and listed among the changes.
+///
 /// # Errors
-/// An I/O error, a line that is not a valid entry, or an entry whose scenario is gone.
-pub fn refresh(path: &Path) -> io::Result<Vec<String>> {
+/// An I/O error, a line that is not a valid entry, an entry whose scenario is gone,
+/// or (without `allow_pass`) entries that now pass.
+pub fn refresh(path: &Path, allow_pass: bool) -> io::Result<Vec<String>> {
     let text = fs::read_to_string(path)?;
     let entries = parse(&text).map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))?;
     let mut lines: Vec<String> = text.lines().map(str::to_string).collect();
     let mut changed = Vec::new();
+    let mut now_passing = Vec::new();
     for entry in entries {
         let fresh = entry.refreshed().map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))?;
-        let fresh_line = fresh.to_string();
-        if lines[entry.line - 1].trim() != fresh_line {
-            changed.push(format!("{}: {} -> {}", entry.describe(path), entry.fingerprint, fresh.fingerprint));
-            lines[entry.line - 1] = fresh_line;
+        let line = &mut lines[entry.line - 1];
+        if fresh.outcome == "pass" {
+            let what =
+                format!("{}: {} -> pass (fingerprint {})", entry.describe(path), entry.outcome, fresh.fingerprint);
+            now_passing.push(what.clone());
+            changed.push(what);
+            *line = format!("# now passes: {}", line.trim());
+            continue;
         }
+        let fresh_line = fresh.to_string();
+        if line.trim() != fresh_line {
+            changed.push(format!(
+                "{}: {} {} -> {} {}",
+                entry.describe(path),
+                entry.outcome,
+                entry.fingerprint,
+                fresh.outcome,
+                fresh.fingerprint
+            ));
+            *line = fresh_line;
+        }
+    }
+    if !now_passing.is_empty() && !allow_pass {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidData,
+            format!(
+                "refusing to refresh: {} entr{} would turn from failing to passing (nothing was written): {}; \
+                 if that is on purpose, run {REFRESH_ALLOW_PASS_COMMAND}",
+                now_passing.len(),
+                if now_passing.len() == 1 { "y" } else { "ies" },
+                now_passing.join("; ")
+            ),
+        ));
     }
     fs::write(path, lines.join("\n") + "\n")?;
     Ok(changed)

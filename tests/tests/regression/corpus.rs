@@ -2,20 +2,35 @@
 //!
 //! With `LOCKSTEP_REFRESH_CORPUS=1` the test re-records every entry from its seed
 //! instead (and says what changed): the only way the file changes besides
-//! `lockstep run --record`.
+//! `lockstep run --record`. It refuses when an entry would turn from failing to
+//! passing, unless the value is `allow-pass`.
 
-use scenarios::corpus::{self, Entry, REFRESH_COMMAND, REFRESH_VAR};
+use scenarios::corpus::{self, Entry, ALLOW_PASS, REFRESH_COMMAND, REFRESH_VAR};
 use scenarios::{registry, Variant};
 
 fn refreshing() -> bool {
     std::env::var(REFRESH_VAR).is_ok_and(|v| !v.is_empty() && v != "0")
 }
 
+fn allow_pass() -> bool {
+    std::env::var(REFRESH_VAR).is_ok_and(|v| v == ALLOW_PASS)
+}
+
+/// A scratch corpus file for one test.
+fn scratch_corpus(test: &str, text: &str) -> std::path::PathBuf {
+    let dir = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("corpus").join(test);
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("failures.txt");
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
 #[test]
 fn every_corpus_entry_replays_to_its_recorded_outcome_and_fingerprint() {
     let path = corpus::default_path();
     if refreshing() {
-        let changed = corpus::refresh(&path).expect("the corpus can be refreshed");
+        let changed = corpus::refresh(&path, allow_pass()).unwrap_or_else(|e| panic!("{e}"));
         println!("refreshed {}: {} entries changed", path.display(), changed.len());
         for line in changed {
             println!("  {line}");
@@ -53,6 +68,51 @@ fn a_corpus_entry_that_no_longer_matches_names_itself_and_what_differs() {
     assert!(problems[0].contains(&format!("expected {} with fingerprint {}", entry.outcome, entry.fingerprint)));
     let path = corpus::default_path();
     assert!(entry.describe(&path).contains(&format!("failures.txt:{} ({}", entry.line, entry.scenario)));
+}
+
+/// `throttle-hang/buggy`: seed 2 deadlocks, seed 0 passes (the first failing seed
+/// of the README's table is 2).
+fn throttle_entries() -> (Entry, Entry) {
+    let scenario = registry::get("throttle-hang/buggy").unwrap();
+    let failing = scenario.run_seed(2);
+    let failure = failing.result.as_ref().expect_err("seed 2 deadlocks");
+    let entry = Entry::from_failure(scenario, failure);
+    assert!(scenario.run_seed(0).result.is_ok(), "seed 0 passes");
+    // An entry that claims seed 0 failed the way seed 2 does.
+    let stale = Entry { seed: Some(0), tape: sim_core::Tape::new(), ..entry.clone() };
+    (entry, stale)
+}
+
+#[test]
+fn the_corpus_check_fails_when_an_entry_expected_to_fail_passes() {
+    let (_, stale) = throttle_entries();
+    let problems = stale.check().expect_err("a passing replay is a problem");
+    assert_eq!(problems.len(), 2, "from its tape and from its seed: {problems:?}");
+    assert!(problems.iter().all(|p| p.contains("PASSED, but the entry expects it to fail (deadlock)")), "{problems:?}");
+    // No file may say a corpus entry passes.
+    let line = stale.to_string().replace("outcome=deadlock", "outcome=pass");
+    let err = corpus::parse(&line).unwrap_err();
+    assert!(err.reason.contains("`outcome=pass`"), "{err}");
+}
+
+#[test]
+fn a_refresh_never_turns_a_failing_entry_into_a_passing_one_without_the_flag() {
+    let (good, stale) = throttle_entries();
+    let text = format!("{}# a comment\n{good}\n{stale}\n", corpus::HEADER);
+    let path = scratch_corpus("refresh", &text);
+    let err = corpus::refresh(&path, false).expect_err("an entry would pass");
+    let message = err.to_string();
+    assert!(message.contains("1 entry would turn from failing to passing (nothing was written)"), "{message}");
+    assert!(message.contains("failures.txt:9 (throttle-hang/buggy seed 0): deadlock -> pass"), "{message}");
+    assert!(message.contains(corpus::REFRESH_ALLOW_PASS_COMMAND), "{message}");
+    assert_eq!(std::fs::read_to_string(&path).unwrap(), text, "the file is unchanged");
+    // With the flag: the entry is commented out, kept for review, and listed.
+    let changed = corpus::refresh(&path, true).unwrap();
+    assert_eq!(changed.len(), 1, "{changed:?}");
+    assert!(changed[0].contains("seed 0): deadlock -> pass"), "{changed:?}");
+    let after = std::fs::read_to_string(&path).unwrap();
+    assert_eq!(after, format!("{}# a comment\n{good}\n# now passes: {stale}\n", corpus::HEADER));
+    assert_eq!(corpus::load(&path).unwrap().len(), 1);
 }
 
 #[test]
