@@ -18,8 +18,10 @@ pub const fn is_simulated() -> bool {
 pub fn named<R>(name: impl Into<String>, f: impl FnOnce() -> R) -> R {
     #[cfg(lockstep)]
     {
-        let _guard = naming::push(name.into());
-        f()
+        // sim-core's own scope names what sim-core creates directly (`Notify::new`).
+        let name = name.into();
+        let _guard = naming::push(name.clone());
+        sim_core::named(name, f)
     }
     #[cfg(not(lockstep))]
     {

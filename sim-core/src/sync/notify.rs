@@ -1,35 +1,4 @@
-//! [`Notify`], shaped like `tokio::sync::Notify`: wakes tasks without a value.
-//!
-//! Semantics are tokio's:
-//! - [`notify_one`](Notify::notify_one) wakes the task that has waited longest (a
-//!   [`Notified`] future that was polled or [enabled](Notified::enable)); with nobody
-//!   waiting it stores **one** permit, which the next `notified()` takes at once.
-//!   [`notify_last`](Notify::notify_last) wakes the newest waiter instead.
-//! - [`notify_waiters`](Notify::notify_waiters) wakes every [`Notified`] future created
-//!   before the call, polled or not, and stores no permit.
-//! - A [`Notified`] that was picked by `notify_one` but is dropped before it completes
-//!   hands its notification on (to the next waiter, else as the permit).
-//!
-//! Every `Notify` is named (its creation site like `worker.rs:17`, or the name given
-//! to [`Notify::named`]) in traces and deadlock reports ("notified on `ready`").
-//! Notifications are traced as `notify`, completions as `notified`, and every
-//! operation is part of the step's footprint. Wakers are called after the borrow of
-//! the `Notify`'s state ends.
-//!
-//! ```
-//! use std::rc::Rc;
-//! use sim_core::sync::Notify;
-//! use sim_core::{spawn, Config, Sim};
-//!
-//! let mut sim = Sim::new(Config::default());
-//! sim.block_on(async {
-//!     let ready = Rc::new(Notify::named("ready"));
-//!     let r = ready.clone();
-//!     spawn(async move { r.notify_one() });
-//!     ready.notified().await;
-//! })
-//! .unwrap();
-//! ```
+//! [`Notify`]: wakes tasks without a value.
 
 use std::cell::RefCell;
 use std::fmt;
@@ -44,7 +13,38 @@ use crate::select::Selectable;
 use crate::trace::RecordKind;
 use crate::{ChannelId, Wait};
 
-/// Wakes tasks without handing them a value; see the [module](self) docs.
+/// Wakes tasks without handing them a value, shaped like `tokio::sync::Notify`.
+///
+/// Semantics are tokio's:
+/// - [`notify_one`](Notify::notify_one) wakes the task that has waited longest (a
+///   [`Notified`] future that was polled or [enabled](Notified::enable)); with nobody
+///   waiting it stores **one** permit, which the next `notified()` takes at once.
+///   [`notify_last`](Notify::notify_last) wakes the newest waiter instead.
+/// - [`notify_waiters`](Notify::notify_waiters) wakes every [`Notified`] future created
+///   before the call, polled or not, and stores no permit.
+/// - A [`Notified`] that was picked by `notify_one` but is dropped before it completes
+///   hands its notification on (to the next waiter, else as the permit).
+///
+/// Every `Notify` is named (its creation site like `worker.rs:17`, or the name given
+/// to [`Notify::named`]) in traces and deadlock reports ("notified on `ready`").
+/// Notifications are traced as `notify`, completions as `notified`, and every
+/// operation is part of the step's footprint. Wakers are called after the borrow of
+/// the `Notify`'s state ends.
+///
+/// ```
+/// use std::rc::Rc;
+/// use sim_core::sync::Notify;
+/// use sim_core::{spawn, Config, Sim};
+///
+/// let mut sim = Sim::new(Config::default());
+/// sim.block_on(async {
+///     let ready = Rc::new(Notify::named("ready"));
+///     let r = ready.clone();
+///     spawn(async move { r.notify_one() });
+///     ready.notified().await;
+/// })
+/// .unwrap();
+/// ```
 pub struct Notify {
     id: ChannelId,
     handle: Handle,

@@ -253,6 +253,22 @@ impl<T> Receiver<T> {
         }
     }
 
+    /// tokio's thread-blocking receive. A simulated task cannot block its thread: the
+    /// run stops with an escape naming the task (`FailureKind::Escape`).
+    ///
+    /// # Errors
+    /// Always [`RecvError`].
+    ///
+    /// # Panics
+    /// Outside a simulation.
+    #[track_caller]
+    pub fn blocking_recv(self) -> Result<T, RecvError> {
+        crate::task::escape(
+            "oneshot blocking_recv: a simulated task cannot block its thread (tokio panics here inside a runtime; outside one it needs a real thread the simulation cannot order)",
+        );
+        Err(RecvError(()))
+    }
+
     /// Closes the channel: a send from now on fails. A value sent before can still
     /// be taken with [`try_recv`](Receiver::try_recv).
     pub fn close(&mut self) {

@@ -3,5 +3,6 @@
 pub(crate) mod entry;
 pub(crate) mod macros;
 pub mod runtime;
+pub mod sync;
 pub mod task;
 pub mod time;

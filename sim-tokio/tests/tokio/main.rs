@@ -12,5 +12,6 @@ mod support;
 mod macros;
 mod runtime;
 mod select;
+mod sync;
 mod task;
 mod time;

@@ -14,6 +14,9 @@ use super::error::{SendError, SendTimeoutError, TryRecvError, TrySendError};
 use super::{ClosedFuture, Recv, RecvMany};
 use crate::select::Selectable;
 
+const BLOCKING_SEND: &str =
+    "mpsc blocking_send: a simulated task cannot block its thread (tokio panics here inside a runtime; outside one it needs a real thread the simulation cannot order)";
+
 /// Sends values to a bounded channel's [`Receiver`]. Cloning makes another sender;
 /// the channel closes for the receiver when the last one is dropped.
 pub struct Sender<T> {
@@ -40,6 +43,21 @@ impl<T> Sender<T> {
     /// while waiting.
     pub fn send(&self, value: T) -> SendFuture<'_, T> {
         SendFuture { chan: &self.chan, value: Some(value), slot: SendSlot::Idle }
+    }
+
+    /// tokio's thread-blocking send. A simulated task cannot block its thread: the run
+    /// stops with an escape naming the task (`FailureKind::Escape`), and the value is
+    /// handed back.
+    ///
+    /// # Errors
+    /// Always, with the value.
+    ///
+    /// # Panics
+    /// Outside a simulation.
+    #[track_caller]
+    pub fn blocking_send(&self, value: T) -> Result<(), SendError<T>> {
+        crate::task::escape(BLOCKING_SEND);
+        Err(SendError(value))
     }
 
     /// Sends `value` if there is room now.
@@ -212,6 +230,17 @@ impl<T> Receiver<T> {
     /// Polls for the next message, as [`recv`](Receiver::recv) does.
     pub fn poll_recv(&mut self, cx: &mut Context<'_>) -> Poll<Option<T>> {
         self.chan.poll_recv(cx)
+    }
+
+    /// tokio's thread-blocking receive. A simulated task cannot block its thread: the
+    /// run stops with an escape naming the task (`FailureKind::Escape`); returns `None`.
+    ///
+    /// # Panics
+    /// Outside a simulation.
+    #[track_caller]
+    pub fn blocking_recv(&mut self) -> Option<T> {
+        crate::task::escape(super::BLOCKING_RECV);
+        None
     }
 
     /// Waits for at least one message, then moves up to `limit` buffered messages

@@ -114,6 +114,17 @@ impl<T> UnboundedReceiver<T> {
         self.chan.poll_recv(cx)
     }
 
+    /// tokio's thread-blocking receive. A simulated task cannot block its thread: the
+    /// run stops with an escape naming the task (`FailureKind::Escape`); returns `None`.
+    ///
+    /// # Panics
+    /// Outside a simulation.
+    #[track_caller]
+    pub fn blocking_recv(&mut self) -> Option<T> {
+        crate::task::escape(super::BLOCKING_RECV);
+        None
+    }
+
     /// Waits for at least one message, then moves up to `limit` buffered messages
     /// into `buffer`; returns how many. 0 when `limit` is 0, or once the channel is
     /// closed and drained.

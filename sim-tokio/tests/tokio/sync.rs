@@ -1,0 +1,372 @@
+//! `tokio::sync` under simulation: mpsc, oneshot, Notify and watch by tokio's names,
+//! deadlock reports naming the primitive and the wait, exact counts of orders,
+//! determinism, and tokio's edge cases.
+// Tokio code shares a `Notify` as `Arc<Notify>`; under simulation it is not `Sync`,
+// which clippy flags. The point here is that such code runs unchanged.
+#![allow(clippy::arc_with_non_send_sync)]
+
+use std::collections::BTreeSet;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use sim_core::strategy::explore_all;
+use sim_core::{Config, FailureKind, Sim};
+use tokio::lockstep;
+use tokio::sync::mpsc::error::{SendError, SendTimeoutError, TryRecvError, TrySendError};
+use tokio::sync::{mpsc, oneshot, watch, Notify};
+
+use crate::support::{run, twice};
+
+const MS: Duration = Duration::from_millis(1);
+
+/// The blocked tasks of a run that must deadlock, as the report prints them.
+fn blocked<F, Fut>(f: F) -> Vec<String>
+where
+    F: FnOnce() -> Fut,
+    Fut: std::future::Future<Output = ()>,
+{
+    let (result, _) = run(Config::default(), f);
+    let failure = result.unwrap_err();
+    let FailureKind::Deadlock { blocked } = &failure.kind else { panic!("expected a deadlock, got {failure}") };
+    blocked.iter().map(ToString::to_string).collect()
+}
+
+// ---- deadlock reports ----
+
+#[test]
+fn an_mpsc_deadlock_names_the_channel_and_the_wait() {
+    let line = line!() + 2;
+    let got = blocked(|| async {
+        let (tx, mut rx) = mpsc::channel::<u32>(1);
+        let (itx, _irx) = lockstep::named("in", || mpsc::channel::<u32>(1));
+        tokio::spawn(async move {
+            let _permit = itx.reserve().await.unwrap();
+            let _second = itx.reserve().await.unwrap();
+        });
+        rx.recv().await;
+        drop(tx);
+    });
+    // The channel and the task are named after the lines that created them, or by `named`.
+    let task = line + 2;
+    assert_eq!(got, [format!("main (recv on `sync.rs:{line}`)"), format!("sync.rs:{task} (reserve on full `in`)")]);
+}
+
+#[test]
+fn a_oneshot_deadlock_names_the_channel_and_the_wait() {
+    let got = blocked(|| async {
+        let (tx, rx) = lockstep::named("reply", oneshot::channel::<u32>);
+        let _keep = tx;
+        let _ = rx.await;
+    });
+    assert_eq!(got, ["main (recv on `reply`)"]);
+}
+
+#[test]
+fn a_notify_deadlock_names_the_notify_and_the_wait() {
+    let got = blocked(|| async {
+        let ready = lockstep::named("ready", || Arc::new(Notify::new()));
+        // notify_waiters before anyone waits stores no permit.
+        ready.notify_waiters();
+        ready.notified().await;
+    });
+    assert_eq!(got, ["main (notified on `ready`)"]);
+}
+
+#[test]
+fn a_watch_deadlock_names_the_channel_and_the_wait() {
+    let got = blocked(|| async {
+        let (tx, mut rx) = lockstep::named("config", || watch::channel(0u32));
+        tx.send(1).unwrap();
+        rx.changed().await.unwrap();
+        rx.changed().await.unwrap();
+        drop(tx);
+    });
+    assert_eq!(got, ["main (changed on `config`)"]);
+}
+
+// ---- exact counts of orders (the programs of sim-core/tests/engine/sync.rs,
+// written against tokio's API; tokio::spawn adds no event of its own) ----
+
+/// Every order of `program` (a set-up run inside the simulation, then `run`): runs,
+/// distinct fingerprints, outcomes.
+fn count<T: Ord>(program: impl Fn() -> Box<dyn FnOnce(&mut Sim) -> T>) -> (usize, usize, BTreeSet<T>) {
+    let mut fingerprints = BTreeSet::new();
+    let mut outcomes = BTreeSet::new();
+    let e = explore_all(100_000, |prefix| {
+        let mut sim = Sim::new(Config::replay(prefix.clone()));
+        let finish = sim.enter(&program);
+        outcomes.insert(finish(&mut sim));
+        fingerprints.insert(sim.fingerprint());
+        sim.recorded_tape()
+    });
+    assert!(e.exhausted);
+    (e.runs, fingerprints.len(), outcomes)
+}
+
+type Log = Arc<Mutex<Vec<&'static str>>>;
+
+/// W1 and W2 await `notified()`; N calls `notify_one` twice in one poll; all due at
+/// t = 0 in that order. N first: one permit (not two), taken by W1 or W2, the other
+/// deadlocks: 2 orders. W1 first: it waits; N next picks W1 and stores a permit for
+/// W2 (W2, W1 then due: 2 orders), or W2 waits too and N picks both (2 orders): 4.
+/// W2 first: 4. Total 10.
+#[test]
+fn a_notify_program_has_exactly_ten_orders() {
+    let (runs, distinct, outcomes) = count(|| {
+        let notify = Arc::new(Notify::new());
+        let log: Log = Arc::default();
+        for name in ["w1", "w2"] {
+            let (notify, log) = (notify.clone(), log.clone());
+            lockstep::named(name, || {
+                tokio::spawn(async move {
+                    notify.notified().await;
+                    log.lock().unwrap().push(name);
+                })
+            });
+        }
+        lockstep::named("n", || {
+            tokio::spawn(async move {
+                notify.notify_one();
+                notify.notify_one();
+            })
+        });
+        Box::new(move |sim: &mut Sim| {
+            let ok = sim.run().is_ok();
+            let out = log.lock().unwrap().clone();
+            (out, ok)
+        })
+    });
+    assert_eq!((runs, distinct), (10, 10));
+    let expected =
+        BTreeSet::from([(vec!["w1"], false), (vec!["w2"], false), (vec!["w1", "w2"], true), (vec!["w2", "w1"], true)]);
+    assert_eq!(outcomes, expected);
+}
+
+/// One slot; A and B reserve a `Permit` and send through it; R receives twice. A
+/// first: B waits for the slot R frees, or R takes `a` and waits: 2 orders; B first:
+/// 2; R first: it waits, then A or B sends and the other goes before or after R: 4.
+/// Total 8.
+#[test]
+fn an_mpsc_permit_program_has_exactly_eight_orders() {
+    let (runs, distinct, outcomes) = count(|| {
+        let (tx, mut rx) = mpsc::channel(1);
+        let log: Log = Arc::default();
+        for (name, tx) in [("a", tx.clone()), ("b", tx)] {
+            lockstep::named(name, || {
+                tokio::spawn(async move {
+                    let permit = tx.reserve().await.unwrap();
+                    permit.send(name);
+                })
+            });
+        }
+        let l = log.clone();
+        lockstep::named("r", || {
+            tokio::spawn(async move {
+                for _ in 0..2 {
+                    let v = rx.recv().await.unwrap();
+                    l.lock().unwrap().push(v);
+                }
+            })
+        });
+        Box::new(move |sim: &mut Sim| {
+            sim.run().unwrap();
+            let out = log.lock().unwrap().clone();
+            out
+        })
+    });
+    assert_eq!((runs, distinct), (8, 8));
+    assert_eq!(outcomes, BTreeSet::from([vec!["a", "b"], vec!["b", "a"]]));
+}
+
+/// S sends 1, yields, sends 2, drops its sender; R logs each value `changed()`
+/// reports. S first: after S's yield, R sees 1 then 2, or S sends 2 first and R sees
+/// only 2: 2 orders. R first: it waits, S wakes it and yields, same two: 2. Total 4.
+#[test]
+fn a_watch_program_has_exactly_four_orders() {
+    let (runs, distinct, outcomes) = count(|| {
+        let (tx, mut rx) = watch::channel(0u32);
+        let log = Arc::new(Mutex::new(Vec::new()));
+        lockstep::named("s", || {
+            tokio::spawn(async move {
+                tx.send(1).unwrap();
+                tokio::task::yield_now().await;
+                tx.send(2).unwrap();
+            })
+        });
+        let l = log.clone();
+        lockstep::named("r", || {
+            tokio::spawn(async move {
+                while rx.changed().await.is_ok() {
+                    let v = *rx.borrow_and_update();
+                    l.lock().unwrap().push(v);
+                }
+            })
+        });
+        Box::new(move |sim: &mut Sim| {
+            sim.run().unwrap();
+            let out = log.lock().unwrap().clone();
+            out
+        })
+    });
+    assert_eq!((runs, distinct), (4, 4));
+    assert_eq!(outcomes, BTreeSet::from([vec![1, 2], vec![2]]));
+}
+
+/// A relay: A sends on `o1`; B forwards what it gets on `o2`; R awaits `o2`. A first:
+/// B before or after R waits: 2. B first: A then R or B (2), or R waits and A, B
+/// follow (1): 3. R first: A then B, or B waits then A, B: 2. Total 7.
+#[test]
+fn a_oneshot_relay_has_exactly_seven_orders() {
+    let (runs, distinct, outcomes) = count(|| {
+        let (tx1, rx1) = oneshot::channel();
+        let (tx2, rx2) = oneshot::channel();
+        let got = Arc::new(Mutex::new(0));
+        lockstep::named("a", || tokio::spawn(async move { tx1.send(7).unwrap() }));
+        lockstep::named("b", || tokio::spawn(async move { tx2.send(rx1.await.unwrap()).unwrap() }));
+        let g = got.clone();
+        lockstep::named("r", || tokio::spawn(async move { *g.lock().unwrap() = rx2.await.unwrap() }));
+        Box::new(move |sim: &mut Sim| {
+            sim.run().unwrap();
+            let out = *got.lock().unwrap();
+            out
+        })
+    });
+    assert_eq!((runs, distinct), (7, 7));
+    assert_eq!(outcomes, BTreeSet::from([7]));
+}
+
+// ---- determinism ----
+
+#[test]
+fn a_seed_run_twice_gives_the_same_fingerprint() {
+    for seed in 0..20 {
+        twice(seed, || async {
+            let notify = Arc::new(Notify::new());
+            let (wtx, wrx) = watch::channel(0u32);
+            let (tx, mut rx) = mpsc::channel::<u32>(1);
+            let mut handles = Vec::new();
+            for t in 0..3u32 {
+                let (notify, mut wrx, tx) = (notify.clone(), wrx.clone(), tx.clone());
+                handles.push(tokio::spawn(async move {
+                    tx.reserve().await.unwrap().send(t);
+                    notify.notified().await;
+                    let _ = wrx.changed().await;
+                    let seen = *wrx.borrow_and_update();
+                    seen
+                }));
+            }
+            drop((tx, wrx));
+            let mut order = Vec::new();
+            while let Some(v) = rx.recv().await {
+                let (otx, orx) = oneshot::channel();
+                tokio::spawn(async move { otx.send(v * 10).unwrap() });
+                order.push(orx.await.unwrap());
+                notify.notify_one();
+                wtx.send_modify(|w| *w += v + 1);
+            }
+            let mut seen = Vec::new();
+            for h in handles {
+                seen.push(h.await.unwrap());
+            }
+            (order, seen)
+        });
+    }
+}
+
+// ---- tokio's semantics ----
+
+#[test]
+fn a_permit_stored_by_notify_one_before_notified_completes_it_at_once() {
+    let waited = twice(0, || async {
+        let notify = Notify::new();
+        notify.notify_one();
+        notify.notified().await;
+        tokio::time::timeout(MS, notify.notified()).await.is_err()
+    });
+    assert!(waited, "two notify_one calls store a single permit");
+}
+
+#[test]
+fn notify_waiters_stores_no_permit() {
+    let timed_out = twice(0, || async {
+        let notify = Notify::new();
+        notify.notify_waiters();
+        tokio::time::timeout(5 * MS, notify.notified()).await.is_err()
+    });
+    assert!(timed_out);
+}
+
+#[test]
+fn watch_changed_after_the_sender_drops_sees_the_last_value_then_an_error() {
+    let got = twice(0, || async {
+        let (tx, mut rx) = watch::channel("a");
+        let writer = tokio::spawn(async move {
+            tx.send("b").unwrap();
+        });
+        writer.await.unwrap();
+        let first = rx.changed().await.map(|()| *rx.borrow_and_update());
+        let second = rx.changed().await;
+        (first, second.is_err(), rx.has_changed().is_err())
+    });
+    assert_eq!(got, (Ok("b"), true, true));
+}
+
+#[test]
+fn a_permit_sends_and_a_weak_sender_cannot_upgrade_after_every_sender_drops() {
+    let got = twice(0, || async {
+        let (tx, mut rx) = mpsc::channel::<u32>(1);
+        let permit = tx.reserve().await.unwrap();
+        assert!(matches!(tx.try_send(1), Err(TrySendError::Full(1))));
+        permit.send(2);
+        let weak = tx.downgrade();
+        assert!(weak.upgrade().is_some());
+        drop(tx);
+        let upgraded = weak.upgrade().is_none();
+        (rx.recv().await, rx.recv().await, upgraded, rx.try_recv())
+    });
+    assert_eq!(got, (Some(2), None, true, Err(TryRecvError::Disconnected)));
+}
+
+#[test]
+fn errors_read_like_tokio() {
+    assert_eq!(SendError(1).to_string(), "channel closed");
+    assert_eq!(format!("{:?}", SendError(1)), "SendError { .. }");
+    assert_eq!(TrySendError::Full(1).to_string(), "no available capacity");
+    assert_eq!(format!("{:?}", TrySendError::Closed(1)), "Closed(..)");
+    assert_eq!(SendTimeoutError::Timeout(1).to_string(), "timed out waiting on send operation");
+    assert_eq!(TryRecvError::Empty.to_string(), "receiving on an empty channel");
+    assert_eq!(TryRecvError::Disconnected.to_string(), "receiving on a closed channel");
+    assert_eq!(oneshot::error::TryRecvError::Empty.to_string(), "channel empty");
+    assert_eq!(watch::error::SendError(1).to_string(), "channel closed");
+    let (result, _) = run(Config::default(), || async {
+        let (tx, rx) = oneshot::channel::<u32>();
+        drop(tx);
+        let err = rx.await.unwrap_err();
+        let boxed: Box<dyn std::error::Error> = Box::new(err);
+        boxed.to_string()
+    });
+    assert_eq!(result.unwrap(), "channel closed");
+}
+
+#[test]
+fn blocking_send_and_recv_under_simulation_are_escapes_naming_the_task() {
+    for which in 0..3 {
+        let (result, _) = run(Config::default(), move || async move {
+            let h = lockstep::named("blocker", || {
+                tokio::spawn(async move {
+                    let (tx, mut rx) = mpsc::channel::<u32>(1);
+                    match which {
+                        0 => drop(tx.blocking_send(1)),
+                        1 => drop(rx.blocking_recv()),
+                        _ => drop(oneshot::channel::<u32>().1.blocking_recv()),
+                    }
+                })
+            });
+            let _ = h.await;
+        });
+        let failure = result.unwrap_err();
+        let FailureKind::Escape { task, cause } = &failure.kind else { panic!("expected an escape, got {failure}") };
+        assert_eq!(task, "blocker");
+        assert!(cause.contains("blocking_") && cause.contains("cannot block"), "{cause}");
+    }
+}
