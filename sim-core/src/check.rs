@@ -21,7 +21,7 @@
 //! use sim_core::time::sleep;
 //!
 //! // Two tasks wake at the same instant; the run fails when `b` goes first.
-//! let summary = check(CheckConfig::default().seeds(0..50).name("two_tasks"), || async {
+//! let f = || async {
 //!     let order = Rc::new(RefCell::new(Vec::new()));
 //!     let tasks: Vec<_> = ["a", "b"]
 //!         .into_iter()
@@ -39,10 +39,17 @@
 //!     if order.borrow()[0] == "b" {
 //!         sim_core::fail("b ran first");
 //!     }
-//! });
-//! let seed = summary.first_failure().expect("some seed puts b first").seed.unwrap();
-//! let command = format!("LOCKSTEP_SEED={seed} cargo test -- --exact two_tasks");
-//! assert!(summary.to_string().contains(&command));
+//! };
+//! let summary = check(CheckConfig::default().seeds(0..50).name("two_tasks"), f);
+//! let failure = &summary.first_failure().expect("some seed puts b first").failure;
+//! let seed = failure.seed.unwrap();
+//! // Outside `cargo test`'s own tests (here, a doctest) the replay is Rust; in a test
+//! // it is `LOCKSTEP_SEED=<seed> cargo test -p <package> --test <target> -- --exact <test>`.
+//! assert_eq!(failure.replay, format!("sim_core::replay({seed}, f)"));
+//! // Run as printed: the same failure, step for step.
+//! let replayed = std::panic::catch_unwind(|| sim_core::replay(seed, f)).unwrap_err();
+//! let report = replayed.downcast_ref::<String>().unwrap();
+//! assert!(report.contains(&format!("fingerprint: {}", failure.fingerprint)), "{report}");
 //! ```
 //!
 //! # Stopping at the first failure
@@ -55,6 +62,15 @@
 //! `LOCKSTEP_SEED` runs only that seed with its full trace printed, `LOCKSTEP_TAPE`
 //! replays a tape, `LOCKSTEP_SEEDS`, `LOCKSTEP_SHARD` and `LOCKSTEP_JOBS` change the
 //! range, the shard and the number of workers.
+//!
+//! # Replay commands
+//! In a test that `cargo test` runs, a failure's replay command runs that test alone
+//! with the failing seed or tape: `LOCKSTEP_SEED=17 cargo test -p my-crate --test
+//! my_tests -- --exact module::my_test` (a PCT seed replays by `LOCKSTEP_TAPE`). The
+//! test is found from the test's thread, not from [`CheckConfig::name`], so a
+//! display name of your own does not break it (see [`crate::env::cargo_test_command`]).
+//! Elsewhere (a doctest, a binary) it is the Rust call that replays the check's
+//! closure `f`: `sim_core::replay(17, f)` or `sim_core::replay_tape("t2:…".parse()?, f)`.
 
 use std::any::Any;
 use std::fmt;
@@ -352,8 +368,10 @@ impl Plan {
         !matches!(self, Plan::Range { .. })
     }
 
-    /// The configuration of the run at position `pos`, and its seed.
-    fn config(&self, template: &CheckConfig, pos: u64) -> Option<(Config, Option<u64>)> {
+    /// The configuration of the run at position `pos`, and its seed. `command` is the
+    /// `cargo test` command of the calling test, when known: the replay hint then
+    /// runs it with `LOCKSTEP_SEED` (seeded random) or `LOCKSTEP_TAPE` (anything else).
+    fn config(&self, template: &CheckConfig, command: Option<&str>, pos: u64) -> Option<(Config, Option<u64>)> {
         let (strategy, seed) = match self {
             Plan::Range { seeds, shard } => {
                 let seed = shard.nth_of(seeds, pos)?;
@@ -368,6 +386,12 @@ impl Plan {
         }
         if self.is_single() {
             config = config.trace(TraceMode::Full);
+        }
+        if let (None, Some(command)) = (&config.replay_hint, command) {
+            config.replay_hint = Some(match config.strategy {
+                StrategyKind::Random { .. } => format!("LOCKSTEP_SEED={{seed}} {command}"),
+                _ => format!("LOCKSTEP_TAPE='{{tape}}' {command}"),
+            });
         }
         Some((config, seed))
     }
@@ -508,7 +532,8 @@ impl<'a> SeedGuard<'a> {
             (other, None) => format!("{other:?}"),
         };
         let name = config.name.as_deref();
-        let replay = replay_command(config.replay_hint.as_deref(), name, seed, &tape);
+        let tape = matches!(config.strategy, StrategyKind::Replay(_)).then_some(&tape);
+        let replay = replay_command(config.replay_hint.as_deref(), name, seed, tape);
         format!(
             "lockstep: failing {which} of `{}`: a panic escaped the simulation (no failure report)\n  replay: {replay}",
             name.unwrap_or("simulation")
@@ -607,7 +632,8 @@ where
 {
     let mut cfg = cfg;
     let plan = cfg.plan(env);
-    let runner = Runner { cfg: &cfg, plan: &plan, f: &f, state: Mutex::new(State::default()) };
+    let command = env.test_command.as_deref();
+    let runner = Runner { cfg: &cfg, plan: &plan, command, f: &f, state: Mutex::new(State::default()) };
     runner.run_workers();
     let state = runner.state.into_inner();
     if let Some((_, payload)) = state.panic {
@@ -637,6 +663,8 @@ struct State {
 struct Runner<'a, F> {
     cfg: &'a CheckConfig,
     plan: &'a Plan,
+    /// The calling test's `cargo test` command, when known.
+    command: Option<&'a str>,
     f: &'a F,
     state: Mutex<State>,
 }
@@ -669,7 +697,7 @@ where
     /// the check must stop.
     fn work(&self) {
         while let Some(pos) = self.take() {
-            let Some((config, seed)) = self.plan.config(self.cfg, pos) else { break };
+            let Some((config, seed)) = self.plan.config(self.cfg, self.command, pos) else { break };
             match catch_unwind(AssertUnwindSafe(|| self.run_one(&config))) {
                 Ok((result, trace)) => self.finish(pos, seed, result, trace),
                 Err(payload) => {
@@ -702,7 +730,14 @@ where
         (result, trace)
     }
 
-    fn finish(&self, pos: u64, seed: Option<u64>, result: Result<(), Box<Failure>>, trace: Option<Trace>) {
+    fn finish(&self, pos: u64, seed: Option<u64>, mut result: Result<(), Box<Failure>>, trace: Option<Trace>) {
+        if let (Err(failure), None, None) = (&mut result, self.command, &self.cfg.sim.replay_hint) {
+            // Not a test `cargo test` started: the Rust that replays the check's closure `f`.
+            failure.replay = match failure.seed {
+                Some(seed) => format!("sim_core::replay({seed}, f)"),
+                None => format!("sim_core::replay_tape({:?}.parse()?, f)", failure.tape.to_string()),
+            };
+        }
         if let Some(trace) = &trace {
             print_single(self.cfg, self.plan, trace, &result);
         }

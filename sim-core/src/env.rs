@@ -3,11 +3,15 @@
 //! | variable | meaning | example |
 //! | --- | --- | --- |
 //! | `LOCKSTEP_SEED` | run only this seed, keep its full trace, print its report | `LOCKSTEP_SEED=17` |
-//! | `LOCKSTEP_TAPE` | replay this tape (the `t1:` text of a report) | `LOCKSTEP_TAPE='t1:2.1,3.0*4'` |
+//! | `LOCKSTEP_TAPE` | replay this tape (the `t1:` or `t2:` text of a report) | `LOCKSTEP_TAPE='t2:2.1@timer:driver#0'` |
 //! | `LOCKSTEP_SEEDS` | how many seeds to run, from the range's start | `LOCKSTEP_SEEDS=100000` |
 //! | `LOCKSTEP_SHARD` | run only shard `i` of `n` of the range (0-based) | `LOCKSTEP_SHARD=1/4` |
 //! | `LOCKSTEP_JOBS` | how many worker threads run seeds | `LOCKSTEP_JOBS=1` |
 //! | `LOCKSTEP_LOG` | the level [`init_test_logging`](crate::log::init_test_logging) installs | `LOCKSTEP_LOG=debug` |
+//!
+//! Which test a replay command selects also comes from here ([`cargo_test_command`]):
+//! `cargo test` runs each test on a thread named after the test's path and sets
+//! `CARGO_PKG_NAME` and `CARGO_MANIFEST_DIR` for the test binary.
 //!
 //! A variable that is unset or set to the empty string is no override. A bad value is
 //! an [`EnvError`] that names the variable and the value:
@@ -62,6 +66,11 @@ pub struct EnvOverrides {
     /// `LOCKSTEP_LOG`: the most verbose level the test logging subscriber shows
     /// (`off`, `error`, `warn`, `info`, `debug`, `trace`).
     pub log: Option<LevelFilter>,
+    /// Not a variable: the `cargo test` command that runs only the calling test
+    /// ([`cargo_test_command`]), which the checks print with `LOCKSTEP_SEED` or
+    /// `LOCKSTEP_TAPE` in front as their replay command. `None` outside a test that
+    /// `cargo test` started; then the checks print Rust that replays the run.
+    pub test_command: Option<String>,
 }
 
 impl EnvOverrides {
@@ -70,7 +79,8 @@ impl EnvOverrides {
         EnvOverrides::default()
     }
 
-    /// Reads the `LOCKSTEP_*` variables of this process.
+    /// Reads the `LOCKSTEP_*` variables of this process, and the calling test's
+    /// [`cargo_test_command`] (so call it on the test's own thread).
     ///
     /// # Errors
     /// An [`EnvError`] naming the first variable whose value is bad (or not Unicode).
@@ -86,13 +96,13 @@ impl EnvOverrides {
         });
         match bad {
             Some(err) => Err(err),
-            None => found,
+            None => found.map(|found| EnvOverrides { test_command: cargo_test_command(), ..found }),
         }
     }
 
     /// Reads the overrides through `lookup`, which returns a variable's value, if
     /// set. This is [`EnvOverrides::from_env`] without the process environment, for
-    /// tests and tools.
+    /// tests and tools ([`EnvOverrides::test_command`] stays `None`).
     ///
     /// # Errors
     /// An [`EnvError`] naming the first variable whose value is bad.
@@ -107,6 +117,7 @@ impl EnvOverrides {
             shard: get(SHARD).map(|(n, v)| parse_shard(n, v)).transpose()?,
             jobs: get(JOBS).map(|(n, v)| parse_jobs(n, v)).transpose()?,
             log: get(LOG).map(|(n, v)| parse_level(n, v)).transpose()?,
+            test_command: None,
         };
         if let (Some(seed), Some(tape)) = (found.seed, &found.tape) {
             let value = tape.to_string();
@@ -136,7 +147,7 @@ fn parse_jobs(name: &'static str, value: String) -> Result<NonZeroUsize, EnvErro
 
 fn parse_tape(name: &'static str, value: String) -> Result<Tape, EnvError> {
     value.parse().map_err(|e| {
-        let reason = format!("not a tape ({e}); copy the `t1:` text from a failure report");
+        let reason = format!("not a tape ({e}); copy the `t2:` (or `t1:`) text from a failure report");
         EnvError { variable: name, value, reason }
     })
 }
@@ -174,3 +185,102 @@ impl fmt::Display for EnvError {
 }
 
 impl std::error::Error for EnvError {}
+
+/// The `cargo test` command that runs exactly the test running on this thread, as in
+/// `cargo test -p sim-core --test engine -- --exact check::finds_the_race`, or `None`
+/// when this thread is not a test that `cargo test` started (a doctest, a binary, a
+/// thread of your own).
+///
+/// It is built from what `cargo test` sets up: the thread's name (libtest names each
+/// test's thread after the test's path), `CARGO_PKG_NAME` and `CARGO_MANIFEST_DIR`,
+/// and the test binary's file name (`target/…/deps/<target>-<hash>`), which says
+/// whether the test is in the library (`--lib`), a binary (`--bin NAME`) or an
+/// integration test target (`--test NAME`). The checks of this crate print it, with
+/// `LOCKSTEP_SEED` or `LOCKSTEP_TAPE` in front, as their replay command.
+pub fn cargo_test_command() -> Option<String> {
+    command_for_thread(std::thread::current().name())
+}
+
+/// [`cargo_test_command`] for a thread called `thread`.
+fn command_for_thread(thread: Option<&str>) -> Option<String> {
+    let test = thread.filter(|n| *n != "main" && is_test_path(n))?;
+    let package = std::env::var("CARGO_PKG_NAME").ok().filter(|p| is_word(p))?;
+    let manifest_dir = std::path::PathBuf::from(std::env::var_os("CARGO_MANIFEST_DIR")?);
+    let exe = std::env::current_exe().ok()?;
+    if exe.parent()?.file_name()? != "deps" {
+        return None;
+    }
+    let stem = exe.file_stem()?.to_str()?;
+    // `<target>-<16 hex digits>`: the target's name with `-` written as `_`.
+    let (crate_name, hash) = stem.rsplit_once('-')?;
+    if hash.is_empty() || !hash.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return None;
+    }
+    let selector = target_selector(&manifest_dir, &package, crate_name)?;
+    Some(format!("cargo test -p {package} {selector} -- --exact {test}"))
+}
+
+/// `--lib`, `--bin NAME` or `--test NAME` for the target compiled as `crate_name`.
+fn target_selector(manifest_dir: &std::path::Path, package: &str, crate_name: &str) -> Option<String> {
+    let same = |name: &str| name.replace('-', "_") == crate_name;
+    let entries = |dir: &str| -> Vec<String> {
+        std::fs::read_dir(manifest_dir.join(dir))
+            .map(|d| d.filter_map(|e| e.ok()?.file_name().into_string().ok()).collect())
+            .unwrap_or_default()
+    };
+    let target = |file: &str| file.strip_suffix(".rs").unwrap_or(file).to_string();
+    if let Some(name) = entries("tests").iter().map(|f| target(f)).find(|t| same(t)) {
+        return Some(format!("--test {name}"));
+    }
+    if same(package) && manifest_dir.join("src/lib.rs").is_file() {
+        return Some("--lib".to_string());
+    }
+    if let Some(name) = entries("src/bin").iter().map(|f| target(f)).find(|t| same(t)) {
+        return Some(format!("--bin {name}"));
+    }
+    if same(package) && manifest_dir.join("src/main.rs").is_file() {
+        return Some(format!("--bin {package}"));
+    }
+    is_word(crate_name).then(|| format!("--test {crate_name}"))
+}
+
+/// A name a shell passes on unquoted: letters, digits, `_` and `-`.
+fn is_word(text: &str) -> bool {
+    !text.is_empty() && text.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+}
+
+/// A test path as libtest names threads: identifiers joined by `::`.
+fn is_test_path(text: &str) -> bool {
+    text.split("::").all(|part| !part.is_empty() && part.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_'))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_command_of_a_library_test_selects_it_with_lib() {
+        assert_eq!(
+            cargo_test_command().as_deref(),
+            Some(
+                "cargo test -p sim-core --lib -- --exact env::tests::the_command_of_a_library_test_selects_it_with_lib"
+            )
+        );
+    }
+
+    #[test]
+    fn no_command_off_a_test_thread() {
+        assert_eq!(command_for_thread(None), None, "an unnamed thread");
+        assert_eq!(command_for_thread(Some("main")), None, "a binary's or a doctest's main thread");
+        assert_eq!(command_for_thread(Some("lockstep-worker-0")), None, "not a test path");
+        assert_eq!(command_for_thread(Some("a::b c")), None, "not a test path");
+        let named = command_for_thread(Some("m::t")).unwrap();
+        assert!(named.ends_with(" -- --exact m::t"), "{named}");
+    }
+
+    #[test]
+    fn a_bad_tape_names_the_text_reports_print() {
+        let err = EnvOverrides::from_lookup(|name| (name == TAPE).then(|| "2.1".to_string())).unwrap_err();
+        assert!(err.reason.contains("copy the `t2:` (or `t1:`) text from a failure report"), "{err}");
+    }
+}

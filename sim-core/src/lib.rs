@@ -86,9 +86,8 @@
 //!     }
 //! }
 //!
-//! /// Builds the world and runs it to the end.
-//! fn world(config: Config, buggy: bool) -> Sim {
-//!     let mut sim = Sim::new(config.name("tutorial::throttle_hang"));
+//! /// Builds the world on `sim` and runs it to the end.
+//! fn world(mut sim: Sim, buggy: bool) -> Sim {
 //!     let (in_tx, in_rx) = mpsc::channel_named("in", 1);
 //!     let (out_tx, mut out_rx) = mpsc::channel_named("out", 1);
 //!     if buggy {
@@ -114,12 +113,14 @@
 //! thread_local!(static REPORT: std::cell::RefCell<Option<Box<sim_core::Failure>>> = Default::default());
 //! let take_report = || REPORT.with(|r| r.borrow_mut().take());
 //!
+//! const NAME: &str = "tutorial::throttle_hang";
+//!
 //! // 1. Find it: the canonical order passes, some seeds fail.
-//! world(Config::default(), true);
+//! world(Sim::new(Config::default().name(NAME)), true);
 //! assert!(take_report().is_none(), "FIFO order hides the race");
 //! let (seed, failure) = (0..100)
 //!     .find_map(|seed| {
-//!         world(Config::random(seed), true);
+//!         world(Sim::new(Config::random(seed).name(NAME)), true);
 //!         take_report().map(|f| (seed, f))
 //!     })
 //!     .expect("a seed below 100 finds the race");
@@ -127,26 +128,34 @@
 //! assert_eq!(failure.fingerprint.to_string(), "1cd7fca1ebd4aff0");
 //!
 //! // 2. Read the report: a deadlock naming both tasks and what each waits on,
-//! //    the seed, the tape, and the command that replays it.
+//! //    the seed, the tape, and the Rust that replays it.
 //! let FailureKind::Deadlock { blocked } = &failure.kind else { panic!("{failure}") };
 //! let blocked: Vec<String> = blocked.iter().map(|b| b.to_string()).collect();
 //! assert_eq!(blocked, ["throttle (recv on `in`)", "driver (recv on `out`)"]);
 //! let report = failure.to_string();
 //! assert!(report.starts_with("lockstep: deadlock in `tutorial::throttle_hang`"));
-//! assert!(report.contains(&format!("LOCKSTEP_SEED={seed} cargo test -- --exact tutorial::throttle_hang")));
+//! let printed = r#"Sim::new(Config::replay("t2:2.0@poll:throttle#0,2.1@timer:driver#0,2.1@poll:driver#2,2.1@poll:throttle#2".parse()?))"#;
+//! assert!(report.ends_with(&format!("replay: {printed}")), "{report}");
 //! println!("{report}");
 //!
-//! // 3. Replay it from the printed tape: the same run, step for step.
-//! let tape: Tape = failure.tape.to_string().parse().unwrap();
-//! let replayed = world(Config::replay(tape), true);
+//! // 3. Replay it as printed: the same run, step for step.
+//! let replayed = world(
+//!     Sim::new(Config::replay("t2:2.0@poll:throttle#0,2.1@timer:driver#0,2.1@poll:driver#2,2.1@poll:throttle#2".parse()?)),
+//!     true,
+//! );
 //! assert_eq!(replayed.fingerprint(), failure.fingerprint);
-//! assert!(take_report().is_some());
+//! assert_eq!(take_report().map(|f| f.kind), Some(failure.kind.clone()));
+//! // The tape is plain text: it parses back from the report too.
+//! let tape: Tape = failure.tape.to_string().parse()?;
+//! assert_eq!(world(Sim::new(Config::replay(tape)), true).fingerprint(), failure.fingerprint);
+//! take_report();
 //!
 //! // 4. Fix it: the timestamp throttle passes every seed.
 //! for seed in 0..500 {
-//!     world(Config::random(seed), false);
+//!     world(Sim::new(Config::random(seed).name(NAME)), false);
 //!     assert!(take_report().is_none(), "seed {seed}");
 //! }
+//! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!
 //! The report printed in step 2 (seed 3 is the first to fail):
@@ -175,13 +184,19 @@
 //!     #7 50ms recv task `throttle` channel `in`
 //!     #8 50ms timer-fire task `throttle` timer 0 at 50ms
 //!     #9 50ms poll task `throttle`
-//!   replay: LOCKSTEP_SEED=3 cargo test -- --exact tutorial::throttle_hang
+//!   replay: Sim::new(Config::replay("t2:2.0@poll:throttle#0,2.1@timer:driver#0,2.1@poll:driver#2,2.1@poll:throttle#2".parse()?))
 //! ```
 //!
 //! Step 5 is the decisive choice: the driver's timer fired before the throttle's,
 //! so at step 7 the throttle received 6 while still cooling down and dropped it.
-//! The tutorial asserts the seed (3), the blocked tasks and the replay command, so
-//! this text stays true.
+//! The tutorial asserts the seed (3), the blocked tasks and the replay, and runs the
+//! replay as printed, so this text stays true.
+//!
+//! A raw [`Sim`] prints the Rust that rebuilds the run (the world is yours to
+//! build); the checks ([`check_random`], [`explore::exhaustive_check`],
+//! [`explore::proptest_check`]) print, in a test that `cargo test` runs, the command
+//! that runs that test alone on the failing seed or tape, as in
+//! `LOCKSTEP_SEED=3 cargo test -p my-crate --test my_tests -- --exact module::my_test`.
 //!
 //! ## Limitations
 //! - Only code that uses Lockstep's primitives (or the processors' clock

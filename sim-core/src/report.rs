@@ -177,22 +177,27 @@ impl fmt::Debug for Failure {
 
 impl std::error::Error for Failure {}
 
-/// Fills a replay template: `{seed}`, `{tape}` and `{name}` are substituted.
-pub(crate) fn replay_command(template: Option<&str>, name: Option<&str>, seed: Option<u64>, tape: &Tape) -> String {
-    let default;
-    let template = match template {
-        Some(t) => t,
-        None => {
-            default = match (name, seed) {
-                (Some(_), Some(_)) => "LOCKSTEP_SEED={seed} cargo test -- --exact {name}",
-                (Some(_), None) => "LOCKSTEP_TAPE='{tape}' cargo test -- --exact {name}",
-                (None, _) => "Sim::new(Config::replay(\"{tape}\".parse()?))",
-            };
-            default
-        }
+/// The replay a report prints. With a template (a check's command, a tool's), fills it
+/// in: `{seed}`, `{name}`, and `{tape}`, written for a single-quoted shell word (each
+/// `'` as `'\''`). Without one (a raw [`Sim`](crate::Sim)), the Rust that builds the
+/// replaying simulation: `Sim::new(Config::replay("<tape>".parse()?))`, or
+/// `Sim::new(Config::random(<seed>))` when only the seed is known.
+pub(crate) fn replay_command(
+    template: Option<&str>,
+    name: Option<&str>,
+    seed: Option<u64>,
+    tape: Option<&Tape>,
+) -> String {
+    let Some(template) = template else {
+        return match (tape, seed) {
+            (Some(tape), _) => format!("Sim::new(Config::replay({:?}.parse()?))", tape.to_string()),
+            (None, Some(seed)) => format!("Sim::new(Config::random({seed}))"),
+            (None, None) => "Sim::new(Config::default())".to_string(),
+        };
     };
+    let tape = tape.map_or_else(String::new, |t| t.to_string().replace('\'', "'\\''"));
     template
         .replace("{seed}", &seed.map_or_else(|| "-".to_string(), |s| s.to_string()))
-        .replace("{tape}", &tape.to_string())
+        .replace("{tape}", &tape)
         .replace("{name}", name.unwrap_or("-"))
 }

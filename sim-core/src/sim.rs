@@ -54,9 +54,14 @@ pub struct Config {
     pub max_time: TimeLimit,
     /// How much trace to keep (the fingerprint covers all of it). Default: the last 32 records.
     pub trace: TraceMode,
-    /// The replay command printed in reports; `{seed}`, `{tape}` and `{name}` are
-    /// filled in. Default: `LOCKSTEP_SEED={seed} cargo test -- --exact {name}` when
-    /// the name and seed are known.
+    /// The replay command printed in reports; `{seed}`, `{name}` and `{tape}` are
+    /// filled in (`{tape}` with each `'` written `'\''`, for a single-quoted shell
+    /// word, as in `--tape '{tape}'`). Default: none, and a report prints the Rust
+    /// that replays it, `Sim::new(Config::replay("t2:…".parse()?))`. The checks
+    /// ([`check`](crate::check::check), [`exhaustive_check`](crate::explore::exhaustive_check),
+    /// [`proptest_check`](crate::explore::proptest_check)) set it, when run by
+    /// `cargo test`, to the command that runs only their test with `LOCKSTEP_SEED`
+    /// or `LOCKSTEP_TAPE` set ([`env::cargo_test_command`](crate::env::cargo_test_command)).
     pub replay_hint: Option<String>,
     /// How long (real time) a run that would end in a deadlock waits for a wake-up
     /// from another OS thread, when a blocked task awaits a future that is not a
@@ -379,7 +384,7 @@ impl Sim {
             name: self.config.name.clone(),
             seed,
             strategy: core.strategy().describe(),
-            replay: replay_command(self.config.replay_hint.as_deref(), name, seed, &tape),
+            replay: replay_command(self.config.replay_hint.as_deref(), name, seed, Some(&tape)),
             tape,
             fingerprint: core.trace.fingerprint(),
             trace_tail,

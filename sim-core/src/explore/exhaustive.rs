@@ -4,7 +4,7 @@ use std::fmt;
 
 use super::critical::{critical_pair, CriticalPair};
 use super::shrink::shrink_tape;
-use super::{replay_printed, run_config, run_once};
+use super::{default_name, replay_printed, run_config, run_once, with_tape_hint};
 use crate::env::EnvOverrides;
 use crate::strategy::exhaustive::{explore_reduced, ExploreError};
 use crate::strategy::explore_all;
@@ -14,7 +14,9 @@ use crate::{Config, Failure, Sim, StrategyKind, Tape};
 #[derive(Clone, Debug)]
 #[non_exhaustive]
 pub struct ExhaustiveCheck {
-    /// The test name, used in reports and in the replay command. Default: none.
+    /// The test name, used in reports. Default: the name of the current thread,
+    /// which `cargo test` sets to the test's path (none on a thread called `main`).
+    /// The replay command selects the test by its thread, whatever this name is.
     pub name: Option<String>,
     /// At most this many complete runs; past it the space is not exhausted and
     /// nothing is proven. Default: 100,000.
@@ -36,7 +38,7 @@ pub struct ExhaustiveCheck {
 impl Default for ExhaustiveCheck {
     fn default() -> ExhaustiveCheck {
         ExhaustiveCheck {
-            name: None,
+            name: default_name(),
             max_runs: 100_000,
             every_order: false,
             explain: true,
@@ -250,6 +252,7 @@ pub fn exhaustive_check_with(
     env: &EnvOverrides,
     property: impl Fn(&mut Sim) -> Result<(), Box<Failure>>,
 ) -> ExhaustiveSummary {
+    let cfg = ExhaustiveCheck { sim: with_tape_hint(&cfg.sim, env.test_command.as_deref()), ..cfg };
     if let Some(tape) = &env.tape {
         return replay_one(&cfg, tape.clone(), &property);
     }

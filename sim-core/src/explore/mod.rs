@@ -71,6 +71,22 @@ fn run_config(template: &Config, name: Option<&str>, strategy: StrategyKind) -> 
     }
 }
 
+/// The name of a check by default: the current thread's, which `cargo test` sets to
+/// the test's path (none on a thread called `main`).
+fn default_name() -> Option<String> {
+    std::thread::current().name().filter(|n| *n != "main").map(str::to_string)
+}
+
+/// `template` with the replay hint of a check run by the calling test when it has
+/// none: `LOCKSTEP_TAPE='<tape>' <command>`.
+fn with_tape_hint(template: &Config, command: Option<&str>) -> Config {
+    let mut config = template.clone();
+    if let (None, Some(command)) = (&config.replay_hint, command) {
+        config.replay_hint = Some(format!("LOCKSTEP_TAPE='{{tape}}' {command}"));
+    }
+    config
+}
+
 /// Replays one tape (from `LOCKSTEP_TAPE`) under `config` with its full trace kept,
 /// and prints the trace to standard error.
 fn replay_printed(config: Config, tape: &Tape, property: &dyn Fn(&mut Sim) -> Result<(), Box<Failure>>) -> Run {

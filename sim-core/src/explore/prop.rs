@@ -11,7 +11,7 @@ use proptest::test_runner::{
 use super::critical::{critical_pair, CriticalPair};
 use super::schedule::{schedules, Schedule};
 use super::shrink::shrink_tape;
-use super::{replay_printed, run_config, run_once};
+use super::{default_name, replay_printed, run_config, run_once, with_tape_hint};
 use crate::env::EnvOverrides;
 use crate::strategy::random::SimRng;
 use crate::{Config, Failure, Sim, StrategyKind, Tape};
@@ -20,7 +20,9 @@ use crate::{Config, Failure, Sim, StrategyKind, Tape};
 #[derive(Clone, Debug)]
 #[non_exhaustive]
 pub struct PropCheck {
-    /// The test name, used in reports and in the replay command. Default: none.
+    /// The test name, used in reports. Default: the name of the current thread,
+    /// which `cargo test` sets to the test's path (none on a thread called `main`).
+    /// The replay command selects the test by its thread, whatever this name is.
     pub name: Option<String>,
     /// How many generated cases must pass. Default: 256.
     pub cases: u32,
@@ -43,7 +45,7 @@ pub struct PropCheck {
 impl Default for PropCheck {
     fn default() -> PropCheck {
         PropCheck {
-            name: None,
+            name: default_name(),
             cases: 256,
             max_choices: 64,
             seed: 0,
@@ -254,6 +256,7 @@ impl<V: fmt::Debug> fmt::Display for PropSummary<V> {
 /// ```
 pub fn proptest_check(cfg: PropCheck, property: impl Fn(&mut Sim) -> Result<(), Box<Failure>>) -> PropSummary<()> {
     let env = EnvOverrides::from_env().unwrap_or_else(|e| panic!("lockstep: {e}"));
+    let cfg = PropCheck { sim: with_tape_hint(&cfg.sim, env.test_command.as_deref()), ..cfg };
     if let Some(tape) = env.tape {
         return replay_one(&cfg, tape, &property);
     }
@@ -263,8 +266,13 @@ pub fn proptest_check(cfg: PropCheck, property: impl Fn(&mut Sim) -> Result<(), 
 /// [`proptest_check`] with inputs: each case draws `inputs` and a schedule
 /// together, and shrinking minimises both (the inputs first, then the schedule).
 ///
-/// The printed replay names the shrunk inputs and the tape; replay it by calling the
-/// property with those inputs on a simulation made from [`Config::replay`].
+/// The printed replay is the Rust call that replays the shrunk case:
+/// `property(&<inputs>, &mut Sim::new(Config::replay("t2:…".parse()?)))`, where
+/// `property` is the closure given here and the inputs are written as their `Debug`
+/// form prints them (Rust syntax for numbers, strings, tuples; a `Vec` prints as an
+/// array literal, which a property over a slice takes as it is). A check without
+/// inputs ([`proptest_check`]) prints a `cargo test` command instead when run by
+/// `cargo test`.
 pub fn proptest_check_with<S, V>(
     cfg: PropCheck,
     inputs: S,
@@ -327,7 +335,7 @@ fn shrunk<V: Clone + fmt::Debug>(
     let replay = if format!("{inputs:?}") == "()" {
         failure.replay.clone()
     } else {
-        format!("the property with inputs {inputs:?} on `Sim::new(Config::replay(\"{tape}\".parse()?))`")
+        format!("property(&{inputs:?}, &mut Sim::new(Config::replay({:?}.parse()?)))", tape.to_string())
     };
     Some(Counterexample { inputs, schedule, tape, failure, failing_case, shrink_runs, critical, replay })
 }

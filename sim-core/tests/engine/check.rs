@@ -81,7 +81,8 @@ fn the_check_reports_the_lowest_failing_seed_whatever_the_number_of_workers() {
         assert_eq!(summary.seeds_run, expected[0] + 1);
         assert!(matches!(first.failure.kind, FailureKind::Violation { .. }));
         let report = summary.to_string();
-        let command = format!("LOCKSTEP_SEED={} cargo test -- --exact racy", expected[0]);
+        // Not told the calling test's command: the Rust call that replays `f`.
+        let command = format!("replay: sim_core::replay({}, f)", expected[0]);
         assert!(report.contains(&command), "{report}");
     }
 }
@@ -132,12 +133,16 @@ fn a_passing_check_runs_every_seed() {
 
 #[test]
 fn assert_ok_panics_with_the_report_and_its_replay_command() {
-    let summary = check_with(CheckConfig::default().seeds(0..300).jobs(2), &EnvOverrides::none(), racy);
+    let mut env = EnvOverrides::none();
+    env.test_command = sim_core::env::cargo_test_command();
+    let cfg = CheckConfig::default().seeds(0..300).jobs(2).name("a display name");
+    let summary = check_with(cfg, &env, racy);
     let seed = summary.first_failure().unwrap().seed.unwrap();
     let payload = catch_unwind(AssertUnwindSafe(|| summary.assert_ok())).unwrap_err();
     let message = payload.downcast_ref::<String>().unwrap();
-    let name = std::thread::current().name().unwrap().to_string();
-    assert!(message.contains(&format!("replay: LOCKSTEP_SEED={seed} cargo test -- --exact {name}")), "{message}");
+    // The command selects this test by its path, whatever the check's display name.
+    let command = "cargo test -p sim-core --test engine -- --exact check::assert_ok_panics_with_the_report_and_its_replay_command";
+    assert!(message.contains(&format!("replay: LOCKSTEP_SEED={seed} {command}")), "{message}");
     assert!(message.contains("bad order"), "{message}");
 }
 
@@ -215,7 +220,7 @@ fn lockstep_tape_replays_a_failure_exactly() {
     assert_eq!(again.fingerprint, original.fingerprint);
     assert_eq!(again.kind, original.kind);
     assert_eq!(replayed.first_failure().unwrap().seed, None);
-    assert!(again.replay.contains(&format!("LOCKSTEP_TAPE='{tape}'")), "{}", again.replay);
+    assert_eq!(again.replay, format!("sim_core::replay_tape({tape:?}.parse()?, f)"));
 }
 
 #[test]
@@ -248,11 +253,14 @@ fn the_seed_guard_names_the_seed_and_the_replay_command() {
     let config = Config::random(42).name("suite::case");
     let message = SeedGuard::new(&config).message();
     assert!(message.contains("failing seed 42 of `suite::case`"), "{message}");
-    assert!(message.contains("replay: LOCKSTEP_SEED=42 cargo test -- --exact suite::case"), "{message}");
+    assert!(message.contains("replay: Sim::new(Config::random(42))"), "{message}");
     let tape: sim_core::Tape = "t1:2.1".parse().unwrap();
     let message = SeedGuard::new(&Config::replay(tape).name("x")).message();
     assert!(message.contains("failing tape t1:2.1 of `x`"), "{message}");
-    assert!(message.contains("LOCKSTEP_TAPE='t1:2.1' cargo test -- --exact x"), "{message}");
+    assert!(message.contains("replay: Sim::new(Config::replay(\"t1:2.1\".parse()?))"), "{message}");
+    let mut hinted = Config::replay("t1:2.1".parse().unwrap()).name("x");
+    hinted.replay_hint = Some("LOCKSTEP_TAPE='{tape}' cargo test -- --exact x".into());
+    assert!(SeedGuard::new(&hinted).message().contains("replay: LOCKSTEP_TAPE='t1:2.1' cargo test"));
 }
 
 #[test]
@@ -319,7 +327,7 @@ fn a_check_can_run_pct_seeds_and_reports_the_lowest_failing_one_with_its_tape() 
     let failure = &first.failure;
     assert_eq!(first.seed, Some(expected[0]));
     assert_eq!(failure.seed, None, "a PCT failure replays by tape, not LOCKSTEP_SEED");
-    assert!(failure.replay.starts_with("LOCKSTEP_TAPE="), "{}", failure.replay);
+    assert!(failure.replay.starts_with("sim_core::replay_tape(\"t2:"), "{}", failure.replay);
     let mut replayed = Sim::new(Config::default().strategy(StrategyKind::Replay(failure.tape.clone())));
     let outcome = replayed.block_on(race()).unwrap();
     assert!(is_bad(&outcome));

@@ -75,7 +75,11 @@ fn a_correct_program_is_proven_and_a_cut_enumeration_proves_nothing() {
     let proven = exhaustive_check(ExhaustiveCheck::default(), three_senders);
     assert!(proven.is_proven(), "{proven}");
     assert_eq!((proven.runs, proven.failing), (48, 0));
-    assert_eq!(proven.to_string(), "lockstep: `property`: proven: all 48 classes of orders pass");
+    assert_eq!(
+        proven.to_string(),
+        "lockstep: `exhaustive_check::a_correct_program_is_proven_and_a_cut_enumeration_proves_nothing`: proven: all 48 classes of orders pass",
+        "the default name is the test's path"
+    );
     proven.assert_proven();
     let every = exhaustive_check(ExhaustiveCheck::default().every_order(true), three_senders);
     assert!(every.is_proven() && every.runs == 48);
@@ -113,7 +117,7 @@ fn the_printed_replay_command_runs_only_that_tape() {
     }
     let summary = exhaustive_check(cfg, throttle_hang);
     let found = summary.first_failing.expect("a failing class");
-    let expected = format!("LOCKSTEP_TAPE='{}' cargo test -- --exact {REPLAYED}", found.tape);
+    let expected = format!("LOCKSTEP_TAPE='{}' cargo test -p sim-core --test engine -- --exact {REPLAYED}", found.tape);
     assert_eq!(found.failure.replay, expected);
     let out = std::process::Command::new(std::env::current_exe().unwrap())
         .args(["--exact", REPLAYED, "--nocapture"])

@@ -239,7 +239,10 @@ fn proptest_schedules_find_the_throttle_hang_and_shrink_it_to_at_most_two_depart
     let report = summary.to_string();
     assert!(report.contains(&format!("shrunk tape: {tape}")), "{report}");
     assert!(
-        report.contains(&format!("LOCKSTEP_TAPE='{tape}' cargo test -- --exact explore::throttle_hang")),
+        report.contains(&format!(
+            "LOCKSTEP_TAPE='{tape}' cargo test -p sim-core --test engine -- --exact \
+             explore::proptest_schedules_find_the_throttle_hang_and_shrink_it_to_at_most_two_departures"
+        )),
         "{report}"
     );
 }
@@ -266,6 +269,20 @@ fn inputs_and_schedule_are_drawn_together_and_both_shrink() {
     assert!(summary.to_string().contains("inputs: [0, 0]"));
     let replayed = fails(Config::replay(found.tape.clone()), |sim| throttle_hang(&found.inputs, sim));
     assert_eq!(replayed.map(|f| f.fingerprint), Some(found.failure.fingerprint));
+    // The printed replay, run as printed (with `property` the closure given to the check).
+    const PRINTED: &str = r#"property(&[0, 0], &mut Sim::new(Config::replay("t2:2.0@poll:throttle#0,2.0@timer:throttle#0,2.0@timer:driver#0,2.1@poll:driver#2".parse()?)))"#;
+    assert_eq!(found.replay, PRINTED);
+    let property = |items: &[u32], sim: &mut Sim| throttle_hang(items, sim);
+    let as_printed = || -> Result<Result<(), Box<Failure>>, Box<dyn std::error::Error>> {
+        Ok(property(
+            &[0, 0],
+            &mut Sim::new(Config::replay(
+                "t2:2.0@poll:throttle#0,2.0@timer:throttle#0,2.0@timer:driver#0,2.1@poll:driver#2".parse()?,
+            )),
+        ))
+    };
+    let again = as_printed().unwrap().expect_err("the printed replay fails");
+    assert_eq!((again.kind.class(), again.fingerprint), (found.failure.kind.class(), found.failure.fingerprint));
 }
 
 #[test]

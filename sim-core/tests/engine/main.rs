@@ -8,6 +8,7 @@ mod explore;
 mod golden;
 mod identity;
 mod orders;
+mod printed_replays;
 mod reduction;
 mod replay;
 mod reports;

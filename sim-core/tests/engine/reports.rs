@@ -20,7 +20,9 @@ fn deadlock_names_every_blocked_task_and_what_it_waits_on() {
     assert_eq!(described, ["stuck (a future that is not a Lockstep primitive)", "joiner (join on `stuck`)"]);
     assert_eq!(failure.seed, Some(9));
     assert_eq!(failure.time.as_nanos(), 5_000_000, "the sleeper ran to completion first");
-    assert_eq!(failure.replay, "LOCKSTEP_SEED=9 cargo test -- --exact engine::deadlock");
+    // A raw simulation prints the Rust that replays it.
+    let tape = failure.tape.to_string();
+    assert_eq!(failure.replay, format!("Sim::new(Config::replay({tape:?}.parse()?))"));
     let text = failure.to_string();
     assert!(text.starts_with("lockstep: deadlock in `engine::deadlock`"), "{text}");
     assert!(text.contains("seed: 9"), "{text}");
@@ -57,7 +59,7 @@ fn a_panicking_task_fails_the_run_with_its_name_and_seed() {
     );
     assert_eq!(failure.seed, Some(17));
     assert_eq!(failure.time.as_nanos(), 2_000_000);
-    assert!(failure.replay.contains("LOCKSTEP_SEED=17"));
+    assert_eq!(failure.replay, format!("Sim::new(Config::replay({:?}.parse()?))", failure.tape.to_string()));
 }
 
 #[test]
