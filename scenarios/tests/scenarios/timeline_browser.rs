@@ -1,10 +1,14 @@
 //! The timeline opens and renders in a real headless browser.
 //!
-//! Runs only where Debian's Chromium is installed (`/usr/bin/chromium`, or the path in
-//! `LOCKSTEP_CHROMIUM`); elsewhere it prints a note and passes. It renders the timeline
-//! of a deadlocking throttle, takes a screenshot and checks that it is a real picture,
-//! then dumps the DOM the browser built and counts its lanes and events. The files stay
-//! in `target/tmp/timeline_browser/` for a look.
+//! Needs Chromium: the path in `LOCKSTEP_CHROMIUM`, else `/usr/bin/chromium` (Debian's
+//! package, which `.ci/run` installs), else `chromium` or `chromium-browser` on `PATH`.
+//! Without one the test fails, saying why: in CI (`CI` set) always, since a browser
+//! test that does not run is not a pass; elsewhere unless `LOCKSTEP_SKIP_BROWSER_TESTS=1`
+//! opts out, in which case it prints that it did not run.
+//!
+//! It renders the timeline of a deadlocking throttle, takes a screenshot and checks that
+//! it is a real picture, then dumps the DOM the browser built and counts its lanes and
+//! events. The files stay in `target/tmp/timeline_browser/` for a look.
 
 use std::fs::{self, File};
 use std::path::{Path, PathBuf};
@@ -63,14 +67,57 @@ fn throttle_run(seed: u64) -> (Trace, Option<Box<Failure>>) {
     (sim.trace(), failure)
 }
 
-/// Chromium's path, or the path where it was looked for.
-fn chromium() -> Result<PathBuf, PathBuf> {
-    let path = std::env::var_os("LOCKSTEP_CHROMIUM").map_or_else(|| PathBuf::from("/usr/bin/chromium"), PathBuf::from);
-    if path.is_file() {
-        Ok(path)
-    } else {
-        Err(path)
+/// The variable that lets a run without a browser pass (never in CI).
+const SKIP_VAR: &str = "LOCKSTEP_SKIP_BROWSER_TESTS";
+
+/// Chromium's path, or where it was looked for.
+fn chromium(env: &dyn Fn(&str) -> Option<String>) -> Result<PathBuf, String> {
+    if let Some(path) = env("LOCKSTEP_CHROMIUM").filter(|p| !p.is_empty()) {
+        let path = PathBuf::from(path);
+        return if path.is_file() { Ok(path) } else { Err(format!("LOCKSTEP_CHROMIUM={}", path.display())) };
     }
+    let debian = PathBuf::from("/usr/bin/chromium");
+    if debian.is_file() {
+        return Ok(debian);
+    }
+    let on_path = env("PATH").unwrap_or_default();
+    let found = ["chromium", "chromium-browser"]
+        .iter()
+        .flat_map(|name| std::env::split_paths(&on_path).map(move |dir| dir.join(name)))
+        .find(|candidate| candidate.is_file());
+    found.ok_or_else(|| "/usr/bin/chromium and `chromium`, `chromium-browser` on PATH".to_string())
+}
+
+/// What to do without a browser: `Ok(note)` to pass saying it did not run (only when
+/// opted out, never in CI), `Err(reason)` to fail.
+fn without_browser(looked_at: &str, env: &dyn Fn(&str) -> Option<String>) -> Result<String, String> {
+    let set = |name: &str| env(name).is_some_and(|v| !v.is_empty() && v != "0" && v != "false");
+    let missing = format!("no Chromium ({looked_at})");
+    if set("CI") {
+        Err(format!("{missing}, and CI is set: a browser test must run in CI (.ci/run installs Debian's chromium)"))
+    } else if set(SKIP_VAR) {
+        Ok(format!("note: NOT RUN: {missing}; {SKIP_VAR} is set, so this test passes without checking the timeline"))
+    } else {
+        Err(format!(
+            "{missing}: install it (apt-get install chromium) or set LOCKSTEP_CHROMIUM; \
+             {SKIP_VAR}=1 lets the test pass without running, outside CI"
+        ))
+    }
+}
+
+#[test]
+fn a_missing_browser_fails_in_ci_and_elsewhere_unless_opted_out() {
+    let env = |vars: &'static [(&'static str, &'static str)]| {
+        move |name: &str| vars.iter().find(|(n, _)| *n == name).map(|(_, v)| v.to_string())
+    };
+    assert!(without_browser("x", &env(&[("CI", "true")])).unwrap_err().contains("must run in CI"));
+    assert!(without_browser("x", &env(&[("CI", "true"), (SKIP_VAR, "1")])).is_err(), "CI ignores the opt-out");
+    assert!(without_browser("x", &env(&[])).unwrap_err().contains(SKIP_VAR), "the reason says how to opt out");
+    assert!(without_browser("x", &env(&[(SKIP_VAR, "0")])).is_err(), "0 does not opt out");
+    assert!(without_browser("x", &env(&[(SKIP_VAR, "1")])).unwrap().contains("NOT RUN"));
+    assert!(without_browser("x", &env(&[("CI", "false"), (SKIP_VAR, "1")])).is_ok());
+    let missing = chromium(&env(&[("LOCKSTEP_CHROMIUM", "/nonexistent/chromium")])).unwrap_err();
+    assert_eq!(missing, "LOCKSTEP_CHROMIUM=/nonexistent/chromium", "an explicit path is not second-guessed");
 }
 
 /// Runs Chromium on `html` with `mode` (`--screenshot=…` or `--dump-dom`); its stdout.
@@ -130,15 +177,16 @@ fn png_summary(path: &Path) -> (u32, u32, usize) {
 
 #[test]
 fn the_timeline_renders_in_headless_chromium_with_every_lane_and_event() {
-    let chromium = match chromium() {
+    let env = |name: &str| std::env::var(name).ok();
+    let chromium = match chromium(&env) {
         Ok(path) => path,
-        Err(path) => {
-            println!(
-                "note: skipped: no Chromium at {} (apt-get install chromium, or set LOCKSTEP_CHROMIUM)",
-                path.display()
-            );
-            return;
-        }
+        Err(looked_at) => match without_browser(&looked_at, &env) {
+            Ok(note) => {
+                eprintln!("{note}");
+                return;
+            }
+            Err(reason) => panic!("{reason}"),
+        },
     };
     let (trace, failure) = (0..200)
         .map(throttle_run)
