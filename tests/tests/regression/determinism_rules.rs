@@ -35,14 +35,6 @@ const ALLOWED: &[(&str, &str, &str)] = &[
         "the tool's seeds/s column and progress bar time the whole run from outside any simulation",
     ),
     (
-        "sim-core/src/sim.rs",
-        "std::time::Instant",
-        "before reporting a deadlock in which a task waits on something that is not Lockstep's and \
-         its waker was cloned, the engine waits a bounded grace of real time for a wake-up from \
-         another OS thread, to report an escape rather than a false deadlock; runs that use only \
-         Lockstep's primitives never wait",
-    ),
-    (
         "sim-core/src/check.rs",
         "thread::Builder",
         "worker threads run seeds outside simulations; each simulation stays on one thread",
