@@ -211,27 +211,30 @@ fn broken_links(root: &Path) -> Vec<String> {
     problems
 }
 
-/// The workspace's top folders (and a crate's own), which a path in prose may start with.
-const TOP_FOLDERS: &[&str] = &[
-    "docs",
-    "sim-core",
-    "sim-tokio",
-    "processors",
-    "scenarios",
-    "tests",
-    ".ci",
-    ".cargo",
-    "src",
-    "examples",
-    "benches",
-    "..",
-];
+/// The folders a path in prose must start with to be checked: the repository's top
+/// folders (`docs`, the crates, `.ci`, `.cargo`), and `..`. A path such as `src/f.rs`
+/// (an example in a comment, or relative to some crate) is not taken for a reference.
+fn top_folders(root: &Path) -> BTreeSet<String> {
+    let mut folders: BTreeSet<String> = fs::read_dir(root)
+        .map(|entries| {
+            entries
+                .flatten()
+                .filter(|e| e.path().is_dir())
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .filter(|name| name != "target" && name != ".git")
+                .collect()
+        })
+        .unwrap_or_default();
+    folders.insert("..".to_string());
+    folders
+}
+
 /// File kinds a mention may name.
 const MENTIONED: &[&str] = &["md", "rs", "toml", "txt", "jsonl", "html", "sh"];
 
 /// The words of `text` that name a file: a `*.md` name, or a path under one of
-/// [`TOP_FOLDERS`] with an extension of [`MENTIONED`].
-fn mentions(text: &str) -> Vec<String> {
+/// `folders` with an extension of [`MENTIONED`].
+fn mentions(text: &str, folders: &BTreeSet<String>) -> Vec<String> {
     let is_path_char = |c: char| c.is_ascii_alphanumeric() || "_./-".contains(c);
     text.split(|c: char| !is_path_char(c))
         .map(|w| w.trim_end_matches('.'))
@@ -239,7 +242,7 @@ fn mentions(text: &str) -> Vec<String> {
         .filter(|w| {
             let ext_ok = w.rsplit_once('.').is_some_and(|(stem, ext)| !stem.is_empty() && MENTIONED.contains(&ext));
             let first = w.split('/').next().unwrap_or("");
-            ext_ok && (w.ends_with(".md") || (w.contains('/') && TOP_FOLDERS.contains(&first)))
+            ext_ok && (w.ends_with(".md") || (w.contains('/') && folders.contains(first)))
         })
         .map(str::to_string)
         .collect()
@@ -291,6 +294,7 @@ pub(crate) fn line_comments(source: &str) -> Vec<(usize, String)> {
 /// crate, the repository root, or (a bare `*.md` name) `docs/`.
 fn missing_mentions(root: &Path) -> Vec<String> {
     let mut problems = Vec::new();
+    let folders = top_folders(root);
     for file in files_with(root, &["md", "rs"]) {
         let text = fs::read_to_string(&file).unwrap();
         let rust = file.extension().is_some_and(|e| e == "rs");
@@ -302,7 +306,7 @@ fn missing_mentions(root: &Path) -> Vec<String> {
             text.lines().enumerate().map(|(i, l)| (i + 1, l.to_string())).collect()
         };
         for (line, prose) in lines {
-            for name in mentions(&prose) {
+            for name in mentions(&prose, &folders) {
                 let found = bases.iter().filter_map(|b| normalize(root, &b.join(&name))).any(|p| p.exists());
                 if !found {
                     let at = file.strip_prefix(root).unwrap().display();
@@ -363,7 +367,7 @@ fn broken_links_anchors_and_mentions_are_reported() {
     .unwrap();
     fs::write(
         root.join("sim-core/src/lib.rs"),
-        "//! [`Sim`](crate::Sim), [design](docs/b.md), [gone](docs/gone.md#x)\n// from ../shared/architecture.md\nfn f() {}\n",
+        "//! [`Sim`](crate::Sim), [design](docs/b.md), [gone](docs/gone.md#x)\n// from ../shared/architecture.md; panicked at src/f.rs:1:2\nfn f() {}\n",
     )
     .unwrap();
     let root = root.canonicalize().unwrap();
