@@ -17,7 +17,7 @@ use crate::strategy::StrategyKind;
 use crate::task::{spawn_on, JoinHandle};
 use crate::time::Instant;
 use crate::trace::{Fingerprint, RecordKind, Trace, TraceBuf, TraceLine, TraceMode, TraceRecord};
-use crate::{Choice, Tape, TaskId};
+use crate::{Choice, Tape, TaskId, Wait};
 
 /// When a run stops for taking too many steps.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -415,14 +415,17 @@ impl Sim {
     }
 
     /// Waits up to the grace period for a wake-up from another thread, when some
-    /// blocked task waits on something that is not a Lockstep primitive and its
-    /// waker has clones the engine did not make.
+    /// blocked task's waker has more clones than its Lockstep waits account for:
+    /// something that is not a Lockstep primitive holds it.
     fn await_foreign_wake(&mut self) -> Option<Box<Failure>> {
         let suspect = {
             let core = self.shared.core.borrow();
             (0..core.tasks.len()).map(|i| TaskId(i as u32)).any(|id| {
                 let meta = &core.tasks[id.0 as usize];
-                meta.state == TaskState::Running && meta.waits.is_empty() && core.waker_clones(id) > 0
+                // Each wait but a timer's keeps one clone of the task's waker in its
+                // primitive; more clones than that are held by something else.
+                let kept = meta.waits.iter().filter(|w| !matches!(w, Wait::Timer { .. })).count();
+                meta.state == TaskState::Running && core.waker_clones(id) > kept
             })
         };
         if !suspect {

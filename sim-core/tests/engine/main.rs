@@ -3,6 +3,7 @@
 mod channels;
 mod check;
 mod determinism;
+mod escape;
 mod exhaustive_check;
 mod explore;
 mod golden;

@@ -10,6 +10,7 @@ extern crate sim_tokio as tokio;
 mod support;
 
 mod macros;
+mod replay;
 mod runtime;
 mod select;
 mod sync;
