@@ -5,7 +5,7 @@
 //! (it runs to the end of the line):
 //!
 //! ```text
-//! scenario=throttle-hang/buggy variant=buggy seed=2 outcome=deadlock fingerprint=98b0204625fdaf9f tape=t2:…
+//! scenario=throttle-hang/buggy variant=buggy seed=2 outcome=deadlock fingerprint=0c453d68d72cce4d tape=t2:…
 //! ```
 //!
 //! [`Entry::check`] replays an entry from its tape (and, when it has one, from its

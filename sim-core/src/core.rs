@@ -18,7 +18,7 @@ use crate::footprint::{Access, Footprint};
 use crate::identity::{EventIdentity, EventKey, IdentityKind};
 use crate::strategy::{Candidate, ChoiceKind, ChoicePoint, Strategy};
 use crate::time::Instant;
-use crate::trace::{RecordKind, TraceBuf, TraceRecord};
+use crate::trace::{NameOf, RecordKind, TraceBuf, TraceRecord};
 use crate::Choice;
 
 /// Identifies a task within one simulation (assigned in spawn order from 0).
@@ -731,8 +731,15 @@ impl Core {
 
     /// Records an operation on a channel by the running task.
     pub(crate) fn record_channel(&mut self, kind: RecordKind, channel: ChannelId) {
+        self.record_message(kind, channel, None);
+    }
+
+    /// Records a send or receive by the running task, with the message's
+    /// [`value_hash`](crate::trace::value_hash) when the channel fingerprints values.
+    pub(crate) fn record_message(&mut self, kind: RecordKind, channel: ChannelId, value: Option<u64>) {
         let mut r = self.record_here(kind);
         r.channel = Some(channel);
+        r.value = value;
         self.record(r);
     }
 
@@ -783,6 +790,7 @@ impl Core {
         let waker = Waker::from(waker_arc.clone());
         let name = name.or_else(crate::context::scoped_name).unwrap_or_else(|| format!("task-{}", id.0));
         let instance = next_instance(&mut self.task_names, &name);
+        self.trace.fold_name(NameOf::Task, id.0, &name);
         self.tasks.push(TaskMeta {
             name,
             instance,
@@ -963,6 +971,7 @@ impl Core {
         let id = ChannelId(u32::try_from(self.channels.len()).expect("too many channels"));
         let name = name.or_else(crate::context::scoped_name).unwrap_or_else(|| location_name(at));
         let instance = next_instance(&mut self.channel_names, &name);
+        self.trace.fold_name(NameOf::Channel, id.0, &name);
         self.touch(Access::Create);
         self.channels.push(ChannelMeta { name, deliver: None, instance, delivered: 0 });
         id

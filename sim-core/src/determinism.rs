@@ -2,15 +2,25 @@
 //!
 //! A simulation is a pure function of its code and its seed, unless something
 //! outside it leaks in: the wall clock, iteration order of a `HashMap` with a random
-//! hasher, an OS thread, randomness not drawn through [`choose`](crate::choose).
-//! [`check_determinism`] runs a seed twice with the full trace kept; when the
-//! fingerprints differ it names the first differing step, both runs' records there,
-//! and the likely leak.
+//! hasher, an OS thread, randomness not drawn through [`choose`](crate::choose), a
+//! counter that outlives a run. [`check_determinism`] runs a seed twice with the full
+//! trace kept and compares the runs: their [fingerprints](crate::trace) (which cover
+//! every step, every task and channel name, and the values of channels that
+//! fingerprint them), their outcomes, and their traces record by record. When they
+//! differ it names the first differing step, both runs' records there, and **what
+//! differed** ([`Difference`]: a name, a value, a time, an order, …), read off the two
+//! records rather than guessed, with the places such a difference can come from.
+//!
+//! Every check runs this comparison as it goes: [`check`](crate::check::check) replays
+//! every failing seed and a share of the passing ones
+//! ([`CheckConfig::determinism`](crate::check::CheckConfig::determinism)), and the
+//! exploration checks of [`explore`](crate::explore) do the same for their runs. A
+//! mismatch is a failure of its own kind, [`FailureKind::Nondeterministic`].
 //!
 //! ```
 //! use std::sync::atomic::{AtomicU64, Ordering};
 //! use std::time::Duration;
-//! use sim_core::determinism::{check_determinism, Leak};
+//! use sim_core::determinism::{check_determinism, Difference};
 //! use sim_core::Config;
 //!
 //! // A counter that lives outside the simulation picks the sleep: the second run differs.
@@ -20,8 +30,8 @@
 //!     sim_core::time::sleep(Duration::from_millis(ms)).await;
 //! })
 //! .unwrap_err();
-//! assert_eq!(err.leak, Leak::WallClock);
-//! assert!(err.to_string().contains("at step 1 (t=0s)"));
+//! assert_eq!(err.difference, Difference::Time);
+//! assert!(err.to_string().contains("first difference at step 1 (t=0s)"));
 //! ```
 
 use std::fmt;
@@ -29,91 +39,179 @@ use std::future::Future;
 use std::ops::Range;
 
 use crate::check::SeedGuard;
+use crate::report::replay_command;
 use crate::strategy::StrategyKind;
 use crate::time::Instant;
 use crate::trace::{Fingerprint, TraceLine, TraceMode};
-use crate::{Config, Sim};
+use crate::{Config, Failure, Sim, Tape};
 
-/// What most likely made two runs of one seed differ.
+/// What differed between two runs that should have been the same, read off the
+/// first record where their traces differ. The first that applies, in this order:
+/// an OS thread (a `foreign-wake` record in either run); a name (the records are
+/// the same but for a task or channel name); a value (the same but for the message
+/// value); an order (both runs hold the same records, in another order); a time (the
+/// same but for the virtual time or the timer deadline); an order again (the same
+/// kind of operation on another task, channel or timer); the operations.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
-pub enum Leak {
-    /// A waker was invoked from another OS thread.
+pub enum Difference {
+    /// A waker was invoked from another OS thread in one of the runs (a
+    /// `foreign-wake` record).
     OsThread,
-    /// A timer deadline differed: the wall clock, or other state kept outside the
-    /// simulation (a global counter), chose it.
-    WallClock,
-    /// The same operations happened in another order, or the same kind of operation
-    /// touched another task, channel or timer: iteration over a `HashMap`/`HashSet`
-    /// with a random hasher, or randomness not drawn through [`choose`](crate::choose).
-    HashOrderOrRandomness,
-    /// Nothing points at one cause.
-    Unknown,
+    /// The same record names a different task or channel, or a channel that no
+    /// record shows was created under another name.
+    Name,
+    /// The same send or receive carried a different value (on a channel that
+    /// fingerprints its values).
+    Value,
+    /// The same record happened at another virtual time, or set a timer for
+    /// another deadline.
+    Time,
+    /// Both runs did the same operations in a different order, or the same kind of
+    /// operation on another task, channel or timer.
+    Order,
+    /// The runs did different operations: another kind of step, or one run ended
+    /// where the other went on.
+    Operations,
+    /// Every record is the same, but the outcome differs (a failure message, or a
+    /// verdict computed from state outside the simulation).
+    Outcome,
+    /// The runs differed, but no two re-runs with the full trace kept differed: the
+    /// leak is intermittent, and only the fingerprints are known.
+    NotLocated,
 }
 
-impl fmt::Display for Leak {
+impl Difference {
+    /// Where a difference of this kind can come from.
+    pub fn sources(self) -> &'static str {
+        match self {
+            Difference::OsThread => "a waker invoked from an OS thread (std::thread::spawn, tokio::spawn, spawn_blocking)",
+            Difference::Name => {
+                "a name built from hash-map iteration order, a counter that outlives a run, or unseeded randomness"
+            }
+            Difference::Value => {
+                "a value computed from hash-map iteration order, the wall clock, state that outlives a run, or unseeded randomness"
+            }
+            Difference::Time => {
+                "a duration or deadline computed from the wall clock, state that outlives a run, hash-map iteration order, or unseeded randomness"
+            }
+            Difference::Order => {
+                "operations issued in hash-map iteration order, or a branch taken on unseeded randomness or state that outlives a run"
+            }
+            Difference::Operations => "a branch taken on state from outside the simulation (a counter that outlives a run, the wall clock, hash-map iteration order, unseeded randomness)",
+            Difference::Outcome => "a verdict or failure message computed from state outside the simulation",
+            Difference::NotLocated => "an intermittent leak: an OS thread, the wall clock, or state shared with other runs",
+        }
+    }
+}
+
+impl fmt::Display for Difference {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
-            Leak::OsThread => "an OS thread",
-            Leak::WallClock => "the wall clock (or other state kept outside the simulation)",
-            Leak::HashOrderOrRandomness => "hash-map iteration order or unseeded randomness",
-            Leak::Unknown => "one of: the wall clock, hash-map iteration order, an OS thread, unseeded randomness",
+            Difference::OsThread => "an OS thread",
+            Difference::Name => "a name",
+            Difference::Value => "a value",
+            Difference::Time => "a time",
+            Difference::Order => "an order",
+            Difference::Operations => "the operations",
+            Difference::Outcome => "the outcome",
+            Difference::NotLocated => "the fingerprint (the step was not located)",
         })
     }
 }
 
-/// Two runs of one seed differed.
+/// Two runs of one seed (or one tape) differed.
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct Nondeterminism {
     /// The test or scenario name, when known.
     pub name: Option<String>,
-    /// The seed that was run twice.
-    pub seed: u64,
-    /// The first step at which the runs differ.
+    /// The seed that was run twice, for seeded strategies.
+    pub seed: Option<u64>,
+    /// The first run's tape (it replays that run's choices).
+    pub tape: Tape,
+    /// The two runs' outcomes: `None` for a pass, else the failure's class.
+    pub outcomes: [Option<&'static str>; 2],
+    /// The first step at which the runs differ (0 when not located, or when only
+    /// the outcome differs).
     pub step: u64,
     /// The virtual time of that step.
     pub time: Instant,
-    /// The first run's record there; `None` when the first run had already ended.
+    /// The first run's record there; `None` when that run had already ended.
     pub first: Option<TraceLine>,
-    /// The second run's record there; `None` when the second run had already ended.
+    /// The second run's record there; `None` when that run had already ended.
     pub second: Option<TraceLine>,
     /// The fingerprints of the two runs.
     pub fingerprints: [Fingerprint; 2],
-    /// The likely leak.
-    pub leak: Leak,
-    /// Why that leak is suspected.
-    pub evidence: &'static str,
+    /// What differed.
+    pub difference: Difference,
+    /// The difference in words, as in "timer 3 of task `a` is set for 40ms in the
+    /// first run, 41ms in the second".
+    pub evidence: String,
+    /// The command that replays the first run.
+    pub replay: String,
+}
+
+impl Nondeterminism {
+    /// One line: what happened, and where the runs first differ.
+    pub fn summary(&self) -> String {
+        let which = match self.seed {
+            Some(seed) => format!("seed {seed}"),
+            None => "the run".to_string(),
+        };
+        let what = match self.outcomes {
+            [Some(class), None] => format!("{which} failed ({class}), then passed on replay"),
+            [None, Some(class)] => format!("{which} passed, then failed ({class}) on replay"),
+            [Some(a), Some(b)] if a != b => format!("{which} failed ({a}), then failed differently ({b}) on replay"),
+            _ => format!("{which} ran twice and differed"),
+        };
+        match self.difference {
+            Difference::NotLocated | Difference::Outcome => format!("{what}; what differed: {}", self.difference),
+            _ => format!("{what}; first difference at step {} (t={}): {}", self.step, self.time, self.difference),
+        }
+    }
 }
 
 impl fmt::Display for Nondeterminism {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let name = self.name.as_deref().unwrap_or("simulation");
-        writeln!(
-            f,
-            "lockstep: non-determinism in `{name}` at step {} (t={}): seed {} ran twice and differed",
-            self.step, self.time, self.seed
-        )?;
+        writeln!(f, "lockstep: non-determinism in `{name}`: {}", self.summary())?;
+        self.write_details(f)?;
+        write!(f, "\n  replay: {}", self.replay)
+    }
+}
+
+impl Nondeterminism {
+    /// The lines under the headline (no trailing newline).
+    fn write_details(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let show =
             |line: &Option<TraceLine>| line.as_ref().map_or("(the run had ended)".to_string(), |l| l.to_string());
-        writeln!(f, "  first run:  {}", show(&self.first))?;
-        writeln!(f, "  second run: {}", show(&self.second))?;
-        writeln!(f, "  likely leak: {} ({})", self.leak, self.evidence)?;
+        if !matches!(self.difference, Difference::NotLocated | Difference::Outcome) {
+            writeln!(f, "  first run:  {}", show(&self.first))?;
+            writeln!(f, "  second run: {}", show(&self.second))?;
+        }
+        writeln!(f, "  what differed: {}: {}", self.difference, self.evidence)?;
+        writeln!(f, "  it can come from: {}", self.difference.sources())?;
         write!(f, "  fingerprints: {} vs {}", self.fingerprints[0], self.fingerprints[1])
+    }
+
+    /// The report's lines as a [`FailureKind`] prints them.
+    pub(crate) fn kind_text(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(f, "nondeterministic: {}", self.summary())?;
+        self.write_details(f)
     }
 }
 
 impl std::error::Error for Nondeterminism {}
 
 /// Runs `seed` twice under `cfg` (its strategy replaced by the seed's random one, its
-/// trace mode by [`TraceMode::Full`]) and compares the runs: their fingerprints, and
-/// their traces with task and channel names resolved (names are not fingerprinted,
-/// so tasks spawned under names taken from a `HashSet` are caught here).
+/// trace mode by [`TraceMode::Full`]) and compares the runs: their fingerprints,
+/// their outcomes and their traces.
 ///
 /// A run that fails is still a run: two identical failing runs are deterministic.
 ///
 /// # Errors
-/// [`Nondeterminism`] naming the first differing step and the likely leak.
+/// [`Nondeterminism`] naming the first differing step and what differed there.
 ///
 /// # Panics
 /// When a panic escapes a run (the [`SeedGuard`] names the seed first).
@@ -123,13 +221,17 @@ where
     Fut: Future<Output = ()> + 'static,
 {
     let config = cfg.clone().strategy(StrategyKind::Random { seed }).trace(TraceMode::Full);
-    let first = Run::record(&config, &f);
-    let second = Run::record(&config, &f);
-    // Names are not part of the fingerprint; compare them too.
-    if first.fingerprint == second.fingerprint && first.lines == second.lines {
-        return Ok(first.fingerprint);
-    }
-    Err(Box::new(compare(&config, seed, &first, &second)))
+    let mut run = |config: Config| {
+        let _guard = SeedGuard::new(&config);
+        let mut sim = Sim::new(config.clone());
+        let future = sim.enter(&f);
+        let outcome = sim.block_on(future).map(|_| ());
+        Observed::of(&sim, &outcome)
+    };
+    let first = run(config.clone());
+    let fingerprint = first.fingerprint;
+    verify(&config, first, &mut run)?;
+    Ok(fingerprint)
 }
 
 /// [`check_determinism`] over a range of seeds, stopping at the first that differs.
@@ -152,80 +254,253 @@ where
     seeds.map(|seed| check_determinism(cfg, seed, &f)).collect()
 }
 
-/// What one run left behind.
-struct Run {
-    fingerprint: Fingerprint,
-    lines: Vec<TraceLine>,
+/// What one run left behind, for comparing it with another run of the same
+/// configuration.
+pub(crate) struct Observed {
+    pub(crate) fingerprint: Fingerprint,
+    /// The failure, if the run failed.
+    pub(crate) failure: Option<Box<Failure>>,
+    /// The whole trace, when the run kept it.
+    lines: Option<Vec<TraceLine>>,
+    /// Task names by id, then channel names by id.
+    names: (Vec<String>, Vec<String>),
     foreign_wake: bool,
+    /// What the run chose, trailing canonical choices left out.
+    tape: Tape,
 }
 
-impl Run {
-    fn record<F, Fut>(config: &Config, f: &F) -> Run
-    where
-        F: Fn() -> Fut,
-        Fut: Future<Output = ()> + 'static,
-    {
-        let _guard = SeedGuard::new(config);
-        let mut sim = Sim::new(config.clone());
-        let future = sim.enter(f);
-        // A failing run is compared like any other.
-        let _outcome = sim.block_on(future);
-        Run { fingerprint: sim.fingerprint(), lines: sim.trace().lines, foreign_wake: sim.saw_foreign_wake() }
-    }
-}
-
-fn compare(config: &Config, seed: u64, a: &Run, b: &Run) -> Nondeterminism {
-    let index = (0..a.lines.len().max(b.lines.len()))
-        .find(|&i| a.lines.get(i) != b.lines.get(i))
-        .unwrap_or(a.lines.len().min(b.lines.len()));
-    let first = a.lines.get(index).cloned();
-    let second = b.lines.get(index).cloned();
-    let at = first.as_ref().or(second.as_ref());
-    let (leak, evidence) = classify(a, b, first.as_ref(), second.as_ref());
-    Nondeterminism {
-        name: config.name.clone(),
-        seed,
-        step: at.map_or(0, |l| l.step),
-        time: Instant::from_nanos(at.map_or(0, |l| l.t_ns)),
-        first,
-        second,
-        fingerprints: [a.fingerprint, b.fingerprint],
-        leak,
-        evidence,
-    }
-}
-
-fn classify(a: &Run, b: &Run, x: Option<&TraceLine>, y: Option<&TraceLine>) -> (Leak, &'static str) {
-    if a.foreign_wake || b.foreign_wake {
-        return (Leak::OsThread, "a waker was invoked from another OS thread");
-    }
-    if let (Some(x), Some(y)) = (x, y) {
-        let unnamed = |l: &TraceLine| TraceLine { task: None, channel: None, ..l.clone() };
-        if unnamed(x) == unnamed(y) {
-            return (Leak::HashOrderOrRandomness, "the same task or channel got a different name");
+impl Observed {
+    /// Observes `sim` after a run that ended with `outcome`.
+    pub(crate) fn of(sim: &Sim, outcome: &Result<(), Box<Failure>>) -> Observed {
+        let trace = (sim.config().trace == TraceMode::Full).then(|| sim.trace().lines);
+        Observed {
+            fingerprint: sim.fingerprint(),
+            failure: outcome.as_ref().err().cloned(),
+            lines: trace,
+            names: sim.names(),
+            foreign_wake: sim.saw_foreign_wake(),
+            tape: sim.tape(),
         }
     }
-    if same_operations(&a.lines, &b.lines) {
-        return (Leak::HashOrderOrRandomness, "both runs did the same operations, in a different order");
+
+    fn class(&self) -> Option<&'static str> {
+        self.failure.as_ref().map(|f| f.kind.class())
     }
-    let (Some(x), Some(y)) = (x, y) else {
-        return (Leak::Unknown, "one run did more than the other");
-    };
-    if x.kind != y.kind {
-        return (Leak::Unknown, "the runs took different kinds of steps");
+
+    /// Whether two runs did the same thing.
+    fn same(&self, other: &Observed) -> bool {
+        self.fingerprint == other.fingerprint
+            && self.failure.as_ref().map(|f| &f.kind) == other.failure.as_ref().map(|f| &f.kind)
+            && self.names == other.names
+            && match (&self.lines, &other.lines) {
+                (Some(a), Some(b)) => a == b,
+                _ => true,
+            }
+            && !self.foreign_wake
+            && !other.foreign_wake
     }
-    if x.deadline_ns.is_some() && x.deadline_ns != y.deadline_ns {
-        return (Leak::WallClock, "a timer was set for a different deadline");
-    }
-    if (x.task_id, x.channel_id, x.timer_id) != (y.task_id, y.channel_id, y.timer_id) {
-        return (Leak::HashOrderOrRandomness, "the same kind of operation touched a different task, channel or timer");
-    }
-    (Leak::Unknown, "the runs differ in time or in a choice")
 }
 
-/// Whether the runs hold the same records up to order, ids and step numbers aside.
+/// How many more runs, with the full trace kept, are spent looking for the first
+/// differing step once two runs differed.
+const LOCATE_RUNS: usize = 8;
+
+/// Runs the run that `first` observed once more (through `rerun`, under `config`
+/// with the full trace kept) and compares the two. When they differ, re-runs it
+/// until two full traces differ the way the two runs did, and names the first
+/// differing step and what differed.
+pub(crate) fn verify(
+    config: &Config,
+    first: Observed,
+    rerun: &mut dyn FnMut(Config) -> Observed,
+) -> Result<(), Box<Nondeterminism>> {
+    let full = config.clone().trace(TraceMode::Full);
+    let second = rerun(full.clone());
+    if first.same(&second) {
+        return Ok(());
+    }
+    // A full trace that did what the first run did, to compare with the second's.
+    let mut like_first = first.lines.is_some().then_some(&first);
+    let mut found = Vec::new();
+    if like_first.is_none() {
+        for _ in 0..LOCATE_RUNS {
+            let run = rerun(full.clone());
+            let hit = run.fingerprint == first.fingerprint && run.class() == first.class();
+            found.push(run);
+            if hit {
+                break;
+            }
+        }
+        like_first = found
+            .iter()
+            .find(|r| r.fingerprint == first.fingerprint && r.class() == first.class())
+            .or_else(|| found.iter().find(|r| !r.same(&second)));
+    }
+    let (step, time, lines, difference, evidence) = match like_first {
+        Some(a) => locate(a, &second),
+        None => (
+            0,
+            Instant::ZERO,
+            [None, None],
+            Difference::NotLocated,
+            format!("{LOCATE_RUNS} more runs with the full trace kept all did what the second run did"),
+        ),
+    };
+    let [first_line, second_line] = lines;
+    let name = config.name.clone();
+    let seed = config.strategy.seed();
+    let replay = match &first.failure {
+        Some(failure) => failure.replay.clone(),
+        None => replay_command(config.replay_hint.as_deref(), name.as_deref(), seed, &first.tape),
+    };
+    Err(Box::new(Nondeterminism {
+        name,
+        seed,
+        tape: first.tape.clone(),
+        outcomes: [first.class(), second.class()],
+        step,
+        time,
+        first: first_line,
+        second: second_line,
+        fingerprints: [first.fingerprint, second.fingerprint],
+        difference,
+        evidence,
+        replay,
+    }))
+}
+
+type Located = (u64, Instant, [Option<TraceLine>; 2], Difference, String);
+
+/// The first step where two full traces differ, and what differed there.
+fn locate(a: &Observed, b: &Observed) -> Located {
+    let (empty_a, empty_b) = (Vec::new(), Vec::new());
+    let la = a.lines.as_ref().unwrap_or(&empty_a);
+    let lb = b.lines.as_ref().unwrap_or(&empty_b);
+    let index = (0..la.len().max(lb.len())).find(|&i| la.get(i) != lb.get(i));
+    let Some(index) = index else {
+        let (difference, evidence) = same_records(a, b);
+        return (0, Instant::ZERO, [None, None], difference, evidence);
+    };
+    let (x, y) = (la.get(index), lb.get(index));
+    let at = x.or(y).expect("one run has a record here");
+    let (difference, evidence) = classify(a, b, la, lb, x, y);
+    (at.step, Instant::from_nanos(at.t_ns), [x.cloned(), y.cloned()], difference, evidence)
+}
+
+/// What differed between two runs whose records are all the same.
+fn same_records(a: &Observed, b: &Observed) -> (Difference, String) {
+    if a.foreign_wake || b.foreign_wake {
+        return (Difference::OsThread, "a waker was invoked from another OS thread".to_string());
+    }
+    let tables = [("task", &a.names.0, &b.names.0), ("channel", &a.names.1, &b.names.1)];
+    for (what, x, y) in tables {
+        if let Some(i) = (0..x.len().max(y.len())).find(|&i| x.get(i) != y.get(i)) {
+            let show = |n: Option<&String>| n.map_or("(none)".to_string(), |n| format!("`{n}`"));
+            let evidence =
+                format!("{what} {i} is named {} in the first run, {} in the second", show(x.get(i)), show(y.get(i)));
+            return (Difference::Name, evidence);
+        }
+    }
+    let outcome = |r: &Observed| r.failure.as_ref().map_or("passed".to_string(), |f| f.kind.to_string());
+    let evidence = format!(
+        "every record is the same; the first run {}, the second {}",
+        outcome_text(&outcome(a)),
+        outcome_text(&outcome(b))
+    );
+    (Difference::Outcome, evidence)
+}
+
+fn outcome_text(text: &str) -> String {
+    if text == "passed" {
+        text.to_string()
+    } else {
+        format!("failed: {text}")
+    }
+}
+
+fn classify(
+    a: &Observed,
+    b: &Observed,
+    la: &[TraceLine],
+    lb: &[TraceLine],
+    x: Option<&TraceLine>,
+    y: Option<&TraceLine>,
+) -> (Difference, String) {
+    if a.foreign_wake || b.foreign_wake {
+        return (Difference::OsThread, "a waker was invoked from another OS thread".to_string());
+    }
+    let (Some(x), Some(y)) = (x, y) else {
+        let (ended, other) = if x.is_none() { ("first", y) } else { ("second", x) };
+        let other = other.map_or(String::new(), |l| format!(" (`{l}`)"));
+        return (Difference::Operations, format!("the {ended} run ended here; the other went on{other}"));
+    };
+    let unnamed = |l: &TraceLine| TraceLine { task: None, channel: None, ..l.clone() };
+    if unnamed(x) == unnamed(y) {
+        let evidence = if x.task != y.task {
+            format!(
+                "task {} is named `{}` in the first run, `{}` in the second",
+                x.task_id.unwrap_or_default(),
+                x.task.as_deref().unwrap_or("-"),
+                y.task.as_deref().unwrap_or("-")
+            )
+        } else {
+            format!(
+                "channel {} is named `{}` in the first run, `{}` in the second",
+                x.channel_id.unwrap_or_default(),
+                x.channel.as_deref().unwrap_or("-"),
+                y.channel.as_deref().unwrap_or("-")
+            )
+        };
+        return (Difference::Name, evidence);
+    }
+    let valueless = |l: &TraceLine| TraceLine { value: None, ..l.clone() };
+    if valueless(x) == valueless(y) {
+        let hex = |v: Option<u64>| v.map_or("-".to_string(), |v| format!("{v:016x}"));
+        let evidence = format!(
+            "the message {} on channel `{}` has value hash {} in the first run, {} in the second",
+            if x.kind == crate::trace::RecordKind::Send { "sent" } else { "received" },
+            x.channel.as_deref().unwrap_or("-"),
+            hex(x.value),
+            hex(y.value)
+        );
+        return (Difference::Value, evidence);
+    }
+    if same_operations(la, lb) {
+        return (Difference::Order, "both runs did the same operations, in a different order".to_string());
+    }
+    let timeless = |l: &TraceLine| TraceLine { t_ns: 0, deadline_ns: None, ..l.clone() };
+    if timeless(x) == timeless(y) {
+        let owner = x.task.as_deref().map_or(String::new(), |t| format!(" of task `{t}`"));
+        let evidence = match (x.timer_id, x.deadline_ns, y.deadline_ns) {
+            (Some(id), Some(p), Some(q)) if p != q => format!(
+                "timer {id}{owner} is set for {} in the first run, {} in the second",
+                Instant::from_nanos(p),
+                Instant::from_nanos(q)
+            ),
+            _ => format!(
+                "the same {} happens at {} in the first run, {} in the second",
+                x.kind.label(),
+                Instant::from_nanos(x.t_ns),
+                Instant::from_nanos(y.t_ns)
+            ),
+        };
+        return (Difference::Time, evidence);
+    }
+    if x.kind == y.kind {
+        let evidence =
+            format!("the same kind of operation ({}) touched another task, channel or timer", x.kind.label());
+        return (Difference::Order, evidence);
+    }
+    (
+        Difference::Operations,
+        format!("the first run took a {} step, the second a {} step", x.kind.label(), y.kind.label()),
+    )
+}
+
+/// Whether the runs hold the same records up to order (ids and step numbers aside).
 fn same_operations(a: &[TraceLine], b: &[TraceLine]) -> bool {
-    let key = |l: &TraceLine| (l.kind as u8, l.t_ns, l.deadline_ns, l.choice);
+    let key =
+        |l: &TraceLine| (l.kind as u8, l.t_ns, l.task.clone(), l.channel.clone(), l.deadline_ns, l.choice, l.value);
     let sorted = |lines: &[TraceLine]| {
         let mut keys: Vec<_> = lines.iter().map(key).collect();
         keys.sort_unstable();

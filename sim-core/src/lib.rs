@@ -125,7 +125,7 @@
 //!     })
 //!     .expect("a seed below 100 finds the race");
 //! assert_eq!(seed, 3);
-//! assert_eq!(failure.fingerprint.to_string(), "1cd7fca1ebd4aff0");
+//! assert_eq!(failure.fingerprint.to_string(), "6a4bdbac091d2904");
 //!
 //! // 2. Read the report: a deadlock naming both tasks and what each waits on,
 //! //    the seed, the tape, and the Rust that replays it.
@@ -166,7 +166,7 @@
 //!   at 50ms after 9 steps
 //!   seed: 3  strategy: random(seed=3)
 //!   tape: t2:2.0@poll:throttle#0,2.1@timer:driver#0,2.1@poll:driver#2,2.1@poll:throttle#2
-//!   fingerprint: 1cd7fca1ebd4aff0
+//!   fingerprint: 6a4bdbac091d2904
 //!   last steps:
 //!     #2 0s poll task `driver`
 //!     #2 0s send task `driver` channel `in`

@@ -3,6 +3,7 @@
 use std::fmt;
 use std::time::Duration;
 
+use crate::determinism::Nondeterminism;
 use crate::time::{write_nanos, Instant};
 use crate::trace::{Fingerprint, TraceLine};
 use crate::{Tape, TaskId};
@@ -71,11 +72,16 @@ pub enum FailureKind {
         /// What escaped, and how.
         cause: String,
     },
+    /// The run did not replay: run again from the same seed or tape, it did
+    /// something else (it failed, then passed on replay; or its trace differed).
+    /// Every check replays the runs it reports and a share of the others; see
+    /// [`crate::determinism`].
+    Nondeterministic(Box<Nondeterminism>),
 }
 
 impl FailureKind {
-    /// A short name for the class of bug: `panic`, `violation`, `deadlock`, `step-limit`,
-    /// `time-limit`, `escape`.
+    /// A short name for the class of bug: `panic`, `violation`, `deadlock`,
+    /// `step-limit`, `time-limit`, `escape`, `nondeterminism`.
     pub fn class(&self) -> &'static str {
         match self {
             FailureKind::Panic { .. } => "panic",
@@ -84,6 +90,7 @@ impl FailureKind {
             FailureKind::StepLimit { .. } => "step-limit",
             FailureKind::TimeLimit { .. } => "time-limit",
             FailureKind::Escape { .. } => "escape",
+            FailureKind::Nondeterministic(_) => "nondeterminism",
         }
     }
 }
@@ -114,6 +121,7 @@ impl fmt::Display for FailureKind {
                 f.write_str(" reached (livelock?)")
             }
             FailureKind::Escape { task, cause } => write!(f, "escape from the simulation in task `{task}`: {cause}"),
+            FailureKind::Nondeterministic(nd) => nd.kind_text(f),
         }
     }
 }

@@ -232,6 +232,15 @@ impl Sim {
         self.shared.core.borrow().strategy().diverged()
     }
 
+    /// Task names by id, then channel names by id.
+    pub(crate) fn names(&self) -> (Vec<String>, Vec<String>) {
+        let core = self.shared.core.borrow();
+        let tasks = (0..core.tasks.len()).map(|i| core.task_name(TaskId(i as u32)).to_string()).collect();
+        let channels =
+            (0..core.channels.len()).map(|i| core.channel_name(crate::ChannelId(i as u32)).to_string()).collect();
+        (tasks, channels)
+    }
+
     /// Whether a waker was invoked from another OS thread (a determinism leak).
     pub fn saw_foreign_wake(&self) -> bool {
         self.shared.core.borrow().foreign_wake
@@ -695,5 +704,6 @@ fn resolve(core: &Core, r: &TraceRecord) -> TraceLine {
         timer_id: r.timer.map(|(t, _)| t.0),
         deadline_ns: r.timer.map(|(_, at)| at.as_nanos()),
         choice: r.choice.map(|c| [c.options, c.index]),
+        value: r.value,
     }
 }

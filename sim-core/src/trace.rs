@@ -2,12 +2,27 @@
 //!
 //! Each record holds ids, not names, so recording costs no allocation; names are
 //! resolved when a [`Trace`] is taken from the simulation. The fingerprint is a
-//! running hash over every record's fields (the mixing step below, defined here so
-//! that it never changes under us): two runs with equal fingerprints made the same
-//! steps in the same order at the same virtual times with the same choices.
+//! running hash (the mixing step below, defined here so that it never changes under
+//! us) over everything that can reach an output:
+//!
+//! - every record's fields: step, virtual time, kind, task, channel, timer and its
+//!   deadline, choice;
+//! - every task's and channel's **name**, folded in when the task is spawned or the
+//!   channel created;
+//! - the **value** of every message sent or received on a channel that opted in with
+//!   `fingerprint_values` (for example
+//!   [`mpsc::Sender::fingerprint_values`](crate::sync::mpsc::Sender::fingerprint_values)):
+//!   values of any `T: Hash`, hashed with [`value_hash`], which is the same in every
+//!   process and on every platform (integers are hashed as little-endian bytes,
+//!   `usize` as 64 bits).
+//!
+//! Two runs with equal fingerprints made the same steps in the same order at the same
+//! virtual times with the same choices, named their tasks and channels the same, and
+//! sent the same values on every fingerprinted channel.
 
 use std::collections::VecDeque;
 use std::fmt;
+use std::hash::{Hash, Hasher};
 
 use crate::time::Instant;
 use crate::{ChannelId, Choice, TaskId, TimerId};
@@ -108,11 +123,14 @@ pub struct TraceRecord {
     pub timer: Option<(TimerId, Instant)>,
     /// The choice made, when this record is a choice point.
     pub choice: Option<Choice>,
+    /// The [`value_hash`] of the message sent or received, on a channel whose values
+    /// are fingerprinted.
+    pub value: Option<u64>,
 }
 
 impl TraceRecord {
     pub(crate) fn new(step: u64, time: Instant, kind: RecordKind) -> TraceRecord {
-        TraceRecord { step, time, kind, task: None, channel: None, timer: None, choice: None }
+        TraceRecord { step, time, kind, task: None, channel: None, timer: None, choice: None, value: None }
     }
 
     /// Folds the record into the running hash: packed words, with a flags byte
@@ -120,7 +138,9 @@ impl TraceRecord {
     #[inline]
     fn hash_into(&self, h: u64) -> u64 {
         let id = |x: Option<u32>| x.map_or(0, |v| u64::from(v) + 1);
-        let flags = u64::from(self.timer.is_some()) | u64::from(self.choice.is_some()) << 1;
+        let flags = u64::from(self.timer.is_some())
+            | u64::from(self.choice.is_some()) << 1
+            | u64::from(self.value.is_some()) << 2;
         let mut h = mix(h, self.time.as_nanos());
         h = mix(h, self.step << 16 | flags << 8 | self.kind.code());
         h = mix(h, id(self.task.map(|t| t.0)) << 32 | id(self.channel.map(|c| c.0)));
@@ -131,8 +151,67 @@ impl TraceRecord {
         if let Some(c) = self.choice {
             h = mix(h, u64::from(c.options) << 32 | u64::from(c.index));
         }
+        if let Some(v) = self.value {
+            h = mix(h, v);
+        }
         h
     }
+}
+
+/// What a name folded into the fingerprint belongs to.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum NameOf {
+    Task,
+    Channel,
+}
+
+/// The hash of a message value, as fingerprinted and shown in traces: `T`'s [`Hash`]
+/// fed to a fixed hasher built on the fingerprint's mixing step (no per-process
+/// random key), so the same value hashes the same in every run and every process.
+pub fn value_hash<T: Hash + ?Sized>(value: &T) -> u64 {
+    let mut hasher = ValueHasher(0x9e37_79b9_7f4a_7c15);
+    value.hash(&mut hasher);
+    hasher.finish()
+}
+
+/// How a channel that fingerprints its values hashes one: [`value_hash`] for its type.
+pub(crate) type ValueHashFn<T> = fn(&T) -> u64;
+
+/// The fixed hasher behind [`value_hash`]: integers are written as little-endian
+/// bytes, so a value hashes the same on every platform.
+struct ValueHasher(u64);
+
+impl Hasher for ValueHasher {
+    fn finish(&self) -> u64 {
+        mix(self.0, 0xff)
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        self.0 = fold_bytes(self.0, bytes);
+    }
+
+    fn write_usize(&mut self, n: usize) {
+        self.write(&(n as u64).to_le_bytes());
+    }
+
+    fn write_isize(&mut self, n: isize) {
+        self.write(&(n as i64).to_le_bytes());
+    }
+}
+
+/// Folds `bytes` into `h`, eight at a time, then their count.
+fn fold_bytes(mut h: u64, bytes: &[u8]) -> u64 {
+    let mut chunks = bytes.chunks_exact(8);
+    for chunk in &mut chunks {
+        h = mix(h, u64::from_le_bytes(chunk.try_into().expect("8 bytes")));
+    }
+    let rest = chunks.remainder();
+    if !rest.is_empty() {
+        let mut last = [0u8; 8];
+        last[..rest.len()].copy_from_slice(rest);
+        h = mix(h, u64::from_le_bytes(last));
+    }
+    mix(h, bytes.len() as u64)
 }
 
 /// The fingerprint's mixing step: rotate, xor, multiply by an odd constant (the
@@ -202,6 +281,16 @@ impl TraceBuf {
         }
     }
 
+    /// Folds a task's or channel's name into the fingerprint (no record: the name
+    /// is resolved into trace lines from the tables).
+    pub(crate) fn fold_name(&mut self, of: NameOf, id: u32, name: &str) {
+        let tag = match of {
+            NameOf::Task => 1u64,
+            NameOf::Channel => 2,
+        };
+        self.hash = fold_bytes(mix(self.hash, tag << 32 | u64::from(id)), name.as_bytes());
+    }
+
     pub(crate) fn fingerprint(&self) -> Fingerprint {
         Fingerprint(mix(self.hash, self.count))
     }
@@ -246,6 +335,18 @@ pub struct TraceLine {
     /// `[options, index]` when this was a choice point.
     #[cfg_attr(feature = "json", serde(skip_serializing_if = "Option::is_none"))]
     pub choice: Option<[u32; 2]>,
+    /// The [`value_hash`] of the message sent or received, on a channel whose values
+    /// are fingerprinted; in JSON, 16 hex digits (a JSON number cannot hold 64 bits).
+    #[cfg_attr(feature = "json", serde(skip_serializing_if = "Option::is_none", serialize_with = "hex_value"))]
+    pub value: Option<u64>,
+}
+
+#[cfg(feature = "json")]
+fn hex_value<S: serde::Serializer>(value: &Option<u64>, s: S) -> Result<S::Ok, S::Error> {
+    match value {
+        Some(v) => s.serialize_str(&format!("{v:016x}")),
+        None => s.serialize_none(),
+    }
 }
 
 impl fmt::Display for TraceLine {
@@ -259,6 +360,10 @@ impl fmt::Display for TraceLine {
         }
         if let (Some(id), Some(at)) = (self.timer_id, self.deadline_ns) {
             write!(f, " timer {id} at {}", Instant::from_nanos(at))?;
+        }
+        if let Some(value) = self.value {
+            // The top half of the hash is enough for a reader to tell values apart.
+            write!(f, " value {:08x}", value >> 32)?;
         }
         if let Some([options, index]) = self.choice {
             write!(f, " [choice {index} of {options}]")?;

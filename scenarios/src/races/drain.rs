@@ -87,6 +87,7 @@ pub fn scenarios() -> Vec<Scenario> {
 fn build(variant: Variant, ctx: &Ctx) -> World {
     let observer = Observer::new();
     let (events, queue) = mpsc::channel_named(EVENTS, CAPACITY);
+    events.fingerprint_values();
     let (sent, written) = (log(), log());
     let helper_events = if variant == Variant::NoStraggler { PROMPT_EVENTS } else { STRAGGLER_EVENTS };
     let mut tasks = Vec::new();
@@ -100,6 +101,7 @@ fn build(variant: Variant, ctx: &Ctx) -> World {
         }
         _ => {
             let (done, done_signal) = mpsc::channel_named(DONE, 1);
+            done.fingerprint_values();
             let main = producer("p", MAIN_EVENTS, events, observer.clone(), sent.clone());
             tasks.push(spawn("producer", async move {
                 main.await;

@@ -69,7 +69,9 @@ pub fn scenarios() -> Vec<Scenario> {
 fn build(variant: Variant, ctx: &Ctx) -> World {
     let observer = Observer::new();
     let (to_batcher, from_producer) = mpsc::channel_named(IN, 16);
+    to_batcher.fingerprint_values();
     let (to_consumer, from_batcher) = mpsc::channel_named(OUT, 16);
+    to_consumer.fingerprint_values();
     let (sent, received) = (log(), log());
     let producer = spawn("producer", produce(input(), CLOSE, to_batcher, observer.clone(), IN, sent.clone()));
     let batcher = match variant {

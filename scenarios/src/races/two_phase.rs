@@ -108,7 +108,9 @@ pub fn scenarios() -> Vec<Scenario> {
 fn build_debounce(variant: Variant, ctx: &Ctx) -> World {
     let observer = Observer::new();
     let (to_debounce, from_producer) = mpsc::channel_named(IN, 16);
+    to_debounce.fingerprint_values();
     let (to_consumer, from_debounce) = mpsc::channel_named(OUT, 16);
+    to_consumer.fingerprint_values();
     let (sent, received) = (log(), log());
     let producer =
         spawn("producer", produce(debounce_input(), DEBOUNCE_CLOSE, to_debounce, observer.clone(), IN, sent.clone()));
@@ -129,7 +131,9 @@ fn build_debounce(variant: Variant, ctx: &Ctx) -> World {
 fn build_batcher(variant: Variant, ctx: &Ctx) -> World {
     let observer = Observer::new();
     let (to_batcher, from_producer) = mpsc::channel_named(IN, 16);
+    to_batcher.fingerprint_values();
     let (to_consumer, from_batcher) = mpsc::channel_named(OUT, 16);
+    to_consumer.fingerprint_values();
     let (sent, received) = (log(), log());
     let producer =
         spawn("producer", produce(batcher_input(), BATCHER_CLOSE, to_batcher, observer.clone(), IN, sent.clone()));

@@ -21,7 +21,7 @@
 //! assert_eq!(answer, Ok(42));
 //! ```
 
-use std::cell::{Ref, RefCell, RefMut};
+use std::cell::{Cell, Ref, RefCell, RefMut};
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
@@ -78,6 +78,8 @@ use error::{RecvError, TryRecvError};
 struct Inner<T> {
     id: ChannelId,
     handle: Handle,
+    /// Hashes the value for the fingerprint, once the channel opted in.
+    values: Cell<Option<crate::trace::ValueHashFn<T>>>,
     state: RefCell<State<T>>,
 }
 
@@ -112,6 +114,12 @@ impl<T> Inner<T> {
     fn record(&self, kind: RecordKind) {
         self.handle.core.borrow_mut().record_channel(kind, self.id);
     }
+
+    /// Records a send or receive of `value`.
+    fn record_value(&self, kind: RecordKind, value: &T) {
+        let hash = self.values.get().map(|hash| hash(value));
+        self.handle.core.borrow_mut().record_message(kind, self.id, hash);
+    }
 }
 
 /// A one-shot channel, named after its creation site (`rpc.rs:12`) in traces and reports.
@@ -139,6 +147,7 @@ fn make<T>(name: Option<String>) -> (Sender<T>, Receiver<T>) {
     let inner = Rc::new(Inner {
         id,
         handle,
+        values: Cell::new(None),
         state: RefCell::new(State { value: None, tx_done: false, rx_closed: false, rx_waker: None, tx_waker: None }),
     });
     (Sender { inner: Some(inner.clone()) }, Receiver { inner, terminated: false })
@@ -162,14 +171,28 @@ impl<T> Sender<T> {
         if st.rx_closed {
             return Err(value);
         }
+        let hash = inner.values.get().map(|hash| hash(&value));
         st.value = Some(value);
         let waker = st.rx_waker.take();
         drop(st);
-        inner.record(RecordKind::Send);
+        inner.handle.core.borrow_mut().record_message(RecordKind::Send, inner.id, hash);
         if let Some(w) = waker {
             w.wake();
         }
         Ok(())
+    }
+
+    /// Fingerprints the value sent on this channel: the send and the receive fold
+    /// its [`value_hash`](crate::trace::value_hash) into the run's fingerprint and
+    /// show it in the trace (see
+    /// [`mpsc::Sender::fingerprint_values`](crate::sync::mpsc::Sender::fingerprint_values)).
+    pub fn fingerprint_values(&self)
+    where
+        T: std::hash::Hash,
+    {
+        if let Some(inner) = &self.inner {
+            inner.values.set(Some(crate::trace::value_hash::<T>));
+        }
     }
 
     /// Whether the receiver was dropped or closed (a send would fail).
@@ -243,7 +266,7 @@ impl<T> Receiver<T> {
         let mut st = self.inner.state();
         if let Some(value) = st.value.take() {
             drop(st);
-            self.inner.record(RecordKind::Recv);
+            self.inner.record_value(RecordKind::Recv, &value);
             return Ok(value);
         }
         if st.tx_done || st.rx_closed {
@@ -309,7 +332,7 @@ impl<T> Future for Receiver<T> {
         let mut st = self.inner.state();
         if let Some(value) = st.value.take() {
             drop(st);
-            self.inner.record(RecordKind::Recv);
+            self.inner.record_value(RecordKind::Recv, &value);
             self.terminated = true;
             return Poll::Ready(Ok(value));
         }

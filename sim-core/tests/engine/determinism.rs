@@ -9,7 +9,8 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::task::Poll;
 use std::time::Duration;
 
-use sim_core::determinism::{check_determinism, check_determinism_seeds, Leak};
+use sim_core::determinism::{check_determinism, check_determinism_seeds, Difference};
+use sim_core::sync::mpsc;
 use sim_core::time::{sleep, sleep_until, Instant};
 use sim_core::trace::RecordKind;
 use sim_core::{choose, spawn, Config, Sim, TraceMode};
@@ -96,17 +97,28 @@ async fn counter_leak() {
 #[test]
 fn a_counter_outside_the_simulation_is_caught_as_a_timer_deadline_leak() {
     let err = check_determinism(&Config::default().name("counter"), 11, counter_leak).unwrap_err();
-    assert_eq!(err.leak, Leak::WallClock);
+    assert_eq!(err.difference, Difference::Time);
     assert_eq!((err.step, err.time.as_nanos()), first_difference(11, counter_leak));
     assert_eq!(err.time, Instant::from_millis(30));
     let (first, second) = (err.first.as_ref().unwrap(), err.second.as_ref().unwrap());
     assert_eq!((first.kind, second.kind), (RecordKind::TimerSet, RecordKind::TimerSet));
     assert_eq!(second.deadline_ns.unwrap() - first.deadline_ns.unwrap(), 1_000_000);
     let report = err.to_string();
-    assert!(report.contains(&format!("non-determinism in `counter` at step {} (t=30ms)", err.step)), "{report}");
+    let headline = format!(
+        "lockstep: non-determinism in `counter`: seed 11 ran twice and differed; first difference at step {} (t=30ms): a time",
+        err.step
+    );
+    assert!(report.starts_with(&headline), "{report}");
     assert!(report.contains(&format!("first run:  {first}")), "{report}");
     assert!(report.contains(&format!("second run: {second}")), "{report}");
-    assert!(report.contains("likely leak: the wall clock"), "{report}");
+    let evidence = format!(
+        "what differed: a time: timer {} of task `main` is set for {} in the first run, {} in the second",
+        first.timer_id.unwrap(),
+        Instant::from_nanos(first.deadline_ns.unwrap()),
+        Instant::from_nanos(second.deadline_ns.unwrap())
+    );
+    assert!(report.contains(&evidence), "{report}");
+    assert!(report.contains("it can come from: a duration or deadline computed from the wall clock"), "{report}");
 }
 
 /// Deterministic until 30ms, then sets 32 timers in the iteration order of a
@@ -124,18 +136,19 @@ async fn hash_ordered_timers() {
 #[test]
 fn a_hash_map_ordering_timers_is_caught_at_its_first_differing_step() {
     let err = check_determinism(&Config::default(), 5, hash_ordered_timers).unwrap_err();
-    assert_eq!(err.leak, Leak::HashOrderOrRandomness);
+    assert_eq!(err.difference, Difference::Order, "{err}");
     assert_eq!(err.evidence, "both runs did the same operations, in a different order");
     assert_eq!((err.step, err.time.as_nanos()), first_difference(5, hash_ordered_timers));
     assert_eq!(err.time, Instant::from_millis(30));
     let (first, second) = (err.first.as_ref().unwrap(), err.second.as_ref().unwrap());
     assert_eq!(first.kind, RecordKind::TimerSet);
     assert_ne!(first.deadline_ns, second.deadline_ns);
-    assert!(err.to_string().contains("likely leak: hash-map iteration order or unseeded randomness"));
+    assert!(err.to_string().contains("what differed: an order: both runs did the same operations"), "{err}");
+    assert!(err.to_string().contains("it can come from: operations issued in hash-map iteration order"), "{err}");
 }
 
-/// Spawns identical tasks named in the iteration order of a `HashSet`: the ids and
-/// the fingerprint are the same every run, only the names move.
+/// Spawns identical tasks named in the iteration order of a `HashSet`: the ids,
+/// times and operations are the same every run, only the names move.
 async fn hash_named_tasks() {
     let names: HashSet<String> = (0..16).map(|i| format!("worker-{i}")).collect();
     for name in names {
@@ -147,12 +160,152 @@ async fn hash_named_tasks() {
 #[test]
 fn tasks_named_in_hash_order_are_caught_by_their_names() {
     let err = check_determinism(&Config::default(), 2, hash_named_tasks).unwrap_err();
-    assert_eq!(err.fingerprints[0], err.fingerprints[1], "names are not fingerprinted");
-    assert_eq!(err.leak, Leak::HashOrderOrRandomness);
-    assert_eq!(err.evidence, "the same task or channel got a different name");
+    assert_ne!(err.fingerprints[0], err.fingerprints[1], "names are fingerprinted");
+    assert_eq!(err.difference, Difference::Name, "{err}");
     let (first, second) = (err.first.as_ref().unwrap(), err.second.as_ref().unwrap());
     assert_eq!((first.kind, first.task_id), (second.kind, second.task_id));
     assert_ne!(first.task, second.task);
+    let evidence = format!(
+        "task {} is named `{}` in the first run, `{}` in the second",
+        first.task_id.unwrap(),
+        first.task.as_deref().unwrap(),
+        second.task.as_deref().unwrap()
+    );
+    assert_eq!(err.evidence, evidence);
+}
+
+/// The fingerprint alone (as a corpus or another process sees it) tells two runs
+/// apart when only a task's name differs.
+#[test]
+fn a_task_name_is_part_of_the_fingerprint() {
+    let run = |name: &'static str| {
+        let mut sim = Sim::new(Config::default());
+        sim.spawn_named(name, async {});
+        sim.run().unwrap();
+        sim.fingerprint()
+    };
+    assert_eq!(run("a"), run("a"));
+    assert_ne!(run("a"), run("b"));
+}
+
+/// The same, for a channel that no record shows (it is created and never used).
+#[test]
+fn a_channel_name_is_part_of_the_fingerprint_even_unused() {
+    let run = |name: &'static str| {
+        let mut sim = Sim::new(Config::default());
+        let (_tx, _rx) = sim.enter(|| mpsc::channel_named::<u32>(name, 1));
+        sim.run().unwrap();
+        sim.fingerprint()
+    };
+    assert_eq!(run("in"), run("in"));
+    assert_ne!(run("in"), run("out"));
+}
+
+/// A channel created under a name taken from a `HashSet` and never used: no record
+/// differs, only the name table.
+async fn hash_named_unused_channels() {
+    let names: HashSet<String> = (0..16).map(|i| format!("link-{i}")).collect();
+    let channels: Vec<_> = names.into_iter().map(|n| mpsc::channel_named::<u32>(n, 1)).collect();
+    sleep(Duration::from_millis(1)).await;
+    drop(channels);
+}
+
+#[test]
+fn channels_named_in_hash_order_are_caught_by_their_names() {
+    let err = check_determinism(&Config::default(), 4, hash_named_unused_channels).unwrap_err();
+    assert_eq!(err.difference, Difference::Name, "{err}");
+    assert!(err.evidence.starts_with("channel "), "{err}");
+    assert!(err.evidence.contains("is named `link-"), "{err}");
+}
+
+/// Sends the numbers of a `HashSet` on one channel that fingerprints its values:
+/// the same sends and receives, at the same times, in every run; only the order of
+/// the values moves.
+async fn hash_ordered_values() {
+    let (tx, mut rx) = mpsc::unbounded_channel_named::<u64>("numbers");
+    tx.fingerprint_values();
+    let values: HashSet<u64> = (0..32).collect();
+    for v in values {
+        tx.send(v).unwrap();
+    }
+    drop(tx);
+    let mut sum = 0;
+    while let Some(v) = rx.recv().await {
+        sum += v;
+    }
+    assert_eq!(sum, 496);
+}
+
+#[test]
+fn values_reordered_on_one_channel_are_caught_as_a_value() {
+    let err = check_determinism(&Config::default().name("values"), 9, hash_ordered_values).unwrap_err();
+    assert_eq!(err.difference, Difference::Value, "{err}");
+    let (first, second) = (err.first.as_ref().unwrap(), err.second.as_ref().unwrap());
+    assert_eq!((first.kind, first.channel.as_deref()), (RecordKind::Send, Some("numbers")));
+    assert_ne!(first.value, second.value);
+    assert!(err.to_string().contains("what differed: a value: the message sent on channel `numbers` has value hash"));
+}
+
+/// Without the opt-in, values are not fingerprinted: the same program's runs look
+/// the same (what `fingerprint_values` is for).
+#[test]
+fn values_are_fingerprinted_only_on_channels_that_opt_in() {
+    let run = |opt_in: bool, values: [u64; 2]| {
+        let mut sim = Sim::new(Config::default());
+        sim.block_on(async move {
+            let (tx, mut rx) = mpsc::channel_named::<u64>("c", 2);
+            if opt_in {
+                tx.fingerprint_values();
+            }
+            for v in values {
+                tx.send(v).await.unwrap();
+            }
+            rx.recv().await;
+            rx.recv().await;
+        })
+        .unwrap();
+        sim.fingerprint()
+    };
+    assert_eq!(run(false, [1, 2]), run(false, [2, 1]));
+    assert_ne!(run(true, [1, 2]), run(true, [2, 1]));
+    assert_eq!(run(true, [1, 2]), run(true, [1, 2]));
+}
+
+/// Sleeps for a time computed from the order in which a `HashMap` yields its keys:
+/// the deadline moves from run to run (a hash-map leak, not the wall clock: the
+/// report says a time differed). Two runs agree on the order with odds of 1 in 32!.
+async fn hash_chosen_deadline() {
+    let delays: HashMap<u64, ()> = (1..=32).map(|k| (k, ())).collect();
+    let ms = delays.keys().zip(1u64..).map(|(k, i)| k * i).sum::<u64>();
+    sleep(Duration::from_millis(ms)).await;
+}
+
+#[test]
+fn a_hash_map_that_moves_a_timer_deadline_is_caught_as_a_time() {
+    let err = check_determinism(&Config::default(), 3, hash_chosen_deadline).unwrap_err();
+    assert_eq!(err.difference, Difference::Time, "{err}");
+    let (first, second) = (err.first.as_ref().unwrap(), err.second.as_ref().unwrap());
+    assert_eq!(first.kind, RecordKind::TimerSet);
+    assert_ne!(first.deadline_ns, second.deadline_ns);
+}
+
+/// Sends on sixteen channels in the iteration order of a `HashMap`: the same
+/// operations, in another order (two runs agree with odds of 1 in 16!).
+async fn hash_ordered_sends() {
+    let channels: HashMap<u32, _> = (0..16).map(|i| (i, mpsc::channel_named::<u32>(format!("c{i}"), 1))).collect();
+    for (i, (tx, _)) in &channels {
+        tx.try_send(*i).unwrap();
+    }
+    sleep(Duration::from_millis(1)).await;
+}
+
+#[test]
+fn sends_in_hash_order_are_caught_as_an_order() {
+    let err = check_determinism(&Config::default(), 6, hash_ordered_sends).unwrap_err();
+    assert_eq!(err.difference, Difference::Order, "{err}");
+    let (first, second) = (err.first.as_ref().unwrap(), err.second.as_ref().unwrap());
+    assert_eq!((first.kind, second.kind), (RecordKind::Send, RecordKind::Send));
+    assert_ne!(first.channel, second.channel);
 }
 
 static FOREIGN: AtomicBool = AtomicBool::new(false);
@@ -179,6 +332,6 @@ async fn sometimes_woken_by_a_thread() {
 #[test]
 fn a_wake_from_an_os_thread_is_named_as_an_os_thread_leak() {
     let err = check_determinism(&Config::default(), 1, sometimes_woken_by_a_thread).unwrap_err();
-    assert_eq!(err.leak, Leak::OsThread);
-    assert!(err.to_string().contains("likely leak: an OS thread"), "{err}");
+    assert_eq!(err.difference, Difference::OsThread);
+    assert!(err.to_string().contains("what differed: an OS thread"), "{err}");
 }

@@ -11,10 +11,13 @@ use sim_core::sync::mpsc;
 use sim_core::time::{interval, sleep};
 use sim_core::{choose, Config, Sim};
 
-/// Producers, a latency link, a selecting relay with a timer, a consumer, and drawn choices.
+/// Producers, a latency link, a selecting relay with a timer, a consumer, and drawn
+/// choices; task and channel names and the values sent on `in` are fingerprinted.
 fn program(config: Config) -> String {
     let mut sim = Sim::new(config);
     let (tx, mut rx) = mpsc::channel_named::<u32>("in", 4);
+    // Values on `in` are fingerprinted too: the golden values pin `value_hash`.
+    tx.fingerprint_values();
     let (out_tx, mut out_rx) = mpsc::Builder::new().name("out").latency(Duration::from_millis(3)).channel::<u32>(2);
     for p in 0..3u32 {
         let tx = tx.clone();
@@ -51,11 +54,11 @@ fn program(config: Config) -> String {
 }
 
 const GOLDEN: [(&str, &str); 5] = [
-    ("fifo", "d688942405471502 16856526172344268390"),
-    ("0", "8519d9e485bfe47e 8435013544985650384"),
-    ("1", "4d2069b44286a1c1 8335519892281674226"),
-    ("2", "3299b1a4a4af5fcd 15930458095568308518"),
-    ("12345", "7bcaf2775984f5c7 12746197903099683344"),
+    ("fifo", "f4715a779b3f8654 16856526172344268390"),
+    ("0", "7ae08c4087cdc0a3 8435013544985650384"),
+    ("1", "6df7b6a50844203d 8335519892281674226"),
+    ("2", "bebc0da92a72d01c 15930458095568308518"),
+    ("12345", "b11e96b25c089b4d 12746197903099683344"),
 ];
 
 #[test]
@@ -81,3 +84,19 @@ fn the_golden_program_is_deterministic_and_seed_dependent() {
     let distinct: std::collections::BTreeSet<_> = (0..10).map(|s| program(Config::random(s))).collect();
     assert!(distinct.len() >= 9, "{distinct:?}");
 }
+
+/// Message values are hashed the same in every process and on every platform: a
+/// change to `value_hash` changes every fingerprinted channel's fingerprint.
+#[test]
+fn value_hashes_match_their_golden_values() {
+    use sim_core::trace::value_hash;
+    let got =
+        [value_hash(&1u32), value_hash(&1u64), value_hash("hello"), value_hash(&vec![1u64, 2]), value_hash(&1usize)];
+    println!("{got:016x?}");
+    assert_eq!(got[1], got[4], "usize hashes as u64");
+    assert_ne!(got[0], got[1], "a u32 and a u64 write different bytes");
+    assert_eq!(got, GOLDEN_VALUES);
+}
+
+const GOLDEN_VALUES: [u64; 5] =
+    [0xa934_8838_a2f2_efa2, 0x1a24_2673_49d5_627a, 0x345a_1f3f_9cd5_0071, 0xaa17_2395_a046_05a5, 0x1a24_2673_49d5_627a];

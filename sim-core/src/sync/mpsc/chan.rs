@@ -14,7 +14,7 @@
 //! so a waker that reaches back into the channel (or the simulation) cannot find it
 //! borrowed.
 
-use std::cell::{Ref, RefCell, RefMut};
+use std::cell::{Cell, Ref, RefCell, RefMut};
 use std::collections::VecDeque;
 use std::ops::{Deref, DerefMut};
 use std::panic::Location;
@@ -51,6 +51,8 @@ pub(super) struct Chan<T> {
     handle: Handle,
     bound: Option<usize>,
     latency: Option<Duration>,
+    /// Hashes a message for the fingerprint, once the channel opted in.
+    values: Cell<Option<crate::trace::ValueHashFn<T>>>,
     state: RefCell<State<T>>,
 }
 
@@ -110,6 +112,7 @@ impl<T> Chan<T> {
             handle,
             bound,
             latency: None,
+            values: Cell::new(None),
             state: RefCell::new(State {
                 buffer: VecDeque::new(),
                 in_flight: VecDeque::new(),
@@ -165,6 +168,18 @@ impl<T> Chan<T> {
     #[inline]
     fn touch(&self) {
         self.handle.touch(Access::Channel(self.id));
+    }
+
+    /// From now on, every message sent or received is fingerprinted by value.
+    pub(super) fn fingerprint_values(&self)
+    where
+        T: std::hash::Hash,
+    {
+        self.values.set(Some(crate::trace::value_hash::<T>));
+    }
+
+    fn value_of(&self, value: &T) -> Option<u64> {
+        self.values.get().map(|hash| hash(value))
     }
 
     // ---- senders ----
@@ -416,6 +431,7 @@ impl<T> Chan<T> {
     /// Puts a message in the buffer (waking the receiver), or in flight when the
     /// channel has a latency; records the send.
     fn deposit(&self, st: &mut State<T>, value: T) {
+        let hash = self.value_of(&value);
         let mut core = self.handle.core.borrow_mut();
         match self.latency {
             None => {
@@ -433,7 +449,7 @@ impl<T> Chan<T> {
                 }
             }
         }
-        core.record_channel(RecordKind::Send, self.id);
+        core.record_message(RecordKind::Send, self.id, hash);
     }
 
     fn record_close(&self, st: &mut State<T>) {
@@ -449,7 +465,8 @@ impl<T> Chan<T> {
     fn take(&self, st: &mut State<T>) -> Option<T> {
         let value = st.buffer.pop_front()?;
         self.grant_waiters(st);
-        self.handle.core.borrow_mut().record_channel(RecordKind::Recv, self.id);
+        let hash = self.value_of(&value);
+        self.handle.core.borrow_mut().record_message(RecordKind::Recv, self.id, hash);
         Some(value)
     }
 

@@ -27,6 +27,20 @@ pub struct UnboundedReceiver<T> {
 }
 
 impl<T> UnboundedSender<T> {
+    /// Fingerprints this channel's messages by value from now on: every send and
+    /// receive folds the message's [`value_hash`](crate::trace::value_hash) into the
+    /// run's fingerprint and shows it in the trace, so two runs that send the same
+    /// number of messages but different values (a leak that reorders values, say)
+    /// get different fingerprints, and the determinism check names the value. Call it
+    /// once, before the first send; it applies to the whole channel (every sender
+    /// and the receiver).
+    pub fn fingerprint_values(&self)
+    where
+        T: std::hash::Hash,
+    {
+        self.chan.fingerprint_values();
+    }
+
     /// Sends `value` at once: into the receiver's buffer (waking the receiver through
     /// the event queue), or in flight when the channel has a latency.
     ///
