@@ -85,7 +85,7 @@ impl Difference {
     /// Where a difference of this kind can come from.
     pub fn sources(self) -> &'static str {
         match self {
-            Difference::OsThread => "a waker invoked from an OS thread (std::thread::spawn, tokio::spawn, spawn_blocking)",
+            Difference::OsThread => "a waker invoked from an OS thread (a thread the code started, a blocking pool)",
             Difference::Name => {
                 "a name built from hash-map iteration order, a counter that outlives a run, or unseeded randomness"
             }
