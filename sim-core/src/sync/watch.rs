@@ -37,7 +37,7 @@
 //! assert_eq!(seen, 2);
 //! ```
 
-use std::cell::{self, RefCell};
+use std::cell::{self, Cell, RefCell};
 use std::fmt;
 use std::future::Future;
 use std::ops::Deref;
@@ -96,6 +96,8 @@ const UNSEEN: u64 = u64::MAX;
 struct Shared<T> {
     id: ChannelId,
     handle: Handle,
+    /// Hashes the value for the fingerprint, once the channel opted in.
+    values: Cell<Option<crate::trace::ValueHashFn<T>>>,
     value: RefCell<T>,
     state: RefCell<State>,
 }
@@ -149,17 +151,17 @@ impl<T> Shared<T> {
                     self.handle.core.borrow().channel_name(self.id)
                 )
             };
-            modify(&mut value)
+            modify(&mut value).then(|| self.values.get().map(|hash| hash(&value)))
         };
-        if !changed {
+        let Some(hash) = changed else {
             return false;
-        }
+        };
         let wakers: Vec<Waker> = {
             let mut st = self.state.borrow_mut();
             st.version += 1;
             st.rx_waiters.drain(..).map(|(_, w)| w).collect()
         };
-        self.record(RecordKind::Send);
+        self.handle.core.borrow_mut().record_message(RecordKind::Send, self.id, hash);
         for w in wakers {
             w.wake();
         }
@@ -222,7 +224,21 @@ impl<T> Sender<T> {
             next_key: 0,
             close_recorded: false,
         };
-        Sender { shared: Rc::new(Shared { id, handle, value: RefCell::new(init), state: RefCell::new(state) }) }
+        let shared =
+            Shared { id, handle, values: Cell::new(None), value: RefCell::new(init), state: RefCell::new(state) };
+        Sender { shared: Rc::new(shared) }
+    }
+
+    /// Fingerprints the channel's values from now on: every change of the value
+    /// (its `send` record) folds the new value's
+    /// [`value_hash`](crate::trace::value_hash) into the run's fingerprint and shows
+    /// it in the trace (see
+    /// [`mpsc::Sender::fingerprint_values`](crate::sync::mpsc::Sender::fingerprint_values)).
+    pub fn fingerprint_values(&self)
+    where
+        T: std::hash::Hash,
+    {
+        self.shared.values.set(Some(crate::trace::value_hash::<T>));
     }
 
     /// Replaces the value and notifies every receiver.

@@ -335,3 +335,30 @@ fn a_wake_from_an_os_thread_is_named_as_an_os_thread_leak() {
     assert_eq!(err.difference, Difference::OsThread);
     assert!(err.to_string().contains("what differed: an OS thread"), "{err}");
 }
+
+/// One-shot and watch channels opt in the same way: the value sent changes the
+/// fingerprint only on a channel that asked for it.
+#[test]
+fn oneshot_and_watch_values_are_fingerprinted_when_asked() {
+    use sim_core::sync::{oneshot, watch};
+    let run = |opt_in: bool, value: u64| {
+        let mut sim = Sim::new(Config::default());
+        sim.block_on(async move {
+            let (tx, rx) = oneshot::channel_named::<u64>("once");
+            let (wtx, mut wrx) = watch::channel_named("state", 0u64);
+            if opt_in {
+                tx.fingerprint_values();
+                wtx.fingerprint_values();
+            }
+            tx.send(value).unwrap();
+            assert_eq!(rx.await.unwrap(), value);
+            wtx.send(value).unwrap();
+            wrx.changed().await.unwrap();
+        })
+        .unwrap();
+        sim.fingerprint()
+    };
+    assert_eq!(run(false, 1), run(false, 2));
+    assert_ne!(run(true, 1), run(true, 2));
+    assert_eq!(run(true, 1), run(true, 1));
+}
