@@ -459,10 +459,12 @@ impl<T> Receiver<T> {
     /// Waits for a value this receiver has not seen and marks it seen (traced as a
     /// `recv`). Completes at once when the current value is unseen.
     ///
+    /// The future is [`Selectable`]: ready when a poll would complete it.
+    ///
     /// # Errors
     /// [`RecvError`] when every sender is gone and the current value was seen.
-    pub async fn changed(&mut self) -> Result<(), RecvError> {
-        Changed { rx: self }.await
+    pub fn changed(&mut self) -> Changed<'_, T> {
+        Changed { rx: self }
     }
 
     /// Waits until the value satisfies `f` (checking the current value first), marks
@@ -528,8 +530,12 @@ impl<T> Receiver<T> {
     }
 }
 
-/// The wait of [`Receiver::changed`]: leaves the waiters' list when dropped.
-struct Changed<'a, T> {
+/// The future of [`Receiver::changed`]: `Ok` once the value has a version the
+/// receiver has not seen (marking it seen), `Err` once every sender is gone with
+/// nothing unseen. It leaves the waiters' list when dropped, and it is
+/// [`Selectable`].
+#[must_use = "futures do nothing unless awaited"]
+pub struct Changed<'a, T> {
     rx: &'a mut Receiver<T>,
 }
 
@@ -553,6 +559,12 @@ impl<T> Drop for Changed<'_, T> {
         if let Ok(mut st) = self.rx.shared.state.try_borrow_mut() {
             st.rx_waiters.retain(|(k, _)| *k != key);
         }
+    }
+}
+
+impl<T> fmt::Debug for Changed<'_, T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Changed").field("channel", &self.rx.shared.id).finish()
     }
 }
 

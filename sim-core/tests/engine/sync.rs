@@ -405,6 +405,28 @@ fn watch_sends_borrows_and_marks_follow_tokio() {
     .unwrap();
 }
 
+/// `changed()` is a selectable future: a select against a timer takes the change
+/// when it comes first, the timer otherwise.
+#[test]
+fn a_watch_change_can_be_selected_against_a_timer() {
+    use sim_core::select::{select, Either};
+    let mut sim = Sim::new(Config::default());
+    let got = sim
+        .block_on(async {
+            let (tx, mut rx) = watch::channel(0u32);
+            spawn(async move {
+                sleep(ms(3)).await;
+                tx.send(1).unwrap();
+                sleep(ms(10)).await;
+            });
+            let first = matches!(select(rx.changed(), sleep(ms(5))).await, Either::Left(Ok(())));
+            let second = matches!(select(rx.changed(), sleep(ms(5))).await, Either::Right(()));
+            (first, second, Instant::now())
+        })
+        .unwrap();
+    assert_eq!(got, (true, true, Instant::from_millis(8)));
+}
+
 #[test]
 fn a_sender_writing_while_a_ref_is_held_fails_the_run_with_a_clear_message() {
     let mut sim = Sim::new(Config::default());
