@@ -875,7 +875,10 @@ mod tests {
         assert_eq!(count(&html, "<g class=\"blocked\""), 2);
         assert!(html.contains(">blocked: waits on recv on `a`</text>"));
         assert!(html.contains(">blocked: waits on recv on `b`</text>"));
-        assert!(html.contains(&failure.replay.replace('\'', "&#39;")));
+        // The replay (a command, or Rust for a raw run, with quotes) appears escaped.
+        let mut replay = String::new();
+        push_esc(&mut replay, &failure.replay);
+        assert!(html.contains(&replay), "{}", failure.replay);
         let passing = render_timeline(&ping(Config::default()), None, "ping");
         assert!(passing.contains("data-failure=\"none\"") && !passing.contains("class=\"failure\""));
     }
