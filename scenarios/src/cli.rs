@@ -5,7 +5,9 @@
 //! clean; for `explore`, buggy caught in some order and fixed proven in every
 //! order, and no scenario that fails to replay its own prefix; for `replay`, the run passed; for `check-determinism`, every seed ran
 //! the same twice), 1 when not, 2 on bad input, with a one-line reason on
-//! standard error.
+//! standard error; 3 when a poll did not return within the watchdog's bound
+//! (`LOCKSTEP_POLL_TIMEOUT`, default 60 s; see [`sim_core::watchdog`]): the task's
+//! name, the seed and the replay command are on standard error.
 
 use std::fmt::Write as _;
 use std::fs::File;
@@ -161,6 +163,13 @@ pub fn main() -> ExitCode {
         Ok(cli) => cli,
         Err(e) => return clap_error(e),
     };
+    match sim_core::env::poll_timeout_from_env() {
+        Ok(bound) => crate::set_poll_timeout(bound.unwrap_or(sim_core::watchdog::DEFAULT_BOUND)),
+        Err(e) => {
+            eprintln!("lockstep: {}", one_line(&e.to_string()));
+            return ExitCode::from(2);
+        }
+    }
     let result = match cli.command {
         Command::List => list(),
         Command::Run(args) => run(args),

@@ -46,6 +46,8 @@ mod scenario;
 pub mod timeline;
 pub mod world;
 
-pub use scenario::{Build, Expectation, Exploration, Outcome, Scenario, Variant, REPLAY_SEED, REPLAY_TAPE};
+pub use scenario::{
+    set_poll_timeout, Build, Expectation, Exploration, Outcome, Scenario, Variant, REPLAY_SEED, REPLAY_TAPE,
+};
 
 pub use sim_core;

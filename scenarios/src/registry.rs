@@ -16,14 +16,19 @@ static CATALOGUE: LazyLock<Vec<Scenario>> = LazyLock::new(|| {
     all
 });
 
+/// Scenarios that are no race of the catalogue, reachable by name only (not in
+/// [`all`], `lockstep list` or `--all`): `spin/buggy`, a task that loops without
+/// ever yielding, which shows the poll watchdog ending the tool.
+static HIDDEN: LazyLock<Vec<Scenario>> = LazyLock::new(races::spin::scenarios);
+
 /// Every scenario of the catalogue, in catalogue order (race, then buggy before fixed).
 pub fn all() -> &'static [Scenario] {
     &CATALOGUE
 }
 
-/// The scenario named exactly `name` (as in `throttle-hang/buggy`).
+/// The scenario named exactly `name` (as in `throttle-hang/buggy`), hidden ones included.
 pub fn get(name: &str) -> Option<&'static Scenario> {
-    all().iter().find(|s| s.name == name)
+    all().iter().chain(HIDDEN.iter()).find(|s| s.name == name)
 }
 
 /// The scenarios `pattern` selects: the one named exactly so, or every variant of
@@ -32,6 +37,6 @@ pub fn get(name: &str) -> Option<&'static Scenario> {
 pub fn select(pattern: &str) -> Vec<&'static Scenario> {
     match get(pattern) {
         Some(s) => vec![s],
-        None => all().iter().filter(|s| s.family == pattern).collect(),
+        None => all().iter().chain(HIDDEN.iter()).filter(|s| s.family == pattern).collect(),
     }
 }

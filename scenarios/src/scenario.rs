@@ -3,6 +3,7 @@
 
 use std::fmt;
 use std::sync::{Arc, OnceLock};
+use std::time::Duration;
 
 use sim_core::check::{check_with, CheckConfig, CheckSummary};
 use sim_core::env::EnvOverrides;
@@ -15,6 +16,19 @@ use crate::world::{Ctx, Timeline, World};
 pub const REPLAY_SEED: &str = "cargo run --release -p scenarios --bin lockstep -- replay {name} --seed {seed}";
 /// The command that replays one tape of a scenario; `{name}` and `{tape}` are filled in.
 pub const REPLAY_TAPE: &str = "cargo run --release -p scenarios --bin lockstep -- replay {name} --tape '{tape}'";
+
+static POLL_TIMEOUT: OnceLock<Duration> = OnceLock::new();
+
+/// Sets the poll watchdog's bound of every scenario run of this process (the
+/// `lockstep` tool sets it from `LOCKSTEP_POLL_TIMEOUT`; zero: no watchdog). The
+/// first call wins. Default: [`sim_core::watchdog::DEFAULT_BOUND`].
+pub fn set_poll_timeout(bound: Duration) {
+    let _ = POLL_TIMEOUT.set(bound);
+}
+
+fn poll_timeout() -> Duration {
+    POLL_TIMEOUT.get().copied().unwrap_or(sim_core::watchdog::DEFAULT_BOUND)
+}
 
 /// Which variant of a race a scenario is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -211,7 +225,8 @@ impl Scenario {
             .name(self.name)
             .strategy(strategy)
             .max_steps(StepLimit::FailAfter(2_000_000))
-            .max_time(TimeLimit::FailAfter(std::time::Duration::from_secs(3600)));
+            .max_time(TimeLimit::FailAfter(std::time::Duration::from_secs(3600)))
+            .poll_timeout(poll_timeout());
         config.replay_hint = Some(hint.to_string());
         config
     }

@@ -337,6 +337,12 @@ impl CheckConfig {
         if let Some(shard) = env.shard {
             self.shard = Some(shard);
         }
+        if let Some(bound) = env.poll_timeout {
+            self.sim.poll_timeout = Some(bound);
+        }
+        if self.sim.poll_timeout.is_none() {
+            self.sim.poll_timeout = Some(crate::watchdog::DEFAULT_BOUND);
+        }
         match (&env.tape, env.seed) {
             (Some(tape), _) => Plan::Tape(tape.clone()),
             (None, Some(seed)) => Plan::Seed(seed),

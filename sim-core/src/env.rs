@@ -7,6 +7,7 @@
 //! | `LOCKSTEP_SEEDS` | how many seeds to run, from the range's start | `LOCKSTEP_SEEDS=100000` |
 //! | `LOCKSTEP_SHARD` | run only shard `i` of `n` of the range (0-based) | `LOCKSTEP_SHARD=1/4` |
 //! | `LOCKSTEP_JOBS` | how many worker threads run seeds | `LOCKSTEP_JOBS=1` |
+//! | `LOCKSTEP_POLL_TIMEOUT` | the [poll watchdog](crate::watchdog)'s bound for checks and the `lockstep` tool: seconds, or `ms`/`s` suffixed; `0` or `off` disables it (default 60 s) | `LOCKSTEP_POLL_TIMEOUT=500ms` |
 //! | `LOCKSTEP_LOG` | the level [`init_test_logging`](crate::log::init_test_logging) installs | `LOCKSTEP_LOG=debug` |
 //!
 //! Which test a replay command selects also comes from here ([`cargo_test_command`]):
@@ -26,6 +27,7 @@
 
 use std::fmt;
 use std::num::NonZeroUsize;
+use std::time::Duration;
 
 use tracing::level_filters::LevelFilter;
 
@@ -44,6 +46,8 @@ pub const SHARD: &str = "LOCKSTEP_SHARD";
 pub const JOBS: &str = "LOCKSTEP_JOBS";
 /// The level of the test logging subscriber.
 pub const LOG: &str = "LOCKSTEP_LOG";
+/// The poll watchdog's bound.
+pub const POLL_TIMEOUT: &str = "LOCKSTEP_POLL_TIMEOUT";
 
 /// The overrides found in the environment; `None` means "not set".
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -71,6 +75,9 @@ pub struct EnvOverrides {
     /// `LOCKSTEP_TAPE` in front as their replay command. `None` outside a test that
     /// `cargo test` started; then the checks print Rust that replays the run.
     pub test_command: Option<String>,
+    /// `LOCKSTEP_POLL_TIMEOUT`: the [poll watchdog](crate::watchdog)'s bound, wall
+    /// clock (`Duration::ZERO`: off). Seconds (`30`), or suffixed (`500ms`, `2s`), or `off`.
+    pub poll_timeout: Option<Duration>,
 }
 
 impl EnvOverrides {
@@ -118,6 +125,7 @@ impl EnvOverrides {
             jobs: get(JOBS).map(|(n, v)| parse_jobs(n, v)).transpose()?,
             log: get(LOG).map(|(n, v)| parse_level(n, v)).transpose()?,
             test_command: None,
+            poll_timeout: get(POLL_TIMEOUT).map(|(n, v)| parse_bound(n, v)).transpose()?,
         };
         if let (Some(seed), Some(tape)) = (found.seed, &found.tape) {
             let value = tape.to_string();
@@ -126,6 +134,37 @@ impl EnvOverrides {
         }
         Ok(found)
     }
+}
+
+/// Reads `LOCKSTEP_POLL_TIMEOUT` alone, for tools that take no other override (the
+/// `lockstep` tool). `None` when unset or empty.
+///
+/// # Errors
+/// An [`EnvError`] when its value is not a bound.
+pub fn poll_timeout_from_env() -> Result<Option<Duration>, EnvError> {
+    match std::env::var(POLL_TIMEOUT) {
+        Ok(v) if v.trim().is_empty() => Ok(None),
+        Ok(v) => parse_bound(POLL_TIMEOUT, v).map(Some),
+        Err(std::env::VarError::NotPresent) => Ok(None),
+        Err(std::env::VarError::NotUnicode(raw)) => {
+            Err(EnvError::new(POLL_TIMEOUT, raw.to_string_lossy().into_owned(), "not Unicode"))
+        }
+    }
+}
+
+fn parse_bound(name: &'static str, value: String) -> Result<Duration, EnvError> {
+    let reason = "expected a wall-clock bound: seconds (`30`), `500ms`, `2s`, or `off`";
+    let text = value.trim();
+    if text == "off" {
+        return Ok(Duration::ZERO);
+    }
+    let (number, unit) = match (text.strip_suffix("ms"), text.strip_suffix('s')) {
+        (Some(n), _) => (n, 1),
+        (None, Some(n)) => (n, 1000),
+        (None, None) => (text, 1000),
+    };
+    let millis = number.trim().parse::<u64>().ok().and_then(|n| n.checked_mul(unit));
+    millis.map(Duration::from_millis).ok_or_else(|| EnvError::new(name, value, reason))
 }
 
 fn parse_u64(name: &'static str, value: String, reason: &str) -> Result<u64, EnvError> {

@@ -233,6 +233,7 @@ mod tape;
 pub mod task;
 pub mod time;
 pub mod trace;
+pub mod watchdog;
 
 pub use crate::check::{check_random, replay, replay_tape, CheckConfig, CheckSummary, Seeded, Shard, StopAt};
 pub use crate::context::named;

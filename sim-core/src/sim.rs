@@ -6,6 +6,7 @@ use std::cell::RefCell;
 use std::future::Future;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::rc::Rc;
+use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
@@ -17,6 +18,7 @@ use crate::strategy::StrategyKind;
 use crate::task::{spawn_on, JoinHandle};
 use crate::time::Instant;
 use crate::trace::{Fingerprint, RecordKind, Trace, TraceBuf, TraceLine, TraceMode, TraceRecord};
+use crate::watchdog::Stamp;
 use crate::{Choice, Tape, TaskId, Wait};
 
 /// When a run stops for taking too many steps.
@@ -69,6 +71,11 @@ pub struct Config {
     /// that comes turns the deadlock into [`FailureKind::Escape`]; the wall clock
     /// only ever picks between these two failures. Default: 200 ms.
     pub foreign_wake_grace: Duration,
+    /// The poll watchdog's bound (wall clock): a poll that has not returned after
+    /// this long is reported and ends the process ([`crate::watchdog`]). Default:
+    /// `None`, no watchdog for a raw simulation; the check runner arms its runs with
+    /// [`crate::watchdog::DEFAULT_BOUND`] (or `LOCKSTEP_POLL_TIMEOUT`). Zero: none.
+    pub poll_timeout: Option<Duration>,
 }
 
 impl Default for Config {
@@ -81,6 +88,7 @@ impl Default for Config {
             trace: TraceMode::default(),
             replay_hint: None,
             foreign_wake_grace: Duration::from_millis(200),
+            poll_timeout: None,
         }
     }
 }
@@ -131,6 +139,12 @@ impl Config {
         self.max_time = limit;
         self
     }
+
+    /// Arms the poll watchdog with `bound` (zero: no watchdog).
+    pub fn poll_timeout(mut self, bound: Duration) -> Config {
+        self.poll_timeout = Some(bound);
+        self
+    }
 }
 
 /// A deterministic simulation: virtual time, one event queue, tasks, channels, timers.
@@ -142,6 +156,65 @@ pub struct Sim {
     config: Config,
     max_steps: u64,
     max_time: Instant,
+    /// The poll watchdog's view of this run, when armed.
+    watch: Option<Watch>,
+}
+
+/// An armed run: its stamp, the polls started so far, the task names it was told.
+struct Watch {
+    stamp: Arc<Stamp>,
+    polls: u64,
+    names_known: usize,
+}
+
+impl Watch {
+    /// Arms the watchdog for a run configured by `config`, when it asks for one.
+    fn arm(config: &Config, seed: Option<u64>) -> Option<Watch> {
+        let bound = config.poll_timeout.filter(|b| !b.is_zero())?;
+        let name = config.name.as_deref();
+        let (which, replay) = match (&config.strategy, seed) {
+            (StrategyKind::Pct { seed, depth, steps }, _) => (
+                format!("PCT seed {seed} (depth {depth}, {steps} steps)"),
+                "run the same PCT check again (its tape is only known once the poll returns)".to_string(),
+            ),
+            (strategy, _) => {
+                let canonical = Tape::new();
+                let tape = match (strategy, seed) {
+                    (StrategyKind::Replay(tape), _) => Some(tape),
+                    (_, Some(_)) => None,
+                    (_, None) => Some(&canonical),
+                };
+                let which = match (seed, strategy) {
+                    (Some(seed), _) => format!("seed {seed}"),
+                    (None, StrategyKind::Replay(tape)) => format!("tape {tape}"),
+                    (None, _) => "the canonical order".to_string(),
+                };
+                (which, replay_command(config.replay_hint.as_deref(), name, seed, tape))
+            }
+        };
+        let run = format!("{which} of `{}`", name.unwrap_or("simulation"));
+        Some(Watch { stamp: Stamp::arm(bound, run, replay), polls: 0, names_known: 0 })
+    }
+
+    /// A poll of `id` starts (`core` names the tasks the stamp does not know yet).
+    fn begin(watch: &mut Option<Watch>, core: &Core, id: TaskId) {
+        let Some(watch) = watch else { return };
+        let known = id.0 as usize + 1;
+        if known > watch.names_known {
+            let names = (watch.names_known..known).map(|i| core.task_name(TaskId(i as u32)).to_string());
+            watch.stamp.add_names(names);
+            watch.names_known = known;
+        }
+        watch.polls += 1;
+        watch.stamp.begin(id.0, watch.polls);
+    }
+
+    /// The poll returned.
+    fn end(watch: &Option<Watch>) {
+        if let Some(watch) = watch {
+            watch.stamp.end(watch.polls);
+        }
+    }
 }
 
 /// How far a bounded drive got.
@@ -164,6 +237,7 @@ impl Sim {
     /// `config.strategy` (for explorers and custom policies).
     pub fn with_strategy(config: Config, strategy: Box<dyn crate::strategy::Strategy>) -> Sim {
         let footprints = strategy.wants_footprints();
+        let watch = Watch::arm(&config, strategy.seed());
         let core = Core::new(strategy, TraceBuf::new(config.trace));
         let shared = Rc::new(Shared { core: RefCell::new(core), futures: RefCell::new(Vec::new()), footprints });
         context::push(shared.clone());
@@ -175,7 +249,7 @@ impl Sim {
             TimeLimit::FailAfter(d) => Instant::ZERO.saturating_add(d),
             TimeLimit::Unlimited => Instant::MAX,
         };
-        Sim { shared, config, max_steps, max_time }
+        Sim { shared, config, max_steps, max_time, watch }
     }
 
     /// Runs `f` with this simulation current, for setup code that creates channels
@@ -547,6 +621,7 @@ impl Sim {
             r.choice = choice;
             core.record(r);
             let span = tracing::info_span!("task", name = %core.task_name(id), id = id.0);
+            Watch::begin(&mut self.watch, &core, id);
             (waker, span)
         };
         let mut cx = Context::from_waker(&waker);
@@ -554,6 +629,7 @@ impl Sim {
             let _entered = span.enter();
             catch_unwind(AssertUnwindSafe(|| future.as_mut().poll(&mut cx)))
         };
+        Watch::end(&self.watch);
         let mut core = self.shared.core.borrow_mut();
         core.end_poll(id, waker);
         match result {
@@ -594,6 +670,7 @@ impl Sim {
             r.choice = choice;
             core.record(r);
             let span = tracing::info_span!("task", name = %core.task_name(id), id = id.0);
+            Watch::begin(&mut self.watch, &core, id);
             (waker, span)
         };
         let mut cx = Context::from_waker(&waker);
@@ -601,6 +678,7 @@ impl Sim {
             let _entered = span.enter();
             catch_unwind(AssertUnwindSafe(|| (local.poll)(&mut cx)))
         };
+        Watch::end(&self.watch);
         let mut core = self.shared.core.borrow_mut();
         core.end_poll(id, waker);
         match result {

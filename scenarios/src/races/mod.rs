@@ -5,6 +5,7 @@
 
 pub mod drain;
 pub mod size_latency;
+pub mod spin;
 pub mod state_channel;
 pub mod throttle_hang;
 pub mod tick_loss;

@@ -272,6 +272,55 @@ fn keep_going_counts_every_failure_and_records_the_lowest_hundred() {
     assert_eq!(recorded, distinct);
 }
 
+/// Runs the tool with `env` set, with a hang guard of two minutes (a hang fails the test).
+fn lockstep_guarded(args: &[&str], env: &[(&str, &str)]) -> Output {
+    use std::process::Stdio;
+    use std::time::{Duration, Instant as WallClock};
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_lockstep"));
+    cmd.args(args).stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let mut child = cmd.spawn().expect("the lockstep binary runs");
+    let deadline = WallClock::now() + Duration::from_secs(120);
+    while child.try_wait().unwrap().is_none() {
+        if WallClock::now() > deadline {
+            child.kill().unwrap();
+            panic!("lockstep {args:?} hung");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    child.wait_with_output().unwrap()
+}
+
+#[test]
+fn a_task_that_never_yields_ends_the_tool_with_the_watchdog_report() {
+    let bound = [("LOCKSTEP_POLL_TIMEOUT", "300ms")];
+    let out = lockstep_guarded(&["run", "spin/buggy", "--seeds", "3"], &bound);
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(sim_core::watchdog::EXIT_CODE), "{err}");
+    assert!(
+        err.contains(
+            "lockstep: watchdog: a poll of task `spinner` has not returned after 300ms of wall-clock time \
+             (seed 0 of `spin/buggy`)"
+        ),
+        "{err}"
+    );
+    // The printed replay command, run as printed (on the binary cargo would build).
+    let replay = err.lines().find_map(|l| l.strip_prefix("  replay: ")).expect("a replay line");
+    assert_eq!(replay, "cargo run --release -p scenarios --bin lockstep -- replay spin/buggy --seed 0");
+    let args: Vec<&str> = replay.split(" -- ").nth(1).unwrap().split(' ').collect();
+    let again = lockstep_guarded(&args, &bound);
+    assert_eq!(again.status.code(), Some(sim_core::watchdog::EXIT_CODE), "{}", stderr(&again));
+    assert!(stderr(&again).contains("task `spinner`") && stderr(&again).contains(replay), "{}", stderr(&again));
+    // The hidden scenario is in no listing and no --all.
+    assert!(!stdout(&lockstep(&["list"])).contains("spin/"));
+    // A bad bound is bad input.
+    let bad = lockstep_guarded(&["list"], &[("LOCKSTEP_POLL_TIMEOUT", "soon")]);
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(stderr(&bad).starts_with("lockstep: bad environment variable LOCKSTEP_POLL_TIMEOUT=\"soon\""));
+}
+
 #[test]
 fn help_exits_0() {
     let out = lockstep(&["--help"]);

@@ -20,3 +20,4 @@ mod sync;
 mod tape_text;
 mod timers;
 mod trace;
+mod watchdog;

@@ -35,6 +35,11 @@ const ALLOWED: &[(&str, &str, &str)] = &[
         "the tool's seeds/s column and progress bar time the whole run from outside any simulation",
     ),
     (
+        "sim-core/src/watchdog.rs",
+        "thread::Builder",
+        "the poll watchdog's thread only samples atomic poll counters and may end the process; it never touches a simulation",
+    ),
+    (
         "sim-core/src/check.rs",
         "thread::Builder",
         "worker threads run seeds outside simulations; each simulation stays on one thread",

@@ -1,0 +1,88 @@
+//! The poll watchdog: a task that never returns from `poll` ends the process with
+//! its name, the seed and the replay command, instead of hanging the check. Run in
+//! a child process (this test binary, re-invoked on this one test), because the
+//! watchdog exits the process.
+
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant as WallClock};
+
+use sim_core::check::{check, current_seed, CheckConfig};
+use sim_core::env::{EnvOverrides, POLL_TIMEOUT};
+use sim_core::watchdog::{DEFAULT_BOUND, EXIT_CODE};
+
+/// This test's path, as `cargo test -- --exact` takes it.
+const NAME: &str = "watchdog::a_poll_that_never_returns_ends_the_process_with_a_report";
+/// Set in the child: run the hanging check instead of watching it.
+const CHILD: &str = "LOCKSTEP_WATCHDOG_TEST_CHILD";
+
+/// Seeds 0..8; seed 3's task `spinner` loops without ever yielding.
+fn hanging_check() {
+    let cfg = CheckConfig::default().seeds(0..8).jobs(2).name(NAME);
+    check(cfg, || async {
+        let seed = current_seed().expect("a seeded run");
+        let spinner = sim_core::task::Builder::new().name("spinner").spawn(async move {
+            while seed == 3 && std::hint::black_box(true) {
+                std::hint::spin_loop();
+            }
+        });
+        spinner.await.unwrap();
+    });
+    unreachable!("seed 3 never returns from its poll");
+}
+
+/// Runs this test in a child process with `env`, and waits for it (a hang guard of
+/// two minutes: the watchdog's bound in the child is 300 ms).
+fn child(env: &[(&str, &str)]) -> Output {
+    let mut cmd = Command::new(std::env::current_exe().unwrap());
+    cmd.args(["--exact", NAME, "--nocapture"]).env(CHILD, "1").stdout(Stdio::piped()).stderr(Stdio::piped());
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let mut process = cmd.spawn().unwrap();
+    let deadline = WallClock::now() + Duration::from_secs(120);
+    while process.try_wait().unwrap().is_none() {
+        if WallClock::now() > deadline {
+            process.kill().unwrap();
+            panic!("the child hung: the watchdog did not end it");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    process.wait_with_output().unwrap()
+}
+
+#[test]
+fn a_poll_that_never_returns_ends_the_process_with_a_report() {
+    if std::env::var_os(CHILD).is_some() {
+        return hanging_check();
+    }
+    let out = child(&[(POLL_TIMEOUT, "300ms")]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(EXIT_CODE), "{err}");
+    let report = format!(
+        "lockstep: watchdog: a poll of task `spinner` has not returned after 300ms of wall-clock time (seed 3 of `{NAME}`)"
+    );
+    assert!(err.contains(&report), "{err}");
+    let replay = format!("  replay: LOCKSTEP_SEED=3 cargo test -- --exact {NAME}");
+    assert!(err.contains(&replay), "{err}");
+
+    // The printed replay, as `cargo test` runs it on this binary: seed 3 alone, which
+    // hangs again and is reported again.
+    let again = child(&[(POLL_TIMEOUT, "300ms"), ("LOCKSTEP_SEED", "3")]);
+    let err = String::from_utf8_lossy(&again.stderr);
+    assert_eq!(again.status.code(), Some(EXIT_CODE), "{err}");
+    assert!(err.contains(&report) && err.contains(&replay), "{err}");
+}
+
+#[test]
+fn the_bound_is_read_from_lockstep_poll_timeout() {
+    let bound = |value: &str| EnvOverrides::from_lookup(|n| (n == POLL_TIMEOUT).then(|| value.to_string()));
+    assert_eq!(bound("2").unwrap().poll_timeout, Some(Duration::from_secs(2)));
+    assert_eq!(bound("2s").unwrap().poll_timeout, Some(Duration::from_secs(2)));
+    assert_eq!(bound("250ms").unwrap().poll_timeout, Some(Duration::from_millis(250)));
+    assert_eq!(bound("off").unwrap().poll_timeout, Some(Duration::ZERO));
+    assert_eq!(bound("0").unwrap().poll_timeout, Some(Duration::ZERO));
+    let err = bound("soon").unwrap_err();
+    assert_eq!((err.variable, err.value.as_str()), (POLL_TIMEOUT, "soon"));
+    assert_eq!(EnvOverrides::from_lookup(|_| None).unwrap().poll_timeout, None);
+    assert_eq!(DEFAULT_BOUND, Duration::from_secs(60));
+}
