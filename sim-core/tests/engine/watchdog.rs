@@ -62,10 +62,10 @@ fn a_poll_that_never_returns_ends_the_process_with_a_report() {
         "lockstep: watchdog: a poll of task `spinner` has not returned after 300ms of wall-clock time (seed 3 of `{NAME}`)"
     );
     assert!(err.contains(&report), "{err}");
-    let replay = format!("  replay: LOCKSTEP_SEED=3 cargo test -- --exact {NAME}");
+    let replay = format!("  replay: LOCKSTEP_SEED=3 cargo test -p sim-core --test engine -- --exact {NAME}");
     assert!(err.contains(&replay), "{err}");
 
-    // The printed replay, as `cargo test` runs it on this binary: seed 3 alone, which
+    // The printed replay, as that `cargo test` command runs this binary: seed 3 alone, which
     // hangs again and is reported again.
     let again = child(&[(POLL_TIMEOUT, "300ms"), ("LOCKSTEP_SEED", "3")]);
     let err = String::from_utf8_lossy(&again.stderr);
