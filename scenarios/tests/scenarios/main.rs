@@ -4,5 +4,6 @@
 mod catalogue;
 mod cli;
 mod exploration;
+mod fuzz;
 mod props;
 mod timeline_browser;
