@@ -152,6 +152,15 @@ fn mutated(g: &mut Gen, scratch: &std::path::Path) -> Vec<String> {
 
 /// One generated argument list.
 fn invocation(g: &mut Gen, scratch: &std::path::Path) -> Vec<String> {
+    let mut args = generated(g, scratch);
+    // Never the checkout's own corpus: `--record` writes to the scratch directory.
+    if args.iter().any(|a| a == "--record") && !args.iter().any(|a| a == "--corpus") {
+        args.extend(["--corpus".to_string(), scratch.join("corpus.txt").display().to_string()]);
+    }
+    args
+}
+
+fn generated(g: &mut Gen, scratch: &std::path::Path) -> Vec<String> {
     if g.chance(50) {
         return mutated(g, scratch);
     }
@@ -258,9 +267,11 @@ fn the_tool_survives_hostile_arguments_and_tapes() {
     std::fs::create_dir_all(&scratch).unwrap();
     let mut g = Gen(0x10c4_57e9);
     let mut statuses = [0usize; 3];
+    let corpus_before = std::fs::read_to_string(scenarios::corpus::default_path()).unwrap();
     for case in 0..150 {
         let args = invocation(&mut g, &scratch);
         let out = run_guarded(&args);
+        assert_eq!(corpus_before, std::fs::read_to_string(scenarios::corpus::default_path()).unwrap());
         let (stdout, stderr) = (String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
         let code = out.status.code();
         assert!(matches!(code, Some(0..=2)), "case {case}: {args:?} exited {code:?}\n{stdout}{stderr}");
