@@ -129,3 +129,55 @@ fn handlers_can_break_and_reuse_what_the_futures_borrowed() {
     });
     assert_eq!(got, 3);
 }
+
+/// A task blocked in a `select!` over a channel names the channel and its wait in
+/// the deadlock report (the channel is named after the line that created it).
+#[test]
+fn a_task_blocked_in_select_names_its_waits_in_the_deadlock_report() {
+    let line = line!() + 2;
+    let (result, _) = crate::support::run(Config::default(), || async {
+        let (_tx, mut rx) = tokio::sync::mpsc::channel::<u32>(1);
+        let (_keep, mut named) = tokio::lockstep::named("input", || tokio::sync::mpsc::channel::<u32>(1));
+        tokio::select! {
+            _ = rx.recv() => {}
+            _ = named.recv() => {}
+        }
+    });
+    let failure = result.unwrap_err();
+    let expected = format!("deadlock: 1 task blocked: main (recv on `select.rs:{line}`, recv on `input`)");
+    assert!(failure.to_string().contains(&expected), "{failure}");
+}
+
+/// A debounce-like loop over a channel and a timer, unbiased: a seed gives one
+/// fingerprint, twice.
+#[test]
+fn a_select_loop_over_a_channel_and_a_timer_is_deterministic_per_seed() {
+    for seed in 0..20 {
+        twice(seed, || async {
+            let (tx, mut rx) = tokio::sync::mpsc::channel::<u32>(4);
+            let producer = tokio::spawn(async move {
+                for i in 0..4 {
+                    tokio::time::sleep(5 * MS).await;
+                    tx.send(i).await.unwrap();
+                }
+            });
+            let mut seen = Vec::new();
+            let quiet = tokio::time::sleep(5 * MS);
+            tokio::pin!(quiet);
+            loop {
+                tokio::select! {
+                    item = rx.recv() => match item {
+                        Some(i) => {
+                            seen.push(i);
+                            quiet.as_mut().reset(tokio::time::Instant::now() + 5 * MS);
+                        }
+                        None => break,
+                    },
+                    () = &mut quiet, if !quiet.is_elapsed() => seen.push(100),
+                }
+            }
+            producer.await.unwrap();
+            seen
+        });
+    }
+}
