@@ -66,8 +66,11 @@ pub(super) struct State<T> {
     reserved: usize,
     /// Senders waiting in `closed()` for the receiver to go away.
     closed_waiters: Vec<(u64, Waker)>,
-    /// Wakers to call once the borrow of this state ends.
-    woken: Vec<Waker>,
+    /// The first waker to call once the borrow of this state ends (most changes wake
+    /// one task: no allocation, no second borrow)...
+    woken: Option<Waker>,
+    /// ...and the others, in order.
+    woken_more: Vec<Waker>,
     rx_closed: bool,
     close_recorded: bool,
     rx_waker: Option<Waker>,
@@ -84,7 +87,11 @@ impl<T> State<T> {
 
     /// Wakes `waker` once the borrow of this state ends.
     fn wake(&mut self, waker: Waker) {
-        self.woken.push(waker);
+        if self.woken.is_none() {
+            self.woken = Some(waker);
+        } else {
+            self.woken_more.push(waker);
+        }
     }
 
     fn is_closed(&self) -> bool {
@@ -120,7 +127,8 @@ impl<T> Chan<T> {
                 weak: 0,
                 reserved: 0,
                 closed_waiters: Vec::new(),
-                woken: Vec::new(),
+                woken: None,
+                woken_more: Vec::new(),
                 rx_closed: false,
                 close_recorded: false,
                 rx_waker: None,
@@ -156,7 +164,7 @@ impl<T> Chan<T> {
     /// Wakers queued on it are called when the guard is dropped.
     fn state(&self) -> StateMut<'_, T> {
         self.touch();
-        StateMut(Some(self.state.borrow_mut()), &self.state)
+        StateMut(Some(self.state.borrow_mut()))
     }
 
     /// The shared state, to read; the running step's footprint notes the channel.
@@ -607,7 +615,7 @@ impl<T> Deliver for Chan<T> {
 
 /// The state borrowed to change it. Wakers queued with `State::wake` while it is
 /// held are called after the borrow ends.
-pub(super) struct StateMut<'a, T>(Option<RefMut<'a, State<T>>>, &'a RefCell<State<T>>);
+pub(super) struct StateMut<'a, T>(Option<RefMut<'a, State<T>>>);
 
 impl<T> Deref for StateMut<'_, T> {
     type Target = State<T>;
@@ -626,19 +634,12 @@ impl<T> DerefMut for StateMut<'_, T> {
 impl<T> Drop for StateMut<'_, T> {
     fn drop(&mut self) {
         let Some(mut st) = self.0.take() else { return };
-        if st.woken.is_empty() {
-            return;
-        }
-        let mut woken = std::mem::take(&mut st.woken);
+        let Some(first) = st.woken.take() else { return };
+        let more = if st.woken_more.is_empty() { Vec::new() } else { std::mem::take(&mut st.woken_more) };
         drop(st);
-        for w in woken.drain(..) {
+        first.wake();
+        for w in more {
             w.wake();
-        }
-        // Keep the buffer's allocation for the next wake-up.
-        if let Ok(mut st) = self.1.try_borrow_mut() {
-            if st.woken.is_empty() {
-                st.woken = woken;
-            }
         }
     }
 }
