@@ -63,8 +63,8 @@ fn the_fixed_processors_fail_no_seed() {
 }
 
 // Measured, and deterministic: each seed's run is a pure function of the seed. About one
-// seed in eight loses the item or hangs; tokio with paused time never does (tests/on_tokio.rs
-// of the tokio-user-on-tokio package).
+// seed in eight loses the item or hangs; tokio with paused time never does
+// (on-tokio/tests/on_tokio.rs, the tokio-user-on-tokio package).
 const PINNED_DEBOUNCE_FAILURES: u64 = 122;
 const PINNED_DEBOUNCE_FIRST: u64 = 2;
 const PINNED_THROTTLE_FAILURES: u64 = 130;
