@@ -160,6 +160,42 @@ pub struct Sim {
     watch: Option<Watch>,
 }
 
+/// What names a watched run, for the watchdog's report.
+struct RunInfo {
+    name: Option<String>,
+    strategy: StrategyKind,
+    replay_hint: Option<String>,
+    seed: Option<u64>,
+}
+
+impl RunInfo {
+    /// Which run (`seed 3 of \`name\``), and its replay command.
+    fn describe(&self) -> (String, String) {
+        let name = self.name.as_deref();
+        let (which, replay) = match &self.strategy {
+            StrategyKind::Pct { seed, depth, steps } => (
+                format!("PCT seed {seed} (depth {depth}, {steps} steps)"),
+                "run the same PCT check again (its tape is only known once the poll returns)".to_string(),
+            ),
+            strategy => {
+                let canonical = Tape::new();
+                let tape = match (strategy, self.seed) {
+                    (StrategyKind::Replay(tape), _) => Some(tape),
+                    (_, Some(_)) => None,
+                    (_, None) => Some(&canonical),
+                };
+                let which = match (self.seed, strategy) {
+                    (Some(seed), _) => format!("seed {seed}"),
+                    (None, StrategyKind::Replay(tape)) => format!("tape {tape}"),
+                    (None, _) => "the canonical order".to_string(),
+                };
+                (which, replay_command(self.replay_hint.as_deref(), name, self.seed, tape))
+            }
+        };
+        (format!("{which} of `{}`", name.unwrap_or("simulation")), replay)
+    }
+}
+
 /// An armed run: its stamp, the polls started so far, the task names it was told.
 struct Watch {
     stamp: Arc<Stamp>,
@@ -171,29 +207,14 @@ impl Watch {
     /// Arms the watchdog for a run configured by `config`, when it asks for one.
     fn arm(config: &Config, seed: Option<u64>) -> Option<Watch> {
         let bound = config.poll_timeout.filter(|b| !b.is_zero())?;
-        let name = config.name.as_deref();
-        let (which, replay) = match (&config.strategy, seed) {
-            (StrategyKind::Pct { seed, depth, steps }, _) => (
-                format!("PCT seed {seed} (depth {depth}, {steps} steps)"),
-                "run the same PCT check again (its tape is only known once the poll returns)".to_string(),
-            ),
-            (strategy, _) => {
-                let canonical = Tape::new();
-                let tape = match (strategy, seed) {
-                    (StrategyKind::Replay(tape), _) => Some(tape),
-                    (_, Some(_)) => None,
-                    (_, None) => Some(&canonical),
-                };
-                let which = match (seed, strategy) {
-                    (Some(seed), _) => format!("seed {seed}"),
-                    (None, StrategyKind::Replay(tape)) => format!("tape {tape}"),
-                    (None, _) => "the canonical order".to_string(),
-                };
-                (which, replay_command(config.replay_hint.as_deref(), name, seed, tape))
-            }
+        // Only what names the run is kept; the report is written if it is ever needed.
+        let describe = RunInfo {
+            name: config.name.clone(),
+            strategy: config.strategy.clone(),
+            replay_hint: config.replay_hint.clone(),
+            seed,
         };
-        let run = format!("{which} of `{}`", name.unwrap_or("simulation"));
-        Some(Watch { stamp: Stamp::arm(bound, run, replay), polls: 0, names_known: 0 })
+        Some(Watch { stamp: Stamp::arm(bound, Box::new(move || describe.describe())), polls: 0, names_known: 0 })
     }
 
     /// A poll of `id` starts (`core` names the tasks the stamp does not know yet).

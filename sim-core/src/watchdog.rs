@@ -29,7 +29,6 @@ pub const EXIT_CODE: i32 = 3;
 pub const DEFAULT_BOUND: Duration = Duration::from_secs(60);
 
 /// One armed run, shared with the watchdog thread.
-#[derive(Debug)]
 pub(crate) struct Stamp {
     /// Unique per armed run.
     id: u64,
@@ -40,15 +39,23 @@ pub(crate) struct Stamp {
     task: AtomicU32,
     /// Task names by id, filled in as tasks are first polled.
     names: Mutex<Vec<String>>,
-    /// Which run: `seed 3 of \`name\``.
-    run: String,
-    /// The command that replays it.
-    replay: String,
+    /// Which run (`seed 3 of \`name\``) and the command that replays it, written
+    /// only when a report is due.
+    describe: Describe,
+}
+
+/// Writes which run a stamp watches and its replay command.
+pub(crate) type Describe = Box<dyn Fn() -> (String, String) + Send + Sync>;
+
+impl std::fmt::Debug for Stamp {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Stamp").field("id", &self.id).field("bound", &self.bound).finish_non_exhaustive()
+    }
 }
 
 impl Stamp {
     /// Arms a run: the watchdog thread watches it until the returned stamp is dropped.
-    pub(crate) fn arm(bound: Duration, run: String, replay: String) -> Arc<Stamp> {
+    pub(crate) fn arm(bound: Duration, describe: Describe) -> Arc<Stamp> {
         static NEXT_ID: AtomicU64 = AtomicU64::new(0);
         let stamp = Arc::new(Stamp {
             id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
@@ -56,8 +63,7 @@ impl Stamp {
             state: AtomicU64::new(0),
             task: AtomicU32::new(0),
             names: Mutex::new(Vec::new()),
-            run,
-            replay,
+            describe,
         });
         let watcher = watcher();
         let mut watched = watcher.watched.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
@@ -89,11 +95,12 @@ impl Stamp {
         let task = self.task.load(Ordering::Relaxed) as usize;
         let names = self.names.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         let name = names.get(task).map_or("?", String::as_str);
+        let (run, replay) = (self.describe)();
         format!(
             "lockstep: watchdog: a poll of task `{name}` has not returned after {:?} of wall-clock time ({}): \
              the task loops without an .await or blocks the thread, which hangs the simulation \
              (the bound is LOCKSTEP_POLL_TIMEOUT)\n  replay: {}",
-            self.bound, self.run, self.replay
+            self.bound, run, replay
         )
     }
 }
