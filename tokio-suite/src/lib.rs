@@ -12,6 +12,7 @@
 //! See `docs/tokio.md`, "tokio's own tests", for the figures and what every failure means.
 #![forbid(unsafe_code)]
 
+pub mod cut;
 pub mod parse;
 pub mod project;
 pub mod report;
@@ -52,6 +53,9 @@ Cargo.lock) against sim-tokio and prints a table per file. FILE is a name such a
 
 options:
   --baseline          also run the files on real tokio and print its table
+  --no-cut            do not cut what does not compile: a file that does not build
+                      as is runs nothing (by default each item that holds a compiler
+                      error is blanked out of the generated copy, and the rest runs)
   --seeds N           LOCKSTEP_SEEDS for #[tokio::test] bodies under sim-tokio (default 10)
   --timeout SECS      wall-clock limit for one file, restarts included (default 300)
   --test-timeout SECS a test with no result after this long is hung (default 30)
@@ -67,6 +71,8 @@ pub struct Options {
     pub files: Vec<String>,
     /// Also run the files on real tokio.
     pub baseline: bool,
+    /// Cut the items that do not compile from a file that does not build, and run the rest.
+    pub cut: bool,
     /// `LOCKSTEP_SEEDS` for the sim side.
     pub seeds: u64,
     /// Limit for one file.
@@ -89,6 +95,7 @@ pub fn parse_args<I: IntoIterator<Item = String>>(args: I) -> Result<Command, St
     let mut opts = Options {
         files: Vec::new(),
         baseline: false,
+        cut: true,
         seeds: 10,
         file_timeout: Duration::from_secs(300),
         test_timeout: Duration::from_secs(30),
@@ -111,6 +118,7 @@ pub fn parse_args<I: IntoIterator<Item = String>>(args: I) -> Result<Command, St
         match flag.as_str() {
             "-h" | "--help" => return Ok(Command::Help),
             "--baseline" if inline.is_none() => opts.baseline = true,
+            "--no-cut" if inline.is_none() => opts.cut = false,
             "--seeds" => opts.seeds = positive("--seeds", value())?,
             "--timeout" => opts.file_timeout = Duration::from_secs(positive("--timeout", value())?),
             "--test-timeout" => opts.test_timeout = Duration::from_secs(positive("--test-timeout", value())?),
@@ -188,21 +196,39 @@ pub fn run_suite(opts: &Options) -> Result<(), Failure> {
         let mut reference = None;
         for (side, dir) in &crates {
             eprintln!("[{}/{n}] {file}: building on {}…", i + 1, side.name());
-            let build = project::build(&work, dir, *side, file).map_err(Failure::Setup)?;
+            let mut build = project::build(&work, dir, *side, file).map_err(Failure::Setup)?;
+            let as_is = build.first_error.clone();
+            let mut cuts = Vec::new();
+            if build.executable.is_none() && *side == Side::Sim && opts.cut {
+                let path = dir.join("tests").join(format!("{file}.rs"));
+                for _round in 0..16 {
+                    let Some(cut_now) = cut_errors(&path, file, &build)? else { break };
+                    eprintln!("[{}/{n}] {file}: cut {} item(s) that do not compile, rebuilding…", i + 1, cut_now.len());
+                    cuts.extend(cut_now);
+                    build = project::build(&work, dir, *side, file).map_err(Failure::Setup)?;
+                    if build.executable.is_some() {
+                        break;
+                    }
+                }
+            }
             let mut row = report::Row {
                 file: file.clone(),
-                build_error: build.first_error.clone(),
+                build_error: as_is,
                 tests: None,
                 outcomes: Default::default(),
+                ran: false,
+                cut: cuts,
             };
             if let Some(exe) = &build.executable {
-                row.build_error = None;
                 let run_it = *side == Side::Sim || opts.baseline;
                 if run_it {
                     eprintln!("[{}/{n}] {file}: running on {}…", i + 1, side.name());
                     let envs = if *side == Side::Sim { sim_env.clone() } else { Vec::new() };
                     match run::run_file(exe, &envs, limits) {
-                        Ok(outcomes) => row.outcomes = outcomes,
+                        Ok(outcomes) => {
+                            row.outcomes = outcomes;
+                            row.ran = true;
+                        }
                         Err(why) => row.build_error = Some(why),
                     }
                 } else {
@@ -232,6 +258,33 @@ pub fn run_suite(opts: &Options) -> Result<(), Failure> {
     Ok(())
 }
 
+/// Cuts the items of the generated test file that hold `build`'s errors; `None` when
+/// nothing could be cut (errors outside the file, or outside any item).
+fn cut_errors(path: &Path, file: &str, build: &parse::Build) -> Result<Option<Vec<report::Cut>>, Failure> {
+    use std::collections::BTreeMap;
+    let source =
+        std::fs::read_to_string(path).map_err(|e| Failure::Setup(format!("cannot read {}: {e}", path.display())))?;
+    let mut errors = Vec::new();
+    let mut support = BTreeMap::new();
+    for (at, line, column, msg) in &build.located {
+        if at.ends_with(&format!("tests/{file}.rs")) {
+            errors.push(cut::At { line: *line, column: *column, message: msg.clone() });
+        } else if let Some((_, module)) = at.rsplit_once("support/") {
+            support.entry(module.trim_end_matches(".rs").to_string()).or_insert_with(|| msg.clone());
+        }
+    }
+    let Ok((text, removed)) = cut::cut(&source, &errors, &support) else {
+        return Ok(None);
+    };
+    std::fs::write(path, text).map_err(|e| Failure::Setup(format!("cannot write {}: {e}", path.display())))?;
+    let cuts = removed.into_iter().map(|r| {
+        let label =
+            if r.names.is_empty() { r.item.label } else { format!("{} from `{}`", r.names.join(", "), r.item.label) };
+        report::Cut { test: r.item.test, label, error: r.error }
+    });
+    Ok(Some(cuts.collect()))
+}
+
 fn list_count(exe: &Path) -> Option<usize> {
     let out = std::process::Command::new(exe).arg("--list").output().ok()?;
     out.status.success().then(|| parse::parse_list(&String::from_utf8_lossy(&out.stdout)).len())
@@ -258,6 +311,7 @@ mod tests {
         assert_eq!(o.files.len(), 18);
         assert_eq!(o.files, DEFAULT_FILES);
         assert!(!o.baseline);
+        assert!(o.cut);
         assert_eq!((o.seeds, o.file_timeout.as_secs(), o.test_timeout.as_secs()), (10, 300, 30));
     }
 
@@ -276,7 +330,9 @@ mod tests {
         ]);
         assert_eq!(o.files, vec!["sync_mpsc".to_string(), "time_sleep".to_string()]);
         assert!(o.baseline);
+        assert!(o.cut);
         assert_eq!((o.seeds, o.file_timeout.as_secs(), o.test_timeout.as_secs()), (3, 60, 5));
+        assert!(!opts(&["--no-cut"]).cut);
         assert_eq!(parse(&["sync_mpsc", "--help"]), Ok(Command::Help));
         assert_eq!(parse(&["-h"]), Ok(Command::Help));
     }
@@ -290,6 +346,7 @@ mod tests {
             (&["--timeout", "ten"], "--timeout takes a whole number, got `ten`"),
             (&["--test-timeout=-1"], "--test-timeout takes a whole number, got `-1`"),
             (&["--baseline=yes"], "unknown option `--baseline=yes` (see --help)"),
+            (&["--no-cut=1"], "unknown option `--no-cut=1` (see --help)"),
             (&["../sync_mpsc"], "`../sync_mpsc` is not a test file name like `sync_mpsc`"),
             (&[".rs"], "`.rs` is not a test file name like `sync_mpsc`"),
         ];

@@ -127,6 +127,10 @@ pub struct Build {
     pub first_error: Option<String>,
     /// How many compiler errors were reported (not counting "aborting due to…").
     pub errors: usize,
+    /// Every compiler error: where it is (file as rustc names it, line, column, both
+    /// 1-based) and the one-line text. An error inside a macro expansion is placed at the
+    /// outermost call site in a file under `tests/`, when there is one.
+    pub located: Vec<(String, usize, usize, String)>,
 }
 
 /// Parses the JSON lines cargo prints with `--message-format=json`; lines that are not
@@ -154,14 +158,40 @@ pub fn parse_build(json_lines: &str) -> Build {
                     continue;
                 }
                 build.errors += 1;
+                let line = one_line_error(m);
+                if let Some((file, at, column)) = test_location(m) {
+                    build.located.push((file, at, column, line.clone()));
+                }
                 if build.first_error.is_none() {
-                    build.first_error = Some(one_line_error(m));
+                    build.first_error = Some(line);
                 }
             }
             _ => {}
         }
     }
     build
+}
+
+fn primary_span(m: &Value) -> Option<&Value> {
+    let spans = m["spans"].as_array()?;
+    spans.iter().find(|s| s["is_primary"].as_bool() == Some(true)).or(spans.first())
+}
+
+fn test_location(m: &Value) -> Option<(String, usize, usize)> {
+    let mut span = primary_span(m)?;
+    let mut found = None;
+    for _ in 0..64 {
+        let file = span["file_name"].as_str().unwrap_or_default();
+        if file.starts_with("tests/") || file.contains("/tests/") {
+            let line = span["line_start"].as_u64()? as usize;
+            found = Some((file.to_string(), line, span["column_start"].as_u64().unwrap_or(1) as usize));
+        }
+        match span.get("expansion").and_then(|e| e.get("span")) {
+            Some(next) if next.is_object() => span = next,
+            _ => break,
+        }
+    }
+    found
 }
 
 fn one_line_error(m: &Value) -> String {
@@ -171,9 +201,7 @@ fn one_line_error(m: &Value) -> String {
         Some(code) => format!("error[{code}]: {text}"),
         None => format!("error: {text}"),
     };
-    let spans = m["spans"].as_array().map(Vec::as_slice).unwrap_or_default();
-    let primary = spans.iter().find(|s| s["is_primary"].as_bool() == Some(true)).or(spans.first());
-    match primary {
+    match primary_span(m) {
         Some(span) => {
             let file = span["file_name"].as_str().unwrap_or_default();
             let file = file.rsplit('/').next().unwrap_or(file);
@@ -381,7 +409,7 @@ test result: FAILED. 2 passed; 2 failed; 1 ignored; 0 measured; 0 filtered out; 
     /// and a status line that is not JSON.
     const FAILED_BUILD: &str = r#"{"reason":"compiler-artifact","profile":{"test":false},"target":{"kind":["lib"],"name":"futures"},"executable":null}
 {"reason":"compiler-message","message":{"level":"warning","message":"unused import","code":null,"spans":[]}}
-{"reason":"compiler-message","message":{"level":"error","message":"unresolved import `tokio::sync::Barrier`\nsecond line","code":{"code":"E0432"},"spans":[{"file_name":"tests/sync_barrier.rs","line_start":12,"is_primary":false},{"file_name":"tests/sync_barrier.rs","line_start":7,"is_primary":true}]}}
+{"reason":"compiler-message","message":{"level":"error","message":"unresolved import `tokio::sync::Barrier`\nsecond line","code":{"code":"E0432"},"spans":[{"file_name":"tests/sync_barrier.rs","line_start":12,"is_primary":false},{"file_name":"tests/sync_barrier.rs","line_start":7,"column_start":21,"is_primary":true}]}}
 {"reason":"compiler-message","message":{"level":"error","message":"cannot find macro `pin` in this scope","code":null,"spans":[{"file_name":"tests/sync_barrier.rs","line_start":30,"is_primary":true}]}}
 {"reason":"compiler-message","message":{"level":"error","message":"aborting due to 2 previous errors","code":null,"spans":[]}}
    Compiling not json
@@ -397,8 +425,40 @@ test result: FAILED. 2 passed; 2 failed; 1 ignored; 0 measured; 0 filtered out; 
             b.first_error.as_deref(),
             Some("error[E0432]: unresolved import `tokio::sync::Barrier` (sync_barrier.rs:7)")
         );
+        assert_eq!(
+            b.located,
+            vec![
+                ("tests/sync_barrier.rs".to_string(), 7, 21, b.first_error.clone().unwrap()),
+                (
+                    "tests/sync_barrier.rs".to_string(),
+                    30,
+                    1,
+                    "error: cannot find macro `pin` in this scope (sync_barrier.rs:30)".to_string()
+                ),
+            ]
+        );
         let no_code = r#"{"reason":"compiler-message","message":{"level":"error","message":"no spans here","code":null,"spans":[]}}"#;
         assert_eq!(parse_build(no_code).first_error.as_deref(), Some("error: no spans here"));
+    }
+
+    #[test]
+    fn errors_in_macro_expansions_are_placed_at_the_test_files_call_site() {
+        // The error is inside sim-tokio's macro code, expanded from `tokio::select!` at line
+        // 40 of the test file, itself expanded from a macro call at line 39: the outermost
+        // site in tests/ wins (an item holding line 39 holds line 40 too).
+        let out = r#"{"reason":"compiler-message","message":{"level":"error","message":"mismatched types","code":{"code":"E0308"},"spans":[{"file_name":"/repo/sim-tokio/src/sim/macros.rs","line_start":12,"is_primary":true,"expansion":{"span":{"file_name":"tests/macros_select.rs","line_start":40,"is_primary":false,"expansion":{"span":{"file_name":"tests/macros_select.rs","line_start":39,"column_start":5,"is_primary":false,"expansion":null}}}}}]}}
+{"reason":"compiler-message","message":{"level":"error","message":"in a dependency","code":null,"spans":[{"file_name":"/repo/sim-tokio/src/lib.rs","line_start":3,"is_primary":true,"expansion":null}]}}"#;
+        let b = parse_build(out);
+        assert_eq!(b.errors, 2);
+        assert_eq!(
+            b.located,
+            vec![(
+                "tests/macros_select.rs".to_string(),
+                39,
+                5,
+                "error[E0308]: mismatched types (macros.rs:12)".to_string()
+            )]
+        );
     }
 
     #[test]
@@ -408,7 +468,7 @@ test result: FAILED. 2 passed; 2 failed; 1 ignored; 0 measured; 0 filtered out; 
 {"reason":"build-finished","success":true}"#;
         let b = parse_build(out);
         assert_eq!(b.executable, Some(PathBuf::from("/t/debug/deps/sync_mpsc-0123")));
-        assert_eq!((b.errors, b.first_error), (0, None));
+        assert_eq!((b.errors, b.first_error, b.located), (0, None, vec![]));
     }
 
     #[test]
