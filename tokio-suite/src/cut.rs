@@ -145,7 +145,7 @@ pub struct Removed {
 
 /// Blanks out every item holding one of the `errors`, keeping the line count. In a `use`,
 /// only the names the errors point at are taken out, so one missing name does not take
-/// every test that uses its neighbours with it. An error in `tests/support/X.rs`
+/// every test that uses its neighbours with it. An error in module `X` of tokio's `support/` folder
 /// (`support_errors`: module name → error) cuts the item `mod …X`. `Err` when nothing
 /// could be cut.
 pub fn cut(

@@ -278,8 +278,11 @@ fn cut_errors(path: &Path, file: &str, build: &parse::Build) -> Result<Option<Ve
     };
     std::fs::write(path, text).map_err(|e| Failure::Setup(format!("cannot write {}: {e}", path.display())))?;
     let cuts = removed.into_iter().map(|r| {
-        let label =
-            if r.names.is_empty() { r.item.label } else { format!("{} from `{}`", r.names.join(", "), r.item.label) };
+        let label = if r.names.is_empty() {
+            format!("`{}`", r.item.label)
+        } else {
+            format!("`{}` from `{}`", r.names.join("`, `"), r.item.label)
+        };
         report::Cut { test: r.item.test, label, error: r.error }
     });
     Ok(Some(cuts.collect()))

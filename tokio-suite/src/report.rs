@@ -27,7 +27,8 @@ pub struct Row {
 pub struct Cut {
     /// Its libtest name, when it is a test.
     pub test: Option<String>,
-    /// `fn name`, or the item's first line.
+    /// What was cut, as printed: `` `fn name` ``, `` `impl …` ``, or
+    /// `` `Name` from `use …` `` when only names of a `use` were taken out.
     pub label: String,
     /// The first compiler error in it.
     pub error: String,
@@ -153,7 +154,7 @@ pub fn not_passing(rows: &[Row]) -> String {
         for cut in &row.cut {
             match &cut.test {
                 Some(test) => out += &format!("{}::{test}: cut: {}\n", row.file, cut.error),
-                None => out += &format!("{}: cut `{}` (not a test): {}\n", row.file, cut.label, cut.error),
+                None => out += &format!("{}: cut {} (not a test): {}\n", row.file, cut.label, cut.error),
             }
         }
         for (test, outcome) in &row.outcomes {
@@ -202,12 +203,12 @@ mod tests {
         r.cut = vec![
             Cut {
                 test: None,
-                label: "impl AssertSend for mpsc::Sender<i32> {}".to_string(),
+                label: "`impl AssertSend for mpsc::Sender<i32> {}`".to_string(),
                 error: "error[E0277]: a (sync_mpsc.rs:30)".to_string(),
             },
             Cut {
                 test: Some("blocking".to_string()),
-                label: "fn blocking".to_string(),
+                label: "`fn blocking`".to_string(),
                 error: "error[E0599]: b (sync_mpsc.rs:90)".to_string(),
             },
         ];

@@ -93,6 +93,23 @@ pub fn run_file(exe: &Path, envs: &[(String, String)], limits: Limits) -> Result
             }
         }
     }
+    // A run cut short by a limit never printed its failures section: the tests that
+    // failed in it have no reason yet. Run them once more, alone, for their messages.
+    let silent: Vec<String> = outcomes
+        .iter()
+        .filter(|(_, o)| matches!(o, Outcome::Failed(why) if why.is_empty()))
+        .map(|(t, _)| t.clone())
+        .collect();
+    if !silent.is_empty() && Instant::now() < deadline {
+        let mut args = vec!["--exact".to_string(), "--test-threads=1".to_string()];
+        args.extend(silent);
+        let log = parse_libtest(&run_once(exe, &args, envs, limits.per_test, deadline)?.stdout);
+        for (name, reported) in log.results {
+            if let (Reported::Failed(why), Some(Outcome::Failed(old))) = (reported, outcomes.get_mut(&name)) {
+                *old = why;
+            }
+        }
+    }
     Ok(outcomes)
 }
 
