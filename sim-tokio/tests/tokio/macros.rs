@@ -88,3 +88,21 @@ async fn simulated_main(n: u64) -> Duration {
 fn tokio_main_runs_the_body_as_one_simulation() {
     assert_eq!(simulated_main(7), 7 * MS);
 }
+
+/// `crate = "…"` names sim-tokio by another path (here its real name).
+mod crate_argument {
+    #[sim_tokio::test(crate = "sim_tokio", seeds = 3)]
+    async fn the_crate_argument_names_the_facade() {
+        sim_tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+    }
+
+    #[sim_tokio::main(crate = "sim_tokio")]
+    async fn main_with_crate() -> u32 {
+        sim_tokio::spawn(async { 4 }).await.unwrap()
+    }
+
+    #[test]
+    fn main_with_the_crate_argument() {
+        assert_eq!(main_with_crate(), 4);
+    }
+}

@@ -15,8 +15,8 @@ const BUGGY: &str = "SIM_TOKIO_BUGGY_HANDOFF";
 
 /// A writer sets a flag at 10 ms; the reader checks it at 10 ms too (buggy: it
 /// sleeps to the same instant, so the two timers' order decides) or after joining
-/// the writer (fixed: passes every seed).
-#[tokio::test(seeds = 200)]
+/// the writer (fixed: passes every seed). No `seeds` argument: the default 1,000.
+#[tokio::test]
 async fn reader_sees_the_writers_flag() {
     let buggy = std::env::var_os(BUGGY).is_some();
     let flag = Rc::new(Cell::new(false));
@@ -55,6 +55,7 @@ fn the_printed_replay_command_reproduces_the_failure() {
     assert!(!out.status.success(), "{report}");
     assert!(report.contains("lockstep: panic in `replay::reader_sees_the_writers_flag`"), "{report}");
     assert!(report.contains("the reader ran before the writer"), "{report}");
+    assert!(report.contains("failed (seeds 0..1000; stopped at the first failure after"), "{report}");
     let seed: u64 = field(&report, "seed: ").split_whitespace().next().unwrap().parse().unwrap();
     let fingerprint = field(&report, "fingerprint: ").to_string();
     let replay = field(&report, "replay: ").to_string();
@@ -75,4 +76,26 @@ fn the_printed_replay_command_reproduces_the_failure() {
     assert_eq!(field(&stdout, "fingerprint: "), fingerprint, "{stdout}");
     // The single seed's full trace is printed too (captured by libtest with the test's output).
     assert!(stdout.contains(&format!("seed {seed}: failed: panic in task `main`: the reader ran before the writer; fingerprint {fingerprint}; full trace:")), "{stdout}");
+}
+
+/// `LOCKSTEP_SEEDS` overrides the count: the two seeds below the first failing one pass.
+#[test]
+fn lockstep_seeds_sets_the_number_of_seeds() {
+    let run = |seeds: &str| {
+        let out = Command::new(std::env::current_exe().unwrap())
+            .args(["--exact", RACE])
+            .env(BUGGY, "1")
+            .env("LOCKSTEP_SEEDS", seeds)
+            .env_remove("LOCKSTEP_SEED")
+            .env_remove("LOCKSTEP_TAPE")
+            .output()
+            .unwrap();
+        (out.status.success(), String::from_utf8_lossy(&out.stdout).into_owned())
+    };
+    // Seed 2 is the first failing one (the report of the test above says so too).
+    let (passed, stdout) = run("2");
+    assert!(passed, "{stdout}");
+    let (passed, stdout) = run("3");
+    assert!(!passed, "{stdout}");
+    assert!(stdout.contains("seed 2 failed (seeds 0..3; stopped at the first failure after 3 runs)"), "{stdout}");
 }
