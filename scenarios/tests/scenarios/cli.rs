@@ -296,7 +296,8 @@ fn lockstep_guarded(args: &[&str], env: &[(&str, &str)]) -> Output {
 #[test]
 fn a_task_that_never_yields_ends_the_tool_with_the_watchdog_report() {
     let bound = [("LOCKSTEP_POLL_TIMEOUT", "300ms")];
-    let out = lockstep_guarded(&["run", "spin/buggy", "--seeds", "3"], &bound);
+    // One worker: seed 0 is the only run in progress when the watchdog looks.
+    let out = lockstep_guarded(&["run", "spin/buggy", "--seeds", "3", "--jobs", "1"], &bound);
     let err = stderr(&out);
     assert_eq!(out.status.code(), Some(sim_core::watchdog::EXIT_CODE), "{err}");
     assert!(
