@@ -3,7 +3,7 @@
 use std::fmt;
 
 use super::critical::{critical_pair, CriticalPair};
-use super::shrink::shrink_tape;
+use super::shrink::{shrink_tape_bounded, Minimality, DEFAULT_MINIMAL_SEARCH};
 use super::{default_name, replay_printed, run_config, run_once, with_tape_hint};
 use crate::env::EnvOverrides;
 use crate::strategy::exhaustive::{explore_reduced, ExploreError};
@@ -27,6 +27,10 @@ pub struct ExhaustiveCheck {
     /// Whether to shrink the first failure and look for its
     /// [critical pair](super::critical_pair) (a few more runs). Default: true.
     pub explain: bool,
+    /// At most this many runs search the tapes with fewer departures than the greedy
+    /// shrink's for a globally minimal one ([`shrink_tape_bounded`](super::shrink_tape_bounded)).
+    /// Default: [`DEFAULT_MINIMAL_SEARCH`](super::DEFAULT_MINIMAL_SEARCH).
+    pub minimal_search: u32,
     /// Whether to print the report of a check that proved nothing to standard
     /// error. Default: true.
     pub print: bool,
@@ -42,6 +46,7 @@ impl Default for ExhaustiveCheck {
             max_runs: 100_000,
             every_order: false,
             explain: true,
+            minimal_search: DEFAULT_MINIMAL_SEARCH,
             print: true,
             sim: Config::default(),
         }
@@ -73,6 +78,12 @@ impl ExhaustiveCheck {
         self
     }
 
+    /// Sets the bound on the runs that search for a globally minimal failing tape.
+    pub fn minimal_search(mut self, runs: u32) -> ExhaustiveCheck {
+        self.minimal_search = runs;
+        self
+    }
+
     /// Prints the report of a check that proved nothing, or not.
     pub fn print(mut self, print: bool) -> ExhaustiveCheck {
         self.print = print;
@@ -96,13 +107,16 @@ impl ExhaustiveCheck {
 pub struct FailingOrder {
     /// The complete run (from 1) that failed first.
     pub run: usize,
-    /// Its tape, shrunk to the fewest departures from the canonical order that still
-    /// fail the same way (when [`ExhaustiveCheck::explain`] is on).
+    /// Its tape, shrunk toward the canonical order while it fails the same way (when
+    /// [`ExhaustiveCheck::explain`] is on); [`FailingOrder::minimality`] says how far.
     pub tape: Tape,
     /// The failure report of that tape's run.
     pub failure: Box<Failure>,
-    /// Runs spent shrinking.
+    /// Runs spent shrinking (the greedy pass and the search for fewer departures).
     pub shrink_runs: u32,
+    /// Whether the tape has the fewest departures that fail this way, or is only
+    /// 1-minimal; `None` when it was not shrunk.
+    pub minimality: Option<Minimality>,
     /// The two events whose order decides the outcome, when found.
     pub critical: Option<CriticalPair>,
 }
@@ -179,6 +193,9 @@ impl fmt::Display for ExhaustiveSummary {
             found.shrink_runs,
             if departures == 1 { "" } else { "s" }
         )?;
+        if let Some(minimality) = found.minimality {
+            writeln!(f, "  {minimality}")?;
+        }
         writeln!(f, "  tape: {}", found.tape)?;
         if let Some(pair) = &found.critical {
             writeln!(f, "  critical pair: {pair}")?;
@@ -315,12 +332,21 @@ fn explain(
     property: &impl Fn(&mut Sim) -> Result<(), Box<Failure>>,
 ) -> FailingOrder {
     let template = cfg.config(StrategyKind::Fifo);
-    let shrunk = if cfg.explain { shrink_tape(&template, &failure.tape, property) } else { None };
+    let shrunk =
+        if cfg.explain { shrink_tape_bounded(&template, &failure.tape, cfg.minimal_search, property) } else { None };
     let Some(shrunk) = shrunk else {
-        return FailingOrder { run, tape: failure.tape.clone(), failure, shrink_runs: 0, critical: None };
+        let tape = failure.tape.clone();
+        return FailingOrder { run, tape, failure, shrink_runs: 0, minimality: None, critical: None };
     };
     let critical = critical_pair(&template, &shrunk.tape, property);
-    FailingOrder { run, tape: shrunk.tape, failure: shrunk.failure, shrink_runs: shrunk.runs, critical }
+    FailingOrder {
+        run,
+        tape: shrunk.tape,
+        failure: shrunk.failure,
+        shrink_runs: shrunk.runs + shrunk.search_runs,
+        minimality: Some(shrunk.minimality),
+        critical,
+    }
 }
 
 /// Replays one tape (from `LOCKSTEP_TAPE`) with its full trace printed.
@@ -332,7 +358,8 @@ fn replay_one(
     let run = replay_printed(cfg.config(StrategyKind::Fifo), &tape, property);
     let failed = run.result.is_err();
     let first_failing = run.result.err().map(|failure| {
-        Box::new(FailingOrder { run: 1, tape: run.recorded.trimmed(), failure, shrink_runs: 0, critical: None })
+        let tape = run.recorded.trimmed();
+        Box::new(FailingOrder { run: 1, tape, failure, shrink_runs: 0, minimality: None, critical: None })
     });
     ExhaustiveSummary {
         name: cfg.name.clone(),

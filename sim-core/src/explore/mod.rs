@@ -10,7 +10,9 @@
 //!   cases, one simulation per case, shrink the first failure (the inputs with the
 //!   schedule), and report the shrunk tape, the replay command and the critical pair.
 //! - [`shrink_tape`]: shrink a failing tape from anywhere (a seed's report, a PCT run)
-//!   by setting departures back to canonical while the run still fails the same way.
+//!   by setting departures back to canonical while the run still fails the same way,
+//!   then searching every tape with fewer departures (bounded) for the fewest
+//!   ([`Minimality`] says which it reached).
 //! - [`critical_pair`]: flip each departure of a failing tape to find the nearest
 //!   passing schedule and name the two events whose order decides the outcome.
 //! - [`exhaustive_check`]: run a property under every order (one per class of orders
@@ -47,7 +49,7 @@ pub use independence::{
 pub use prop::{proptest_check, proptest_check_with, Counterexample, PropCheck, PropSummary};
 #[cfg(feature = "proptest")]
 pub use schedule::{schedules, Schedule, DEPARTURE_WEIGHT};
-pub use shrink::{shrink_tape, Shrunk};
+pub use shrink::{shrink_tape, shrink_tape_bounded, Minimality, Shrunk, DEFAULT_MINIMAL_SEARCH};
 
 use crate::trace::{Trace, TraceMode};
 use crate::{Config, Failure, Sim, StrategyKind, Tape};

@@ -10,7 +10,7 @@ use proptest::test_runner::{
 
 use super::critical::{critical_pair, CriticalPair};
 use super::schedule::{schedules, Schedule};
-use super::shrink::shrink_tape;
+use super::shrink::{shrink_tape_bounded, Minimality, DEFAULT_MINIMAL_SEARCH};
 use super::{default_name, replay_printed, run_config, run_once, with_tape_hint};
 use crate::env::EnvOverrides;
 use crate::strategy::random::SimRng;
@@ -34,6 +34,10 @@ pub struct PropCheck {
     pub seed: u64,
     /// At most this many runs are spent shrinking the first failure. Default: 2,048.
     pub max_shrink_iters: u32,
+    /// At most this many runs search the tapes with fewer departures than the shrunk
+    /// one for a globally minimal one ([`shrink_tape_bounded`](super::shrink_tape_bounded)).
+    /// Default: [`DEFAULT_MINIMAL_SEARCH`](super::DEFAULT_MINIMAL_SEARCH).
+    pub minimal_search: u32,
     /// Whether to look for the [critical pair](super::critical_pair) of the shrunk
     /// failure (a few more runs). Default: true.
     pub critical_pair: bool,
@@ -50,6 +54,7 @@ impl Default for PropCheck {
             max_choices: 64,
             seed: 0,
             max_shrink_iters: 2048,
+            minimal_search: DEFAULT_MINIMAL_SEARCH,
             critical_pair: true,
             sim: Config::default(),
         }
@@ -78,6 +83,12 @@ impl PropCheck {
     /// Sets the seed of the case generator.
     pub fn seed(mut self, seed: u64) -> PropCheck {
         self.seed = seed;
+        self
+    }
+
+    /// Sets the bound on the runs that search for a globally minimal failing tape.
+    pub fn minimal_search(mut self, runs: u32) -> PropCheck {
+        self.minimal_search = runs;
         self
     }
 
@@ -124,15 +135,18 @@ pub struct Counterexample<V> {
     /// The shrunk schedule as generated.
     pub schedule: Schedule,
     /// The tape of the shrunk run (trailing canonical choices left out), after
-    /// [`shrink_tape`](super::shrink_tape) made sure each departure on it is needed:
-    /// it replays the failure with [`Config::replay`].
+    /// [`shrink_tape_bounded`](super::shrink_tape_bounded) shrank it further (see
+    /// [`Counterexample::minimality`]): it replays the failure with [`Config::replay`].
     pub tape: Tape,
     /// The shrunk run's failure report.
     pub failure: Box<Failure>,
     /// The generated case that failed first (from 1).
     pub failing_case: u32,
-    /// Runs spent shrinking.
+    /// Runs spent shrinking (proptest's, the greedy pass's, the search's).
     pub shrink_runs: u32,
+    /// Whether the tape has the fewest departures that fail this way (among
+    /// schedules of the shrunk inputs), or is only 1-minimal; `None` for a replayed tape.
+    pub minimality: Option<Minimality>,
     /// The two events whose order decides the outcome, when found.
     pub critical: Option<CriticalPair>,
     /// How to replay it.
@@ -151,6 +165,9 @@ impl<V: fmt::Debug> fmt::Display for Counterexample<V> {
             self.shrink_runs,
             if departures == 1 { "" } else { "s" }
         )?;
+        if let Some(minimality) = self.minimality {
+            writeln!(f, "  {minimality}")?;
+        }
         let inputs = format!("{:?}", self.inputs);
         if inputs != "()" {
             writeln!(f, "  inputs: {inputs}")?;
@@ -208,7 +225,9 @@ impl<V: fmt::Debug> fmt::Display for PropSummary<V> {
 }
 
 /// Runs `property` over `cfg.cases` generated schedules, one simulation per case,
-/// and shrinks the first failure to the fewest departures from the canonical order.
+/// and shrinks the first failure toward the canonical order: to a globally minimal
+/// tape when the search fits [`PropCheck::minimal_search`], else a 1-minimal one (see
+/// [`shrink_tape_bounded`](super::shrink_tape_bounded)).
 ///
 /// `property` receives a fresh simulation (current, configured with the case's
 /// schedule and `cfg.sim`'s limits): it builds its world, runs it and returns the
@@ -327,9 +346,12 @@ fn shrunk<V: Clone + fmt::Debug>(
     let with_inputs = |sim: &mut Sim| property(&inputs, sim);
     let run = run_once(cfg.config(schedule.strategy()), &with_inputs);
     run.result.as_ref().err()?;
-    // proptest shrank the numbers; make sure every departure left on the tape is needed.
-    let greedy = shrink_tape(&cfg.config(StrategyKind::Fifo), &run.recorded.trimmed(), with_inputs)?;
-    let (tape, failure, shrink_runs) = (greedy.tape, greedy.failure, shrink_runs + greedy.runs);
+    // proptest shrank the numbers; shrink the tape to 1-minimal, then look for the fewest departures.
+    let template = cfg.config(StrategyKind::Fifo);
+    let shrunk = shrink_tape_bounded(&template, &run.recorded.trimmed(), cfg.minimal_search, with_inputs)?;
+    let minimality = Some(shrunk.minimality);
+    let (tape, failure) = (shrunk.tape, shrunk.failure);
+    let shrink_runs = shrink_runs + shrunk.runs + shrunk.search_runs;
     let critical =
         cfg.critical_pair.then(|| critical_pair(&cfg.config(StrategyKind::Fifo), &tape, with_inputs)).flatten();
     let replay = if format!("{inputs:?}") == "()" {
@@ -337,7 +359,7 @@ fn shrunk<V: Clone + fmt::Debug>(
     } else {
         format!("property(&{inputs:?}, &mut Sim::new(Config::replay({:?}.parse()?)))", tape.to_string())
     };
-    Some(Counterexample { inputs, schedule, tape, failure, failing_case, shrink_runs, critical, replay })
+    Some(Counterexample { inputs, schedule, tape, failure, failing_case, shrink_runs, minimality, critical, replay })
 }
 
 /// Replays one tape (from `LOCKSTEP_TAPE`) with its full trace printed.
@@ -356,6 +378,7 @@ fn replay_one(
             failure,
             failing_case: 1,
             shrink_runs: 0,
+            minimality: None,
             critical: None,
         })
     });

@@ -10,7 +10,7 @@ use proptest::collection::vec;
 use proptest::test_runner::{Config as RunnerConfig, RngAlgorithm, TestCaseError, TestError, TestRng, TestRunner};
 use sim_core::explore::{
     critical_pair, proptest_check, proptest_check_with, schedule_independence, schedules, shrink_tape,
-    timeline_independence, Independence, OutputDifference, PropCheck,
+    shrink_tape_bounded, timeline_independence, Independence, Minimality, OutputDifference, PropCheck,
 };
 use sim_core::strategy::pct::DEFAULT_STEPS;
 use sim_core::sync::mpsc;
@@ -329,6 +329,78 @@ fn the_critical_pair_of_the_throttle_hang_is_the_two_timers_at_50ms() {
 fn a_passing_tape_has_no_critical_pair() {
     assert!(critical_pair(&Config::default(), &Tape::new(), tutorial).is_none());
     assert!(shrink_tape(&Config::default(), &Tape::new(), tutorial).is_none());
+}
+
+// ---- shrinking: 1-minimal against globally minimal ----
+
+/// Three choices `a`, `b`, `c` of two options each; the run fails when `a` and `b`
+/// both depart, or when `c` does.
+fn two_or_one(sim: &mut Sim) -> Result<(), Box<Failure>> {
+    sim.spawn_named("chooser", async {
+        let (a, b, c) = (sim_core::choose(2), sim_core::choose(2), sim_core::choose(2));
+        if (a == 1 && b == 1) || c == 1 {
+            sim_core::fail("a and b, or c");
+        }
+    });
+    sim.run()
+}
+
+/// The tape `a=1, b=1` is 1-minimal: setting `b` back passes, setting `a` back passes
+/// (3 greedy runs, the replay included). Yet `c=1` alone fails the same way. The search
+/// runs every tape with fewer than 2 departures, breadth first: the canonical one
+/// (passes), then `a=1` (passes), `b=1` (passes), `c=1` (fails): 4 runs, and 1 departure.
+#[test]
+fn shrinking_finds_a_single_departure_that_a_one_minimal_pair_hides() {
+    let tape: Tape = "t1:2.1,2.1".parse().unwrap();
+    let shrunk = shrink_tape(&Config::default(), &tape, two_or_one).expect("a and b fail together");
+    assert_eq!(shrunk.tape.to_string(), "t2:2.0@user:chooser#0,2.0@user:chooser#1,2.1@user:chooser#2");
+    assert_eq!((shrunk.runs, shrunk.search_runs), (3, 4));
+    assert_eq!(shrunk.minimality, Minimality::Global);
+    let again = fails(Config::replay(shrunk.tape.clone()), two_or_one).expect("the shrunk tape fails");
+    assert_eq!(again.fingerprint, shrunk.failure.fingerprint);
+
+    // Bounded below what the search needs, the result is the 1-minimal pair, and says so.
+    let bounded = shrink_tape_bounded(&Config::default(), &tape, 3, two_or_one).unwrap();
+    assert_eq!(bounded.tape.departures(), 2);
+    assert_eq!((bounded.search_runs, bounded.minimality), (3, Minimality::OneMinimal));
+    // Twice the same, fingerprint included.
+    let twice = shrink_tape_bounded(&Config::default(), &tape, 3, two_or_one).unwrap();
+    assert_eq!((twice.tape, twice.failure.fingerprint), (bounded.tape, bounded.failure.fingerprint));
+}
+
+/// [`two_or_one`] with `c` drawn first: every order enumerated depth first tries
+/// `c=0, a=0, b=0`, then `b=1`, then `a=1`, then `a=1, b=1`, the first that fails.
+fn one_or_two(sim: &mut Sim) -> Result<(), Box<Failure>> {
+    sim.spawn_named("chooser", async {
+        let (c, a, b) = (sim_core::choose(2), sim_core::choose(2), sim_core::choose(2));
+        if (a == 1 && b == 1) || c == 1 {
+            sim_core::fail("a and b, or c");
+        }
+    });
+    sim.run()
+}
+
+#[test]
+fn exhaustive_and_proptest_checks_report_how_minimal_their_tape_is() {
+    use sim_core::explore::{exhaustive_check, ExhaustiveCheck};
+    let cfg = ExhaustiveCheck::default().every_order(true).print(false);
+    let summary = exhaustive_check(cfg.clone(), one_or_two);
+    let found = summary.first_failing.as_ref().expect("fails");
+    assert_eq!(found.run, 4, "{summary}");
+    assert_eq!((found.tape.departures(), found.minimality), (1, Some(Minimality::Global)), "{summary}");
+    // 3 greedy runs (the pair is 1-minimal), then the canonical order and `c=1`.
+    assert_eq!(found.shrink_runs, 5, "{summary}");
+    assert!(summary.to_string().contains("\n  globally minimal: no tape with fewer departures fails this way\n"));
+
+    let cut = exhaustive_check(cfg.minimal_search(1), one_or_two);
+    let found = cut.first_failing.as_ref().expect("fails");
+    assert_eq!((found.tape.departures(), found.minimality), (2, Some(Minimality::OneMinimal)), "{cut}");
+    let text = cut.to_string();
+    assert!(text.contains("to 2 departures from the canonical order\n  1-minimal: no single departure can be set back, but not every tape with fewer departures was run\n"), "{text}");
+
+    let prop = proptest_check(PropCheck::default().cases(64), one_or_two);
+    let example = prop.counterexample.as_ref().expect("fails");
+    assert_eq!((example.tape.departures(), example.minimality), (1, Some(Minimality::Global)), "{prop}");
 }
 
 // ---- schedule independence ----
