@@ -201,7 +201,9 @@
 //! ## Limitations
 //! - Only code that uses Lockstep's primitives (or the processors' clock
 //!   abstraction) is scheduled deterministically. A real socket, file, thread or
-//!   `tokio::time` call inside a simulation escapes it (see `docs/determinism.md`).
+//!   `tokio::time` call inside a simulation escapes it (see `docs/determinism.md`);
+//!   the escapes the engine can see (a wake-up from another thread, tokio's "no
+//!   reactor" panic, [`task::escape`]) end the run as [`FailureKind::Escape`].
 //! - A task waiting on a future that is not a Lockstep primitive is reported in a
 //!   deadlock without saying what it waits on.
 //! - A poll is atomic, so a poll that never returns (a loop with no `.await` in it)

@@ -463,11 +463,9 @@ impl Sim {
         };
         match (progress, output) {
             (_, Some(v)) => Ok(v),
-            (Progress::Done, None) => {
-                // Aborted or panicked without a report: the panic was reported already.
-                Err(self.deadlock())
-            }
-            (Progress::Idle, None) => Err(self.deadlock()),
+            // `main` ends only by completing (output set) or panicking (a failure
+            // returned by the step): a `Done` without output cannot happen.
+            (Progress::Done | Progress::Idle, None) => Err(self.deadlock()),
         }
     }
 
