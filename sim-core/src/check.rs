@@ -539,7 +539,7 @@ impl<'a> SeedGuard<'a> {
         };
         let name = config.name.as_deref();
         let tape = matches!(config.strategy, StrategyKind::Replay(_)).then_some(&tape);
-        let replay = replay_command(config.replay_hint.as_deref(), name, seed, tape);
+        let replay = replay_command(config.replay_hint.as_deref(), name, seed, tape, config.model);
         format!(
             "lockstep: failing {which} of `{}`: a panic escaped the simulation (no failure report)\n  replay: {replay}",
             name.unwrap_or("simulation")

@@ -16,6 +16,7 @@ use slab::Slab;
 
 use crate::footprint::{Access, Footprint};
 use crate::identity::{EventIdentity, EventKey, IdentityKind};
+use crate::model::{Cand, Model, Rule, TokioState};
 use crate::strategy::{Candidate, ChoiceKind, ChoicePoint, Strategy};
 use crate::time::Instant;
 use crate::trace::{NameOf, RecordKind, TraceBuf, TraceRecord};
@@ -344,10 +345,14 @@ pub(crate) struct Core {
     pub(crate) foreign_wake: bool,
     /// What the current step touched, when the strategy asks for footprints.
     footprint: Option<Vec<Access>>,
+    /// The tokio model's run queue, and whether the run still follows it.
+    pub(crate) tokio: TokioState,
+    /// Scratch space for the tokio model's view of the events due now.
+    cands: Vec<Cand>,
 }
 
 impl Core {
-    pub(crate) fn new(strategy: Box<dyn Strategy>, trace: TraceBuf) -> Core {
+    pub(crate) fn new(strategy: Box<dyn Strategy>, trace: TraceBuf, model: Model) -> Core {
         let footprint = strategy.wants_footprints().then(Vec::new);
         Core {
             now: Instant::ZERO,
@@ -381,6 +386,8 @@ impl Core {
             stop: None,
             foreign_wake: false,
             footprint,
+            tokio: TokioState::new(model),
+            cands: Vec::new(),
         }
     }
 
@@ -462,6 +469,9 @@ impl Core {
     fn push_event(&mut self, time: Instant, event: Event) {
         let seq = self.seq;
         self.seq += 1;
+        if let Event::Wake(task) = event {
+            self.tokio.queued(task);
+        }
         if time <= self.now {
             self.queue.ready.push_back((seq, event));
         } else {
@@ -505,6 +515,8 @@ impl Core {
             if meta.state == TaskState::Running && !meta.scheduled {
                 meta.scheduled = true;
                 self.push_event(self.now, Event::Wake(id));
+            } else if meta.state == TaskState::Running {
+                self.tokio.rewoken(id);
             }
         }
         woken.clear();
@@ -557,6 +569,9 @@ impl Core {
             if t > until {
                 return None;
             }
+            if t > self.now {
+                self.tokio.advanced();
+            }
             self.now = t;
             while let Some(Reverse(q)) = self.queue.later.peek() {
                 if q.time != t {
@@ -573,6 +588,16 @@ impl Core {
             return None;
         }
         self.step += 1;
+        let tokio = self.tokio.tracking().then(|| self.tokio_pick());
+        if let (Some((index, _)), true) = (tokio, self.tokio.forced() && n > 1) {
+            // The tokio model leaves no choice: take its event, as the only one due.
+            let (seq, event) = self.queue.ready.remove(index).expect("index below len");
+            if self.strategy.wants_candidates() {
+                let key = self.event_key(event);
+                self.strategy.observe(&Candidate { seq, task: key.task, event: key });
+            }
+            return Some((event, None));
+        }
         if n == 1 {
             let (seq, event) = self.queue.ready.pop_front().expect("non-empty");
             if self.strategy.wants_candidates() {
@@ -609,12 +634,80 @@ impl Core {
         let index = self.strategy.choose(&point).min(n - 1);
         self.candidates = candidates;
         self.identities = identities;
+        if let Some((expected, rule)) = tokio.filter(|&(expected, _)| expected != index) {
+            let reason = self.departure(index, expected, rule);
+            self.tokio.departure = Some(reason);
+        }
         let choice = Choice { options: n as u32, index: index as u32 };
         self.tape.push(choice);
         let raw = self.event_identity(self.queue.ready[index].1);
         self.tape_ids.push(raw);
         let (_, event) = self.queue.ready.remove(index).expect("index below len");
         Some((event, Some(choice)))
+    }
+
+    /// The event the tokio model takes next among those due now (see [`crate::model`]).
+    fn tokio_pick(&mut self) -> (usize, Rule) {
+        let mut cands = std::mem::take(&mut self.cands);
+        cands.clear();
+        cands.extend(self.queue.ready.iter().map(|&(seq, event)| match event {
+            Event::Wake(task) => Cand::Wake(task),
+            Event::Timer(..) | Event::Deliver(_) => Cand::Timer { seq },
+        }));
+        let pick = self.tokio.pick(&cands);
+        self.cands = cands;
+        pick
+    }
+
+    /// Says why taking the `chosen` event due now, where the tokio model takes the
+    /// `expected` one by `rule`, leaves tokio's order.
+    fn departure(&self, chosen: usize, expected: usize, rule: Rule) -> String {
+        let now = self.now;
+        let what = |event: Event| match event {
+            Event::Wake(t) => format!("task `{}`", self.task_name(t)),
+            Event::Timer(_, id) => format!("timer {}", id.0),
+            Event::Deliver(c) => format!("the delivery on `{}`", self.channel_name(c)),
+        };
+        let (c, e) = (self.queue.ready[chosen].1, self.queue.ready[expected].1);
+        let (chosen, expected) = (what(c), what(e));
+        match (rule, c) {
+            (Rule::Timer, Event::Wake(_)) if self.tokio.fired_now => {
+                format!("{chosen} ran between two timers due at {now}")
+            }
+            (Rule::Timer, Event::Wake(_)) => {
+                format!("{chosen} ran at {now} before {expected}, due then, fired (tokio fires due timers first)")
+            }
+            (Rule::Timer, _) => format!(
+                "{chosen} fired before {expected}, set earlier, both due at {now} (tokio fires them in registration order)"
+            ),
+            (Rule::Elapsed, _) => format!(
+                "{chosen} ran at {now} before {expected}, whose timer had already passed when set (tokio completes such a sleep within the poll)"
+            ),
+            (Rule::BlockOn, _) => format!(
+                "{chosen} ran at {now} before the block_on task {expected} (tokio polls the block_on future first after each driver turn)"
+            ),
+            (Rule::Queue, Event::Wake(t)) if self.tokio.is_block_on(t) => format!(
+                "the block_on task {chosen} ran at {now} before {expected} (tokio polls it once its run queue is empty)"
+            ),
+            (Rule::Queue, Event::Wake(t)) if self.tokio.is_deferred(t) => format!(
+                "{chosen} ran again at {now} after yield_now before {expected} (tokio defers a yield until its run queue drains)"
+            ),
+            (Rule::Queue, _) => {
+                format!("{chosen} ran at {now} before {expected}, woken earlier (tokio runs woken tasks in wake-up order)")
+            }
+        }
+    }
+
+    /// Marks `task` as the `block_on` future, which tokio polls first after each driver turn.
+    pub(crate) fn set_block_on(&mut self, task: TaskId) {
+        self.tokio.block_on = Some(task);
+    }
+
+    /// The running task called `yield_now`: tokio defers its wake-up to the next driver turn.
+    pub(crate) fn defer_current(&mut self) {
+        if let Some(task) = self.current {
+            self.tokio.defer(task);
+        }
     }
 
     /// Moves time forward to `t` (never back) with nothing applied.
@@ -819,6 +912,7 @@ impl Core {
     pub(crate) fn begin_poll(&mut self, id: TaskId) -> Waker {
         self.current = Some(id);
         self.touch(Access::Task(id));
+        self.tokio.polled(id);
         let meta = &mut self.tasks[id.0 as usize];
         meta.scheduled = false;
         meta.polls += 1;
@@ -880,6 +974,9 @@ impl Core {
         let mut r = self.record_here(RecordKind::TimerSet);
         r.timer = Some((id, deadline));
         self.record(r);
+        if deadline <= self.now {
+            self.tokio.set_immediate(id);
+        }
         self.schedule(deadline.max(self.now), Event::Timer(key, id));
         TimerKey { key, id }
     }
@@ -915,6 +1012,7 @@ impl Core {
 
     pub(crate) fn timer_cancel(&mut self, timer: TimerKey) {
         let Some(entry) = self.timers.try_remove(timer.key) else { return };
+        self.tokio.timer_done(entry.id);
         self.touch(Access::Timer(entry.owner, entry.ordinal));
         if entry.fired {
             return;
@@ -934,6 +1032,8 @@ impl Core {
     pub(crate) fn timer_fire(&mut self, key: usize, id: TimerId, choice: Option<Choice>) -> Woken {
         let Some(entry) = self.timers.get_mut(key).filter(|e| e.id == id) else { return Woken::Done };
         entry.fired = true;
+        let elapsed = self.tokio.timer_done(id);
+        self.tokio.fired_now = true;
         let mut r = TraceRecord::new(self.step, self.now, RecordKind::TimerFire);
         r.task = entry.owner;
         r.timer = Some((id, entry.deadline));
@@ -952,6 +1052,9 @@ impl Core {
                 if meta.state == TaskState::Running && !meta.scheduled {
                     meta.scheduled = true;
                     self.push_event(self.now, Event::Wake(task));
+                    if elapsed {
+                        self.tokio.elapsed_wake(task);
+                    }
                 }
                 Woken::Done
             }

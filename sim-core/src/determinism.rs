@@ -351,7 +351,7 @@ pub(crate) fn verify(
     let seed = config.strategy.seed();
     let replay = match &first.failure {
         Some(failure) => failure.replay.clone(),
-        None => replay_command(config.replay_hint.as_deref(), name.as_deref(), seed, Some(&first.tape)),
+        None => replay_command(config.replay_hint.as_deref(), name.as_deref(), seed, Some(&first.tape), config.model),
     };
     Err(Box::new(Nondeterminism {
         name,

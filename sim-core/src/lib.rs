@@ -226,6 +226,7 @@ pub mod footprint;
 pub mod identity;
 #[cfg(feature = "log")]
 pub mod log;
+pub mod model;
 mod report;
 pub mod select;
 mod sim;
@@ -241,6 +242,7 @@ pub use crate::check::{check_random, replay, replay_tape, CheckConfig, CheckSumm
 pub use crate::context::named;
 pub use crate::core::{ChannelId, TaskId, TimerId, Wait};
 pub use crate::determinism::{check_determinism, Nondeterminism};
+pub use crate::model::{Model, TokioReach};
 pub use crate::report::{BlockedTask, Failure, FailureKind};
 pub use crate::sim::{Config, Sim, StepLimit, TimeLimit};
 pub use crate::strategy::StrategyKind;

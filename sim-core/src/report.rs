@@ -4,6 +4,7 @@ use std::fmt;
 use std::time::Duration;
 
 use crate::determinism::Nondeterminism;
+use crate::model::{Model, TokioReach};
 use crate::time::{write_nanos, Instant};
 use crate::trace::{Fingerprint, TraceLine};
 use crate::{Tape, TaskId};
@@ -152,6 +153,11 @@ pub struct Failure {
     pub trace_tail: Vec<TraceLine>,
     /// The command that replays this run.
     pub replay: String,
+    /// The model of the world the run was made in (its replay needs the same).
+    pub model: Model,
+    /// Whether the failing run's order is one tokio's current-thread runtime could
+    /// take (see [`crate::model`]); the report's `tokio model:` line.
+    pub tokio_model: TokioReach,
 }
 
 impl fmt::Display for Failure {
@@ -160,12 +166,17 @@ impl fmt::Display for Failure {
         writeln!(f, "lockstep: {} in `{name}`", self.kind.class())?;
         writeln!(f, "  {}", self.kind)?;
         writeln!(f, "  at {} after {} steps", self.time, self.step)?;
+        let model = match self.model {
+            Model::Any => String::new(),
+            model => format!("  model: {model}"),
+        };
         match self.seed {
-            Some(seed) => writeln!(f, "  seed: {seed}  strategy: {}", self.strategy)?,
-            None => writeln!(f, "  strategy: {}", self.strategy)?,
+            Some(seed) => writeln!(f, "  seed: {seed}  strategy: {}{model}", self.strategy)?,
+            None => writeln!(f, "  strategy: {}{model}", self.strategy)?,
         }
         writeln!(f, "  tape: {}", self.tape)?;
         writeln!(f, "  fingerprint: {}", self.fingerprint)?;
+        writeln!(f, "  tokio model: {}", self.tokio_model)?;
         if !self.trace_tail.is_empty() {
             writeln!(f, "  last steps:")?;
             for line in &self.trace_tail {
@@ -189,18 +200,21 @@ impl std::error::Error for Failure {}
 /// in: `{seed}`, `{name}`, and `{tape}`, written for a single-quoted shell word (each
 /// `'` as `'\''`). Without one (a raw [`Sim`](crate::Sim)), the Rust that builds the
 /// replaying simulation: `Sim::new(Config::replay("<tape>".parse()?))`, or
-/// `Sim::new(Config::random(<seed>))` when only the seed is known.
+/// `Sim::new(Config::random(<seed>))` when only the seed is known; under
+/// [`Model::Tokio`] the configuration ends in `.model(Model::Tokio)`.
 pub(crate) fn replay_command(
     template: Option<&str>,
     name: Option<&str>,
     seed: Option<u64>,
     tape: Option<&Tape>,
+    model: Model,
 ) -> String {
     let Some(template) = template else {
+        let model = if model == Model::Tokio { ".model(Model::Tokio)" } else { "" };
         return match (tape, seed) {
-            (Some(tape), _) => format!("Sim::new(Config::replay({:?}.parse()?))", tape.to_string()),
-            (None, Some(seed)) => format!("Sim::new(Config::random({seed}))"),
-            (None, None) => "Sim::new(Config::default())".to_string(),
+            (Some(tape), _) => format!("Sim::new(Config::replay({:?}.parse()?){model})", tape.to_string()),
+            (None, Some(seed)) => format!("Sim::new(Config::random({seed}){model})"),
+            (None, None) => format!("Sim::new(Config::default(){model})"),
         };
     };
     let tape = tape.map_or_else(String::new, |t| t.to_string().replace('\'', "'\\''"));

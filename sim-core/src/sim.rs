@@ -13,6 +13,7 @@ use std::time::Duration;
 use crate::context::{self, EnterGuard, Handle, Shared};
 use crate::core::{Core, Event, Stop, TaskState, Woken};
 use crate::footprint::Access;
+use crate::model::{Model, TokioReach};
 use crate::report::{replay_command, BlockedTask, Failure, FailureKind};
 use crate::strategy::StrategyKind;
 use crate::task::{spawn_on, JoinHandle};
@@ -76,6 +77,9 @@ pub struct Config {
     /// `None`, no watchdog for a raw simulation; the check runner arms its runs with
     /// [`crate::watchdog::DEFAULT_BOUND`] (or `LOCKSTEP_POLL_TIMEOUT`). Zero: none.
     pub poll_timeout: Option<Duration>,
+    /// Which orders of same-instant events the run may take. Default: [`Model::Any`]
+    /// (every order); [`Model::Tokio`] allows only tokio's current-thread order.
+    pub model: Model,
 }
 
 impl Default for Config {
@@ -89,6 +93,7 @@ impl Default for Config {
             replay_hint: None,
             foreign_wake_grace: Duration::from_millis(200),
             poll_timeout: None,
+            model: Model::Any,
         }
     }
 }
@@ -145,6 +150,13 @@ impl Config {
         self.poll_timeout = Some(bound);
         self
     }
+
+    /// Sets the model of the world: which orders of same-instant events the run may
+    /// take (see [`crate::model`]).
+    pub fn model(mut self, model: Model) -> Config {
+        self.model = model;
+        self
+    }
 }
 
 /// A deterministic simulation: virtual time, one event queue, tasks, channels, timers.
@@ -166,6 +178,7 @@ struct RunInfo {
     strategy: StrategyKind,
     replay_hint: Option<String>,
     seed: Option<u64>,
+    model: Model,
 }
 
 impl RunInfo {
@@ -189,7 +202,7 @@ impl RunInfo {
                     (None, StrategyKind::Replay(tape)) => format!("tape {tape}"),
                     (None, _) => "the canonical order".to_string(),
                 };
-                (which, replay_command(self.replay_hint.as_deref(), name, self.seed, tape))
+                (which, replay_command(self.replay_hint.as_deref(), name, self.seed, tape, self.model))
             }
         };
         (format!("{which} of `{}`", name.unwrap_or("simulation")), replay)
@@ -213,6 +226,7 @@ impl Watch {
             strategy: config.strategy.clone(),
             replay_hint: config.replay_hint.clone(),
             seed,
+            model: config.model,
         };
         Some(Watch { stamp: Stamp::arm(bound, Box::new(move || describe.describe())), polls: 0, names_known: 0 })
     }
@@ -259,7 +273,7 @@ impl Sim {
     pub fn with_strategy(config: Config, strategy: Box<dyn crate::strategy::Strategy>) -> Sim {
         let footprints = strategy.wants_footprints();
         let watch = Watch::arm(&config, strategy.seed());
-        let core = Core::new(strategy, TraceBuf::new(config.trace));
+        let core = Core::new(strategy, TraceBuf::new(config.trace), config.model);
         let shared = Rc::new(Shared { core: RefCell::new(core), futures: RefCell::new(Vec::new()), footprints });
         context::push(shared.clone());
         let max_steps = match config.max_steps {
@@ -334,6 +348,12 @@ impl Sim {
         let channels =
             (0..core.channels.len()).map(|i| core.channel_name(crate::ChannelId(i as u32)).to_string()).collect();
         (tasks, channels)
+    }
+
+    /// Whether the run's order so far is one tokio's current-thread runtime could take
+    /// (see [`crate::model`]). Always reachable under [`Model::Tokio`].
+    pub fn tokio_model(&self) -> TokioReach {
+        self.shared.core.borrow().tokio.reach()
     }
 
     /// Whether a waker was invoked from another OS thread (a determinism leak).
@@ -421,9 +441,10 @@ impl Sim {
     pub fn block_on<F: Future + 'static>(&mut self, future: F) -> Result<F::Output, Box<Failure>> {
         let slot = Rc::new(RefCell::new(None));
         let out = slot.clone();
-        self.spawn_named("main", async move {
+        let main = self.spawn_named("main", async move {
             *out.borrow_mut() = Some(future.await);
         });
+        self.shared.core.borrow_mut().set_block_on(main.id());
         let _guard = EnterGuard::new(&self.shared);
         match self.drive(Instant::MAX, |_| slot.borrow().is_some())? {
             Progress::Done => Ok(slot.borrow_mut().take().expect("main finished")),
@@ -442,7 +463,12 @@ impl Sim {
     pub fn block_on_local<F: Future>(&mut self, future: F) -> Result<F::Output, Box<Failure>> {
         let mut future = std::pin::pin!(future);
         let mut output = None;
-        let id = self.shared.core.borrow_mut().register_task(Some("main".to_string()));
+        let id = {
+            let mut core = self.shared.core.borrow_mut();
+            let id = core.register_task(Some("main".to_string()));
+            core.set_block_on(id);
+            id
+        };
         let mut poll = |cx: &mut Context<'_>| match future.as_mut().poll(cx) {
             Poll::Ready(v) => {
                 output = Some(v);
@@ -486,7 +512,9 @@ impl Sim {
             name: self.config.name.clone(),
             seed,
             strategy: core.strategy().describe(),
-            replay: replay_command(self.config.replay_hint.as_deref(), name, seed, Some(&tape)),
+            replay: replay_command(self.config.replay_hint.as_deref(), name, seed, Some(&tape), self.config.model),
+            model: self.config.model,
+            tokio_model: core.tokio.reach(),
             tape,
             fingerprint: core.trace.fingerprint(),
             trace_tail,

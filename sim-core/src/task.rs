@@ -205,6 +205,11 @@ pub async fn yield_now() {
             Poll::Ready(())
         } else {
             yielded = true;
+            // tokio defers a yielding task's wake-up to its next driver turn; the tokio
+            // model needs to know (see `crate::model`).
+            if let Some(handle) = context::try_current() {
+                handle.core.borrow_mut().defer_current();
+            }
             cx.waker().wake_by_ref();
             Poll::Pending
         }
