@@ -675,25 +675,25 @@ impl Core {
                 format!("{chosen} ran between two timers due at {now}")
             }
             (Rule::Timer, Event::Wake(_)) => {
-                format!("{chosen} ran at {now} before {expected}, due then, fired (tokio fires due timers first)")
+                format!("{chosen} ran at {now} before {expected}, due then, had fired; tokio fires due timers before running tasks")
             }
             (Rule::Timer, _) => format!(
-                "{chosen} fired before {expected}, set earlier, both due at {now} (tokio fires them in registration order)"
+                "{chosen} fired before {expected}, set earlier, both due at {now}; tokio fires them in registration order"
             ),
             (Rule::Elapsed, _) => format!(
-                "{chosen} ran at {now} before {expected}, whose timer had already passed when set (tokio completes such a sleep within the poll)"
+                "{chosen} ran at {now} before {expected}, whose timer had already passed when set; tokio completes such a sleep within the poll"
             ),
             (Rule::BlockOn, _) => format!(
-                "{chosen} ran at {now} before the block_on task {expected} (tokio polls the block_on future first after each driver turn)"
+                "{chosen} ran at {now} before the block_on task {expected}; tokio polls the block_on future first after each driver turn"
             ),
             (Rule::Queue, Event::Wake(t)) if self.tokio.is_block_on(t) => format!(
-                "the block_on task {chosen} ran at {now} before {expected} (tokio polls it once its run queue is empty)"
+                "the block_on task {chosen} ran at {now} before {expected}; tokio polls it once its run queue is empty"
             ),
             (Rule::Queue, Event::Wake(t)) if self.tokio.is_deferred(t) => format!(
-                "{chosen} ran again at {now} after yield_now before {expected} (tokio defers a yield until its run queue drains)"
+                "{chosen} ran again at {now} after yield_now before {expected}; tokio defers a yield until its run queue drains"
             ),
             (Rule::Queue, _) => {
-                format!("{chosen} ran at {now} before {expected}, woken earlier (tokio runs woken tasks in wake-up order)")
+                format!("{chosen} ran at {now} before {expected}, woken earlier; tokio runs woken tasks in wake-up order")
             }
         }
     }

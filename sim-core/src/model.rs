@@ -321,9 +321,9 @@ impl TokioState {
             match self.phase {
                 Phase::AfterTurn => {
                     self.phase = Phase::Tasks(0);
-                    let main = ready.iter().position(|c| {
-                        wake(c).is_some_and(|t| self.is_block_on(t) && !self.flag(t).deferred)
-                    });
+                    let main = ready
+                        .iter()
+                        .position(|c| wake(c).is_some_and(|t| self.is_block_on(t) && !self.flag(t).deferred));
                     if let Some(i) = main {
                         return (i, Rule::BlockOn);
                     }

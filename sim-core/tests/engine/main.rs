@@ -8,6 +8,7 @@ mod exhaustive_check;
 mod explore;
 mod golden;
 mod identity;
+mod models;
 mod orders;
 mod printed_replays;
 mod reduction;
