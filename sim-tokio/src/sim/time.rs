@@ -12,7 +12,9 @@ use std::ops::{Add, AddAssign, Sub, SubAssign};
 use std::pin::Pin;
 use std::sync::OnceLock;
 use std::task::{Context, Poll};
-use std::time::Duration;
+
+/// `std::time::Duration`, re-exported as tokio does, so `use tokio::time::Duration` compiles.
+pub use std::time::Duration;
 
 /// A point in virtual time (tokio's `Instant`, with tokio's methods; arithmetic
 /// between instants saturates at zero like tokio's).

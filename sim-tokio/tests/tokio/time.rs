@@ -150,3 +150,12 @@ fn a_zero_interval_panics_like_tokio() {
     let failure = result.unwrap_err();
     assert!(failure.to_string().contains("`period` must be non-zero."), "{failure}");
 }
+
+#[tokio::test(seeds = 2)]
+async fn duration_is_reexported_from_time_as_tokio_does() {
+    // `use tokio::time::Duration` is common in tokio code: it must name std's Duration.
+    let d: tokio::time::Duration = std::time::Duration::from_millis(5);
+    let start = tokio::time::Instant::now();
+    tokio::time::sleep(d).await;
+    assert_eq!(start.elapsed(), d);
+}
