@@ -684,10 +684,10 @@ impl Core {
                 "{chosen} ran at {now} before {expected}, whose timer had already passed when set; tokio completes such a sleep within the poll"
             ),
             (Rule::BlockOn, _) => format!(
-                "{chosen} ran at {now} before the block_on task {expected}; tokio polls the block_on future first after each driver turn"
+                "{chosen} ran at {now} before {expected}, the block_on future; tokio polls it first after each driver turn"
             ),
             (Rule::Queue, Event::Wake(t)) if self.tokio.is_block_on(t) => format!(
-                "the block_on task {chosen} ran at {now} before {expected}; tokio polls it once its run queue is empty"
+                "{chosen}, the block_on future, ran at {now} before {expected}; tokio polls it once its run queue is empty"
             ),
             (Rule::Queue, Event::Wake(t)) if self.tokio.is_deferred(t) => format!(
                 "{chosen} ran again at {now} after yield_now before {expected}; tokio defers a yield until its run queue drains"

@@ -536,3 +536,26 @@ fn tokio_and_the_tokio_model_turn_the_driver_every_61_tasks() {
     let mut sim = Sim::new(Config::default().model(Model::Tokio));
     assert_eq!(sim.block_on(interval_program!(sim_core::spawn, sim_core::yield_now)).unwrap(), interval_order());
 }
+
+/// A task spawned before `block_on` is queued first, so the canonical order of
+/// `Model::Any` polls it first; tokio polls the `block_on` future first. The label says so.
+#[test]
+fn a_task_run_before_the_block_on_future_is_named() {
+    let mut sim = Sim::new(Config::default());
+    sim.spawn_named("worker", async {});
+    sim.block_on(async {}).unwrap();
+    assert_eq!(
+        sim.tokio_model().to_string(),
+        "not reachable (task `worker` ran at 0s before task `main`, the block_on future; \
+         tokio polls it first after each driver turn)"
+    );
+    let mut sim = Sim::new(Config::default().model(Model::Tokio));
+    let order = Rc::new(RefCell::new(Vec::new()));
+    let o = order.clone();
+    sim.spawn_named("worker", async move { o.borrow_mut().push("worker") });
+    let o = order.clone();
+    sim.block_on(async move { o.borrow_mut().push("main") }).unwrap();
+    // `main` ran first and ended the `block_on` before the worker's turn, as in tokio.
+    assert_eq!(*order.borrow(), ["main"]);
+    assert_eq!(sim.tokio_model(), TokioReach::Reachable);
+}
