@@ -82,6 +82,7 @@ use std::str::FromStr;
 
 use parking_lot::Mutex;
 
+use crate::determinism::{confirm, Observed};
 use crate::env::EnvOverrides;
 use crate::report::replay_command;
 use crate::strategy::StrategyKind;
@@ -182,6 +183,71 @@ impl fmt::Display for ShardError {
 
 impl std::error::Error for ShardError {}
 
+/// A share of runs, such as the share of seeds a check runs twice to verify
+/// determinism: a whole number of millionths, from 0 (none) to 1,000,000 (all).
+/// Written and parsed as a fraction (`0.05`) or a percentage (`5%`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Share(u32);
+
+impl Share {
+    /// No run.
+    pub const NONE: Share = Share(0);
+    /// Every run.
+    pub const ALL: Share = Share(1_000_000);
+    /// FoundationDB's share of runs checked for determinism, and the default: 5%.
+    pub const DEFAULT_DETERMINISM: Share = Share(50_000);
+
+    /// `percent` percent of the runs (at most 100).
+    pub fn percent(percent: u32) -> Share {
+        Share(percent.min(100) * 10_000)
+    }
+
+    /// The share as a fraction from 0.0 to 1.0.
+    pub fn fraction(self) -> f64 {
+        f64::from(self.0) / 1e6
+    }
+
+    /// Whether the run identified by `key` (a seed, or a run's position) is in the
+    /// share: a fixed hash of the key, so the same keys are chosen on every machine,
+    /// whatever the number of workers or the shard.
+    pub fn picks(self, key: u64) -> bool {
+        if self.0 == 0 {
+            return false;
+        }
+        let mut z = key.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^= z >> 31;
+        z % 1_000_000 < u64::from(self.0)
+    }
+}
+
+impl fmt::Display for Share {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}%", self.fraction() * 100.0)
+    }
+}
+
+impl FromStr for Share {
+    type Err = String;
+
+    /// Parses `0.05` or `5%` (from 0 to 1, or 0% to 100%).
+    fn from_str(text: &str) -> Result<Share, String> {
+        let text = text.trim();
+        let (number, scale) = match text.strip_suffix('%') {
+            Some(number) => (number.trim(), 0.01),
+            None => (text, 1.0),
+        };
+        let value = number
+            .parse::<f64>()
+            .ok()
+            .map(|v| v * scale)
+            .filter(|v| (0.0..=1.0).contains(v))
+            .ok_or_else(|| "expected a share from 0 to 1 (`0.05`) or a percentage (`5%`)".to_string())?;
+        Ok(Share((value * 1e6).round() as u32))
+    }
+}
+
 /// When a check stops running seeds.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 #[non_exhaustive]
@@ -222,6 +288,16 @@ pub struct CheckConfig {
     /// Which seeded strategy each seed of the range runs. Default:
     /// [`Seeded::Random`]. (`LOCKSTEP_SEED` always means seeded random.)
     pub seeded: Seeded,
+    /// The share of passing seeds run a second time, with the full trace kept, and
+    /// compared with their first run (fingerprint, outcome, trace): a mismatch is a
+    /// failure of kind [`FailureKind::Nondeterministic`](crate::FailureKind::Nondeterministic)
+    /// naming the first differing step. The seeds are picked by a fixed hash of the
+    /// seed ([`Share::picks`]), and the first seed of the plan is always among them
+    /// unless the share is 0. Every failing seed is replayed too, whatever the
+    /// share: a failure that does not reproduce is reported as nondeterministic, never
+    /// as a pass. Default: [`Share::DEFAULT_DETERMINISM`] (5%, as FoundationDB).
+    /// `LOCKSTEP_DETERMINISM` overrides it.
+    pub determinism: Share,
 }
 
 /// The seeded strategy a check runs for each seed of its range.
@@ -263,6 +339,7 @@ impl Default for CheckConfig {
             keep: CheckConfig::DEFAULT_KEEP,
             sim: Config::default(),
             seeded: Seeded::Random,
+            determinism: Share::DEFAULT_DETERMINISM,
         }
     }
 }
@@ -314,6 +391,13 @@ impl CheckConfig {
         self
     }
 
+    /// Sets the share of passing seeds run twice and compared (see
+    /// [`CheckConfig::determinism`]).
+    pub fn determinism(mut self, share: Share) -> CheckConfig {
+        self.determinism = share;
+        self
+    }
+
     /// Sets the seeded strategy of the range (random or PCT).
     pub fn seeded(mut self, seeded: Seeded) -> CheckConfig {
         self.seeded = seeded;
@@ -342,6 +426,9 @@ impl CheckConfig {
         }
         if self.sim.poll_timeout.is_none() {
             self.sim.poll_timeout = Some(crate::watchdog::DEFAULT_BOUND);
+        }
+        if let Some(share) = env.determinism {
+            self.determinism = share;
         }
         match (&env.tape, env.seed) {
             (Some(tape), _) => Plan::Tape(tape.clone()),
@@ -442,6 +529,10 @@ pub struct CheckSummary {
     pub stop: StopAt,
     /// The whole trace, when a single seed or tape was run.
     pub trace: Option<Trace>,
+    /// Of the runs counted in `seeds_run`, how many were run a second time and
+    /// compared with their first run: every failing one and the share
+    /// [`CheckConfig::determinism`] picks.
+    pub replayed: u64,
 }
 
 impl CheckSummary {
@@ -477,7 +568,11 @@ impl fmt::Display for CheckSummary {
         let name = self.name.as_deref().unwrap_or("check");
         let Some(first) = self.failures.first() else {
             let s = if self.seeds_run == 1 { "" } else { "s" };
-            return write!(f, "lockstep: `{name}`: {} run{s} passed ({})", self.seeds_run, self.plan);
+            return write!(
+                f,
+                "lockstep: `{name}`: {} run{s} passed ({}; {} replayed and compared)",
+                self.seeds_run, self.plan, self.replayed
+            );
         };
         let which = first.seed.map_or_else(|| "the tape".to_string(), |s| format!("seed {s}"));
         match self.stop {
@@ -664,6 +759,8 @@ struct State {
     /// The lowest position whose panic escaped, and its payload.
     panic: Option<(u64, Box<dyn Any + Send>)>,
     trace: Option<Trace>,
+    /// The positions that were replayed and compared.
+    verified: Vec<u64>,
 }
 
 struct Runner<'a, F> {
@@ -704,8 +801,10 @@ where
     fn work(&self) {
         while let Some(pos) = self.take() {
             let Some((config, seed)) = self.plan.config(self.cfg, self.command, pos) else { break };
-            match catch_unwind(AssertUnwindSafe(|| self.run_one(&config))) {
-                Ok((result, trace)) => self.finish(pos, seed, result, trace),
+            let verify =
+                self.cfg.determinism != Share::NONE && (pos == 0 || self.cfg.determinism.picks(seed.unwrap_or(pos)));
+            match catch_unwind(AssertUnwindSafe(|| self.run_one(&config, verify))) {
+                Ok((result, trace, verified)) => self.finish(pos, seed, result, trace, verified),
                 Err(payload) => {
                     let mut state = self.state.lock();
                     if state.panic.as_ref().is_none_or(|(p, _)| pos < *p) {
@@ -727,16 +826,40 @@ where
         Some(state.next - 1)
     }
 
-    fn run_one(&self, config: &Config) -> (Result<(), Box<Failure>>, Option<Trace>) {
-        let _guard = SeedGuard::new(config);
-        let mut sim = Sim::new(config.clone());
-        let future = sim.enter(self.f);
-        let result = sim.block_on(future);
-        let trace = self.plan.is_single().then(|| sim.trace());
-        (result, trace)
+    /// Runs `config` once; replays it and compares (see [`CheckConfig::determinism`])
+    /// when it failed or `verify` says so. Also says whether it was replayed.
+    fn run_one(&self, config: &Config, verify: bool) -> (Result<(), Box<Failure>>, Option<Trace>, bool) {
+        let (result, trace, first) = {
+            let _guard = SeedGuard::new(config);
+            let mut sim = Sim::new(config.clone());
+            let future = sim.enter(self.f);
+            let result = sim.block_on(future);
+            let trace = self.plan.is_single().then(|| sim.trace());
+            let first = (verify || result.is_err()).then(|| Observed::of(&sim, &result));
+            (result, trace, first)
+        };
+        let Some(first) = first else { return (result, trace, false) };
+        let mut rerun = |config: Config| {
+            let _guard = SeedGuard::new(&config);
+            let mut sim = Sim::new(config.clone());
+            let future = sim.enter(self.f);
+            let outcome = sim.block_on(future);
+            Observed::of(&sim, &outcome)
+        };
+        match confirm(config, &first, &mut rerun) {
+            Ok(()) => (result, trace, true),
+            Err(failure) => (Err(failure), trace, true),
+        }
     }
 
-    fn finish(&self, pos: u64, seed: Option<u64>, mut result: Result<(), Box<Failure>>, trace: Option<Trace>) {
+    fn finish(
+        &self,
+        pos: u64,
+        seed: Option<u64>,
+        mut result: Result<(), Box<Failure>>,
+        trace: Option<Trace>,
+        verified: bool,
+    ) {
         if let (Err(failure), None, None) = (&mut result, self.command, &self.cfg.sim.replay_hint) {
             // Not a test `cargo test` started: the Rust that replays the check's closure `f`.
             failure.replay = match failure.seed {
@@ -749,6 +872,9 @@ where
         }
         let mut state = self.state.lock();
         state.done += 1;
+        if verified {
+            state.verified.push(pos);
+        }
         state.trace = trace;
         if let Err(failure) = result {
             state.lowest_failure = Some(state.lowest_failure.map_or(pos, |l| l.min(pos)));
@@ -789,9 +915,11 @@ fn summarize(cfg: &CheckConfig, plan: &Plan, state: State) -> CheckSummary {
             (state.done, state.failure_count)
         }
     };
+    let replayed = state.verified.iter().filter(|&&pos| pos < seeds_run || cfg.stop == StopAt::Never).count() as u64;
     CheckSummary {
         name: cfg.name.clone(),
         plan: plan.describe(),
+        replayed,
         seeds_run,
         failures: failures.into_iter().map(|(_, f)| f).collect(),
         failure_count,

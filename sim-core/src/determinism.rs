@@ -39,7 +39,7 @@ use std::future::Future;
 use std::ops::Range;
 
 use crate::check::SeedGuard;
-use crate::report::replay_command;
+use crate::report::{replay_command, FailureKind};
 use crate::strategy::StrategyKind;
 use crate::time::Instant;
 use crate::trace::{Fingerprint, TraceLine, TraceMode};
@@ -229,9 +229,8 @@ where
         Observed::of(&sim, &outcome)
     };
     let first = run(config.clone());
-    let fingerprint = first.fingerprint;
-    verify(&config, first, &mut run)?;
-    Ok(fingerprint)
+    verify(&config, &first, &mut run)?;
+    Ok(first.fingerprint)
 }
 
 /// [`check_determinism`] over a range of seeds, stopping at the first that differs.
@@ -267,6 +266,8 @@ pub(crate) struct Observed {
     foreign_wake: bool,
     /// What the run chose, trailing canonical choices left out.
     tape: Tape,
+    /// The strategy, as in `random(seed=7)`.
+    strategy: String,
 }
 
 impl Observed {
@@ -280,6 +281,7 @@ impl Observed {
             names: sim.names(),
             foreign_wake: sim.saw_foreign_wake(),
             tape: sim.tape(),
+            strategy: sim.strategy_description(),
         }
     }
 
@@ -311,7 +313,7 @@ const LOCATE_RUNS: usize = 8;
 /// differing step and what differed.
 pub(crate) fn verify(
     config: &Config,
-    first: Observed,
+    first: &Observed,
     rerun: &mut dyn FnMut(Config) -> Observed,
 ) -> Result<(), Box<Nondeterminism>> {
     let full = config.clone().trace(TraceMode::Full);
@@ -320,7 +322,7 @@ pub(crate) fn verify(
         return Ok(());
     }
     // A full trace that did what the first run did, to compare with the second's.
-    let mut like_first = first.lines.is_some().then_some(&first);
+    let mut like_first = first.lines.is_some().then_some(first);
     let mut found = Vec::new();
     if like_first.is_none() {
         for _ in 0..LOCATE_RUNS {
@@ -367,6 +369,36 @@ pub(crate) fn verify(
         evidence,
         replay,
     }))
+}
+
+/// [`verify`], with a mismatch wrapped in a [`Failure`] of kind
+/// [`FailureKind::Nondeterministic`]: the first run's failure report (its tape,
+/// trace tail and replay) when it failed, else a report built from the
+/// nondeterminism.
+pub(crate) fn confirm(
+    config: &Config,
+    first: &Observed,
+    rerun: &mut dyn FnMut(Config) -> Observed,
+) -> Result<(), Box<Failure>> {
+    let nd = match verify(config, first, rerun) {
+        Ok(()) => return Ok(()),
+        Err(nd) => nd,
+    };
+    Err(match &first.failure {
+        Some(failure) => Box::new(Failure { kind: FailureKind::Nondeterministic(nd), ..(**failure).clone() }),
+        None => Box::new(Failure {
+            time: nd.time,
+            step: nd.step,
+            name: nd.name.clone(),
+            seed: nd.seed,
+            strategy: first.strategy.clone(),
+            tape: nd.tape.clone(),
+            fingerprint: nd.fingerprints[0],
+            trace_tail: Vec::new(),
+            replay: nd.replay.clone(),
+            kind: FailureKind::Nondeterministic(nd),
+        }),
+    })
 }
 
 type Located = (u64, Instant, [Option<TraceLine>; 2], Difference, String);

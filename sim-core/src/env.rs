@@ -8,6 +8,7 @@
 //! | `LOCKSTEP_SHARD` | run only shard `i` of `n` of the range (0-based) | `LOCKSTEP_SHARD=1/4` |
 //! | `LOCKSTEP_JOBS` | how many worker threads run seeds | `LOCKSTEP_JOBS=1` |
 //! | `LOCKSTEP_POLL_TIMEOUT` | the [poll watchdog](crate::watchdog)'s bound for checks and the `lockstep` tool: seconds, or `ms`/`s` suffixed; `0` or `off` disables it (default 60 s) | `LOCKSTEP_POLL_TIMEOUT=500ms` |
+//! | `LOCKSTEP_DETERMINISM` | the share of passing runs a check runs twice and compares | `LOCKSTEP_DETERMINISM=100%` |
 //! | `LOCKSTEP_LOG` | the level [`init_test_logging`](crate::log::init_test_logging) installs | `LOCKSTEP_LOG=debug` |
 //!
 //! Which test a replay command selects also comes from here ([`cargo_test_command`]):
@@ -31,7 +32,7 @@ use std::time::Duration;
 
 use tracing::level_filters::LevelFilter;
 
-use crate::check::Shard;
+use crate::check::{Shard, Share};
 use crate::Tape;
 
 /// Run only this seed, with the full trace kept, and print its report.
@@ -44,6 +45,8 @@ pub const SEEDS: &str = "LOCKSTEP_SEEDS";
 pub const SHARD: &str = "LOCKSTEP_SHARD";
 /// How many worker threads run seeds.
 pub const JOBS: &str = "LOCKSTEP_JOBS";
+/// The share of passing runs a check runs twice and compares.
+pub const DETERMINISM: &str = "LOCKSTEP_DETERMINISM";
 /// The level of the test logging subscriber.
 pub const LOG: &str = "LOCKSTEP_LOG";
 /// The poll watchdog's bound.
@@ -67,6 +70,11 @@ pub struct EnvOverrides {
     pub shard: Option<Shard>,
     /// `LOCKSTEP_JOBS`: how many worker threads run seeds. At least 1.
     pub jobs: Option<NonZeroUsize>,
+    /// `LOCKSTEP_DETERMINISM`: the share of passing runs a check runs a second time
+    /// and compares with the first (`0.05` or `5%`; `0` for none, `100%` for all);
+    /// see [`CheckConfig::determinism`](crate::check::CheckConfig::determinism).
+    /// Failing runs are always replayed.
+    pub determinism: Option<Share>,
     /// `LOCKSTEP_LOG`: the most verbose level the test logging subscriber shows
     /// (`off`, `error`, `warn`, `info`, `debug`, `trace`).
     pub log: Option<LevelFilter>,
@@ -123,6 +131,9 @@ impl EnvOverrides {
             seeds: get(SEEDS).map(|(n, v)| parse_count(n, v)).transpose()?,
             shard: get(SHARD).map(|(n, v)| parse_shard(n, v)).transpose()?,
             jobs: get(JOBS).map(|(n, v)| parse_jobs(n, v)).transpose()?,
+            determinism: get(DETERMINISM)
+                .map(|(n, v)| v.parse::<Share>().map_err(|reason| EnvError { variable: n, value: v, reason }))
+                .transpose()?,
             log: get(LOG).map(|(n, v)| parse_level(n, v)).transpose()?,
             test_command: None,
             poll_timeout: get(POLL_TIMEOUT).map(|(n, v)| parse_bound(n, v)).transpose()?,

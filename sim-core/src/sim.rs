@@ -341,6 +341,11 @@ impl Sim {
         self.shared.core.borrow().strategy().diverged()
     }
 
+    /// The strategy, as in `random(seed=7)`.
+    pub(crate) fn strategy_description(&self) -> String {
+        self.shared.core.borrow().strategy().describe()
+    }
+
     /// Task names by id, then channel names by id.
     pub(crate) fn names(&self) -> (Vec<String>, Vec<String>) {
         let core = self.shared.core.borrow();

@@ -1,6 +1,6 @@
 //! Running a property over schedules (and inputs) generated and shrunk by proptest.
 
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
 use std::fmt;
 
 use proptest::strategy::{Just, Strategy};
@@ -11,7 +11,9 @@ use proptest::test_runner::{
 use super::critical::{critical_pair, CriticalPair};
 use super::schedule::{schedules, Schedule};
 use super::shrink::{shrink_tape_bounded, Minimality, DEFAULT_MINIMAL_SEARCH};
-use super::{default_name, replay_printed, run_config, run_once, with_tape_hint};
+use super::{default_name, replay_printed, run_config, with_tape_hint};
+use crate::check::Share;
+use crate::determinism::{confirm, Observed};
 use crate::env::EnvOverrides;
 use crate::strategy::random::SimRng;
 use crate::{Config, Failure, Sim, StrategyKind, Tape};
@@ -44,6 +46,14 @@ pub struct PropCheck {
     /// The template of every simulation (limits, trace mode, replay hint); its
     /// strategy is replaced. Default: [`Config::default`].
     pub sim: Config,
+    /// The share of generated cases run a second time and compared with their
+    /// first run (fingerprint, outcome, trace); the first case always is, unless the
+    /// share is 0. The first failing case and the shrunk one are always replayed. A
+    /// mismatch ends the check with a failure of kind
+    /// [`FailureKind::Nondeterministic`](crate::FailureKind::Nondeterministic),
+    /// never a pass. Default: 5% ([`Share::DEFAULT_DETERMINISM`]);
+    /// `LOCKSTEP_DETERMINISM` overrides it for [`proptest_check`].
+    pub determinism: Share,
 }
 
 impl Default for PropCheck {
@@ -57,6 +67,7 @@ impl Default for PropCheck {
             minimal_search: DEFAULT_MINIMAL_SEARCH,
             critical_pair: true,
             sim: Config::default(),
+            determinism: Share::DEFAULT_DETERMINISM,
         }
     }
 }
@@ -89,6 +100,12 @@ impl PropCheck {
     /// Sets the bound on the runs that search for a globally minimal failing tape.
     pub fn minimal_search(mut self, runs: u32) -> PropCheck {
         self.minimal_search = runs;
+        self
+    }
+
+    /// Sets the share of cases run twice and compared (see [`PropCheck::determinism`]).
+    pub fn determinism(mut self, share: Share) -> PropCheck {
+        self.determinism = share;
         self
     }
 
@@ -275,7 +292,8 @@ impl<V: fmt::Debug> fmt::Display for PropSummary<V> {
 /// ```
 pub fn proptest_check(cfg: PropCheck, property: impl Fn(&mut Sim) -> Result<(), Box<Failure>>) -> PropSummary<()> {
     let env = EnvOverrides::from_env().unwrap_or_else(|e| panic!("lockstep: {e}"));
-    let cfg = PropCheck { sim: with_tape_hint(&cfg.sim, env.test_command.as_deref()), ..cfg };
+    let determinism = env.determinism.unwrap_or(cfg.determinism);
+    let cfg = PropCheck { sim: with_tape_hint(&cfg.sim, env.test_command.as_deref()), determinism, ..cfg };
     if let Some(tape) = env.tape {
         return replay_one(&cfg, tape, &property);
     }
@@ -303,20 +321,47 @@ where
 {
     let runs = Cell::new(0u32);
     let first_failure: Cell<Option<(u32, &'static str)>> = Cell::new(None);
+    // A run that did not replay: its case number and the failure that says so.
+    let nondeterministic: RefCell<Option<(u32, Box<Failure>)>> = RefCell::new(None);
+    // The latest failing run of the first failure's class: the shrunk case's, at the end.
+    let last_failing: RefCell<Option<(Config, Observed)>> = RefCell::new(None);
     let mut runner = cfg.runner();
     // The schedule shrinks first: dropping its numbers moves departures to earlier
     // choice points, which shorter inputs still reach when they shrink next.
     let cases = (schedules(cfg.max_choices), inputs);
     let outcome = runner.run(&cases, |(schedule, inputs)| {
+        if nondeterministic.borrow().is_some() {
+            // Stop shrinking: the case that did not replay stays the one reported.
+            return Ok(());
+        }
         runs.set(runs.get() + 1);
-        let mut sim = Sim::new(cfg.config(schedule.strategy()));
-        let Err(failure) = property(&inputs, &mut sim) else { return Ok(()) };
+        let config = cfg.config(schedule.strategy());
+        let mut sim = Sim::new(config.clone());
+        let result = property(&inputs, &mut sim);
+        let first_fail = result.is_err() && first_failure.get().is_none();
+        let sampled =
+            cfg.determinism != Share::NONE && (runs.get() == 1 || cfg.determinism.picks(u64::from(runs.get())));
+        let observed = (result.is_err() || sampled).then(|| Observed::of(&sim, &result));
+        drop(sim);
+        if let (Some(observed), true) = (&observed, first_fail || sampled) {
+            let mut rerun = |config: Config| {
+                let mut sim = Sim::new(config);
+                let result = property(&inputs, &mut sim);
+                Observed::of(&sim, &result)
+            };
+            if let Err(failure) = confirm(&config, observed, &mut rerun) {
+                *nondeterministic.borrow_mut() = Some((runs.get(), failure));
+                return Err(TestCaseError::fail("nondeterminism"));
+            }
+        }
+        let Err(failure) = result else { return Ok(()) };
         let class = failure.kind.class();
         match first_failure.get() {
             None => first_failure.set(Some((runs.get(), class))),
             Some((_, first)) if first != class => return Ok(()),
             Some(_) => {}
         }
+        *last_failing.borrow_mut() = observed.map(|o| (config, o));
         Err(TestCaseError::fail(class))
     });
     let name = cfg.name.clone();
@@ -325,41 +370,84 @@ where
         Err(TestError::Fail(_, value)) => value,
         Err(TestError::Abort(reason)) => panic!("lockstep: proptest gave up: {reason}"),
     };
-    let (failing_case, _) = first_failure.get().expect("a case failed");
-    let shrink_runs = runs.get() - failing_case;
-    let counterexample = shrunk(&cfg, inputs, schedule, failing_case, shrink_runs, &property);
-    if let Some(c) = &counterexample {
-        eprintln!("{c}");
-    }
-    PropSummary { name, cases_run: failing_case, counterexample: counterexample.map(Box::new) }
+    let counterexample = match nondeterministic.into_inner() {
+        Some((case, failure)) => {
+            Counterexample::unexplained(inputs, schedule, failure, case, runs.get().saturating_sub(case))
+        }
+        None => {
+            let (failing_case, _) = first_failure.get().expect("a case failed");
+            let shrink_runs = runs.get() - failing_case;
+            let last = last_failing.into_inner().expect("the shrunk case failed");
+            shrunk(&cfg, inputs, schedule, failing_case, shrink_runs, last, &property)
+        }
+    };
+    eprintln!("{counterexample}");
+    PropSummary { name, cases_run: counterexample.failing_case, counterexample: Some(Box::new(counterexample)) }
 }
 
-/// Runs the shrunk case again to record its tape and failure, and finds its critical pair.
+impl<V> Counterexample<V> {
+    /// A failing case reported as it failed, without shrinking its tape or looking
+    /// for its critical pair (a run that did not replay, or a tape that did not
+    /// fail again).
+    fn unexplained(
+        inputs: V,
+        schedule: Schedule,
+        failure: Box<Failure>,
+        case: u32,
+        shrink_runs: u32,
+    ) -> Counterexample<V> {
+        Counterexample {
+            inputs,
+            schedule,
+            tape: failure.tape.clone(),
+            replay: failure.replay.clone(),
+            failure,
+            failing_case: case,
+            shrink_runs,
+            minimality: None,
+            critical: None,
+        }
+    }
+}
+
+/// Replays the shrunk case to check that it fails again the same way, records its
+/// tape, makes sure every departure on it is needed, and finds its critical pair. A
+/// shrunk case that does not fail again is a nondeterminism failure, never a pass.
 fn shrunk<V: Clone + fmt::Debug>(
     cfg: &PropCheck,
     inputs: V,
     schedule: Schedule,
     failing_case: u32,
     shrink_runs: u32,
+    (config, last): (Config, Observed),
     property: &impl Fn(&V, &mut Sim) -> Result<(), Box<Failure>>,
-) -> Option<Counterexample<V>> {
+) -> Counterexample<V> {
     let with_inputs = |sim: &mut Sim| property(&inputs, sim);
-    let run = run_once(cfg.config(schedule.strategy()), &with_inputs);
-    run.result.as_ref().err()?;
+    let mut rerun = |config: Config| {
+        let mut sim = Sim::new(config);
+        let result = with_inputs(&mut sim);
+        Observed::of(&sim, &result)
+    };
+    let failure = match confirm(&config, &last, &mut rerun) {
+        Err(failure) => return Counterexample::unexplained(inputs, schedule, failure, failing_case, shrink_runs + 1),
+        Ok(()) => last.failure.clone().expect("the shrunk case failed"),
+    };
     // proptest shrank the numbers; shrink the tape to 1-minimal, then look for the fewest departures.
     let template = cfg.config(StrategyKind::Fifo);
-    let shrunk = shrink_tape_bounded(&template, &run.recorded.trimmed(), cfg.minimal_search, with_inputs)?;
+    let Some(shrunk) = shrink_tape_bounded(&template, &failure.tape, cfg.minimal_search, with_inputs) else {
+        // The run's own tape did not fail again: report the run as it failed.
+        return Counterexample::unexplained(inputs, schedule, failure, failing_case, shrink_runs + 2);
+    };
     let minimality = Some(shrunk.minimality);
     let (tape, failure) = (shrunk.tape, shrunk.failure);
-    let shrink_runs = shrink_runs + shrunk.runs + shrunk.search_runs;
-    let critical =
-        cfg.critical_pair.then(|| critical_pair(&cfg.config(StrategyKind::Fifo), &tape, with_inputs)).flatten();
+    let shrink_runs = shrink_runs + 1 + shrunk.runs + shrunk.search_runs;
+    let critical = cfg.critical_pair.then(|| critical_pair(&template, &tape, with_inputs)).flatten();
     let replay = if format!("{inputs:?}") == "()" {
         failure.replay.clone()
     } else {
         format!("property(&{inputs:?}, &mut Sim::new(Config::replay({:?}.parse()?)))", tape.to_string())
     };
-    Some(Counterexample { inputs, schedule, tape, failure, failing_case, shrink_runs, minimality, critical, replay })
+    Counterexample { inputs, schedule, tape, failure, failing_case, shrink_runs, minimality, critical, replay }
 }
 
 /// Replays one tape (from `LOCKSTEP_TAPE`) with its full trace printed.

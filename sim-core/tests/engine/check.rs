@@ -7,7 +7,8 @@ use std::rc::Rc;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use sim_core::check::{check_with, current_seed, replay, CheckConfig, SeedGuard, Shard, StopAt};
+use sim_core::check::{check_with, current_seed, replay, CheckConfig, SeedGuard, Shard, Share, StopAt};
+use sim_core::determinism::Difference;
 use sim_core::env::EnvOverrides;
 use sim_core::time::sleep;
 use sim_core::{choose, fail, spawn, Config, FailureKind, Sim, TraceMode};
@@ -55,10 +56,11 @@ fn env(vars: &[(&str, &str)]) -> EnvOverrides {
     EnvOverrides::from_lookup(|name| vars.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone())).unwrap()
 }
 
-/// Runs `cfg` with `env` and returns the seeds that ran, sorted.
+/// Runs `cfg` with `env` and returns the seeds that ran, sorted (no seed is run
+/// twice: the determinism share is 0 here).
 fn seeds_run(cfg: CheckConfig, env: &EnvOverrides) -> Vec<u64> {
     let seen = Arc::new(Mutex::new(Vec::new()));
-    let summary = check_with(cfg, env, || {
+    let summary = check_with(cfg.determinism(Share::NONE), env, || {
         let seen = seen.clone();
         async move { seen.lock().unwrap().push(current_seed().expect("a seeded run")) }
     });
@@ -128,7 +130,12 @@ fn a_passing_check_runs_every_seed() {
     assert!(summary.is_ok());
     assert_eq!(summary.seeds_run, 200);
     summary.assert_ok();
-    assert!(summary.to_string().contains("200 runs passed (seeds 0..200)"));
+    // Replayed: seed 0 (always) and the seeds the 5% share picks.
+    let picked = (1..200).filter(|&seed| Share::DEFAULT_DETERMINISM.picks(seed)).count() as u64;
+    assert!((2..30).contains(&picked), "{picked}");
+    assert_eq!(summary.replayed, 1 + picked);
+    let text = format!("200 runs passed (seeds 0..200; {} replayed and compared)", 1 + picked);
+    assert!(summary.to_string().contains(&text), "{summary}");
 }
 
 #[test]
@@ -195,8 +202,10 @@ fn lockstep_seed_runs_only_that_seed_with_its_full_trace() {
             race().await;
         }
     });
-    assert_eq!(*seen.lock().unwrap(), vec![7]);
-    assert_eq!(summary.seeds_run, 1);
+    // Only seed 7 ran: once, and once more to check that it replays (the first run
+    // of a plan always is).
+    assert_eq!(*seen.lock().unwrap(), vec![7, 7]);
+    assert_eq!((summary.seeds_run, summary.replayed), (1, 1));
     assert_eq!(summary.plan, "seed 7");
     let trace = summary.trace.expect("a single seed keeps its trace");
     assert!(trace.complete);
@@ -271,7 +280,12 @@ fn environment_variables_parse_into_overrides() {
         ("LOCKSTEP_SHARD", "2/8"),
         ("LOCKSTEP_JOBS", "3"),
         ("LOCKSTEP_LOG", "debug"),
+        ("LOCKSTEP_DETERMINISM", "12.5%"),
     ]);
+    assert_eq!(found.determinism, Some(Share::percent(25).min("0.125".parse().unwrap())));
+    assert_eq!(found.determinism.unwrap().fraction(), 0.125);
+    assert_eq!(env(&[("LOCKSTEP_DETERMINISM", "1")]).determinism, Some(Share::ALL));
+    assert_eq!(env(&[("LOCKSTEP_DETERMINISM", "0")]).determinism, Some(Share::NONE));
     assert_eq!(found.seed, Some(17));
     assert_eq!(found.seeds, Some(5000));
     assert_eq!(found.shard, Some(Shard::new(2, 8).unwrap()));
@@ -331,4 +345,111 @@ fn a_check_can_run_pct_seeds_and_reports_the_lowest_failing_one_with_its_tape() 
     let mut replayed = Sim::new(Config::default().strategy(StrategyKind::Replay(failure.tape.clone())));
     let outcome = replayed.block_on(race()).unwrap();
     assert!(is_bad(&outcome));
+}
+
+/// The known defect: `LOCKSTEP_JOBS` was parsed and never asserted. With one job
+/// every run happens on the calling thread; with three, on named workers.
+#[test]
+fn lockstep_jobs_sets_the_number_of_worker_threads() {
+    let threads = |jobs_env: &str, jobs_cfg: usize| {
+        let seen = Arc::new(Mutex::new(std::collections::BTreeSet::new()));
+        let cfg = CheckConfig::default().seeds(0..64).jobs(jobs_cfg).determinism(Share::NONE);
+        check_with(cfg, &env(&[("LOCKSTEP_JOBS", jobs_env)]), || {
+            let seen = seen.clone();
+            async move {
+                seen.lock().unwrap().insert(std::thread::current().name().unwrap_or("-").to_string());
+            }
+        })
+        .assert_ok();
+        let seen = seen.lock().unwrap().clone();
+        seen
+    };
+    let here = std::thread::current().name().unwrap().to_string();
+    assert_eq!(threads("1", 4), [here].into_iter().collect());
+    let workers = threads("3", 1);
+    assert!(!workers.is_empty() && workers.len() <= 3, "{workers:?}");
+    for name in &workers {
+        let i: usize = name.strip_prefix("lockstep-worker-").expect("a worker thread").parse().unwrap();
+        assert!(i < 3, "{name}");
+    }
+}
+
+/// Fails on every odd-numbered call, process-wide: a failure that passes when replayed.
+async fn flaky() {
+    static CALLS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    sleep(Duration::from_millis(1)).await;
+    if CALLS.fetch_add(1, std::sync::atomic::Ordering::SeqCst) % 2 == 0 {
+        fail("flaky");
+    }
+}
+
+/// A failure that does not reproduce is reported as nondeterministic, never as a
+/// pass, with both runs' first differing step, whatever the share.
+#[test]
+fn a_failure_that_passes_on_replay_is_a_nondeterminism_failure() {
+    let cfg = CheckConfig::default().seeds(0..1).jobs(1).name("flaky").determinism(Share::NONE);
+    let summary = check_with(cfg, &EnvOverrides::none(), flaky);
+    assert!(!summary.is_ok(), "{summary}");
+    let failure = &summary.first_failure().unwrap().failure;
+    let FailureKind::Nondeterministic(nd) = &failure.kind else { panic!("{failure}") };
+    assert_eq!(nd.outcomes, [Some("violation"), None]);
+    assert_eq!(nd.seed, Some(0));
+    // The first run's violation record against the second run's end.
+    let first = nd.first.as_ref().expect("the first run's record");
+    assert_eq!(first.kind, sim_core::trace::RecordKind::Violation);
+    let text = failure.to_string();
+    assert!(text.starts_with("lockstep: nondeterminism in `flaky`"), "{text}");
+    assert!(text.contains("nondeterministic: seed 0 failed (violation), then passed on replay"), "{text}");
+    assert!(text.contains(&format!("first run:  {first}")), "{text}");
+    assert!(text.contains("replay: "), "{text}");
+}
+
+static LEAKS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+/// Passes every time, but sleeps for a time a counter outside the simulation picks.
+async fn passing_leak() {
+    let ms = 1 + LEAKS.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    sleep(Duration::from_millis(ms)).await;
+}
+
+/// `check_random`'s default sampling replays seed 0 (and 5% of the others): a leak
+/// in a program that always passes is caught, naming a time; with the share at 0
+/// it is not (the sampling is what catches it).
+#[test]
+fn determinism_sampling_flags_a_leak_in_a_passing_program() {
+    let caught = std::panic::catch_unwind(|| sim_core::check_random(0..20, passing_leak)).unwrap_err();
+    let message = caught.downcast_ref::<String>().unwrap();
+    assert!(message.contains("nondeterministic: seed 0 ran twice and differed"), "{message}");
+    assert!(message.contains("what differed: a time"), "{message}");
+    let cfg = CheckConfig::default().seeds(0..20).determinism(Share::NONE);
+    let summary = check_with(cfg, &EnvOverrides::none(), passing_leak);
+    assert!(summary.is_ok() && summary.replayed == 0, "{summary}");
+}
+
+/// With the share at 100%, every seed of a deterministic program is replayed and
+/// the check passes; a program that leaks only for some seeds is caught at the
+/// lowest such seed.
+#[test]
+fn every_seed_can_be_replayed_and_a_deterministic_program_passes() {
+    let cfg = CheckConfig::default().seeds(0..50).determinism(Share::ALL);
+    let summary = check_with(cfg.clone(), &EnvOverrides::none(), racy_but_deterministic);
+    assert!(summary.is_ok(), "{summary}");
+    assert_eq!((summary.seeds_run, summary.replayed), (50, 50));
+    let summary = check_with(cfg, &EnvOverrides::none(), leaks_from_seed_7);
+    let failure = &summary.first_failure().expect("seed 7 leaks").failure;
+    assert_eq!(failure.seed, Some(7));
+    let FailureKind::Nondeterministic(nd) = &failure.kind else { panic!("{failure}") };
+    assert_eq!(nd.difference, Difference::Time, "{failure}");
+}
+
+async fn racy_but_deterministic() {
+    race().await;
+}
+
+/// Deterministic below seed 7; from seed 7 on, a sleep a counter picks.
+async fn leaks_from_seed_7() {
+    race().await;
+    if current_seed().unwrap() >= 7 {
+        passing_leak().await;
+    }
 }

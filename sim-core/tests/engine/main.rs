@@ -21,4 +21,5 @@ mod sync;
 mod tape_text;
 mod timers;
 mod trace;
+mod verdicts;
 mod watchdog;
