@@ -268,6 +268,8 @@ pub(crate) struct Observed {
     tape: Tape,
     /// The strategy, as in `random(seed=7)`.
     strategy: String,
+    /// Whether the run's order is one tokio could take.
+    tokio_model: crate::model::TokioReach,
 }
 
 impl Observed {
@@ -282,6 +284,7 @@ impl Observed {
             foreign_wake: sim.saw_foreign_wake(),
             tape: sim.tape(),
             strategy: sim.strategy_description(),
+            tokio_model: sim.tokio_reach(),
         }
     }
 
@@ -396,6 +399,8 @@ pub(crate) fn confirm(
             fingerprint: nd.fingerprints[0],
             trace_tail: Vec::new(),
             replay: nd.replay.clone(),
+            model: config.model,
+            tokio_model: first.tokio_model.clone(),
             kind: FailureKind::Nondeterministic(nd),
         }),
     })

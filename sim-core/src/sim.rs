@@ -341,6 +341,11 @@ impl Sim {
         self.shared.core.borrow().strategy().diverged()
     }
 
+    /// Whether the run so far is an order tokio's current-thread runtime could take.
+    pub(crate) fn tokio_reach(&self) -> TokioReach {
+        self.shared.core.borrow().tokio.reach()
+    }
+
     /// The strategy, as in `random(seed=7)`.
     pub(crate) fn strategy_description(&self) -> String {
         self.shared.core.borrow().strategy().describe()
