@@ -472,3 +472,50 @@ fn run_record_appends_new_failures_to_the_corpus_once() {
     assert!(stdout(&again).contains("recorded 0 new failures"), "{}", stdout(&again));
     assert_eq!(scenarios::corpus::load(&corpus).unwrap().len(), 2);
 }
+
+/// Runs `command` with `sh -c` from the workspace root, as a user pastes it.
+fn shell_in_workspace(command: &str) -> Output {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
+    Command::new("sh").args(["-c", command]).current_dir(root).output().expect("sh runs")
+}
+
+/// The value after `key` on the first line that has it.
+fn field_of<'a>(text: &'a str, key: &str) -> &'a str {
+    text.lines()
+        .find_map(|l| l.trim_start().strip_prefix(key))
+        .unwrap_or_else(|| panic!("no `{key}` in:\n{text}"))
+        .trim()
+}
+
+#[test]
+fn every_replay_command_the_tool_prints_reproduces_the_failure_when_run_as_printed() {
+    // One command per form the tool prints: a random seed, and a PCT run's tape. Each is run
+    // exactly as printed (it builds the tool in release, as the main job does), and must
+    // fail the same way, with the fingerprint the same replay gives here.
+    for args in [
+        &["run", "throttle-hang/buggy", "--seeds", "50"][..],
+        &["run", "throttle-hang/buggy", "--strategy", "pct", "--depth", "2", "--seeds", "300"][..],
+    ] {
+        let out = lockstep(args);
+        assert_eq!(out.status.code(), Some(0), "{}{}", stdout(&out), stderr(&out));
+        let replay = field_of(&stdout(&out), "replay: ").to_string();
+        assert!(
+            replay.starts_with("cargo run --release -p scenarios --bin lockstep -- replay throttle-hang/buggy"),
+            "{replay}"
+        );
+
+        // The same replay through this test's own build of the tool: the reference report.
+        let words: Vec<String> =
+            replay.split(" -- ").nth(1).unwrap().split(' ').map(|w| w.trim_matches('\'').to_string()).collect();
+        let reference = lockstep(&words.iter().map(String::as_str).collect::<Vec<_>>());
+        assert_eq!(reference.status.code(), Some(1), "{}{}", stdout(&reference), stderr(&reference));
+        let fingerprint = field_of(&stdout(&reference), "fingerprint: ").to_string();
+
+        let printed = shell_in_workspace(&replay);
+        let text = stdout(&printed);
+        assert_eq!(printed.status.code(), Some(1), "{replay}\n{text}{}", stderr(&printed));
+        assert!(text.contains("lockstep: deadlock in `throttle-hang/buggy`"), "{text}");
+        assert_eq!(field_of(&text, "fingerprint: "), fingerprint, "{replay}\n{text}");
+        assert!(text.contains(&format!("replay: {replay}")), "the replay prints itself again\n{text}");
+    }
+}
