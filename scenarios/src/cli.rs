@@ -1,5 +1,7 @@
 //! The `lockstep` command-line tool: list the scenarios, run them over many
-//! seeds, enumerate their orders, replay one run, check determinism.
+//! seeds, enumerate their orders, replay one run, check determinism, replay the
+//! regression corpus. [`main`] runs it on the race catalogue; [`main_with`] on a
+//! user's own [`Registry`] (the user's tool, with the same commands and statuses).
 //!
 //! Exit status: 0 when every scenario met its expectation (buggy caught, fixed
 //! clean; for `explore`, buggy caught in some order and fixed proven in every
@@ -17,7 +19,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Instant as WallClock;
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use sim_core::check::{CheckConfig, Seeded, Shard, StopAt};
 use sim_core::determinism::check_determinism_seeds;
@@ -26,7 +28,7 @@ use sim_core::explore::{exhaustive_check_with, ExhaustiveCheck, ExhaustiveSummar
 use sim_core::{StrategyKind, Tape, TraceMode};
 
 use crate::corpus::{self, Entry};
-use crate::registry;
+use crate::registry::{self, Registry};
 use crate::scenario::{Expectation, Scenario};
 use crate::timeline::render_timeline;
 
@@ -51,6 +53,9 @@ enum Command {
     Replay(ReplayArgs),
     /// Run each seed twice and compare the fingerprints.
     CheckDeterminism(DeterminismArgs),
+    /// Replay every entry of the regression corpus: each must still fail with its recorded
+    /// outcome and fingerprint.
+    Corpus(CorpusArgs),
 }
 
 /// Who resolves choice points in `run`.
@@ -101,7 +106,8 @@ struct RunArgs {
     /// Append newly found failures to the regression corpus.
     #[arg(long)]
     record: bool,
-    /// The corpus file for --record (default: tests/corpus/failures.txt of this checkout).
+    /// The corpus file for --record (default: the tool's own; the catalogue's is
+    /// tests/corpus/failures.txt of this checkout).
     #[arg(long, value_name = "FILE", requires = "record")]
     corpus: Option<PathBuf>,
 }
@@ -154,33 +160,72 @@ struct DeterminismArgs {
     seeds: u64,
 }
 
+#[derive(Debug, Args)]
+struct CorpusArgs {
+    /// The corpus file (default: the tool's own; the catalogue's is tests/corpus/failures.txt).
+    #[arg(long, value_name = "FILE")]
+    file: Option<PathBuf>,
+}
+
 /// Bad input: the one-line reason, exit status 2.
 struct BadInput(String);
 
-/// Runs the tool with the process's arguments.
+/// Runs the `lockstep` tool on the race catalogue with the process's arguments.
 pub fn main() -> ExitCode {
-    let cli = match Cli::try_parse() {
+    tool(registry::catalogue(), Cli::command())
+}
+
+/// Runs the tool on a user's `registry` with the process's arguments: the `main` of
+/// a user's own `lockstep`. Every command works as on the catalogue, with the same
+/// exit statuses (0 met, 1 not met, 2 bad input with a one-line reason on standard
+/// error, 3 the poll watchdog); messages start with [`Registry::tool`], and every
+/// replay command printed starts with [`Registry::command`]. A registry with
+/// [problems](Registry::problems) exits 2 naming the first.
+///
+/// ```no_run
+/// // src/bin/my-lockstep.rs
+/// fn main() -> std::process::ExitCode {
+///     scenarios::cli::main_with(my_crate::registry())
+/// }
+/// # mod my_crate { pub fn registry() -> scenarios::Registry { unimplemented!() } }
+/// ```
+pub fn main_with(registry: Registry) -> ExitCode {
+    if let Some(problem) = registry.problems().first() {
+        eprintln!("{}: bad registry: {}", registry.tool(), one_line(problem));
+        return ExitCode::from(2);
+    }
+    // The tool runs once per process and hands out `&'static Scenario`s (to the check
+    // runner's threads): the registry lives as long as the process.
+    let registry: &'static Registry = Box::leak(Box::new(registry));
+    let about = format!("Deterministic simulation of races: the scenarios of `{}`.", registry.tool());
+    let command = Cli::command().name(registry.tool()).bin_name(registry.tool()).about(about);
+    tool(registry, command)
+}
+
+fn tool(reg: &'static Registry, command: clap::Command) -> ExitCode {
+    let cli = match command.try_get_matches().and_then(|m| Cli::from_arg_matches(&m)) {
         Ok(cli) => cli,
-        Err(e) => return clap_error(e),
+        Err(e) => return clap_error(reg, e),
     };
     match sim_core::env::poll_timeout_from_env() {
         Ok(bound) => crate::set_poll_timeout(bound.unwrap_or(sim_core::watchdog::DEFAULT_BOUND)),
         Err(e) => {
-            eprintln!("lockstep: {}", one_line(&e.to_string()));
+            eprintln!("{}: {}", reg.tool(), one_line(&e.to_string()));
             return ExitCode::from(2);
         }
     }
     let result = match cli.command {
-        Command::List => list(),
-        Command::Run(args) => run(args),
-        Command::Explore(args) => explore(args),
-        Command::Replay(args) => replay(args),
-        Command::CheckDeterminism(args) => check_determinism(args),
+        Command::List => list(reg),
+        Command::Run(args) => run(reg, args),
+        Command::Explore(args) => explore(reg, args),
+        Command::Replay(args) => replay(reg, args),
+        Command::CheckDeterminism(args) => check_determinism(reg, args),
+        Command::Corpus(args) => check_corpus(reg, args),
     };
     match result {
         Ok(code) => code,
         Err(BadInput(reason)) => {
-            eprintln!("lockstep: {}", one_line(&reason));
+            eprintln!("{}: {}", reg.tool(), one_line(&reason));
             ExitCode::from(2)
         }
     }
@@ -211,7 +256,8 @@ fn parse_seed_count(text: &str) -> Result<u64, String> {
 
 /// Help and version go to standard output (status 0); any other parse error is
 /// bad input, told in one line (status 2).
-fn clap_error(e: clap::Error) -> ExitCode {
+fn clap_error(reg: &Registry, e: clap::Error) -> ExitCode {
+    let tool = reg.tool();
     use clap::error::ErrorKind;
     if matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion) {
         let _ = e.print();
@@ -219,7 +265,8 @@ fn clap_error(e: clap::Error) -> ExitCode {
     }
     if e.kind() == ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand {
         eprintln!(
-            "lockstep: a command is required: list, run, explore, replay or check-determinism (see `lockstep --help`)"
+            "{tool}: a command is required: list, run, explore, replay, check-determinism or corpus \
+             (see `{tool} --help`)"
         );
         return ExitCode::from(2);
     }
@@ -229,23 +276,26 @@ fn clap_error(e: clap::Error) -> ExitCode {
         rendered.lines().map(str::trim).skip_while(|l| l.is_empty()).take_while(|l| !l.is_empty()).collect();
     let reason = paragraph.join(" ");
     let reason = one_line(reason.trim_start_matches("error:").trim());
-    eprintln!("lockstep: {reason} (see `lockstep --help`)");
+    eprintln!("{tool}: {reason} (see `{tool} --help`)");
     ExitCode::from(2)
 }
 
-fn find(name: &str) -> Result<&'static Scenario, BadInput> {
-    registry::get(name).ok_or_else(|| BadInput(format!("no scenario named `{name}` (see `lockstep list`)")))
+fn find(reg: &'static Registry, name: &str) -> Result<&'static Scenario, BadInput> {
+    let tool = reg.tool();
+    reg.get(name).ok_or_else(|| BadInput(format!("no scenario named `{name}` (see `{tool} list`)")))
 }
 
-fn list() -> Result<ExitCode, BadInput> {
+fn list(reg: &'static Registry) -> Result<ExitCode, BadInput> {
     let mut out = String::new();
     let _ = writeln!(out, "{:<28} {:>4}  {:<13} {:<24} description", "scenario", "race", "variant", "expectation");
-    for s in registry::all() {
+    for s in reg.all() {
+        // A user's scenario is no race of the catalogue: no number.
+        let race = if s.race == 0 { "-".to_string() } else { s.race.to_string() };
         let _ = writeln!(
             out,
             "{:<28} {:>4}  {:<13} {:<24} {}",
             s.name,
-            s.race,
+            race,
             s.variant.label(),
             s.expect.to_string(),
             s.summary
@@ -278,7 +328,7 @@ struct Row {
 const PCT_DEPTH: u32 = 3;
 const PCT_STEPS: u64 = 64;
 
-fn run(args: RunArgs) -> Result<ExitCode, BadInput> {
+fn run(reg: &'static Registry, args: RunArgs) -> Result<ExitCode, BadInput> {
     if args.strategy != StrategyArg::Pct && (args.depth.is_some() || args.pct_steps.is_some()) {
         return Err(BadInput("--depth and --pct-steps apply to --strategy pct only".to_string()));
     }
@@ -289,7 +339,7 @@ fn run(args: RunArgs) -> Result<ExitCode, BadInput> {
                 .to_string(),
         ));
     }
-    let scenarios = selected(&args.names, args.all)?;
+    let scenarios = selected(reg, &args.names, args.all)?;
     if args.strategy != StrategyArg::Fifo {
         for scenario in &scenarios {
             let (seeds, shard) = seed_plan(scenario, &args);
@@ -301,10 +351,14 @@ fn run(args: RunArgs) -> Result<ExitCode, BadInput> {
             }
         }
     }
-    let corpus_path = args.corpus.clone().unwrap_or_else(corpus::default_path);
+    let corpus_path = args.corpus.clone().or_else(|| reg.corpus_path().map(Path::to_path_buf));
+    let header = corpus::header(reg);
     if args.record {
-        corpus::prepare(&corpus_path)
-            .map_err(|e| BadInput(format!("cannot record in the corpus {}: {e}", corpus_path.display())))?;
+        let Some(path) = &corpus_path else {
+            return Err(BadInput(format!("`{}` has no corpus file of its own: give --corpus FILE", reg.tool())));
+        };
+        corpus::prepare(path, &header)
+            .map_err(|e| BadInput(format!("cannot record in the corpus {}: {e}", path.display())))?;
     }
     let mut rows = Vec::new();
     for scenario in scenarios {
@@ -316,10 +370,9 @@ fn run(args: RunArgs) -> Result<ExitCode, BadInput> {
         note(&mut notes, row);
     }
     print!("{notes}");
-    if args.record {
-        let path = corpus_path;
+    if let (true, Some(path)) = (args.record, corpus_path) {
         let found: Vec<Entry> = rows.iter().flat_map(|r| r.found.iter().cloned()).collect();
-        let added = corpus::append(&path, &found)
+        let added = corpus::append(&path, &found, &header)
             .map_err(|e| BadInput(format!("cannot record in the corpus {}: {e}", path.display())))?;
         println!("recorded {added} new failure{} in {}", plural(added), path.display());
     }
@@ -328,18 +381,22 @@ fn run(args: RunArgs) -> Result<ExitCode, BadInput> {
     Ok(if met == rows.len() { ExitCode::SUCCESS } else { ExitCode::FAILURE })
 }
 
-fn selected(names: &[String], all: bool) -> Result<Vec<&'static Scenario>, BadInput> {
+fn selected(reg: &'static Registry, names: &[String], all: bool) -> Result<Vec<&'static Scenario>, BadInput> {
+    let tool = reg.tool();
     if all {
-        return Ok(registry::all().iter().collect());
+        if reg.all().is_empty() {
+            return Err(BadInput(format!("`{tool}` has no scenarios: --all runs nothing, and proves nothing")));
+        }
+        return Ok(reg.all().iter().collect());
     }
     if names.is_empty() {
-        return Err(BadInput("name the scenarios, or pass --all (see `lockstep list`)".to_string()));
+        return Err(BadInput(format!("name the scenarios, or pass --all (see `{tool} list`)")));
     }
     let mut chosen: Vec<&'static Scenario> = Vec::new();
     for name in names {
-        let found = registry::select(name);
+        let found = reg.select(name);
         if found.is_empty() {
-            return Err(BadInput(format!("no scenario or family named `{name}` (see `lockstep list`)")));
+            return Err(BadInput(format!("no scenario or family named `{name}` (see `{tool} list`)")));
         }
         for s in found {
             if !chosen.iter().any(|c| c.name == s.name) {
@@ -549,8 +606,8 @@ impl Explored {
     }
 }
 
-fn explore(args: ExploreArgs) -> Result<ExitCode, BadInput> {
-    let scenarios = selected(&args.names, args.all)?;
+fn explore(reg: &'static Registry, args: ExploreArgs) -> Result<ExitCode, BadInput> {
+    let scenarios = selected(reg, &args.names, args.all)?;
     let max_runs = usize::try_from(args.max_runs).unwrap_or(usize::MAX);
     let mut rows = Vec::new();
     for scenario in scenarios {
@@ -587,7 +644,7 @@ fn explore(args: ExploreArgs) -> Result<ExitCode, BadInput> {
     for row in &rows {
         let name = row.scenario.name;
         if let Some(why) = &row.summary.error {
-            let _ = writeln!(out, "\n{name}: {why} (see `lockstep check-determinism {name}`)");
+            let _ = writeln!(out, "\n{name}: {why} (see `{} check-determinism {name}`)", reg.tool());
             continue;
         }
         match (&row.summary.first_failing, row.met()) {
@@ -649,8 +706,8 @@ fn explore_one(scenario: &'static Scenario, max_runs: usize, every_order: bool) 
     Explored { scenario, summary }
 }
 
-fn replay(args: ReplayArgs) -> Result<ExitCode, BadInput> {
-    let scenario = find(&args.name)?;
+fn replay(reg: &'static Registry, args: ReplayArgs) -> Result<ExitCode, BadInput> {
+    let scenario = find(reg, &args.name)?;
     let tape = match (&args.tape, &args.tape_file) {
         (Some(tape), _) => Some(tape.clone()),
         (None, Some(path)) => Some(read_tape(path)?),
@@ -685,7 +742,7 @@ fn replay(args: ReplayArgs) -> Result<ExitCode, BadInput> {
         )));
     }
     let mut out = String::new();
-    let _ = writeln!(out, "lockstep: replaying `{}` ({which})", scenario.name);
+    let _ = writeln!(out, "{}: replaying `{}` ({which})", reg.tool(), scenario.name);
     match &outcome.result {
         Ok(()) => {
             let _ = writeln!(out, "passed; fingerprint {}; tape {}", outcome.fingerprint, outcome.tape);
@@ -755,8 +812,8 @@ fn create(path: &PathBuf) -> Result<File, BadInput> {
     File::create(path).map_err(|e| BadInput(format!("cannot create {}: {e}", path.display())))
 }
 
-fn check_determinism(args: DeterminismArgs) -> Result<ExitCode, BadInput> {
-    let scenario = find(&args.name)?;
+fn check_determinism(reg: &'static Registry, args: DeterminismArgs) -> Result<ExitCode, BadInput> {
+    let scenario = find(reg, &args.name)?;
     let ctx = scenario.ctx();
     let config = scenario.config(StrategyKind::Fifo);
     match check_determinism_seeds(&config, 0..args.seeds, || scenario.build(&ctx).harness) {
@@ -765,7 +822,8 @@ fn check_determinism(args: DeterminismArgs) -> Result<ExitCode, BadInput> {
             distinct.sort();
             distinct.dedup();
             println!(
-                "lockstep: `{}`: {} seeds each ran twice with identical traces ({} distinct runs)",
+                "{}: `{}`: {} seeds each ran twice with identical traces ({} distinct runs)",
+                reg.tool(),
                 scenario.name,
                 fingerprints.len(),
                 distinct.len()
@@ -774,6 +832,43 @@ fn check_determinism(args: DeterminismArgs) -> Result<ExitCode, BadInput> {
         }
         Err(nondeterminism) => {
             println!("{nondeterminism}");
+            Ok(ExitCode::FAILURE)
+        }
+    }
+}
+
+/// `corpus`: replays every entry of the tool's corpus (or `--file`).
+fn check_corpus(reg: &'static Registry, args: CorpusArgs) -> Result<ExitCode, BadInput> {
+    let Some(path) = args.file.or_else(|| reg.corpus_path().map(Path::to_path_buf)) else {
+        return Err(BadInput(format!("`{}` has no corpus file of its own: give --file FILE", reg.tool())));
+    };
+    if !path.is_file() {
+        return Err(BadInput(format!("no corpus file at {}", path.display())));
+    }
+    // An unreadable file is bad input; entries that do not replay as recorded are a finding.
+    corpus::load(&path).map_err(|e| BadInput(format!("cannot read the corpus {}: {e}", path.display())))?;
+    match corpus::check_file(reg, &path) {
+        Ok(n) => {
+            println!(
+                "{}: {n} corpus entr{} of {} replay{} as recorded",
+                reg.tool(),
+                if n == 1 { "y" } else { "ies" },
+                path.display(),
+                if n == 1 { "s" } else { "" }
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(problems) => {
+            for problem in &problems {
+                println!("{problem}");
+            }
+            println!(
+                "\n{} corpus entr{} of {} no longer replay{} as recorded",
+                problems.len(),
+                if problems.len() == 1 { "y" } else { "ies" },
+                path.display(),
+                if problems.len() == 1 { "s" } else { "" }
+            );
             Ok(ExitCode::FAILURE)
         }
     }

@@ -12,7 +12,9 @@
 //! seed) and compares the outcome class and the fingerprint. A mismatch names the
 //! entry and the command that refreshes the corpus on purpose ([`REFRESH_COMMAND`]);
 //! nothing is ever updated silently. `lockstep run --record` appends newly found
-//! failures ([`append`]).
+//! failures ([`append`]). A user's tool has a corpus of its own
+//! ([`Registry::corpus`], or `--corpus FILE`): its `corpus` command, or
+//! [`check_file`] in a test, replays every entry.
 
 use std::fmt;
 use std::fs;
@@ -21,7 +23,7 @@ use std::path::{Path, PathBuf};
 
 use sim_core::{Failure, Fingerprint, Tape};
 
-use crate::registry;
+use crate::registry::{self, Registry};
 use crate::scenario::{Outcome, Scenario};
 
 /// The command that re-records every entry from its seed, on purpose. It refuses
@@ -83,14 +85,22 @@ impl Entry {
         format!("{}:{} ({} {seed})", path.display(), self.line, self.scenario)
     }
 
-    /// Replays the entry from its tape, and from its seed when it has one, and
-    /// compares outcome class and fingerprint with the recorded ones. A replay that
-    /// passes is always a problem: every entry records a failure.
+    /// Replays the entry, a failure of the catalogue, from its tape, and from its seed
+    /// when it has one, and compares outcome class and fingerprint with the recorded
+    /// ones. A replay that passes is always a problem: every entry records a failure.
     ///
     /// # Errors
     /// What differs, for each replay that differs.
     pub fn check(&self) -> Result<(), Vec<String>> {
-        let Some(scenario) = registry::get(&self.scenario) else {
+        self.check_in(registry::catalogue())
+    }
+
+    /// [`Entry::check`] for an entry of `registry`'s scenarios.
+    ///
+    /// # Errors
+    /// What differs, for each replay that differs.
+    pub fn check_in(&self, registry: &Registry) -> Result<(), Vec<String>> {
+        let Some(scenario) = registry.get(&self.scenario) else {
             return Err(vec![format!("no scenario named `{}` any more", self.scenario)]);
         };
         let mut problems = Vec::new();
@@ -130,7 +140,9 @@ impl Entry {
     /// # Errors
     /// When its scenario no longer exists.
     pub fn refreshed(&self) -> Result<Entry, String> {
-        let scenario = registry::get(&self.scenario).ok_or_else(|| format!("no scenario named `{}`", self.scenario))?;
+        let scenario = registry::catalogue()
+            .get(&self.scenario)
+            .ok_or_else(|| format!("no scenario named `{}`", self.scenario))?;
         let outcome = match self.seed {
             Some(seed) => scenario.run_seed(seed),
             None => scenario.run_tape(self.tape.clone()),
@@ -250,13 +262,47 @@ pub const HEADER: &str = "\
 #   LOCKSTEP_REFRESH_CORPUS=1 cargo test -p tests corpus
 ";
 
+/// The header of a new corpus file of `registry`: [`HEADER`] for the catalogue's,
+/// the same lines naming the tool's own command for a user's.
+pub fn header(registry: &Registry) -> String {
+    if std::ptr::eq(registry, registry::catalogue()) {
+        return HEADER.to_string();
+    }
+    let command = registry.command();
+    format!(
+        "# Lockstep regression corpus of `{tool}`: failing runs that must keep failing exactly this way.\n\
+         # Check every entry (replayed from its tape and its seed): {command} corpus --file <this file>\n\
+         # Append new failures: {command} run --all --record\n",
+        tool = registry.tool()
+    )
+}
+
+/// Replays every entry of the corpus at `path` with [`Entry::check_in`]: returns how
+/// many entries there are (an absent file holds none).
+///
+/// # Errors
+/// The file cannot be read (one line), or one line per entry that no longer
+/// replays as recorded.
+pub fn check_file(registry: &Registry, path: &Path) -> Result<usize, Vec<String>> {
+    let entries = load(path).map_err(|e| vec![format!("cannot read the corpus {}: {}", path.display(), e)])?;
+    let problems: Vec<String> = entries
+        .iter()
+        .filter_map(|e| e.check_in(registry).err().map(|p| format!("{}: {}", e.describe(path), p.join("; "))))
+        .collect();
+    if problems.is_empty() {
+        Ok(entries.len())
+    } else {
+        Err(problems)
+    }
+}
+
 /// Checks, before any run, that new failures can be recorded at `path`: an existing
-/// corpus must read as one and be writable; a missing one is created with its header
+/// corpus must read as one and be writable; a missing one is created with `header`
 /// in a directory that must exist (a mistyped path is never created).
 ///
 /// # Errors
 /// What is wrong with the path.
-pub fn prepare(path: &Path) -> io::Result<()> {
+pub fn prepare(path: &Path, header: &str) -> io::Result<()> {
     match fs::metadata(path) {
         Ok(meta) if !meta.is_file() => Err(io::Error::new(io::ErrorKind::InvalidInput, "not a regular file")),
         Ok(_) => {
@@ -275,18 +321,18 @@ pub fn prepare(path: &Path) -> io::Result<()> {
                 ));
             }
             let mut file = fs::OpenOptions::new().create_new(true).write(true).open(path)?;
-            file.write_all(HEADER.as_bytes())
+            file.write_all(header.as_bytes())
         }
         Err(e) => Err(e),
     }
 }
 
-/// Appends the entries not already in the corpus at `path` (creating it with a
-/// header if needed, in a directory that must exist). Returns how many were added.
+/// Appends the entries not already in the corpus at `path` (creating it with
+/// `header` if needed, in a directory that must exist). Returns how many were added.
 ///
 /// # Errors
 /// An I/O error, or an existing line that is not a valid entry.
-pub fn append(path: &Path, new: &[Entry]) -> io::Result<usize> {
+pub fn append(path: &Path, new: &[Entry], header: &str) -> io::Result<usize> {
     let mut known = load(path)?;
     let mut text = String::new();
     for entry in new {
@@ -302,7 +348,7 @@ pub fn append(path: &Path, new: &[Entry]) -> io::Result<usize> {
     // The directory must exist: a mistyped path is not silently created.
     let mut file = fs::OpenOptions::new().create(true).append(true).open(path)?;
     if file.metadata()?.len() == 0 {
-        file.write_all(HEADER.as_bytes())?;
+        file.write_all(header.as_bytes())?;
     }
     file.write_all(text.as_bytes())?;
     Ok(text.lines().count())

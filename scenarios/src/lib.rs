@@ -10,7 +10,9 @@
 //! where the world is small enough to enumerate).
 //!
 //! ## Map
-//! - [`registry`]: every scenario ([`registry::all`]) and lookup by name.
+//! - [`registry`]: every scenario ([`registry::all`]) and lookup by name; [`Registry`]:
+//!   a user's own scenarios ([`Scenario::from_fn`]), which [`cli::main_with`] turns
+//!   into the user's own `lockstep` tool (`docs/scenarios.md`, "Your own scenarios").
 //! - [`Scenario`], [`Variant`], [`Expectation`], [`Outcome`]: one variant of a race
 //!   and the ways to run it: [`Scenario::run`] (one configuration),
 //!   [`Scenario::check`] (many seeds on every core, through [`sim_core::check`]),
@@ -46,8 +48,10 @@ mod scenario;
 pub mod timeline;
 pub mod world;
 
+pub use registry::Registry;
 pub use scenario::{
-    set_poll_timeout, Build, Expectation, Exploration, Outcome, Scenario, Variant, REPLAY_SEED, REPLAY_TAPE,
+    set_poll_timeout, Build, Expectation, Exploration, Outcome, Scenario, Variant, CATALOGUE_COMMAND, REPLAY_SEED,
+    REPLAY_TAPE,
 };
 
 pub use sim_core;

@@ -2,6 +2,7 @@
 //! must show, and the ways to run it (one configuration, many seeds, every order).
 
 use std::fmt;
+use std::future::Future;
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
@@ -10,8 +11,10 @@ use sim_core::env::EnvOverrides;
 use sim_core::strategy::{explore_all, Strategy};
 use sim_core::{Config, Failure, Fingerprint, Sim, StepLimit, StrategyKind, Tape, TimeLimit, Trace};
 
-use crate::world::{Ctx, Timeline, World};
+use crate::world::{Ctx, Observer, Timeline, World};
 
+/// How the catalogue's `lockstep` tool is run: the start of its replay commands.
+pub const CATALOGUE_COMMAND: &str = "cargo run --release -p scenarios --bin lockstep --";
 /// The command that replays one seed of a scenario; `{name}` and `{seed}` are filled in.
 pub const REPLAY_SEED: &str = "cargo run --release -p scenarios --bin lockstep -- replay {name} --seed {seed}";
 /// The command that replays one tape of a scenario; `{name}` and `{tape}` are filled in.
@@ -106,15 +109,26 @@ impl fmt::Display for Expectation {
 /// Builds a scenario's world on the current simulation.
 pub type Build = fn(Variant, &Ctx) -> World;
 
-/// One variant of one catalogue race.
+/// A user scenario's body: makes the future that runs as the task `main`.
+type Body = Arc<dyn Fn() -> futures::future::LocalBoxFuture<'static, ()> + Send + Sync>;
+
+/// What a scenario runs: a catalogue world, or a user's future.
+enum Runs {
+    World(Build),
+    Body(Body),
+}
+
+/// One scenario: a variant of a catalogue race ([`registry::all`](crate::registry::all)),
+/// or a user's own ([`Scenario::from_fn`], registered in a [`Registry`](crate::Registry)).
 pub struct Scenario {
     /// `family/variant`, as in `throttle-hang/buggy`.
     pub name: &'static str,
-    /// The race's family name, as in `throttle-hang` (the part before the `/`).
+    /// The family's name, as in `throttle-hang` (the part before the first `/`).
     pub family: &'static str,
-    /// The race's number in the race catalogue (`docs/scenarios.md`).
+    /// The race's number in the race catalogue (`docs/scenarios.md`); 0 for a user's scenario.
     pub race: u8,
-    /// Which variant this is.
+    /// Which variant this is (for a user's scenario: [`Variant::Buggy`] when it must be
+    /// caught, [`Variant::Fixed`] when it must stay clean).
     pub variant: Variant,
     /// One line: what the world does.
     pub summary: &'static str,
@@ -126,7 +140,10 @@ pub struct Scenario {
     pub schedule_independent: bool,
     /// When the world is small enough to enumerate every order: at most this many runs.
     pub explore_limit: Option<usize>,
-    build: Build,
+    runs: Runs,
+    /// How the tool that holds this scenario is run (the start of its replay commands);
+    /// `None`: the catalogue's `lockstep` ([`CATALOGUE_COMMAND`]).
+    command: Option<Arc<str>>,
     canonical: OnceLock<Option<Arc<Timeline>>>,
 }
 
@@ -199,6 +216,20 @@ impl Scenario {
         explore_limit: Option<usize>,
         build: Build,
     ) -> Scenario {
+        Scenario::make(name, race, variant, summary, expect, schedule_independent, explore_limit, Runs::World(build))
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn make(
+        name: &'static str,
+        race: u8,
+        variant: Variant,
+        summary: &'static str,
+        expect: Expectation,
+        schedule_independent: bool,
+        explore_limit: Option<usize>,
+        runs: Runs,
+    ) -> Scenario {
         let family = name.split('/').next().unwrap_or(name);
         Scenario {
             name,
@@ -209,17 +240,57 @@ impl Scenario {
             expect,
             schedule_independent,
             explore_limit,
-            build,
+            runs,
+            command: None,
             canonical: OnceLock::new(),
         }
+    }
+
+    /// A user's scenario: `body` makes the future that runs as the task `main` of each
+    /// run (spawning the scenario's tasks, with sim-tokio or [`sim_core`]); a run fails
+    /// when a task panics (an `assert!`), calls [`sim_core::fail`], deadlocks or
+    /// exceeds the limits of [`Scenario::config`]. `name` is `family/variant` (or one
+    /// word), without spaces or quotes, since it is a word of the replay command;
+    /// [`Registry::register`](crate::Registry::register) checks it.
+    ///
+    /// ```
+    /// use scenarios::{Expectation, Scenario};
+    ///
+    /// let ping = Scenario::from_fn("ping/fixed", "a reply within the timeout", Expectation::Clean { seeds: 100 }, || async {
+    ///     let (tx, rx) = sim_core::sync::oneshot::channel();
+    ///     sim_core::spawn(async move { tx.send(1).unwrap() });
+    ///     assert_eq!(rx.await.unwrap(), 1);
+    /// });
+    /// assert!(ping.run_seed(7).result.is_ok());
+    /// ```
+    pub fn from_fn<F, Fut>(name: &'static str, summary: &'static str, expect: Expectation, body: F) -> Scenario
+    where
+        F: Fn() -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = ()> + 'static,
+    {
+        let variant = if expect.must_fail() { Variant::Buggy } else { Variant::Fixed };
+        let body: Body = Arc::new(move || Box::pin(body()));
+        Scenario::make(name, 0, variant, summary, expect, false, None, Runs::Body(body))
+    }
+
+    /// How the tool that holds this scenario is run: the start of every replay command
+    /// printed for it (set by [`Registry`](crate::Registry)).
+    pub fn command(&self) -> &str {
+        self.command.as_deref().unwrap_or(CATALOGUE_COMMAND)
+    }
+
+    pub(crate) fn set_command(&mut self, command: Arc<str>) {
+        self.command = Some(command);
     }
 
     /// The configuration of one run of this scenario under `strategy`: its name,
     /// limits that turn a livelock into a failure quickly, and the replay command.
     pub fn config(&self, strategy: StrategyKind) -> Config {
-        let hint = match strategy {
-            StrategyKind::Random { .. } => REPLAY_SEED,
-            _ => REPLAY_TAPE,
+        let hint = match (&strategy, &self.command) {
+            (StrategyKind::Random { .. }, None) => REPLAY_SEED.to_string(),
+            (_, None) => REPLAY_TAPE.to_string(),
+            (StrategyKind::Random { .. }, Some(command)) => format!("{command} replay {{name}} --seed {{seed}}"),
+            (_, Some(command)) => format!("{command} replay {{name}} --tape '{{tape}}'"),
         };
         let mut config = Config::default()
             .name(self.name)
@@ -227,7 +298,7 @@ impl Scenario {
             .max_steps(StepLimit::FailAfter(2_000_000))
             .max_time(TimeLimit::FailAfter(std::time::Duration::from_secs(3600)))
             .poll_timeout(poll_timeout());
-        config.replay_hint = Some(hint.to_string());
+        config.replay_hint = Some(hint);
         config
     }
 
@@ -251,7 +322,10 @@ impl Scenario {
     /// # Panics
     /// When no simulation is current.
     pub fn build(&self, ctx: &Ctx) -> World {
-        (self.build)(self.variant, ctx)
+        match &self.runs {
+            Runs::World(build) => build(self.variant, ctx),
+            Runs::Body(body) => World { harness: body(), observer: Observer::new() },
+        }
     }
 
     /// Runs the scenario once under `config` (its name and limits are taken as
