@@ -17,6 +17,7 @@ use slab::Slab;
 use crate::footprint::{Access, Footprint};
 use crate::identity::{EventIdentity, EventKey, IdentityKind};
 use crate::model::{Cand, Model, Rule, TokioState};
+use crate::prefix::Mark;
 use crate::strategy::{Candidate, ChoiceKind, ChoicePoint, Strategy};
 use crate::time::Instant;
 use crate::trace::{NameOf, RecordKind, TraceBuf, TraceRecord};
@@ -336,6 +337,8 @@ pub(crate) struct Core {
     woken_buf: Vec<TaskId>,
     pub(crate) tape: Vec<Choice>,
     pub(crate) tape_ids: Vec<RawIdentity>,
+    /// Where the run stood at each choice on `tape`, just before it was made.
+    pub(crate) marks: Vec<Mark>,
     identities: Vec<EventIdentity>,
     task_names: std::collections::BTreeMap<String, u32>,
     channel_names: std::collections::BTreeMap<String, u32>,
@@ -378,6 +381,7 @@ impl Core {
             woken_buf: Vec::new(),
             tape: Vec::new(),
             tape_ids: Vec::new(),
+            marks: Vec::new(),
             identities: Vec::new(),
             task_names: std::collections::BTreeMap::new(),
             channel_names: std::collections::BTreeMap::new(),
@@ -639,6 +643,7 @@ impl Core {
             self.tokio.departure = Some(reason);
         }
         let choice = Choice { options: n as u32, index: index as u32 };
+        self.mark();
         self.tape.push(choice);
         let raw = self.event_identity(self.queue.ready[index].1);
         self.tape_ids.push(raw);
@@ -746,12 +751,18 @@ impl Core {
         };
         let index = self.strategy.choose(&point).min(n - 1);
         let choice = Choice { options: n as u32, index: index as u32 };
+        self.mark();
         self.tape.push(choice);
         self.tape_ids.push(raw);
         let mut r = self.record_here(RecordKind::Choose);
         r.choice = Some(choice);
         self.record(r);
         index
+    }
+
+    /// Notes where the run stands before the choice about to go on the tape.
+    fn mark(&mut self) {
+        self.marks.push(Mark { step: self.step, time: self.now, fingerprint: self.trace.fingerprint() });
     }
 
     // ---- identities ----

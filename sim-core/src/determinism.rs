@@ -265,7 +265,7 @@ pub(crate) struct Observed {
     names: (Vec<String>, Vec<String>),
     foreign_wake: bool,
     /// What the run chose, trailing canonical choices left out.
-    tape: Tape,
+    pub(crate) tape: Tape,
     /// The strategy, as in `random(seed=7)`.
     strategy: String,
     /// Whether the run's order is one tokio could take.
@@ -383,11 +383,17 @@ pub(crate) fn confirm(
     first: &Observed,
     rerun: &mut dyn FnMut(Config) -> Observed,
 ) -> Result<(), Box<Failure>> {
-    let nd = match verify(config, first, rerun) {
-        Ok(()) => return Ok(()),
-        Err(nd) => nd,
-    };
-    Err(match &first.failure {
+    match verify(config, first, rerun) {
+        Ok(()) => Ok(()),
+        Err(nd) => Err(into_failure(config, first, nd)),
+    }
+}
+
+/// `nd` as a [`Failure`] of kind [`FailureKind::Nondeterministic`]: the first run's
+/// failure report (its tape, trace tail and replay) when it failed, else a report
+/// built from the nondeterminism.
+pub(crate) fn into_failure(config: &Config, first: &Observed, nd: Box<Nondeterminism>) -> Box<Failure> {
+    match &first.failure {
         Some(failure) => Box::new(Failure { kind: FailureKind::Nondeterministic(nd), ..(**failure).clone() }),
         None => Box::new(Failure {
             time: nd.time,
@@ -403,7 +409,7 @@ pub(crate) fn confirm(
             tokio_model: first.tokio_model.clone(),
             kind: FailureKind::Nondeterministic(nd),
         }),
-    })
+    }
 }
 
 type Located = (u64, Instant, [Option<TraceLine>; 2], Difference, String);

@@ -233,6 +233,7 @@ pub mod identity;
 #[cfg(feature = "log")]
 pub mod log;
 pub mod model;
+mod prefix;
 mod report;
 pub mod select;
 mod sim;

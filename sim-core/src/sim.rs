@@ -331,6 +331,11 @@ impl Sim {
         Tape::with_identities(core.tape.clone(), core.tape_identities())
     }
 
+    /// Where the run stood at each recorded choice, just before it was made.
+    pub(crate) fn marks(&self) -> Vec<crate::prefix::Mark> {
+        self.shared.core.borrow().marks.clone()
+    }
+
     /// The choices made so far, trailing canonical ones left out: replays this run.
     pub fn tape(&self) -> Tape {
         self.recorded_tape().trimmed()

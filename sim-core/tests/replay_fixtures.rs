@@ -8,7 +8,7 @@ use std::rc::Rc;
 use std::time::Duration;
 
 use sim_core::check::{check, CheckConfig, Seeded};
-use sim_core::explore::{exhaustive_check, proptest_check, ExhaustiveCheck, PropCheck};
+use sim_core::explore::{exhaustive_check, proptest_check, proptest_check_with, ExhaustiveCheck, PropCheck};
 use sim_core::footprint::touch;
 use sim_core::time::sleep;
 use sim_core::{check_random, fail, Failure, Sim};
@@ -67,4 +67,11 @@ fn exhaustive_check_fails() {
 #[test]
 fn proptest_check_fails() {
     proptest_check(PropCheck::default(), race_sim).assert_ok();
+}
+
+#[test]
+fn proptest_check_with_fails() {
+    // The input says whether the race runs at all: it shrinks to 1.
+    let property = |&race: &u8, sim: &mut Sim| if race == 0 { sim.run() } else { race_sim(sim) };
+    proptest_check_with(PropCheck::default(), 0u8..4, property).assert_ok();
 }

@@ -1,14 +1,17 @@
 //! Every order of a property's schedule as a test: enumerate, and prove or explain.
 
 use std::fmt;
+use std::ops::ControlFlow;
 
 use super::critical::{critical_pair, CriticalPair};
 use super::shrink::{shrink_tape_bounded, Minimality, DEFAULT_MINIMAL_SEARCH};
-use super::{default_name, replay_printed, run_config, run_once, with_tape_hint};
+use super::{default_name, replay_printed, run_config, with_tape_hint};
+use crate::check::Share;
+use crate::determinism::{confirm, Observed};
 use crate::env::EnvOverrides;
-use crate::strategy::exhaustive::{explore_reduced, ExploreError};
-use crate::strategy::explore_all;
-use crate::{Config, Failure, Sim, StrategyKind, Tape};
+use crate::prefix::{mismatch_failure, PrefixPath, RunShape};
+use crate::strategy::exhaustive::{explore_all_until, explore_reduced_until, ExploreError};
+use crate::{Config, Failure, FailureKind, Sim, StrategyKind, Tape};
 
 /// How [`exhaustive_check`] enumerates a property's orders.
 #[derive(Clone, Debug)]
@@ -37,6 +40,14 @@ pub struct ExhaustiveCheck {
     /// The template of every simulation (limits, replay hint); its strategy is
     /// replaced. Default: [`Config::default`].
     pub sim: Config,
+    /// The share of complete runs run a second time (by their tape) and compared
+    /// with their first run (fingerprint, outcome, trace); the first run always is,
+    /// unless the share is 0. Every failing run is replayed too, and every run is
+    /// compared, at no cost, with the run before it up to the choices they share. A
+    /// mismatch stops the enumeration with a failure of kind
+    /// [`FailureKind::Nondeterministic`], never a proof. Default: 5%
+    /// ([`Share::DEFAULT_DETERMINISM`]); `LOCKSTEP_DETERMINISM` overrides it.
+    pub determinism: Share,
 }
 
 impl Default for ExhaustiveCheck {
@@ -49,6 +60,7 @@ impl Default for ExhaustiveCheck {
             minimal_search: DEFAULT_MINIMAL_SEARCH,
             print: true,
             sim: Config::default(),
+            determinism: Share::DEFAULT_DETERMINISM,
         }
     }
 }
@@ -87,6 +99,12 @@ impl ExhaustiveCheck {
     /// Prints the report of a check that proved nothing, or not.
     pub fn print(mut self, print: bool) -> ExhaustiveCheck {
         self.print = print;
+        self
+    }
+
+    /// Sets the share of runs replayed and compared (see [`ExhaustiveCheck::determinism`]).
+    pub fn determinism(mut self, share: Share) -> ExhaustiveCheck {
+        self.determinism = share;
         self
     }
 
@@ -139,15 +157,29 @@ pub struct ExhaustiveSummary {
     pub exhausted: bool,
     /// The first failing order, shrunk.
     pub first_failing: Option<Box<FailingOrder>>,
-    /// Why the enumeration stopped early: the program did not replay its own prefix.
+    /// Why the enumeration stopped early: the program did not replay its own prefix
+    /// (a different set of events due at a choice point it had reached before). A
+    /// run that did not replay otherwise is reported in
+    /// [`ExhaustiveSummary::first_failing`], as a failure of kind
+    /// [`FailureKind::Nondeterministic`].
     pub error: Option<ExploreError>,
+    /// Runs replayed by their tape and compared with their first run (every failing
+    /// run and a share of the others: [`ExhaustiveCheck::determinism`]).
+    pub replayed: usize,
 }
 
 impl ExhaustiveSummary {
     /// Whether every order was run and none failed: the property holds for these
     /// inputs under every schedule.
     pub fn is_proven(&self) -> bool {
-        self.exhausted && self.failing == 0 && self.error.is_none()
+        self.exhausted && self.failing == 0 && self.error.is_none() && self.first_failing.is_none()
+    }
+
+    /// Whether a run did not replay: the first failing order is then a failure of
+    /// kind [`FailureKind::Nondeterministic`], and nothing is proven.
+    pub fn is_nondeterministic(&self) -> bool {
+        self.error.is_some()
+            || self.first_failing.as_ref().is_some_and(|f| matches!(f.failure.kind, FailureKind::Nondeterministic(_)))
     }
 
     /// Panics with the report (the shrunk failing order with its replay command, or
@@ -181,6 +213,16 @@ impl fmt::Display for ExhaustiveSummary {
                 )
             };
         };
+        if matches!(found.failure.kind, FailureKind::Nondeterministic(_)) {
+            writeln!(
+                f,
+                "lockstep: `{name}`: nondeterministic: run {} of the enumeration did not replay ({} {unit} run before it, {} failing); nothing is proven",
+                found.run, self.runs, self.failing
+            )?;
+            writeln!(f, "  replay: {}", found.failure.replay)?;
+            writeln!(f, "the report:")?;
+            return write!(f, "{}", found.failure);
+        }
         let departures = found.tape.departures();
         writeln!(
             f,
@@ -269,7 +311,8 @@ pub fn exhaustive_check_with(
     env: &EnvOverrides,
     property: impl Fn(&mut Sim) -> Result<(), Box<Failure>>,
 ) -> ExhaustiveSummary {
-    let cfg = ExhaustiveCheck { sim: with_tape_hint(&cfg.sim, env.test_command.as_deref()), ..cfg };
+    let determinism = env.determinism.unwrap_or(cfg.determinism);
+    let cfg = ExhaustiveCheck { sim: with_tape_hint(&cfg.sim, env.test_command.as_deref()), determinism, ..cfg };
     if let Some(tape) = &env.tape {
         return replay_one(&cfg, tape.clone(), &property);
     }
@@ -282,29 +325,36 @@ pub fn exhaustive_check_with(
         exhausted: false,
         first_failing: None,
         error: None,
+        replayed: 0,
     };
     let mut first: Option<(usize, Box<Failure>)> = None;
+    let mut verifier = Verifier { path: PrefixPath::default(), executions: 0, replayed: 0, stopped: None };
     if cfg.every_order {
         let (mut runs, mut failing) = (0, 0);
-        let e = explore_all(cfg.max_runs, |prefix| {
-            let run = run_once(cfg.config(StrategyKind::Replay(prefix.clone())), &property);
+        let e = explore_all_until(cfg.max_runs, |prefix| {
+            let mut sim = Sim::new(cfg.config(StrategyKind::Replay(prefix.clone())));
+            let result = property(&mut sim);
+            let recorded = sim.recorded_tape();
+            verifier.after(&cfg, sim, &result, &property)?;
             runs += 1;
-            if let Err(failure) = run.result {
+            if let Err(failure) = result {
                 failing += 1;
                 first.get_or_insert((runs, failure));
             }
-            run.recorded
+            ControlFlow::Continue(recorded)
         });
         (summary.runs, summary.failing, summary.exhausted) = (e.runs, failing, e.exhausted);
     } else {
         let mut first_failure = None;
-        let reduced = explore_reduced(cfg.max_runs, |strategy| {
+        let reduced = explore_reduced_until(cfg.max_runs, |strategy| {
             let mut sim = Sim::with_strategy(cfg.config(StrategyKind::Fifo), strategy);
-            match property(&mut sim) {
-                Ok(()) => false,
+            let result = property(&mut sim);
+            verifier.after(&cfg, sim, &result, &property)?;
+            match result {
+                Ok(()) => ControlFlow::Continue(false),
                 Err(failure) => {
                     first_failure.get_or_insert(failure);
-                    true
+                    ControlFlow::Continue(true)
                 }
             }
         });
@@ -317,11 +367,68 @@ pub fn exhaustive_check_with(
             Err(error) => summary.error = Some(error),
         }
     }
-    summary.first_failing = first.map(|(run, failure)| Box::new(explain(&cfg, run, failure, &property)));
+    summary.replayed = verifier.replayed;
+    summary.first_failing = match verifier.stopped {
+        Some((run, failure)) => {
+            summary.exhausted = false;
+            let tape = failure.tape.clone();
+            Some(Box::new(FailingOrder { run, tape, failure, shrink_runs: 0, minimality: None, critical: None }))
+        }
+        None => first.map(|(run, failure)| Box::new(explain(&cfg, run, failure, &property))),
+    };
     if cfg.print && !summary.is_proven() {
         eprintln!("{summary}");
     }
     summary
+}
+
+/// Checks each run of an enumeration for determinism as it goes.
+struct Verifier {
+    /// The run before, to compare the next one with up to the choices they share.
+    path: PrefixPath,
+    /// Runs so far, redundant ones included.
+    executions: usize,
+    replayed: usize,
+    /// The run (among executions) that did not replay, and the failure that says so.
+    stopped: Option<(usize, Box<Failure>)>,
+}
+
+impl Verifier {
+    /// Compares the run `sim` made (ending with `result`) with the run before it up
+    /// to the choices they share, and replays it when it failed or the share picks
+    /// it. Breaks when it did not replay.
+    fn after(
+        &mut self,
+        cfg: &ExhaustiveCheck,
+        sim: Sim,
+        result: &Result<(), Box<Failure>>,
+        property: &impl Fn(&mut Sim) -> Result<(), Box<Failure>>,
+    ) -> ControlFlow<()> {
+        self.executions += 1;
+        let run = self.executions;
+        let shape = RunShape::of(&sim, result);
+        let sampled = cfg.determinism != Share::NONE && (run == 1 || cfg.determinism.picks(run as u64));
+        let observed = (result.is_err() || sampled).then(|| Observed::of(&sim, result));
+        let config = cfg.config(StrategyKind::Replay(sim.tape()));
+        drop(sim);
+        let mut rerun = |config: Config| {
+            let mut sim = Sim::new(config);
+            let result = property(&mut sim);
+            Observed::of(&sim, &result)
+        };
+        if let Some(mismatch) = self.path.check(run, shape) {
+            self.stopped = Some((run, mismatch_failure(&config, &mismatch, &mut rerun)));
+            return ControlFlow::Break(());
+        }
+        if let Some(observed) = observed {
+            self.replayed += 1;
+            if let Err(failure) = confirm(&config, &observed, &mut rerun) {
+                self.stopped = Some((run, failure));
+                return ControlFlow::Break(());
+            }
+        }
+        ControlFlow::Continue(())
+    }
 }
 
 /// Shrinks a failing order and finds its critical pair (when the check asks).
@@ -370,5 +477,6 @@ fn replay_one(
         exhausted: false,
         first_failing,
         error: None,
+        replayed: 0,
     }
 }

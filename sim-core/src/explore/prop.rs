@@ -15,6 +15,7 @@ use super::{default_name, replay_printed, run_config, with_tape_hint};
 use crate::check::Share;
 use crate::determinism::{confirm, Observed};
 use crate::env::EnvOverrides;
+use crate::prefix::{mismatch_failure, PrefixTrie, RunShape};
 use crate::strategy::random::SimRng;
 use crate::{Config, Failure, Sim, StrategyKind, Tape};
 
@@ -32,7 +33,7 @@ pub struct PropCheck {
     /// Default: 64.
     pub max_choices: usize,
     /// The seed of proptest's own generator: the same seed generates the same cases,
-    /// so a check is reproducible as a whole. Default: 0.
+    /// so a check is reproducible as a whole. Default: 0; `LOCKSTEP_SEED` overrides it.
     pub seed: u64,
     /// At most this many runs are spent shrinking the first failure. Default: 2,048.
     pub max_shrink_iters: u32,
@@ -52,7 +53,7 @@ pub struct PropCheck {
     /// mismatch ends the check with a failure of kind
     /// [`FailureKind::Nondeterministic`](crate::FailureKind::Nondeterministic),
     /// never a pass. Default: 5% ([`Share::DEFAULT_DETERMINISM`]);
-    /// `LOCKSTEP_DETERMINISM` overrides it for [`proptest_check`].
+    /// `LOCKSTEP_DETERMINISM` overrides it.
     pub determinism: Share,
 }
 
@@ -166,8 +167,13 @@ pub struct Counterexample<V> {
     pub minimality: Option<Minimality>,
     /// The two events whose order decides the outcome, when found.
     pub critical: Option<CriticalPair>,
-    /// How to replay it.
+    /// How to replay it: a command when run by `cargo test`.
     pub replay: String,
+    /// For a check with inputs, the Rust call that replays the shrunk case:
+    /// `property(&<inputs>, &mut Sim::new(Config::replay("t2:…".parse()?)))`, where
+    /// `property` is the closure given to the check (`None` for a case reported as
+    /// it failed, without shrinking).
+    pub replay_call: Option<String>,
 }
 
 impl<V: fmt::Debug> fmt::Display for Counterexample<V> {
@@ -194,6 +200,9 @@ impl<V: fmt::Debug> fmt::Display for Counterexample<V> {
             writeln!(f, "  critical pair: {pair}")?;
         }
         writeln!(f, "  replay: {}", self.replay)?;
+        if let Some(call) = self.replay_call.as_ref().filter(|call| **call != self.replay) {
+            writeln!(f, "  in Rust: {call}")?;
+        }
         writeln!(f, "the shrunk run's report:")?;
         write!(f, "{}", self.failure)
     }
@@ -292,24 +301,40 @@ impl<V: fmt::Debug> fmt::Display for PropSummary<V> {
 /// ```
 pub fn proptest_check(cfg: PropCheck, property: impl Fn(&mut Sim) -> Result<(), Box<Failure>>) -> PropSummary<()> {
     let env = EnvOverrides::from_env().unwrap_or_else(|e| panic!("lockstep: {e}"));
-    let determinism = env.determinism.unwrap_or(cfg.determinism);
-    let cfg = PropCheck { sim: with_tape_hint(&cfg.sim, env.test_command.as_deref()), determinism, ..cfg };
-    if let Some(tape) = env.tape {
-        return replay_one(&cfg, tape, &property);
+    let cfg = PropCheck { sim: with_tape_hint(&cfg.sim, env.test_command.as_deref()), ..cfg };
+    if let Some(tape) = &env.tape {
+        return replay_one(&cfg, tape.clone(), &property);
     }
-    proptest_check_with(cfg, Just(()), |(), sim| property(sim))
+    run_cases(cfg, &env, Just(()), |(), sim| property(sim))
 }
 
 /// [`proptest_check`] with inputs: each case draws `inputs` and a schedule
 /// together, and shrinking minimises both (the inputs first, then the schedule).
 ///
-/// The printed replay is the Rust call that replays the shrunk case:
+/// The printed replay includes the Rust call that replays the shrunk case
+/// ([`Counterexample::replay_call`], printed `in Rust:`):
 /// `property(&<inputs>, &mut Sim::new(Config::replay("t2:…".parse()?)))`, where
 /// `property` is the closure given here and the inputs are written as their `Debug`
 /// form prints them (Rust syntax for numbers, strings, tuples; a `Vec` prints as an
-/// array literal, which a property over a slice takes as it is). A check without
-/// inputs ([`proptest_check`]) prints a `cargo test` command instead when run by
-/// `cargo test`.
+/// array literal, which a property over a slice takes as it is); it is the
+/// `replay:` line outside `cargo test`.
+///
+/// Run by `cargo test`, the `replay:` line is a command that runs the calling test
+/// again with the check's generator seed, `LOCKSTEP_SEED=<seed> cargo test … -- --exact <test>`:
+/// the same seed generates the same cases and shrinks them the same way, so the
+/// check fails again with the same shrunk case. `LOCKSTEP_SEED` sets
+/// [`PropCheck::seed`] (in [`proptest_check`] too), and `LOCKSTEP_DETERMINISM`
+/// [`PropCheck::determinism`].
+///
+/// Every run is compared, at no cost in runs, with the earlier runs of the same
+/// inputs (the same `Debug` text) that made the same choices: up to each choice
+/// point they share, the two must have taken the same steps with the same trace,
+/// and two runs that made all the same choices must end the same way. A mismatch
+/// is a failure of kind [`FailureKind::Nondeterministic`](crate::FailureKind::Nondeterministic).
+///
+/// # Panics
+/// When a `LOCKSTEP_*` variable holds a bad value, or `LOCKSTEP_TAPE` is set: a tape
+/// replays a schedule, not the inputs (use the printed `LOCKSTEP_SEED` command).
 pub fn proptest_check_with<S, V>(
     cfg: PropCheck,
     inputs: S,
@@ -319,6 +344,37 @@ where
     S: Strategy<Value = V>,
     V: Clone + fmt::Debug,
 {
+    let env = EnvOverrides::from_env().unwrap_or_else(|e| panic!("lockstep: {e}"));
+    if let Some(tape) = &env.tape {
+        panic!(
+            "lockstep: LOCKSTEP_TAPE={tape} replays a schedule, not the inputs of `proptest_check_with`: \
+             run the check again with its seed (the `LOCKSTEP_SEED=… cargo test` command its report prints)"
+        );
+    }
+    run_cases(cfg, &env, inputs, property)
+}
+
+/// The body of [`proptest_check_with`], under the overrides `env`.
+fn run_cases<S, V>(
+    cfg: PropCheck,
+    env: &EnvOverrides,
+    inputs: S,
+    property: impl Fn(&V, &mut Sim) -> Result<(), Box<Failure>>,
+) -> PropSummary<V>
+where
+    S: Strategy<Value = V>,
+    V: Clone + fmt::Debug,
+{
+    let seed = env.seed.unwrap_or(cfg.seed);
+    let determinism = env.determinism.unwrap_or(cfg.determinism);
+    let mut sim = cfg.sim.clone();
+    if let (None, Some(command)) = (&sim.replay_hint, &env.test_command) {
+        sim.replay_hint = Some(format!("LOCKSTEP_SEED={seed} {command}"));
+    }
+    let cfg = PropCheck { seed, determinism, sim, ..cfg };
+    // Every run so far, by inputs and choices: a run must do what an earlier run
+    // with the same inputs did, up to the choices they share.
+    let prefixes = RefCell::new(PrefixTrie::default());
     let runs = Cell::new(0u32);
     let first_failure: Cell<Option<(u32, &'static str)>> = Cell::new(None);
     // A run that did not replay: its case number and the failure that says so.
@@ -342,13 +398,20 @@ where
         let sampled =
             cfg.determinism != Share::NONE && (runs.get() == 1 || cfg.determinism.picks(u64::from(runs.get())));
         let observed = (result.is_err() || sampled).then(|| Observed::of(&sim, &result));
+        let shape = RunShape::of(&sim, &result);
+        let replay = cfg.config(StrategyKind::Replay(sim.tape()));
         drop(sim);
+        let mut rerun = |config: Config| {
+            let mut sim = Sim::new(config);
+            let result = property(&inputs, &mut sim);
+            Observed::of(&sim, &result)
+        };
+        let mismatch = prefixes.borrow_mut().check(&format!("{inputs:?}"), runs.get() as usize, &shape);
+        if let Some(mismatch) = mismatch {
+            *nondeterministic.borrow_mut() = Some((runs.get(), mismatch_failure(&replay, &mismatch, &mut rerun)));
+            return Err(TestCaseError::fail("nondeterminism"));
+        }
         if let (Some(observed), true) = (&observed, first_fail || sampled) {
-            let mut rerun = |config: Config| {
-                let mut sim = Sim::new(config);
-                let result = property(&inputs, &mut sim);
-                Observed::of(&sim, &result)
-            };
             if let Err(failure) = confirm(&config, observed, &mut rerun) {
                 *nondeterministic.borrow_mut() = Some((runs.get(), failure));
                 return Err(TestCaseError::fail("nondeterminism"));
@@ -401,6 +464,7 @@ impl<V> Counterexample<V> {
             schedule,
             tape: failure.tape.clone(),
             replay: failure.replay.clone(),
+            replay_call: None,
             failure,
             failing_case: case,
             shrink_runs,
@@ -442,12 +506,25 @@ fn shrunk<V: Clone + fmt::Debug>(
     let (tape, failure) = (shrunk.tape, shrunk.failure);
     let shrink_runs = shrink_runs + 1 + shrunk.runs + shrunk.search_runs;
     let critical = cfg.critical_pair.then(|| critical_pair(&template, &tape, with_inputs)).flatten();
-    let replay = if format!("{inputs:?}") == "()" {
-        failure.replay.clone()
-    } else {
-        format!("property(&{inputs:?}, &mut Sim::new(Config::replay({:?}.parse()?)))", tape.to_string())
+    let no_inputs = format!("{inputs:?}") == "()";
+    let replay_call = (!no_inputs)
+        .then(|| format!("property(&{inputs:?}, &mut Sim::new(Config::replay({:?}.parse()?)))", tape.to_string()));
+    let replay = match &replay_call {
+        Some(call) if cfg.sim.replay_hint.is_none() => call.clone(),
+        _ => failure.replay.clone(),
     };
-    Counterexample { inputs, schedule, tape, failure, failing_case, shrink_runs, minimality, critical, replay }
+    Counterexample {
+        inputs,
+        schedule,
+        tape,
+        failure,
+        failing_case,
+        shrink_runs,
+        minimality,
+        critical,
+        replay,
+        replay_call,
+    }
 }
 
 /// Replays one tape (from `LOCKSTEP_TAPE`) with its full trace printed.
@@ -463,6 +540,7 @@ fn replay_one(
             schedule: Schedule::default(),
             tape: run.recorded.trimmed(),
             replay: failure.replay.clone(),
+            replay_call: None,
             failure,
             failing_case: 1,
             shrink_runs: 0,

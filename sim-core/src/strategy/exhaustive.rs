@@ -6,6 +6,7 @@
 //! every reachable sequence of choices has been run exactly once.
 
 use std::cell::RefCell;
+use std::ops::ControlFlow;
 use std::rc::Rc;
 
 use super::{Candidate, ChoiceKind, ChoicePoint, Strategy};
@@ -27,13 +28,21 @@ pub struct Exploration {
 /// `run` receives the tape prefix to replay and must return the **full** tape its
 /// run recorded (see [`Sim::recorded_tape`](crate::Sim::recorded_tape)).
 pub fn explore_all(max_runs: usize, mut run: impl FnMut(&Tape) -> Tape) -> Exploration {
+    explore_all_until(max_runs, |prefix| ControlFlow::Continue(run(prefix)))
+}
+
+/// [`explore_all`] that stops (not exhausted) when `run` breaks; the run that broke
+/// is not counted.
+pub(crate) fn explore_all_until(max_runs: usize, mut run: impl FnMut(&Tape) -> ControlFlow<(), Tape>) -> Exploration {
     let mut prefix = Tape::new();
     let mut runs = 0;
     loop {
         if runs == max_runs {
             return Exploration { runs, exhausted: false };
         }
-        let recorded = run(&prefix);
+        let ControlFlow::Continue(recorded) = run(&prefix) else {
+            return Exploration { runs, exhausted: false };
+        };
         runs += 1;
         match next_prefix(&recorded) {
             Some(next) => prefix = next,
@@ -311,6 +320,15 @@ pub fn explore_reduced(
     max_runs: usize,
     mut run: impl FnMut(Box<dyn Strategy>) -> bool,
 ) -> Result<ReducedExploration, ExploreError> {
+    explore_reduced_until(max_runs, |strategy| ControlFlow::Continue(run(strategy)))
+}
+
+/// [`explore_reduced`] that stops (not exhausted) when `run` breaks; the run that
+/// broke is not counted.
+pub(crate) fn explore_reduced_until(
+    max_runs: usize,
+    mut run: impl FnMut(Box<dyn Strategy>) -> ControlFlow<(), bool>,
+) -> Result<ReducedExploration, ExploreError> {
     let search = Rc::new(RefCell::new(Search::default()));
     let (mut runs, mut redundant, mut executions) = (0, 0, 0);
     let (mut steps, mut replayed_steps) = (0, 0);
@@ -337,9 +355,21 @@ pub fn explore_reduced(
             s.blocked = false;
             s.diverged = None;
         }
-        let failed = run(Box::new(SleepSets(search.clone())));
+        let flow = run(Box::new(SleepSets(search.clone())));
         executions += 1;
         let mut s = search.borrow_mut();
+        let ControlFlow::Continue(failed) = flow else {
+            steps += s.steps;
+            return Ok(ReducedExploration {
+                runs,
+                redundant,
+                failing,
+                first_failing,
+                exhausted: false,
+                steps,
+                replayed_steps,
+            });
+        };
         if let Some(depth) = s.diverged {
             return Err(ExploreError::Nondeterministic { run: executions, depth });
         }

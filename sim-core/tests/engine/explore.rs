@@ -271,7 +271,12 @@ fn inputs_and_schedule_are_drawn_together_and_both_shrink() {
     assert_eq!(replayed.map(|f| f.fingerprint), Some(found.failure.fingerprint));
     // The printed replay, run as printed (with `property` the closure given to the check).
     const PRINTED: &str = r#"property(&[0, 0], &mut Sim::new(Config::replay("t2:2.0@poll:throttle#0,2.0@timer:throttle#0,2.0@timer:driver#0,2.1@poll:driver#2".parse()?)))"#;
-    assert_eq!(found.replay, PRINTED);
+    assert_eq!(found.replay_call.as_deref(), Some(PRINTED));
+    assert!(summary.to_string().contains(&format!("\n  in Rust: {PRINTED}\n")), "{summary}");
+    // Run by `cargo test`, the command that runs this test again with the check's seed.
+    let command = "LOCKSTEP_SEED=0 cargo test -p sim-core --test engine -- --exact \
+                   explore::inputs_and_schedule_are_drawn_together_and_both_shrink";
+    assert_eq!(found.replay, command);
     let property = |items: &[u32], sim: &mut Sim| throttle_hang(items, sim);
     let as_printed = || -> Result<Result<(), Box<Failure>>, Box<dyn std::error::Error>> {
         Ok(property(

@@ -87,3 +87,27 @@ fn the_replay_command_of_proptest_check_replays_its_shrunk_tape() {
     assert!(replay.starts_with("LOCKSTEP_TAPE='t2:"), "{replay}");
     assert!(replay.ends_with("' cargo test -p sim-core --test replay_fixtures -- --exact proptest_check_fails"));
 }
+
+#[test]
+fn the_replay_command_of_proptest_check_with_runs_the_check_again_with_its_seed() {
+    let replay = replay_of("proptest_check_with_fails");
+    assert_eq!(
+        replay,
+        "LOCKSTEP_SEED=0 cargo test -p sim-core --test replay_fixtures -- --exact proptest_check_with_fails"
+    );
+}
+
+/// `LOCKSTEP_SEED` is the seed of the case generator: another seed generates other
+/// cases (so another first failing case), and the report's command carries it.
+#[test]
+fn lockstep_seed_sets_the_generator_seed_of_proptest_check_with() {
+    let mut first = clean(Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into())));
+    first.env("LOCKSTEP_SEED", "7");
+    first.args(["test", "-p", "sim-core", "--test", "replay_fixtures", "--", "--exact", "proptest_check_with_fails"]);
+    let found = text(&first.output().expect("cargo runs"));
+    assert_eq!(
+        field(&found, "replay: "),
+        "LOCKSTEP_SEED=7 cargo test -p sim-core --test replay_fixtures -- --exact proptest_check_with_fails"
+    );
+    assert!(found.contains("b logged first"), "{found}");
+}
