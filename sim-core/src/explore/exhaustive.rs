@@ -25,7 +25,7 @@ pub struct ExhaustiveCheck {
     /// nothing is proven. Default: 100,000.
     pub max_runs: usize,
     /// Run every order instead of one per class of orders that differ only by
-    /// commuting steps ([`explore_reduced`]). Default: false.
+    /// commuting steps ([`explore_reduced`](crate::strategy::exhaustive::explore_reduced)). Default: false.
     pub every_order: bool,
     /// Whether to shrink the first failure and look for its
     /// [critical pair](super::critical_pair) (a few more runs). Default: true.
