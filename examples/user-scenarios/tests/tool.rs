@@ -126,6 +126,34 @@ fn run_exits_1_when_an_expectation_is_not_met() {
     assert!(stdout(&out).contains("NOT CAUGHT"), "{}", stdout(&out));
 }
 
+/// The cells of `name`'s row of a table, before the result.
+fn row_cells(text: &str, name: &str) -> Vec<String> {
+    let row = text.lines().find(|l| l.starts_with(name)).unwrap_or_else(|| panic!("no {name}:\n{text}"));
+    row.split_whitespace().take(6).map(str::to_string).collect()
+}
+
+// The orders, by hand. At 0s nothing is ever a choice: the client sends, the server takes the
+// request, accepts it and sets its timer S (100ms), the client then sets its timeout C (100ms),
+// each the only task able to run. At 100ms: fire S (then poll the server, pS: it applies the
+// deposit and replies) and fire C (then poll the client, pM); pS also wakes the client.
+// Every order of those steps:
+//   fS pS pM (C cancelled)  pass      fS pS fC pM  pass      fS fC pS pM  pass
+//   fS fC pM pS             FAIL      fC pM fS pS  FAIL
+//   fC fS pS pM             pass      fC fS pM pS  FAIL
+// A client polled before the server's reply times out and retries (FAIL: deposited twice);
+// what follows is forced. 7 orders, 3 failing; the fixed server makes all 7 pass. Classes of
+// orders that differ only by commuting steps: pS and pM conflict (the reply), pM and fC conflict
+// (the timer) when pM comes first: {pS pM before fC}, {pS, fC, then pM}, {pM before pS} (the
+// failing one): 3 classes, 1 failing, in both variants' worlds.
+#[test]
+fn explore_counts_every_order_derived_by_hand() {
+    let out = tool(&["explore", "--all", "--every-order"]);
+    status(&out, 0);
+    let text = stdout(&out);
+    assert_eq!(row_cells(&text, "retry/buggy"), ["retry/buggy", "buggy", "7", "0", "3", "yes"], "{text}");
+    assert_eq!(row_cells(&text, "retry/fixed"), ["retry/fixed", "fixed", "7", "0", "0", "yes"], "{text}");
+}
+
 #[test]
 fn explore_proves_the_fixed_scenario_and_its_printed_replay_reproduces_the_buggy_one() {
     let out = tool(&["explore", "--all"]);
@@ -134,6 +162,10 @@ fn explore_proves_the_fixed_scenario_and_its_printed_replay_reproduces_the_buggy
     let row = |name: &str| text.lines().find(|l| l.starts_with(name)).unwrap_or_else(|| panic!("{text}")).to_string();
     assert!(row("retry/buggy").ends_with("caught (expected)"), "{text}");
     assert!(row("retry/fixed").ends_with("proven (expected)"), "{text}");
+    // Classes (derived above): 3, of which 1 fails; the fixed variant's 3 all pass.
+    let (buggy, fixed) = (row_cells(&text, "retry/buggy"), row_cells(&text, "retry/fixed"));
+    assert_eq!((&buggy[2], &buggy[4], &buggy[5]), (&"3".to_string(), &"1".to_string(), &"yes".to_string()), "{text}");
+    assert_eq!((&fixed[2], &fixed[4], &fixed[5]), (&"3".to_string(), &"0".to_string(), &"yes".to_string()), "{text}");
     assert!(text.contains("critical pair: "), "{text}");
     let replay = replays(&text).pop().expect("a replay line");
     assert!(replay.starts_with(&format!("{COMMAND} replay retry/buggy --tape 't")), "{replay}");

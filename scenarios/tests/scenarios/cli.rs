@@ -233,6 +233,39 @@ fn record_never_creates_a_missing_directory_and_creates_a_missing_corpus_with_it
 }
 
 #[test]
+fn corpus_replays_every_entry_and_names_the_ones_that_changed() {
+    // The catalogue's own corpus: every entry still fails as recorded.
+    let entries = scenarios::corpus::load(&scenarios::corpus::default_path()).unwrap();
+    let out = lockstep(&["corpus"]);
+    assert_eq!(out.status.code(), Some(0), "{}{}", stdout(&out), stderr(&out));
+    assert!(stdout(&out).starts_with(&format!("lockstep: {} corpus entries of ", entries.len())), "{}", stdout(&out));
+    // One entry with another fingerprint: status 1, the entry named with its line.
+    let dir = scratch("corpus-command");
+    let file = dir.join("failures.txt");
+    let mut entry = entries[0].clone();
+    entry.fingerprint = sim_core::Fingerprint(0);
+    std::fs::write(&file, format!("{}{}\n", scenarios::corpus::HEADER, entries[0])).unwrap();
+    let out = lockstep(&["corpus", "--file", file.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
+    std::fs::write(&file, format!("{}{entry}\n", scenarios::corpus::HEADER)).unwrap();
+    let out = lockstep(&["corpus", "--file", file.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
+    let text = stdout(&out);
+    assert!(text.contains(&format!("failures.txt:7 ({}", entry.scenario)), "{text}");
+    assert!(text.contains("with fingerprint 0000000000000000"), "{text}");
+    // A missing file and a file that is no corpus are bad input.
+    for (path, reason) in [(dir.join("missing.txt"), "no corpus file at"), (dir.join("garbage.txt"), "corpus line 1")] {
+        if reason == "corpus line 1" {
+            std::fs::write(&path, "not a corpus line\n").unwrap();
+        }
+        let out = lockstep(&["corpus", "--file", path.to_str().unwrap()]);
+        assert_eq!(out.status.code(), Some(2), "{}", stdout(&out));
+        assert!(stderr(&out).starts_with("lockstep: ") && stderr(&out).contains(reason), "{}", stderr(&out));
+        assert_eq!(stderr(&out).lines().count(), 1, "{}", stderr(&out));
+    }
+}
+
+#[test]
 fn keep_going_counts_every_failure_and_records_the_lowest_hundred() {
     let dir = scratch("keep-going");
     let corpus = dir.join("failures.txt");
