@@ -137,10 +137,13 @@ impl Registry {
 static CATALOGUE: LazyLock<Registry> = LazyLock::new(|| {
     let mut all = Vec::new();
     all.extend(races::throttle_hang::scenarios());
+    all.extend(races::plain_tokio::throttle_hang::scenarios());
     all.extend(races::two_phase::scenarios());
+    all.extend(races::plain_tokio::two_phase::scenarios());
     all.extend(races::state_channel::scenarios());
     all.extend(races::tick_loss::scenarios());
     all.extend(races::drain::scenarios());
+    all.extend(races::plain_tokio::drain::scenarios());
     all.extend(races::size_latency::scenarios());
     Registry {
         tool: "lockstep".to_string(),

@@ -173,7 +173,7 @@ async fn fixed_handler(mut queue: Receiver<String>, observer: Rc<Observer>, writ
 
 /// Every event sent was written exactly once, before the final "done"; each
 /// producer's events in the order it sent them.
-fn checks(sent: &[(Instant, String)], written: &[(Instant, String)]) -> Vec<String> {
+pub(crate) fn checks(sent: &[(Instant, String)], written: &[(Instant, String)]) -> Vec<String> {
     let mut problems = Vec::new();
     let names: Vec<&str> = written.iter().map(|(_, e)| e.as_str()).collect();
     match names.iter().position(|e| *e == DONE_EVENT) {

@@ -4,6 +4,7 @@
 //! `processors` processor between two channels.
 
 pub mod drain;
+pub mod plain_tokio;
 pub mod size_latency;
 pub mod spin;
 pub mod state_channel;

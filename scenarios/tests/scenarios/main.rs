@@ -5,5 +5,6 @@ mod catalogue;
 mod cli;
 mod exploration;
 mod fuzz;
+mod plain_tokio;
 mod props;
 mod timeline_browser;
