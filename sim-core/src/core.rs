@@ -339,6 +339,8 @@ pub(crate) struct Core {
     pub(crate) tape_ids: Vec<RawIdentity>,
     /// Where the run stood at each choice on `tape`, just before it was made.
     pub(crate) marks: Vec<Mark>,
+    /// The poll watchdog's stamp, told every choice, for a run that no seed replays.
+    pub(crate) watch: Option<std::sync::Arc<crate::watchdog::Stamp>>,
     identities: Vec<EventIdentity>,
     task_names: std::collections::BTreeMap<String, u32>,
     channel_names: std::collections::BTreeMap<String, u32>,
@@ -382,6 +384,7 @@ impl Core {
             tape: Vec::new(),
             tape_ids: Vec::new(),
             marks: Vec::new(),
+            watch: None,
             identities: Vec::new(),
             task_names: std::collections::BTreeMap::new(),
             channel_names: std::collections::BTreeMap::new(),
@@ -643,7 +646,7 @@ impl Core {
             self.tokio.departure = Some(reason);
         }
         let choice = Choice { options: n as u32, index: index as u32 };
-        self.mark();
+        self.mark(choice);
         self.tape.push(choice);
         let raw = self.event_identity(self.queue.ready[index].1);
         self.tape_ids.push(raw);
@@ -751,7 +754,7 @@ impl Core {
         };
         let index = self.strategy.choose(&point).min(n - 1);
         let choice = Choice { options: n as u32, index: index as u32 };
-        self.mark();
+        self.mark(choice);
         self.tape.push(choice);
         self.tape_ids.push(raw);
         let mut r = self.record_here(RecordKind::Choose);
@@ -760,9 +763,13 @@ impl Core {
         index
     }
 
-    /// Notes where the run stands before the choice about to go on the tape.
-    fn mark(&mut self) {
+    /// Notes where the run stands before `choice` goes on the tape (and tells the
+    /// watchdog, when it records choices).
+    fn mark(&mut self, choice: Choice) {
         self.marks.push(Mark { step: self.step, time: self.now, fingerprint: self.trace.fingerprint() });
+        if let Some(stamp) = &self.watch {
+            stamp.choice(choice);
+        }
     }
 
     // ---- identities ----

@@ -182,20 +182,22 @@ struct RunInfo {
 }
 
 impl RunInfo {
-    /// Which run (`seed 3 of \`name\``), and its replay command.
-    fn describe(&self) -> (String, String) {
+    /// Which run (`seed 3 of \`name\``), and its replay command: by seed, or by
+    /// `recorded`, the tape of the choices the run made before the poll that hung
+    /// (recorded for every run that no seed replays).
+    fn describe(&self, recorded: Option<&Tape>) -> (String, String) {
         let name = self.name.as_deref();
+        let canonical = Tape::new();
         let (which, replay) = match &self.strategy {
             StrategyKind::Pct { seed, depth, steps } => (
                 format!("PCT seed {seed} (depth {depth}, {steps} steps)"),
-                "run the same PCT check again (its tape is only known once the poll returns)".to_string(),
+                replay_command(self.replay_hint.as_deref(), name, None, recorded.or(Some(&canonical)), self.model),
             ),
             strategy => {
-                let canonical = Tape::new();
                 let tape = match (strategy, self.seed) {
-                    (StrategyKind::Replay(tape), _) => Some(tape),
                     (_, Some(_)) => None,
-                    (_, None) => Some(&canonical),
+                    (StrategyKind::Replay(tape), None) => Some(recorded.unwrap_or(tape)),
+                    (_, None) => Some(recorded.unwrap_or(&canonical)),
                 };
                 let which = match (self.seed, strategy) {
                     (Some(seed), _) => format!("seed {seed}"),
@@ -228,7 +230,8 @@ impl Watch {
             seed,
             model: config.model,
         };
-        Some(Watch { stamp: Stamp::arm(bound, Box::new(move || describe.describe())), polls: 0, names_known: 0 })
+        let stamp = Stamp::arm(bound, seed.is_none(), Box::new(move |tape| describe.describe(tape)));
+        Some(Watch { stamp, polls: 0, names_known: 0 })
     }
 
     /// A poll of `id` starts (`core` names the tasks the stamp does not know yet).
@@ -273,7 +276,8 @@ impl Sim {
     pub fn with_strategy(config: Config, strategy: Box<dyn crate::strategy::Strategy>) -> Sim {
         let footprints = strategy.wants_footprints();
         let watch = Watch::arm(&config, strategy.seed());
-        let core = Core::new(strategy, TraceBuf::new(config.trace), config.model);
+        let mut core = Core::new(strategy, TraceBuf::new(config.trace), config.model);
+        core.watch = watch.as_ref().map(|w| w.stamp.clone()).filter(|s| s.records_choices());
         let shared = Rc::new(Shared { core: RefCell::new(core), futures: RefCell::new(Vec::new()), footprints });
         context::push(shared.clone());
         let max_steps = match config.max_steps {

@@ -16,9 +16,12 @@
 //! poll counter, no clock read); the watchdog thread samples the counters a few times
 //! per bound and reports a poll whose counter has not moved for longer than the bound.
 
+use std::io::Write;
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, Weak};
 use std::time::{Duration, Instant as WallClock};
+
+use crate::{Choice, Tape};
 
 /// The process exit status after a hung poll was reported (0, 1 and 2 are the
 /// `lockstep` tool's verdicts).
@@ -39,13 +42,17 @@ pub(crate) struct Stamp {
     task: AtomicU32,
     /// Task names by id, filled in as tasks are first polled.
     names: Mutex<Vec<String>>,
+    /// The choices the run has made so far, for a run that no seed replays
+    /// (`None`: not recorded).
+    choices: Option<Mutex<Vec<Choice>>>,
     /// Which run (`seed 3 of \`name\``) and the command that replays it, written
-    /// only when a report is due.
+    /// only when a report is due, from the choices made so far when they are recorded.
     describe: Describe,
 }
 
-/// Writes which run a stamp watches and its replay command.
-pub(crate) type Describe = Box<dyn Fn() -> (String, String) + Send + Sync>;
+/// Writes which run a stamp watches and its replay command, given the tape of the
+/// choices made so far when they are recorded.
+pub(crate) type Describe = Box<dyn Fn(Option<&Tape>) -> (String, String) + Send + Sync>;
 
 impl std::fmt::Debug for Stamp {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -55,7 +62,9 @@ impl std::fmt::Debug for Stamp {
 
 impl Stamp {
     /// Arms a run: the watchdog thread watches it until the returned stamp is dropped.
-    pub(crate) fn arm(bound: Duration, describe: Describe) -> Arc<Stamp> {
+    /// With `record_choices`, the run tells the stamp every choice it makes
+    /// ([`Stamp::choice`]), and the report replays them.
+    pub(crate) fn arm(bound: Duration, record_choices: bool, describe: Describe) -> Arc<Stamp> {
         static NEXT_ID: AtomicU64 = AtomicU64::new(0);
         let stamp = Arc::new(Stamp {
             id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
@@ -63,6 +72,7 @@ impl Stamp {
             state: AtomicU64::new(0),
             task: AtomicU32::new(0),
             names: Mutex::new(Vec::new()),
+            choices: record_choices.then(|| Mutex::new(Vec::new())),
             describe,
         });
         let watcher = watcher();
@@ -80,6 +90,18 @@ impl Stamp {
         self.names.lock().unwrap_or_else(std::sync::PoisonError::into_inner).extend(names);
     }
 
+    /// The run made `choice` (kept when the stamp records choices).
+    pub(crate) fn choice(&self, choice: Choice) {
+        if let Some(choices) = &self.choices {
+            choices.lock().unwrap_or_else(std::sync::PoisonError::into_inner).push(choice);
+        }
+    }
+
+    /// Whether the run should tell the stamp its choices.
+    pub(crate) fn records_choices(&self) -> bool {
+        self.choices.is_some()
+    }
+
     /// A poll of `task` starts; it is the `polls`-th of the run (from 1).
     pub(crate) fn begin(&self, task: u32, polls: u64) {
         self.task.store(task, Ordering::Relaxed);
@@ -95,7 +117,11 @@ impl Stamp {
         let task = self.task.load(Ordering::Relaxed) as usize;
         let names = self.names.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         let name = names.get(task).map_or("?", String::as_str);
-        let (run, replay) = (self.describe)();
+        let tape = self.choices.as_ref().map(|choices| {
+            let choices = choices.lock().unwrap_or_else(std::sync::PoisonError::into_inner).clone();
+            Tape::from_choices(choices).trimmed()
+        });
+        let (run, replay) = (self.describe)(tape.as_ref());
         format!(
             "lockstep: watchdog: a poll of task `{name}` has not returned after {:?} of wall-clock time ({}): \
              the task loops without an .await or blocks the thread, which hangs the simulation \
@@ -154,7 +180,10 @@ fn watch(watcher: &'static Watcher) {
                 None => now,
             };
             if state & 1 == 1 && now.duration_since(since) > stamp.bound {
-                eprintln!("{}", stamp.report());
+                // Straight to the process's standard error: `eprintln!` would go to the
+                // output libtest captures for the test that started this thread, which
+                // is lost when the process exits.
+                let _ = writeln!(std::io::stderr().lock(), "{}", stamp.report());
                 std::process::exit(EXIT_CODE);
             }
             next.push((key, state, since));

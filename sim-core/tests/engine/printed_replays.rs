@@ -14,7 +14,7 @@ fn workspace() -> PathBuf {
 
 /// `command` with no `LOCKSTEP_*` variable of this process (only what the printed
 /// command sets) and with the `cargo` that runs these tests first on `PATH`.
-fn clean(mut command: Command) -> Command {
+pub(crate) fn clean(mut command: Command) -> Command {
     for (name, _) in std::env::vars_os() {
         if name.to_string_lossy().starts_with("LOCKSTEP_") {
             command.env_remove(name);

@@ -6,7 +6,7 @@
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant as WallClock};
 
-use sim_core::check::{check, current_seed, CheckConfig};
+use sim_core::check::{check, current_seed, CheckConfig, Seeded};
 use sim_core::env::{EnvOverrides, POLL_TIMEOUT};
 use sim_core::watchdog::{DEFAULT_BOUND, EXIT_CODE};
 
@@ -85,4 +85,80 @@ fn the_bound_is_read_from_lockstep_poll_timeout() {
     assert_eq!((err.variable, err.value.as_str()), (POLL_TIMEOUT, "soon"));
     assert_eq!(EnvOverrides::from_lookup(|_| None).unwrap().poll_timeout, None);
     assert_eq!(DEFAULT_BOUND, Duration::from_secs(60));
+}
+
+/// The PCT test's path.
+const PCT_NAME: &str = "watchdog::a_pct_run_that_hangs_prints_the_tape_that_replays_it";
+
+/// PCT seeds 0..100: tasks `a` and `b` wake at 10 ms and note who came first; at
+/// 20 ms, task `spinner` loops without ever yielding when `b` did. A PCT run is not
+/// replayed by its seed: the report must carry the choices made before the hang.
+fn hanging_pct_check() {
+    let cfg = CheckConfig::default().seeds(0..100).jobs(1).seeded(Seeded::Pct { depth: 2, steps: 4 }).name(PCT_NAME);
+    check(cfg, || async {
+        let first = std::rc::Rc::new(std::cell::Cell::new(""));
+        for name in ["a", "b"] {
+            let first = first.clone();
+            sim_core::task::Builder::new().name(name).spawn(async move {
+                sim_core::time::sleep(Duration::from_millis(10)).await;
+                if first.get().is_empty() {
+                    first.set(name);
+                }
+            });
+        }
+        let spinner = sim_core::task::Builder::new().name("spinner").spawn(async move {
+            sim_core::time::sleep(Duration::from_millis(20)).await;
+            while first.get() == "b" && std::hint::black_box(true) {
+                std::hint::spin_loop();
+            }
+        });
+        spinner.await.unwrap();
+    });
+    unreachable!("some PCT run puts `b` first and never returns from its poll");
+}
+
+/// The report names the PCT run and prints a command, not prose: the tape of the
+/// choices made before the hung poll, in front of the test's `cargo test` command.
+/// That command, run as printed in `sh` (with the same bound in the environment),
+/// replays the tape and hangs in the same poll, reported with the same command.
+#[test]
+fn a_pct_run_that_hangs_prints_the_tape_that_replays_it() {
+    if std::env::var_os(CHILD).is_some() {
+        return hanging_pct_check();
+    }
+    let mut cmd = Command::new(std::env::current_exe().unwrap());
+    cmd.args(["--exact", PCT_NAME, "--nocapture"]).env(CHILD, "1").env(POLL_TIMEOUT, "300ms");
+    let out = guarded(cmd);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(EXIT_CODE), "{err}");
+    let hung =
+        "lockstep: watchdog: a poll of task `spinner` has not returned after 300ms of wall-clock time (PCT seed ";
+    assert!(err.contains(hung) && err.contains(&format!(" (depth 2, 4 steps) of `{PCT_NAME}`)")), "{err}");
+    let replay = err.lines().find_map(|l| l.strip_prefix("  replay: ")).expect("a replay line").to_string();
+    assert!(replay.starts_with("LOCKSTEP_TAPE='t1:"), "{replay}");
+    assert!(replay.ends_with(&format!("' cargo test -p sim-core --test engine -- --exact {PCT_NAME}")), "{replay}");
+
+    let mut again = crate::printed_replays::clean(Command::new("sh"));
+    again.arg("-c").arg(&replay).env(CHILD, "1").env(POLL_TIMEOUT, "300ms");
+    let out = guarded(again);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(EXIT_CODE), "cargo exits with the test binary's code: {err}");
+    assert!(err.contains("(exit status: 3)"), "{err}");
+    let hung = "lockstep: watchdog: a poll of task `spinner` has not returned after 300ms of wall-clock time (tape t1:";
+    assert!(err.contains(hung), "{err}");
+    assert!(err.contains(&format!("  replay: {replay}\n")), "the same command again: {err}");
+}
+
+/// Runs `cmd` with its output captured, killing it after two minutes.
+fn guarded(mut cmd: Command) -> Output {
+    let mut process = cmd.stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+    let deadline = WallClock::now() + Duration::from_secs(120);
+    while process.try_wait().unwrap().is_none() {
+        if WallClock::now() > deadline {
+            process.kill().unwrap();
+            panic!("the child hung: the watchdog did not end it");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    process.wait_with_output().unwrap()
 }
