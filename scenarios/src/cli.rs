@@ -203,6 +203,14 @@ pub fn main_with(registry: Registry) -> ExitCode {
 }
 
 fn tool(reg: &'static Registry, command: clap::Command) -> ExitCode {
+    // A panic inside a task (a failing `assert!`) is the run's failure: its report,
+    // message included, is what the tool prints. Any other panic is shown as usual.
+    let default_hook = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        if !sim_core::task::in_task_poll() {
+            default_hook(info);
+        }
+    }));
     let cli = match command.try_get_matches().and_then(|m| Cli::from_arg_matches(&m)) {
         Ok(cli) => cli,
         Err(e) => return clap_error(reg, e),

@@ -2,7 +2,7 @@
 //! queue and applied.
 
 use std::any::Any;
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::future::Future;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::rc::Rc;
@@ -693,7 +693,7 @@ impl Sim {
         let mut cx = Context::from_waker(&waker);
         let result = {
             let _entered = span.enter();
-            catch_unwind(AssertUnwindSafe(|| future.as_mut().poll(&mut cx)))
+            in_task(|| future.as_mut().poll(&mut cx))
         };
         Watch::end(&self.watch);
         let mut core = self.shared.core.borrow_mut();
@@ -718,7 +718,7 @@ impl Sim {
                 core.stop.get_or_insert(stop);
                 drop(core);
                 // A future that panicked may panic again when dropped; contain that too.
-                let _ = catch_unwind(AssertUnwindSafe(move || drop(future)));
+                let _ = in_task(move || drop(future));
             }
         }
     }
@@ -742,7 +742,7 @@ impl Sim {
         let mut cx = Context::from_waker(&waker);
         let result = {
             let _entered = span.enter();
-            catch_unwind(AssertUnwindSafe(|| (local.poll)(&mut cx)))
+            in_task(|| (local.poll)(&mut cx))
         };
         Watch::end(&self.watch);
         let mut core = self.shared.core.borrow_mut();
@@ -850,4 +850,24 @@ fn resolve(core: &Core, r: &TraceRecord) -> TraceLine {
         choice: r.choice.map(|c| [c.options, c.index]),
         value: r.value,
     }
+}
+
+thread_local! {
+    /// Whether this thread is inside a task's poll, where a panic is caught and becomes
+    /// the run's failure ([`crate::task::in_task_poll`]).
+    static IN_TASK_POLL: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Whether this thread is inside a task's poll (see [`crate::task::in_task_poll`]).
+pub(crate) fn in_task_poll() -> bool {
+    IN_TASK_POLL.with(Cell::get)
+}
+
+/// Runs a task's code (its poll, or the drop of a future that panicked), catching a
+/// panic, with [`in_task_poll`] true meanwhile.
+fn in_task<R>(f: impl FnOnce() -> R) -> std::thread::Result<R> {
+    let outer = IN_TASK_POLL.replace(true);
+    let result = catch_unwind(AssertUnwindSafe(f));
+    IN_TASK_POLL.set(outer);
+    result
 }

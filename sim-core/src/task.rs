@@ -253,6 +253,14 @@ pub fn choose(n: usize) -> usize {
     context::with_core(|core| core.choose(crate::strategy::ChoiceKind::User, n))
 }
 
+/// Whether this thread is inside the poll of a simulated task right now: a panic
+/// there is caught and becomes the run's failure (`FailureKind::Panic`, message
+/// included). It borrows nothing and never panics, so a panic hook may call it: the
+/// `lockstep` tool's hook stays quiet for such panics, which its reports already show.
+pub fn in_task_poll() -> bool {
+    crate::sim::in_task_poll()
+}
+
 /// The id of the task being polled, if any.
 pub fn current_task() -> Option<TaskId> {
     context::try_current().and_then(|h| h.core.borrow().current)

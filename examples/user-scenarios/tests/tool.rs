@@ -103,6 +103,8 @@ fn run_catches_the_buggy_scenario_and_its_printed_replays_reproduce_it() {
     assert_eq!(cells("retry/fixed")[..5], ["retry/fixed", "fixed", "200", "0", "-"], "{text}");
     assert!(text.lines().any(|l| l.starts_with("retry/buggy") && l.ends_with("caught (expected)")), "{text}");
     assert!(text.contains("2 of 2 scenarios met their expectation"), "{text}");
+    // The failing `assert!` is in the report; no panic message is printed besides.
+    assert!(stderr(&out).is_empty(), "{}", stderr(&out));
     let seed_replay = replays(&text).pop().expect("a replay line");
     assert!(seed_replay.starts_with(&format!("{COMMAND} replay retry/buggy --seed ")), "{seed_replay}");
 
