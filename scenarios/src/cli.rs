@@ -74,7 +74,7 @@ enum StrategyArg {
 struct RunArgs {
     /// Scenarios to run: full names (`drain/buggy`) or families (`drain`).
     names: Vec<String>,
-    /// Run every scenario of the catalogue.
+    /// Run every scenario `list` shows.
     #[arg(long, conflicts_with = "names")]
     all: bool,
     /// Seeds 0..N instead of each scenario's bound or budget (`1e6` notation accepted).
@@ -116,7 +116,7 @@ struct RunArgs {
 struct ExploreArgs {
     /// Scenarios to explore: full names (`drain/fixed`) or families (`drain`).
     names: Vec<String>,
-    /// Explore every scenario of the catalogue.
+    /// Explore every scenario `list` shows.
     #[arg(long, conflicts_with = "names")]
     all: bool,
     /// Stop after this many complete runs per scenario (the space is then not exhausted).

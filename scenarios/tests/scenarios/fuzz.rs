@@ -111,6 +111,7 @@ const VALID: &[&[&str]] = &[
     &["explore", "tick-loss/fixed", "--max-runs", "3"],
     &["check-determinism", "drain/no-straggler", "--seeds", "2"],
     &["list"],
+    &["corpus"],
 ];
 
 /// A valid invocation, or one with a single hostile change.
@@ -165,7 +166,8 @@ fn generated(g: &mut Gen, scratch: &std::path::Path) -> Vec<String> {
         return mutated(g, scratch);
     }
     let mut args: Vec<String> = Vec::new();
-    let command = g.pick(&["run", "run", "run", "replay", "replay", "explore", "check-determinism", "list", "zap", ""]);
+    let command =
+        g.pick(&["run", "run", "run", "replay", "replay", "explore", "check-determinism", "corpus", "list", "zap", ""]);
     args.push(command.to_string());
     let file = |g: &mut Gen| -> String {
         let name = g.pick(&["a.txt", "b.jsonl", "c.html", "missing/dir/x", "."]);
@@ -199,6 +201,7 @@ fn generated(g: &mut Gen, scratch: &std::path::Path) -> Vec<String> {
             "replay" => g.pick(&["--seed", "--tape", "--tape-file", "--trace", "--timeline", "--tail", "--bogus"]),
             "explore" => g.pick(&["--max-runs", "--every-order", "--bogus"]),
             "check-determinism" => g.pick(&["--seeds", "--bogus"]),
+            "corpus" => g.pick(&["--file", "--bogus"]),
             _ => g.pick(&["--help", "--version", "-h", "--bogus"]),
         };
         args.push(flag.to_string());
@@ -210,7 +213,7 @@ fn generated(g: &mut Gen, scratch: &std::path::Path) -> Vec<String> {
             "--strategy" => Some(g.pick(STRATEGIES).to_string()),
             "--depth" | "--pct-steps" | "--jobs" | "--tail" => Some(g.pick(SMALL).to_string()),
             "--max-runs" => Some(g.pick(&["0", "1", "5", "100000001", "x"]).to_string()),
-            "--corpus" | "--trace" | "--timeline" => Some(file(g)),
+            "--corpus" | "--file" | "--trace" | "--timeline" => Some(file(g)),
             "--tape" => Some(g.tape()),
             "--tape-file" => {
                 let path = scratch.join(format!("tape-{}.txt", g.below(4)));
