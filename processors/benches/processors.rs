@@ -1,19 +1,24 @@
 //! Throughput of each processor, in items per second:
 //!
-//! - `tokio`: the processor on a real tokio runtime (current thread), `TokioClock`;
-//! - `sim`: the processor on the Lockstep simulator, `SimClock`;
-//! - `paused`: the processor on tokio with paused time;
-//! - `select!`: an equivalent hand-written `tokio::select!` loop on tokio with paused time;
+//! - `tokio`: the processor on a real tokio runtime (current thread); only in a build
+//!   without `--cfg lockstep` (`RUSTFLAGS= cargo bench -p processors`), where the crate's
+//!   `tokio` is tokio;
+//! - `world`: the processor in this build's world, built inside
+//!   `tokio::runtime::Builder::new_current_thread().start_paused(true)`: the Lockstep
+//!   simulator under `--cfg lockstep` (the workspace: `cargo bench -p processors`), tokio
+//!   with paused time without it;
+//! - `select!`: an equivalent hand-written `tokio::select!` loop on real tokio with paused
+//!   time (in both builds: it names the registry's tokio directly);
 //!
-//! and the ratios `paused / select!` (the cost of the shared driver against hand-written
-//! code on the same runtime) and `sim / select!`.
+//! and the ratio `world / select!`: the cost of the shared driver (and, on the simulator,
+//! of the simulator) against hand-written code on tokio.
 //!
 //! Two workloads: `burst` (every item ready at once: per-item cost only) and `paced`
 //! (64 items per virtual millisecond: timers fire and windows close along the way;
 //! not run on real time, where it would measure sleeping). Both implementations
 //! must produce the same outputs; the bench checks it.
 //!
-//! Run with `cargo bench -p processors`; `BENCH_ITEMS` sets the items per run.
+//! `BENCH_ITEMS` sets the items per run.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::future::Future;
@@ -22,10 +27,7 @@ use std::pin::pin;
 use std::time::{Duration, Instant};
 
 use futures::{Stream, StreamExt};
-use processors::{
-    timeline, Batcher, Clock, Debounce, Logic, SessionWindow, SimClock, SlidingWindow, Throttle, TokioClock,
-    TumblingWindow,
-};
+use processors::{timeline, Batcher, Debounce, Logic, SessionWindow, SlidingWindow, Throttle, TumblingWindow};
 
 const RUNS: usize = 3;
 const BURST: u64 = 64;
@@ -47,13 +49,32 @@ enum Workload {
     Paced,
 }
 
-/// The input: `n` numbers, all at once or `BURST` per millisecond.
-fn input<C: Clock>(clock: C, workload: Workload, n: u64) -> impl Stream<Item = u64> + Unpin {
-    let step = |i: u64| match workload {
+/// When item `i` arrives.
+fn step(workload: Workload, i: u64) -> Duration {
+    match workload {
         Workload::Burst => Duration::ZERO,
         Workload::Paced => ms(i / BURST),
-    };
-    timeline::timed(clock, (0..n).map(move |i| (step(i), i)))
+    }
+}
+
+/// The input of the processors: `n` numbers, all at once or `BURST` per millisecond.
+fn input(workload: Workload, n: u64) -> impl Stream<Item = u64> + Unpin {
+    timeline::timed((0..n).map(move |i| (step(workload, i), i)))
+}
+
+/// The same input on real tokio, for the hand-written loops.
+fn real_input(workload: Workload, n: u64) -> impl Stream<Item = u64> + Unpin {
+    let origin = real_tokio::time::Instant::now();
+    Box::pin(futures::stream::unfold(0, move |i| async move {
+        if i == n {
+            return None;
+        }
+        let at = origin + step(workload, i);
+        if at > real_tokio::time::Instant::now() {
+            real_tokio::time::sleep_until(at).await;
+        }
+        Some((i, i + 1))
+    }))
 }
 
 /// One processor under test: how to build its logic, and the hand-written loop.
@@ -65,13 +86,10 @@ trait Case {
     fn select_loop<S: Stream<Item = u64> + Unpin>(&self, input: S) -> impl Future<Output = Tally>;
 }
 
-async fn drain<C: Clock, L: Logic<In = u64>>(
-    logic: L,
-    weigh: fn(&L::Out) -> u64,
-    clock: C,
-    input: impl Stream<Item = u64> + Unpin,
-) -> Tally {
-    let mut out = pin!(logic.process_ok(clock, input));
+/// Runs `logic` over the workload's input (both made here, inside the runtime, so that
+/// they read its clock).
+async fn drain<L: Logic<In = u64>>(logic: L, weigh: fn(&L::Out) -> u64, workload: Workload, n: u64) -> Tally {
+    let mut out = pin!(logic.process_ok(input(workload, n)));
     let mut tally = Tally::default();
     while let Some(o) = out.next().await {
         tally.outputs += 1;
@@ -92,43 +110,38 @@ fn time<R>(n: u64, mut run: impl FnMut() -> R) -> (f64, R) {
     (n as f64 / best, result.expect("at least one run"))
 }
 
-fn tokio_rt(paused: bool) -> tokio::runtime::Runtime {
+/// A runtime of this build's world: the simulator under `--cfg lockstep` (one
+/// simulation, canonical order), tokio otherwise.
+fn world_rt(paused: bool) -> tokio::runtime::Runtime {
     let mut builder = tokio::runtime::Builder::new_current_thread();
     builder.enable_time().start_paused(paused);
     builder.build().expect("runtime")
 }
 
+fn real_rt() -> real_tokio::runtime::Runtime {
+    real_tokio::runtime::Builder::new_current_thread().enable_time().start_paused(true).build().expect("runtime")
+}
+
 fn bench<K: Case>(case: &K, n: u64) {
     for workload in [Workload::Burst, Workload::Paced] {
-        // Inputs and processors are made inside the runtime, so that they read its
-        // clock (outside a runtime, tokio's `Instant::now` is the real clock).
-        let on_tokio = |paused: bool| {
-            let logic = case.logic();
-            tokio_rt(paused)
-                .block_on(async move { drain(logic, K::weigh, TokioClock, input(TokioClock, workload, n)).await })
-        };
-        let real = (workload == Workload::Burst).then(|| time(n, || on_tokio(false)));
-        let sim = time(n, || {
-            let mut sim = sim_core::Sim::new(sim_core::Config::default());
-            let logic = case.logic();
-            sim.block_on(drain(logic, K::weigh, SimClock, input(SimClock, workload, n))).expect("simulation")
-        });
-        let paused = time(n, || on_tokio(true));
-        let hand =
-            time(n, || tokio_rt(true).block_on(async { case.select_loop(input(TokioClock, workload, n)).await }));
-        assert_eq!(paused.1, hand.1, "{}: the processor and the select! loop disagree", K::NAME);
-        assert_eq!(sim.1, hand.1, "{}: the simulator and tokio disagree", K::NAME);
+        let on_world = |paused: bool| world_rt(paused).block_on(drain(case.logic(), K::weigh, workload, n));
+        // Real time only where the world is real tokio, and only for bursts.
+        let real = (!cfg!(lockstep) && workload == Workload::Burst).then(|| time(n, || on_world(false)));
+        let world = time(n, || on_world(true));
+        let hand = time(n, || real_rt().block_on(async { case.select_loop(real_input(workload, n)).await }));
+        assert_eq!(world.1, hand.1, "{}: the processor and the select! loop disagree", K::NAME);
+        if let Some(real) = &real {
+            assert_eq!(real.1, hand.1, "{}: the processor on real time disagrees", K::NAME);
+        }
         let real = real.map_or_else(|| format!("{:>10}", "-"), |r| format!("{:>10.3e}", r.0));
         println!(
-            "{:<9} {:<6} {} {:>10.3e} {:>10.3e} {:>10.3e} {:>8.2} {:>8.2}  ({} outputs)",
+            "{:<9} {:<6} {} {:>10.3e} {:>10.3e} {:>9.2}  ({} outputs)",
             K::NAME,
             format!("{workload:?}").to_lowercase(),
             real,
-            sim.0,
-            paused.0,
+            world.0,
             hand.0,
-            paused.0 / hand.0,
-            sim.0 / hand.0,
+            world.0 / hand.0,
             hand.1.outputs,
         );
     }
@@ -136,11 +149,9 @@ fn bench<K: Case>(case: &K, n: u64) {
 
 fn main() {
     let n: u64 = std::env::var("BENCH_ITEMS").ok().and_then(|v| v.parse().ok()).unwrap_or(100_000);
-    println!("items/s with {n} items per run, best of {RUNS}");
-    println!(
-        "{:<9} {:<6} {:>10} {:>10} {:>10} {:>10} {:>8} {:>8}",
-        "processor", "load", "tokio", "sim", "paused", "select!", "p/sel", "sim/sel"
-    );
+    let world = if cfg!(lockstep) { "the Lockstep simulator" } else { "tokio with paused time" };
+    println!("items/s with {n} items per run, best of {RUNS}; world: {world}");
+    println!("{:<9} {:<6} {:>10} {:>10} {:>10} {:>9}", "processor", "load", "tokio", "world", "select!", "world/sel");
     bench(&ThrottleCase, n);
     bench(&DebounceCase, n);
     bench(&BatcherCase, n);
@@ -151,8 +162,8 @@ fn main() {
 
 // ---- the cases and their hand-written loops ----
 
-fn now_since(origin: tokio::time::Instant) -> Duration {
-    tokio::time::Instant::now() - origin
+fn now_since(origin: real_tokio::time::Instant) -> Duration {
+    real_tokio::time::Instant::now() - origin
 }
 
 struct ThrottleCase;
@@ -168,7 +179,7 @@ impl Case for ThrottleCase {
     }
     async fn select_loop<S: Stream<Item = u64> + Unpin>(&self, mut input: S) -> Tally {
         let period = Duration::from_micros(100);
-        let origin = tokio::time::Instant::now();
+        let origin = real_tokio::time::Instant::now();
         let mut last: Option<Duration> = None;
         let mut tally = Tally::default();
         while let Some(x) = input.next().await {
@@ -199,9 +210,9 @@ impl Case for DebounceCase {
         let quiet = Duration::from_micros(500);
         let mut tally = Tally::default();
         let mut pending = None;
-        let mut sleep = pin!(tokio::time::sleep(Duration::ZERO));
+        let mut sleep = pin!(real_tokio::time::sleep(Duration::ZERO));
         loop {
-            tokio::select! {
+            real_tokio::select! {
                 biased;
                 () = &mut sleep, if pending.is_some() => {
                     black_box(pending.take());
@@ -212,7 +223,7 @@ impl Case for DebounceCase {
                     Some(x) => {
                         // The deadline may be due although the sleep was not polled
                         // ready (tokio's coop budget): handle it first.
-                        let now = tokio::time::Instant::now();
+                        let now = real_tokio::time::Instant::now();
                         if pending.is_some() && sleep.deadline() <= now {
                             black_box(pending.take());
                             tally.outputs += 1;
@@ -255,14 +266,14 @@ impl Case for BatcherCase {
                 tally.items += black_box(std::mem::take(batch)).len() as u64;
             }
         };
-        let mut sleep = pin!(tokio::time::sleep(Duration::ZERO));
+        let mut sleep = pin!(real_tokio::time::sleep(Duration::ZERO));
         loop {
-            tokio::select! {
+            real_tokio::select! {
                 biased;
                 () = &mut sleep, if !batch.is_empty() => emit(&mut batch, &mut tally),
                 item = input.next() => match item {
                     Some(x) => {
-                        let now = tokio::time::Instant::now();
+                        let now = real_tokio::time::Instant::now();
                         if !batch.is_empty() && sleep.deadline() <= now {
                             emit(&mut batch, &mut tally);
                         }
@@ -297,7 +308,7 @@ impl Case for TumblingCase {
     }
     async fn select_loop<S: Stream<Item = u64> + Unpin>(&self, mut input: S) -> Tally {
         let size = ms(2);
-        let origin = tokio::time::Instant::now();
+        let origin = real_tokio::time::Instant::now();
         let mut tally = Tally::default();
         let mut window: Option<(u128, Vec<u64>)> = None;
         let emit = |window: &mut Option<(u128, Vec<u64>)>, tally: &mut Tally| {
@@ -306,9 +317,9 @@ impl Case for TumblingCase {
                 tally.items += black_box(items).len() as u64;
             }
         };
-        let mut sleep = pin!(tokio::time::sleep(Duration::ZERO));
+        let mut sleep = pin!(real_tokio::time::sleep(Duration::ZERO));
         loop {
-            tokio::select! {
+            real_tokio::select! {
                 biased;
                 () = &mut sleep, if window.is_some() => emit(&mut window, &mut tally),
                 item = input.next() => match item {
@@ -345,7 +356,7 @@ impl Case for SlidingCase {
     }
     async fn select_loop<S: Stream<Item = u64> + Unpin>(&self, mut input: S) -> Tally {
         let (size, slide) = (ms(2), ms(1));
-        let origin = tokio::time::Instant::now();
+        let origin = real_tokio::time::Instant::now();
         let mut tally = Tally::default();
         let mut open: BTreeMap<u128, Vec<u64>> = BTreeMap::new();
         let end_of = |k: u128| slide * k as u32 + size;
@@ -358,9 +369,9 @@ impl Case for SlidingCase {
                 tally.items += black_box(entry.remove()).len() as u64;
             }
         };
-        let mut sleep = pin!(tokio::time::sleep(Duration::ZERO));
+        let mut sleep = pin!(real_tokio::time::sleep(Duration::ZERO));
         loop {
-            tokio::select! {
+            real_tokio::select! {
                 biased;
                 () = &mut sleep, if !open.is_empty() => {
                     flush_due(&mut open, now_since(origin), &mut tally);
@@ -415,15 +426,15 @@ impl Case for SessionCase {
     }
     async fn select_loop<S: Stream<Item = u64> + Unpin>(&self, mut input: S) -> Tally {
         let gap = Duration::from_micros(300);
-        let origin = tokio::time::Instant::now();
+        let origin = real_tokio::time::Instant::now();
         let mut tally = Tally::default();
         // key -> (start, expiry, items); (expiry, start, key) for the due ones.
         let mut open: BTreeMap<u64, (Duration, Duration, Vec<u64>)> = BTreeMap::new();
         let mut expiries: BTreeSet<(Duration, Duration, u64)> = BTreeSet::new();
-        let mut sleep = pin!(tokio::time::sleep(Duration::ZERO));
+        let mut sleep = pin!(real_tokio::time::sleep(Duration::ZERO));
         let mut armed = None;
         loop {
-            tokio::select! {
+            real_tokio::select! {
                 biased;
                 () = &mut sleep, if !expiries.is_empty() => {
                     let now = now_since(origin);

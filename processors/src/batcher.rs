@@ -24,20 +24,20 @@ use crate::processor::Logic;
 /// ```
 /// use std::time::Duration;
 /// use futures::StreamExt;
-/// use processors::{timeline, Batcher, Logic, SimClock};
-/// use sim_core::{Config, Sim};
+/// use processors::{timeline, Batcher, Logic};
 ///
 /// let ms = Duration::from_millis;
-/// let mut sim = Sim::new(Config::default());
-/// let out = sim.block_on(async move {
-///     let input = timeline::timed(SimClock, [(ms(0), 1), (ms(0), 2), (ms(0), 3), (ms(0), 4), (ms(20), 5)])
+/// // Paused time on tokio; one simulation in virtual time under `--cfg lockstep`.
+/// let runtime = tokio::runtime::Builder::new_current_thread().enable_time().start_paused(true).build().unwrap();
+/// let out = runtime.block_on(async move {
+///     let input = timeline::timed([(ms(0), 1), (ms(0), 2), (ms(0), 3), (ms(0), 4), (ms(20), 5)])
 ///         .close_at(ms(500));
 ///     let batcher = Batcher::builder(3).max_latency(ms(100)).build()?;
-///     let batches = batcher.process_ok(SimClock, input);
-///     Ok::<_, processors::ConfigError>(timeline::stamped(SimClock, batches).collect::<Vec<_>>().await)
+///     let batches = batcher.process_ok(input);
+///     Ok::<_, processors::ConfigError>(timeline::stamped(batches).collect::<Vec<_>>().await)
 /// });
 /// // A full batch leaves at once; the next one when its first item (4, at 0) is 100 ms old.
-/// assert_eq!(out.unwrap()?, [(ms(0), vec![1, 2, 3]), (ms(100), vec![4, 5])]);
+/// assert_eq!(out?, [(ms(0), vec![1, 2, 3]), (ms(100), vec![4, 5])]);
 /// # Ok::<(), processors::ConfigError>(())
 /// ```
 pub struct Batcher<T> {

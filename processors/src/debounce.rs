@@ -21,18 +21,18 @@ use crate::processor::Logic;
 /// ```
 /// use std::time::Duration;
 /// use futures::StreamExt;
-/// use processors::{timeline, Debounce, Logic, SimClock};
-/// use sim_core::{Config, Sim};
+/// use processors::{timeline, Debounce, Logic};
 ///
 /// let ms = Duration::from_millis;
-/// let mut sim = Sim::new(Config::default());
-/// let out = sim.block_on(async move {
-///     let input = timeline::timed(SimClock, [(ms(0), 1), (ms(50), 2), (ms(300), 3)]).close_at(ms(1000));
-///     let debounced = Debounce::new(ms(100)).process_ok(SimClock, input);
-///     timeline::stamped(SimClock, debounced).collect::<Vec<_>>().await
+/// // Paused time on tokio; one simulation in virtual time under `--cfg lockstep`.
+/// let runtime = tokio::runtime::Builder::new_current_thread().enable_time().start_paused(true).build().unwrap();
+/// let out = runtime.block_on(async move {
+///     let input = timeline::timed([(ms(0), 1), (ms(50), 2), (ms(300), 3)]).close_at(ms(1000));
+///     let debounced = Debounce::new(ms(100)).process_ok(input);
+///     timeline::stamped(debounced).collect::<Vec<_>>().await
 /// });
 /// // 2 replaced 1 and was quiet for 100 ms; 3 was quiet for 100 ms too.
-/// assert_eq!(out.unwrap(), [(ms(150), 2), (ms(400), 3)]);
+/// assert_eq!(out, [(ms(150), 2), (ms(400), 3)]);
 /// ```
 pub struct Debounce<T> {
     quiet: Duration,

@@ -1,24 +1,28 @@
 //! The one driver shared by every processor: a [`Stream`] adapter that feeds a
-//! [`Logic`] state machine from an input stream and a single timer.
+//! [`Logic`] state machine from an input stream and a single `tokio::time` timer.
 //!
 //! A processor's behaviour lives in its [`Logic`]: what to do with an input, what to
 //! do when its deadline is due, what to flush on close. [`Processor`] does the rest,
-//! the same way for every processor and every [`Clock`]:
+//! the same way for every processor, on real tokio and under the simulator:
 //!
 //! 1. Hand out outputs already produced, in order. The logic changed its state (and
-//!    its deadline) when it produced them; the timer is only (re)armed at step 4,
-//!    after they are handed on, which cannot change the output: step 2 compares the
-//!    deadline with `now` whether or not the timer has fired.
+//!    its deadline) when it produced them; before the first of them is handed on, the
+//!    timer is re-armed for that deadline (when it is still ahead), so a consumer that
+//!    moves time on right after receiving is woken at the deadline without polling
+//!    again first.
 //! 2. Read `now` (time since the origin). If the logic's deadline is due
 //!    (`deadline <= now`), run the deadline action first, and go back to 1.
 //! 3. Poll the input. A success is handed to the logic with that same `now`; so an
 //!    input at exactly a pending deadline always comes after the deadline's action,
 //!    whichever of the two wake-ups the runtime delivered first. An error is passed
 //!    through at once. The end of the input flushes the logic and ends the output.
-//! 4. Otherwise arm one timer for the logic's deadline (if any) and wait for either.
+//! 4. Otherwise make sure the one timer is armed for the logic's deadline (if any) and
+//!    wait for either.
 //!
 //! No decision depends on which wake-up came first, only on timestamps; that is
 //! what makes a processor's output independent of the order of same-instant events.
+//! When the timer is armed cannot change the output either: step 2 compares the
+//! deadline with `now` whether or not the timer has fired.
 
 use std::collections::VecDeque;
 use std::convert::Infallible;
@@ -29,8 +33,7 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 
 use futures::stream::{FusedStream, Stream};
-
-use crate::clock::Clock;
+use tokio::time::{Instant, Sleep};
 
 /// A processor's state machine, driven by [`Processor`].
 ///
@@ -60,69 +63,75 @@ pub trait Logic {
     /// The input ended at `now`: flush whatever is held.
     fn on_close(&mut self, now: Duration, out: &mut VecDeque<Self::Out>);
 
-    /// Runs this logic over `input` (a stream of `Result`s) with `clock`; the origin is
-    /// `clock`'s time now.
+    /// Runs this logic over `input` (a stream of `Result`s); the origin is the
+    /// `tokio::time` time now.
+    ///
+    /// Build it inside the runtime (or the simulation): outside one, tokio's
+    /// `Instant::now` reads the real clock, so under paused time the origin would be
+    /// offset from the runtime's clock.
     ///
     /// # Panics
-    /// Panics when `clock` cannot read the time here (for [`crate::SimClock`], when no
-    /// simulation is current).
-    fn process<C, S, E>(self, clock: C, input: S) -> Processor<S, C, Self>
+    /// Under the simulator (`--cfg lockstep`), when no simulation is current.
+    #[track_caller]
+    fn process<S, E>(self, input: S) -> Processor<S, Self>
     where
         Self: Sized,
-        C: Clock,
         S: Stream<Item = Result<Self::In, E>>,
     {
-        Processor::new(clock, input, self)
+        Processor::new(input, self)
     }
 
     /// Runs this logic over an infallible `input`; the output yields plain values.
     ///
     /// # Panics
     /// As [`Logic::process`].
-    fn process_ok<C, S>(self, clock: C, input: S) -> Unwrapped<Processor<AsResults<S>, C, Self>>
+    #[track_caller]
+    fn process_ok<S>(self, input: S) -> Unwrapped<Processor<AsResults<S>, Self>>
     where
         Self: Sized,
-        C: Clock,
         S: Stream<Item = Self::In>,
     {
-        Unwrapped { inner: Processor::new(clock, AsResults { inner: input }, self) }
+        Unwrapped { inner: Processor::new(AsResults { inner: input }, self) }
     }
 }
 
 pin_project_lite::pin_project! {
     /// A processor: a [`Stream`] of `Result<L::Out, E>` over an input stream of
-    /// `Result<L::In, E>`, driven by one clock. See the [module docs](self).
+    /// `Result<L::In, E>`, timed by `tokio::time`. See the [module docs](self).
+    ///
+    /// It is [`Unpin`] when its input is (the timer is boxed, allocated once), and
+    /// [`Send`] on tokio when its input, logic and items are.
     ///
     /// Dropping it cancels the processor: held items are dropped and its timer is
     /// cancelled. After the input ends (and held items are flushed), it yields `None`
     /// forever.
     #[must_use = "streams do nothing unless polled"]
-    pub struct Processor<S, C: Clock, L: Logic> {
+    pub struct Processor<S, L: Logic> {
         #[pin]
         input: S,
-        clock: C,
-        origin: C::Instant,
+        origin: Instant,
         logic: L,
         out: VecDeque<L::Out>,
-        timer: Option<C::Sleep>,
-        armed: Option<C::Instant>,
+        timer: Option<Pin<Box<Sleep>>>,
+        armed: Option<Instant>,
         done: bool,
     }
 }
 
-impl<S, C: Clock, L: Logic> Processor<S, C, L> {
-    /// A processor running `logic` over `input`, timed by `clock`; its origin is
-    /// `clock`'s time now.
+impl<S, L: Logic> Processor<S, L> {
+    /// A processor running `logic` over `input`; its origin is the `tokio::time` time
+    /// now.
     ///
     /// # Panics
-    /// Panics when `clock` cannot read the time here.
-    pub fn new(clock: C, input: S, logic: L) -> Processor<S, C, L> {
-        let origin = clock.now();
-        Processor { input, clock, origin, logic, out: VecDeque::new(), timer: None, armed: None, done: false }
+    /// Under the simulator (`--cfg lockstep`), when no simulation is current.
+    #[track_caller]
+    pub fn new(input: S, logic: L) -> Processor<S, L> {
+        let origin = Instant::now();
+        Processor { input, origin, logic, out: VecDeque::new(), timer: None, armed: None, done: false }
     }
 
     /// The instant all of this processor's times are measured from.
-    pub fn origin(&self) -> C::Instant {
+    pub fn origin(&self) -> Instant {
         self.origin
     }
 
@@ -146,24 +155,75 @@ impl<S, C: Clock, L: Logic> Processor<S, C, L> {
     }
 }
 
-impl<S, C, L, E> Stream for Processor<S, C, L>
+/// The processor's one timer and the instant it is armed for.
+struct Timer<'a> {
+    sleep: &'a mut Option<Pin<Box<Sleep>>>,
+    armed: &'a mut Option<Instant>,
+}
+
+impl Timer<'_> {
+    /// Cancels the timer (nothing to wait for).
+    fn cancel(&mut self) {
+        *self.sleep = None;
+        *self.armed = None;
+    }
+
+    /// Arms the timer for `at` (creating or moving it only when it is not armed for
+    /// `at` already) and registers the task's interest in it: `Ready` when it has
+    /// fired.
+    fn arm(&mut self, at: Instant, cx: &mut Context<'_>) -> Poll<()> {
+        let sleep = match self.sleep {
+            Some(sleep) => {
+                if *self.armed != Some(at) {
+                    sleep.as_mut().reset(at);
+                }
+                sleep
+            }
+            None => self.sleep.insert(Box::pin(tokio::time::sleep_until(at))),
+        };
+        *self.armed = Some(at);
+        let fired = sleep.as_mut().poll(cx);
+        if fired.is_ready() {
+            // The next turn sees the deadline due. Forget the arming so that a timer
+            // that fired early is armed again rather than trusted.
+            *self.armed = None;
+        }
+        fired
+    }
+}
+
+impl<S, L, E> Stream for Processor<S, L>
 where
     S: Stream<Item = Result<L::In, E>>,
-    C: Clock,
     L: Logic,
 {
     type Item = Result<L::Out, E>;
 
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
         let mut this = self.project();
+        let mut timer = Timer { sleep: this.timer, armed: this.armed };
         loop {
             if let Some(o) = this.out.pop_front() {
+                // The state (and the deadline) changed with this output: re-arm first,
+                // then hand it on. A deadline already due needs no timer: the next turn
+                // handles it before anything else.
+                if !*this.done {
+                    let origin = *this.origin;
+                    let now = Instant::now();
+                    match this.logic.deadline().and_then(|d| origin.checked_add(d)) {
+                        Some(at) if at > now => {
+                            let _ = timer.arm(at, cx);
+                        }
+                        Some(_) => {}
+                        None => timer.cancel(),
+                    }
+                }
                 return Poll::Ready(Some(Ok(o)));
             }
             if *this.done {
                 return Poll::Ready(None);
             }
-            let now = this.clock.since(*this.origin, this.clock.now());
+            let now = Instant::now().saturating_duration_since(*this.origin);
             // The deadline first: an input at exactly the deadline comes after its action.
             if this.logic.deadline().is_some_and(|d| d <= now) {
                 this.logic.on_deadline(now, this.out);
@@ -181,43 +241,26 @@ where
                 Poll::Ready(None) => {
                     this.logic.on_close(now, this.out);
                     *this.done = true;
-                    *this.timer = None;
-                    *this.armed = None;
+                    timer.cancel();
                     continue;
                 }
                 Poll::Pending => {}
             }
-            let at = this.logic.deadline().and_then(|d| this.clock.after(*this.origin, d));
-            let Some(at) = at else {
+            let Some(at) = this.logic.deadline().and_then(|d| this.origin.checked_add(d)) else {
                 // No deadline (or one beyond the clock's range): wait for input only.
-                *this.timer = None;
-                *this.armed = None;
+                timer.cancel();
                 return Poll::Pending;
             };
-            let timer = match this.timer {
-                Some(timer) => {
-                    if *this.armed != Some(at) {
-                        this.clock.reset(timer, at);
-                    }
-                    timer
-                }
-                None => this.timer.insert(this.clock.sleep_until(at)),
-            };
-            *this.armed = Some(at);
-            if Pin::new(timer).poll(cx).is_pending() {
+            if timer.arm(at, cx).is_pending() {
                 return Poll::Pending;
             }
-            // Fired: the next turn sees the deadline due. Forget the arming so that a
-            // timer that fired early (a clock breaking its contract) is re-armed.
-            *this.armed = None;
         }
     }
 }
 
-impl<S, C, L, E> FusedStream for Processor<S, C, L>
+impl<S, L, E> FusedStream for Processor<S, L>
 where
     S: Stream<Item = Result<L::In, E>>,
-    C: Clock,
     L: Logic,
 {
     fn is_terminated(&self) -> bool {
@@ -225,10 +268,9 @@ where
     }
 }
 
-impl<S: fmt::Debug, C: Clock + fmt::Debug, L: Logic + fmt::Debug> fmt::Debug for Processor<S, C, L> {
+impl<S: fmt::Debug, L: Logic + fmt::Debug> fmt::Debug for Processor<S, L> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Processor")
-            .field("clock", &self.clock)
             .field("origin", &self.origin)
             .field("logic", &self.logic)
             .field("queued", &self.out.len())

@@ -19,18 +19,18 @@ use crate::processor::Logic;
 /// ```
 /// use std::time::Duration;
 /// use futures::StreamExt;
-/// use processors::{timeline, Logic, SimClock, Throttle};
-/// use sim_core::{Config, Sim};
+/// use processors::{timeline, Logic, Throttle};
 ///
 /// let ms = Duration::from_millis;
-/// let mut sim = Sim::new(Config::default());
-/// let out = sim.block_on(async move {
-///     let input = timeline::timed(SimClock, [(ms(0), 'a'), (ms(0), 'b'), (ms(60), 'c'), (ms(100), 'd')]);
-///     let throttled = Throttle::new(ms(100)).process_ok(SimClock, input);
-///     timeline::stamped(SimClock, throttled).collect::<Vec<_>>().await
+/// // Paused time on tokio; one simulation in virtual time under `--cfg lockstep`.
+/// let runtime = tokio::runtime::Builder::new_current_thread().enable_time().start_paused(true).build().unwrap();
+/// let out = runtime.block_on(async move {
+///     let input = timeline::timed([(ms(0), 'a'), (ms(0), 'b'), (ms(60), 'c'), (ms(100), 'd')]);
+///     let throttled = Throttle::new(ms(100)).process_ok(input);
+///     timeline::stamped(throttled).collect::<Vec<_>>().await
 /// });
 /// // (emission time, value): 'b' and 'c' fall within 100 ms of 'a'; 'd' is exactly 100 ms later.
-/// assert_eq!(out.unwrap(), [(ms(0), 'a'), (ms(100), 'd')]);
+/// assert_eq!(out, [(ms(0), 'a'), (ms(100), 'd')]);
 /// ```
 pub struct Throttle<T> {
     period: Duration,

@@ -1,18 +1,17 @@
 //! Small helpers for examples and tests: a source that yields items at given times,
 //! and a wrapper that stamps each output with the time it was emitted.
 //!
-//! Both measure time since their own creation on a [`Clock`], like processors do.
+//! Both measure `tokio::time` time since their own creation, like processors do.
 
 use std::collections::VecDeque;
 use std::fmt;
+use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
 use futures::stream::Stream;
-use std::future::Future;
-
-use crate::clock::Clock;
+use tokio::time::{Instant, Sleep};
 
 /// A stream yielding each `(at, item)` once `at` has passed since its creation, then
 /// ending (right after the last item, or at [`Timed::close_at`]).
@@ -21,39 +20,38 @@ use crate::clock::Clock;
 /// yielded at once.
 ///
 /// # Panics
-/// Panics when `clock` cannot read the time here.
-pub fn timed<C, T, I>(clock: C, items: I) -> Timed<C, T>
+/// Under the simulator (`--cfg lockstep`), when no simulation is current.
+#[track_caller]
+pub fn timed<T, I>(items: I) -> Timed<T>
 where
-    C: Clock,
     I: IntoIterator<Item = (Duration, T)>,
 {
-    let origin = clock.now();
-    Timed { clock, origin, items: items.into_iter().collect(), close_at: None, timer: None, armed: None }
+    let origin = Instant::now();
+    Timed { origin, items: items.into_iter().collect(), close_at: None, timer: None, armed: None }
 }
 
 /// The stream of [`timed`].
 #[must_use = "streams do nothing unless polled"]
-pub struct Timed<C: Clock, T> {
-    clock: C,
-    origin: C::Instant,
+pub struct Timed<T> {
+    origin: Instant,
     items: VecDeque<(Duration, T)>,
     close_at: Option<Duration>,
-    timer: Option<C::Sleep>,
-    armed: Option<C::Instant>,
+    timer: Option<Pin<Box<Sleep>>>,
+    armed: Option<Instant>,
 }
 
-impl<C: Clock, T> Timed<C, T> {
+impl<T> Timed<T> {
     /// Ends the stream at `at` (time since creation) instead of right after the last
     /// item; items later than `at` are still yielded first.
-    pub fn close_at(mut self, at: Duration) -> Timed<C, T> {
+    pub fn close_at(mut self, at: Duration) -> Timed<T> {
         self.close_at = Some(at);
         self
     }
 }
 
-impl<C: Clock, T> Unpin for Timed<C, T> {}
+impl<T> Unpin for Timed<T> {}
 
-impl<C: Clock, T> Stream for Timed<C, T> {
+impl<T> Stream for Timed<T> {
     type Item = T;
 
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<T>> {
@@ -66,7 +64,7 @@ impl<C: Clock, T> Stream for Timed<C, T> {
                     None => return Poll::Ready(None),
                 },
             };
-            let now = this.clock.since(this.origin, this.clock.now());
+            let now = Instant::now().saturating_duration_since(this.origin);
             if next <= now {
                 match this.items.pop_front() {
                     Some((_, item)) => return Poll::Ready(Some(item)),
@@ -77,18 +75,18 @@ impl<C: Clock, T> Stream for Timed<C, T> {
                     }
                 }
             }
-            let Some(at) = this.clock.after(this.origin, next) else { return Poll::Pending };
+            let Some(at) = this.origin.checked_add(next) else { return Poll::Pending };
             let timer = match &mut this.timer {
                 Some(timer) => {
                     if this.armed != Some(at) {
-                        this.clock.reset(timer, at);
+                        timer.as_mut().reset(at);
                     }
                     timer
                 }
-                None => this.timer.insert(this.clock.sleep_until(at)),
+                None => this.timer.insert(Box::pin(tokio::time::sleep_until(at))),
             };
             this.armed = Some(at);
-            if Pin::new(timer).poll(cx).is_pending() {
+            if timer.as_mut().poll(cx).is_pending() {
                 return Poll::Pending;
             }
             this.armed = None;
@@ -96,7 +94,7 @@ impl<C: Clock, T> Stream for Timed<C, T> {
     }
 }
 
-impl<C: Clock, T> fmt::Debug for Timed<C, T> {
+impl<T> fmt::Debug for Timed<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Timed").field("left", &self.items.len()).field("close_at", &self.close_at).finish()
     }
@@ -106,34 +104,33 @@ impl<C: Clock, T> fmt::Debug for Timed<C, T> {
 /// wrapper's creation).
 ///
 /// # Panics
-/// Panics when `clock` cannot read the time here.
-pub fn stamped<C: Clock, S>(clock: C, stream: S) -> Stamped<C, S> {
-    let origin = clock.now();
-    Stamped { clock, origin, stream }
+/// Under the simulator (`--cfg lockstep`), when no simulation is current.
+#[track_caller]
+pub fn stamped<S>(stream: S) -> Stamped<S> {
+    Stamped { origin: Instant::now(), stream }
 }
 
 pin_project_lite::pin_project! {
     /// The stream of [`stamped`].
     #[must_use = "streams do nothing unless polled"]
-    pub struct Stamped<C: Clock, S> {
-        clock: C,
-        origin: C::Instant,
+    pub struct Stamped<S> {
+        origin: Instant,
         #[pin]
         stream: S,
     }
 }
 
-impl<C: Clock, S: Stream> Stream for Stamped<C, S> {
+impl<S: Stream> Stream for Stamped<S> {
     type Item = (Duration, S::Item);
 
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
         let this = self.project();
         let item = std::task::ready!(this.stream.poll_next(cx));
-        Poll::Ready(item.map(|item| (this.clock.since(*this.origin, this.clock.now()), item)))
+        Poll::Ready(item.map(|item| (Instant::now().saturating_duration_since(*this.origin), item)))
     }
 }
 
-impl<C: Clock, S> fmt::Debug for Stamped<C, S> {
+impl<S> fmt::Debug for Stamped<S> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Stamped").field("origin", &self.origin).finish_non_exhaustive()
     }

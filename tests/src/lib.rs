@@ -3,8 +3,9 @@
 //! - `corpus/failures.txt`: failing runs of the race catalogue, one per line, that
 //!   must keep failing exactly the same way (outcome class and trace fingerprint).
 //! - `tests/regression/`: the one test binary. `corpus` replays every corpus entry;
-//!   `tokio_parity` runs the catalogue's fixed processors on tokio with paused time
-//!   and checks that they emit what the simulator's canonical order emits;
+//!   `tokio_parity` checks that the catalogue's fixed processors emit in the
+//!   simulator's canonical order the records `processors`' tests check on tokio with
+//!   paused time;
 //!   `determinism_rules` searches the simulated crates' code for wall clocks, threads,
 //!   unseeded randomness and hash maps; `doc_links` checks that every relative link and
 //!   every file named in the documents and source comments is in the repository.

@@ -38,20 +38,20 @@ struct Open<T> {
 /// ```
 /// use std::time::Duration;
 /// use futures::StreamExt;
-/// use processors::{timeline, Logic, Session, SessionWindow, SimClock};
-/// use sim_core::{Config, Sim};
+/// use processors::{timeline, Logic, Session, SessionWindow};
 ///
 /// let ms = Duration::from_millis;
-/// let mut sim = Sim::new(Config::default());
-/// let out = sim.block_on(async move {
+/// // Paused time on tokio; one simulation in virtual time under `--cfg lockstep`.
+/// let runtime = tokio::runtime::Builder::new_current_thread().enable_time().start_paused(true).build().unwrap();
+/// let out = runtime.block_on(async move {
 ///     let clicks = [(ms(0), ("a", 1)), (ms(20), ("b", 2)), (ms(50), ("a", 3)), (ms(150), ("a", 4))];
-///     let input = timeline::timed(SimClock, clicks).close_at(ms(1000));
+///     let input = timeline::timed(clicks).close_at(ms(1000));
 ///     let sessions = SessionWindow::new(ms(100), |click: &(&str, i32)| click.0).unwrap();
-///     timeline::stamped(SimClock, sessions.process_ok(SimClock, input)).collect::<Vec<_>>().await
+///     timeline::stamped(sessions.process_ok(input)).collect::<Vec<_>>().await
 /// });
 /// let at = |t, key, start, end, items| (ms(t), Session { key, start: ms(start), end: ms(end), items });
 /// assert_eq!(
-///     out.unwrap(),
+///     out,
 ///     [
 ///         at(120, "b", 20, 120, vec![("b", 2)]),
 ///         // a's session expires at 50 + 100; the item at exactly 150 starts the next one.

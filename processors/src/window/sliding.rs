@@ -20,18 +20,18 @@ use crate::processor::Logic;
 /// ```
 /// use std::time::Duration;
 /// use futures::StreamExt;
-/// use processors::{timeline, Logic, SimClock, SlidingWindow, Window};
-/// use sim_core::{Config, Sim};
+/// use processors::{timeline, Logic, SlidingWindow, Window};
 ///
 /// let ms = Duration::from_millis;
-/// let mut sim = Sim::new(Config::default());
-/// let out = sim.block_on(async move {
-///     let input = timeline::timed(SimClock, [(ms(0), 0), (ms(30), 30), (ms(60), 60)]).close_at(ms(1000));
+/// // Paused time on tokio; one simulation in virtual time under `--cfg lockstep`.
+/// let runtime = tokio::runtime::Builder::new_current_thread().enable_time().start_paused(true).build().unwrap();
+/// let out = runtime.block_on(async move {
+///     let input = timeline::timed([(ms(0), 0), (ms(30), 30), (ms(60), 60)]).close_at(ms(1000));
 ///     let windows = SlidingWindow::builder().size(ms(100)).slide(ms(50)).build().unwrap();
-///     timeline::stamped(SimClock, windows.process_ok(SimClock, input)).collect::<Vec<_>>().await
+///     timeline::stamped(windows.process_ok(input)).collect::<Vec<_>>().await
 /// });
 /// assert_eq!(
-///     out.unwrap(),
+///     out,
 ///     [
 ///         (ms(100), Window { start: ms(0), end: ms(100), items: vec![0, 30, 60] }),
 ///         (ms(150), Window { start: ms(50), end: ms(150), items: vec![60] }),

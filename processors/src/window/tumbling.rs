@@ -18,18 +18,18 @@ use crate::processor::Logic;
 /// ```
 /// use std::time::Duration;
 /// use futures::StreamExt;
-/// use processors::{timeline, Logic, SimClock, TumblingWindow, Window};
-/// use sim_core::{Config, Sim};
+/// use processors::{timeline, Logic, TumblingWindow, Window};
 ///
 /// let ms = Duration::from_millis;
-/// let mut sim = Sim::new(Config::default());
-/// let out = sim.block_on(async move {
-///     let input = timeline::timed(SimClock, [(ms(0), 'a'), (ms(30), 'b'), (ms(100), 'c')]).close_at(ms(1000));
-///     let windows = TumblingWindow::new(ms(100)).unwrap().process_ok(SimClock, input);
-///     timeline::stamped(SimClock, windows).collect::<Vec<_>>().await
+/// // Paused time on tokio; one simulation in virtual time under `--cfg lockstep`.
+/// let runtime = tokio::runtime::Builder::new_current_thread().enable_time().start_paused(true).build().unwrap();
+/// let out = runtime.block_on(async move {
+///     let input = timeline::timed([(ms(0), 'a'), (ms(30), 'b'), (ms(100), 'c')]).close_at(ms(1000));
+///     let windows = TumblingWindow::new(ms(100)).unwrap().process_ok(input);
+///     timeline::stamped(windows).collect::<Vec<_>>().await
 /// });
 /// assert_eq!(
-///     out.unwrap(),
+///     out,
 ///     [
 ///         (ms(100), Window { start: ms(0), end: ms(100), items: vec!['a', 'b'] }),
 ///         // 'c' arrived exactly at the boundary: it opens the next window.

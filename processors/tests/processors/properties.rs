@@ -1,8 +1,8 @@
-//! Property tests: every invariant of the semantics page, on the simulator, over
-//! generated input timelines with many exact-boundary collisions (times are mostly
-//! multiples of 10 ms, as are the processors' periods, plus a few 1 ns nudges).
-//!
-//! Each case runs under a generated seed (random tie-breaking) and is checked
+//! Property tests: every invariant of the semantics page, over generated input
+//! timelines with many exact-boundary collisions (times are mostly multiples of 10 ms,
+//! as are the processors' periods, plus a few 1 ns nudges). On the simulator each case
+//! runs under a generated seed (random tie-breaking); on tokio (a build without
+//! `--cfg lockstep`) with paused time, moved step by step. Each case is checked
 //! against the processor's invariants; windows, sessions and debounce are also
 //! compared with an independent model of their output. Errors are checked by
 //! running the same timeline without them: the rest of the output must not change.
@@ -15,9 +15,8 @@ use std::time::Duration;
 
 use processors::{Batcher, Debounce, Logic, Session, SessionWindow, SlidingWindow, Throttle, TumblingWindow, Window};
 use proptest::prelude::*;
-use sim_core::Config;
 
-use crate::support::{ms, outs, run_sim_with, without_errors, Input, Record, Seen, Timeline};
+use crate::support::{ms, outs, run_once, without_errors, Input, Record, Seen, Timeline};
 
 /// The processors' periods and the timelines' gaps are multiples of this.
 pub const UNIT: Duration = Duration::from_millis(10);
@@ -68,12 +67,12 @@ pub fn units(lo: u32, hi: u32) -> impl Strategy<Value = Duration> {
 /// back the record.
 fn run_checked<T, L>(timeline: &Timeline<T>, seed: u64, logic: impl Fn() -> L) -> Record<L::Out>
 where
-    T: Clone + 'static,
-    L: Logic<In = T> + 'static,
-    L::Out: Clone + Debug + PartialEq + 'static,
+    T: Clone + Unpin + 'static,
+    L: Logic<In = T> + Unpin + 'static,
+    L::Out: Clone + Debug + PartialEq + Unpin + 'static,
 {
-    let (record, _) = run_sim_with(timeline, Config::random(seed), logic());
-    let (clean, _) = run_sim_with(&timeline.without_errors(), Config::random(seed), logic());
+    let record = run_once(timeline, seed, logic());
+    let clean = run_once(&timeline.without_errors(), seed, logic());
     assert_eq!(without_errors(&record), clean, "errors changed the other outputs");
     let errors_in: Vec<(Duration, u32)> =
         timeline.events.iter().filter_map(|(t, e)| e.as_ref().err().map(|e| (*t, *e))).collect();

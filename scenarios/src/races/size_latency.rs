@@ -14,7 +14,7 @@
 use std::rc::Rc;
 use std::time::Duration;
 
-use processors::{Batcher, Logic, SimClock};
+use processors::{Batcher, Logic};
 use sim_core::select::{select, Either};
 use sim_core::sync::mpsc::{self, Receiver, Sender};
 use sim_core::time::{sleep, Sleep};
@@ -79,7 +79,7 @@ fn build(variant: Variant, ctx: &Ctx) -> World {
         _ => {
             let input = counted(from_producer, observer.clone(), IN);
             let batcher = Batcher::new(MAX_SIZE, Some(LATENCY)).expect("a valid batcher configuration");
-            spawn("batcher", forward(batcher.process_ok(SimClock, input), to_consumer, observer.clone(), OUT))
+            spawn("batcher", forward(batcher.process_ok(input), to_consumer, observer.clone(), OUT))
         }
     };
     let consumer = spawn("consumer", consume(from_batcher, observer.clone(), OUT, received.clone(), |b| list(b)));

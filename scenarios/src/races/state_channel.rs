@@ -15,7 +15,7 @@
 use std::rc::Rc;
 use std::time::Duration;
 
-use processors::{Logic, SimClock, Throttle};
+use processors::{Logic, Throttle};
 use sim_core::select::{select, Either};
 use sim_core::sync::mpsc::{self, Receiver, Sender};
 use sim_core::time::sleep;
@@ -79,7 +79,7 @@ fn build(variant: Variant, ctx: &Ctx) -> World {
         }
         _ => {
             let input = counted(from_driver, observer.clone(), IN);
-            let throttled = Throttle::new(PERIOD).process_ok(SimClock, input);
+            let throttled = Throttle::new(PERIOD).process_ok(input);
             tasks.push(spawn("throttle", forward(throttled, to_driver, observer.clone(), OUT)));
         }
     }

@@ -14,7 +14,7 @@
 use std::rc::Rc;
 use std::time::Duration;
 
-use processors::{Logic, SimClock, Throttle};
+use processors::{Logic, Throttle};
 use sim_core::select::{select, Either};
 use sim_core::sync::mpsc::{self, Receiver, Sender};
 use sim_core::time::{sleep, Sleep};
@@ -66,7 +66,7 @@ fn build(variant: Variant, ctx: &Ctx) -> World {
         Variant::Buggy => spawn("throttle", buggy_throttle(from_driver, to_driver, observer.clone())),
         _ => {
             let input = counted(from_driver, observer.clone(), IN);
-            let throttled = Throttle::new(PERIOD).process_ok(SimClock, input);
+            let throttled = Throttle::new(PERIOD).process_ok(input);
             spawn("throttle", forward(throttled, to_driver, observer.clone(), OUT))
         }
     };

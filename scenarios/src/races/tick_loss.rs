@@ -17,7 +17,7 @@
 use std::rc::Rc;
 use std::time::Duration;
 
-use processors::{Logic, SimClock, TumblingWindow, Window};
+use processors::{Logic, TumblingWindow, Window};
 use sim_core::select::{select, Either};
 use sim_core::sync::mpsc::{self, error::TrySendError, Receiver, Sender};
 use sim_core::time::sleep_until;
@@ -89,7 +89,7 @@ fn build(variant: Variant, ctx: &Ctx) -> World {
         }
         _ => {
             let input = counted(from_producer, observer.clone(), IN);
-            let windows = TumblingWindow::new(SIZE).expect("a valid window size").process_ok(SimClock, input);
+            let windows = TumblingWindow::new(SIZE).expect("a valid window size").process_ok(input);
             tasks.push(spawn("window", forward(windows, to_consumer, observer.clone(), OUT)));
         }
     }

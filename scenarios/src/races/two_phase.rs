@@ -21,7 +21,7 @@
 use std::rc::Rc;
 use std::time::Duration;
 
-use processors::{Batcher, Debounce, Logic, SimClock};
+use processors::{Batcher, Debounce, Logic};
 use sim_core::select::{select, Either};
 use sim_core::sync::mpsc::{self, Receiver, Sender};
 use sim_core::time::{sleep, Sleep};
@@ -118,7 +118,7 @@ fn build_debounce(variant: Variant, ctx: &Ctx) -> World {
         Variant::Buggy => spawn("debounce", buggy_debounce(from_producer, to_consumer, observer.clone())),
         _ => {
             let input = counted(from_producer, observer.clone(), IN);
-            let debounced = Debounce::new(QUIET).process_ok(SimClock, input);
+            let debounced = Debounce::new(QUIET).process_ok(input);
             spawn("debounce", forward(debounced, to_consumer, observer.clone(), OUT))
         }
     };
@@ -142,7 +142,7 @@ fn build_batcher(variant: Variant, ctx: &Ctx) -> World {
         _ => {
             let input = counted(from_producer, observer.clone(), IN);
             let batcher = Batcher::new(MAX_SIZE, Some(LATENCY)).expect("a valid batcher configuration");
-            spawn("batcher", forward(batcher.process_ok(SimClock, input), to_consumer, observer.clone(), OUT))
+            spawn("batcher", forward(batcher.process_ok(input), to_consumer, observer.clone(), OUT))
         }
     };
     let consumer = spawn("consumer", consume(from_batcher, observer.clone(), OUT, received.clone(), |b| list(b)));

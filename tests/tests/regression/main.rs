@@ -1,5 +1,5 @@
-//! Cross-crate regression tests: the corpus of failing runs, the processors on tokio
-//! against the simulator, the determinism rules' grep, and the repository's documents
+//! Cross-crate regression tests: the corpus of failing runs, the catalogue's outputs
+//! against the records the processors emit on tokio, the determinism rules' grep, and the repository's documents
 //! (links that resolve).
 
 mod corpus;
