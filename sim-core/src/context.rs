@@ -16,11 +16,22 @@ use crate::core::{Core, FastWakeGuard};
 pub(crate) type BoxFuture = Pin<Box<dyn Future<Output = ()>>>;
 
 pub(crate) struct Shared {
+    /// Unique among the simulations of this process: a primitive remembers the
+    /// simulation it is registered in by this number (see `crate::sync::bind`).
+    pub(crate) id: u64,
     pub(crate) core: RefCell<Core>,
     pub(crate) futures: RefCell<Vec<Option<BoxFuture>>>,
     /// Whether the strategy collects footprints: primitives check it before
     /// borrowing the core to note an access.
     pub(crate) footprints: bool,
+}
+
+/// The next simulation's [`Shared::id`].
+static NEXT_SIM: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+/// A fresh simulation number.
+pub(crate) fn next_sim_id() -> u64 {
+    NEXT_SIM.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
 }
 
 impl Shared {
@@ -90,6 +101,11 @@ pub(crate) fn current() -> Handle {
 
 pub(crate) fn try_current() -> Option<Handle> {
     CURRENT.with(|c| c.borrow().last().cloned())
+}
+
+/// The simulation numbered `sim` ([`Shared::id`]), if it is the current one.
+pub(crate) fn home(sim: u64) -> Option<Handle> {
+    try_current().filter(|h| h.id == sim)
 }
 
 /// Runs `f` on the current simulation's core.

@@ -6,9 +6,9 @@ use std::cell::RefCell;
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, VecDeque};
 use std::fmt;
-use std::rc::Weak;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
+use std::sync::Weak;
 use std::task::{Wake, Waker};
 
 use parking_lot::Mutex;
@@ -1107,7 +1107,7 @@ impl Core {
         self.schedule(at, Event::Deliver(id));
     }
 
-    pub(crate) fn deliver_target(&self, id: ChannelId) -> Option<std::rc::Rc<dyn Deliver>> {
+    pub(crate) fn deliver_target(&self, id: ChannelId) -> Option<Arc<dyn Deliver>> {
         self.channels[id.0 as usize].deliver.as_ref()?.upgrade()
     }
 

@@ -278,7 +278,12 @@ impl Sim {
         let watch = Watch::arm(&config, strategy.seed());
         let mut core = Core::new(strategy, TraceBuf::new(config.trace), config.model);
         core.watch = watch.as_ref().map(|w| w.stamp.clone()).filter(|s| s.records_choices());
-        let shared = Rc::new(Shared { core: RefCell::new(core), futures: RefCell::new(Vec::new()), footprints });
+        let shared = Rc::new(Shared {
+            id: context::next_sim_id(),
+            core: RefCell::new(core),
+            futures: RefCell::new(Vec::new()),
+            footprints,
+        });
         context::push(shared.clone());
         let max_steps = match config.max_steps {
             StepLimit::FailAfter(n) => n,

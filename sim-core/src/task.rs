@@ -1,11 +1,12 @@
 //! Tasks: `spawn`, named tasks, join handles, yielding.
 
-use std::cell::RefCell;
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
-use std::rc::Rc;
+use std::sync::Arc;
 use std::task::{Context, Poll};
+
+use parking_lot::Mutex;
 
 use crate::context::{self, Handle};
 use crate::core::{TaskState, Wait};
@@ -59,11 +60,11 @@ pub(crate) fn spawn_on<F>(handle: &Handle, name: Option<String>, future: F) -> J
 where
     F: Future + 'static,
 {
-    let slot: Rc<RefCell<Option<F::Output>>> = Rc::new(RefCell::new(None));
+    let slot: Arc<Mutex<Option<F::Output>>> = Arc::new(Mutex::new(None));
     let out = slot.clone();
     let wrapped = Box::pin(async move {
         let value = future.await;
-        *out.borrow_mut() = Some(value);
+        *out.lock() = Some(value);
     });
     let id = handle.core.borrow_mut().register_task(name);
     let mut futures = handle.futures.borrow_mut();
@@ -72,7 +73,7 @@ where
         futures.resize_with(index + 1, || None);
     }
     futures[index] = Some(wrapped);
-    JoinHandle { id, slot, handle: handle.clone() }
+    JoinHandle { id, slot, sim: handle.id }
 }
 
 /// Why a joined task produced no value.
@@ -97,10 +98,32 @@ impl std::error::Error for JoinError {}
 ///
 /// A task that panics fails the whole run (with its name in the report), so a
 /// join never observes a panic.
+///
+/// It is `Send` and `Sync` when `T: Send`, as tokio's is; its methods reach the
+/// task's simulation through the thread's current one.
+///
+/// # Panics
+/// Its methods (and polling it) panic when its simulation is not current on this
+/// thread.
 pub struct JoinHandle<T> {
     id: TaskId,
-    slot: Rc<RefCell<Option<T>>>,
-    handle: Handle,
+    slot: Arc<Mutex<Option<T>>>,
+    /// The simulation's number ([`crate::context::Shared::id`]).
+    sim: u64,
+}
+
+/// The simulation numbered `sim`, if it is current on this thread.
+///
+/// # Panics
+/// When it is not.
+#[track_caller]
+fn home(sim: u64, id: TaskId) -> Handle {
+    context::home(sim).unwrap_or_else(|| {
+        panic!(
+            "the JoinHandle or AbortHandle of task {} was used while its simulation is not current on this thread",
+            id.0
+        )
+    })
 }
 
 impl<T> JoinHandle<T> {
@@ -110,22 +133,28 @@ impl<T> JoinHandle<T> {
     }
 
     /// Whether the task has ended (finished or aborted).
+    #[track_caller]
     pub fn is_finished(&self) -> bool {
-        let mut core = self.handle.core.borrow_mut();
-        core.touch(Access::Task(self.id));
-        core.tasks[self.id.0 as usize].state != TaskState::Running
+        is_finished(&home(self.sim, self.id), self.id)
     }
 
     /// Aborts the task: its future is dropped and it is never polled again. A
     /// task may abort itself; it then stops at the end of its current poll.
+    #[track_caller]
     pub fn abort(&self) {
-        abort_task(&self.handle, self.id);
+        abort_task(&home(self.sim, self.id), self.id);
     }
 
     /// A handle that aborts the task without awaiting it.
     pub fn abort_handle(&self) -> AbortHandle {
-        AbortHandle { id: self.id, handle: self.handle.clone() }
+        AbortHandle { id: self.id, sim: self.sim }
     }
+}
+
+fn is_finished(handle: &Handle, id: TaskId) -> bool {
+    let mut core = handle.core.borrow_mut();
+    core.touch(Access::Task(id));
+    core.tasks[id.0 as usize].state != TaskState::Running
 }
 
 fn abort_task(handle: &Handle, id: TaskId) {
@@ -138,10 +167,13 @@ fn abort_task(handle: &Handle, id: TaskId) {
 }
 
 /// Aborts a task without owning its [`JoinHandle`] (mirrors `tokio::task::AbortHandle`).
+///
+/// `Send` and `Sync`; its methods panic when the task's simulation is not current on
+/// this thread.
 #[derive(Clone)]
 pub struct AbortHandle {
     id: TaskId,
-    handle: Handle,
+    sim: u64,
 }
 
 impl AbortHandle {
@@ -151,15 +183,15 @@ impl AbortHandle {
     }
 
     /// Aborts the task, as [`JoinHandle::abort`] does.
+    #[track_caller]
     pub fn abort(&self) {
-        abort_task(&self.handle, self.id);
+        abort_task(&home(self.sim, self.id), self.id);
     }
 
     /// Whether the task has ended (finished or aborted).
+    #[track_caller]
     pub fn is_finished(&self) -> bool {
-        let mut core = self.handle.core.borrow_mut();
-        core.touch(Access::Task(self.id));
-        core.tasks[self.id.0 as usize].state != TaskState::Running
+        is_finished(&home(self.sim, self.id), self.id)
     }
 }
 
@@ -173,11 +205,12 @@ impl<T> Future for JoinHandle<T> {
     type Output = Result<T, JoinError>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        self.handle.touch(Access::Task(self.id));
-        if let Some(value) = self.slot.borrow_mut().take() {
+        let handle = home(self.sim, self.id);
+        handle.touch(Access::Task(self.id));
+        if let Some(value) = self.slot.lock().take() {
             return Poll::Ready(Ok(value));
         }
-        let mut core = self.handle.core.borrow_mut();
+        let mut core = handle.core.borrow_mut();
         match core.tasks[self.id.0 as usize].state {
             TaskState::Aborted => Poll::Ready(Err(JoinError::Aborted)),
             TaskState::Done => panic!("JoinHandle polled after it returned the task's output"),

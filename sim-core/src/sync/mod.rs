@@ -5,7 +5,42 @@
 //! created it (`debounce.rs:42`), or by its `_named` constructor, or by an enclosing
 //! [`named`](crate::named) scope. Every operation on it is part of the running
 //! step's footprint, so the reduced enumeration orders the steps that use it.
+//!
+//! # `Send`, `Sync`, and life outside a simulation
+//! Every primitive is `Send` and `Sync` exactly where tokio's is (`mpsc::Sender<T>`
+//! when `T: Send`, `watch::Sender<T>` when `T: Send + Sync`, `Notify` always), and
+//! works with no simulation at all, as plain async code: wakers only, nothing
+//! recorded (tokio's own tests poll them that way, with mock tasks).
+//!
+//! - **Created outside, used inside.** A primitive created with no simulation
+//!   current is registered in the first simulation that uses it, at that use, under
+//!   the name it was given (or its creation site); from then on it is recorded as if
+//!   it had been created there.
+//! - **Used in two simulations.** A primitive belongs to the first simulation it is
+//!   registered in. Used while another simulation is current, the run of that
+//!   simulation stops with [`FailureKind::Escape`](crate::FailureKind::Escape) naming
+//!   the task and the primitive; nothing is recorded in the wrong simulation.
+//!
+//! # The pattern (for every primitive, and any new one)
+//! - The handle holds an `Arc` of the shared part: its state behind a
+//!   `parking_lot::Mutex` (or `RwLock`), and a `Binding` (the private `bind`
+//!   module): the name, the creation site, and once registered, the simulation's
+//!   number and the primitive's id there. Never an `Rc` or a `RefCell`, never a
+//!   handle to the simulation.
+//! - Every operation reaches the simulation through the thread's current one,
+//!   `Binding::reach()`, which is `None` outside any (or in a foreign one, after
+//!   reporting the escape); each of `touch` (footprint, before reading or changing
+//!   the state), `record` / `record_message` (the trace) and `wait_on` (deadlock
+//!   reports, after queueing the waker) does nothing then.
+//! - Wakers are collected under the state's lock and called after it is released,
+//!   never under it, nor under the core's borrow: a waker that reaches back into the
+//!   primitive, or runs on another thread, never finds it locked.
+//! - Values are dropped outside the lock (a value's destructor may use the
+//!   primitive).
+//! - A `Send`/`Sync` assertion for every public type, in `sim-core/tests/engine/sync_send.rs`,
+//!   pins the auto traits to tokio's.
 
+pub(crate) mod bind;
 pub mod mpsc;
 mod notify;
 pub mod oneshot;

@@ -53,7 +53,6 @@ use std::time::Duration;
 pub use bounded::{OwnedPermit, Permit, Receiver, SendFuture, Sender, WeakSender};
 pub use unbounded::{UnboundedReceiver, UnboundedSender, WeakUnboundedSender};
 
-use crate::context;
 use crate::select::Selectable;
 use chan::Chan;
 
@@ -64,7 +63,7 @@ const BLOCKING_RECV: &str =
 /// named after its creation site (`debounce.rs:42`) in traces and reports.
 ///
 /// # Panics
-/// Panics when `capacity` is 0, or when no simulation is current on this thread.
+/// Panics when `capacity` is 0.
 #[track_caller]
 pub fn channel<T>(capacity: usize) -> (Sender<T>, Receiver<T>) {
     bounded(None, capacity)
@@ -73,7 +72,7 @@ pub fn channel<T>(capacity: usize) -> (Sender<T>, Receiver<T>) {
 /// A bounded channel named `name` in traces and reports.
 ///
 /// # Panics
-/// Panics when `capacity` is 0, or when no simulation is current on this thread.
+/// Panics when `capacity` is 0.
 #[track_caller]
 pub fn channel_named<T>(name: impl Into<String>, capacity: usize) -> (Sender<T>, Receiver<T>) {
     bounded(Some(name.into()), capacity)
@@ -82,8 +81,6 @@ pub fn channel_named<T>(name: impl Into<String>, capacity: usize) -> (Sender<T>,
 /// An unbounded channel, named after its creation site (`debounce.rs:42`) in
 /// traces and reports.
 ///
-/// # Panics
-/// Panics when no simulation is current on this thread.
 #[track_caller]
 pub fn unbounded_channel<T>() -> (UnboundedSender<T>, UnboundedReceiver<T>) {
     unbounded(None)
@@ -91,8 +88,6 @@ pub fn unbounded_channel<T>() -> (UnboundedSender<T>, UnboundedReceiver<T>) {
 
 /// An unbounded channel named `name` in traces and reports.
 ///
-/// # Panics
-/// Panics when no simulation is current on this thread.
 #[track_caller]
 pub fn unbounded_channel_named<T>(name: impl Into<String>) -> (UnboundedSender<T>, UnboundedReceiver<T>) {
     unbounded(Some(name.into()))
@@ -101,13 +96,13 @@ pub fn unbounded_channel_named<T>(name: impl Into<String>) -> (UnboundedSender<T
 #[track_caller]
 fn bounded<T>(name: Option<String>, capacity: usize) -> (Sender<T>, Receiver<T>) {
     assert!(capacity > 0, "mpsc bounded channel requires capacity > 0");
-    let chan = Chan::new(context::current(), name, Location::caller(), Some(capacity));
+    let chan = Chan::new(name, Location::caller(), Some(capacity));
     (Sender { chan: chan.clone() }, Receiver { chan })
 }
 
 #[track_caller]
 fn unbounded<T>(name: Option<String>) -> (UnboundedSender<T>, UnboundedReceiver<T>) {
-    let chan = Chan::new(context::current(), name, Location::caller(), None);
+    let chan = Chan::new(name, Location::caller(), None);
     (UnboundedSender { chan: chan.clone() }, UnboundedReceiver { chan })
 }
 
@@ -156,21 +151,22 @@ impl Builder {
     /// Builds a bounded channel with room for `capacity` messages (buffered plus in flight).
     ///
     /// # Panics
-    /// Panics when `capacity` is 0, or when no simulation is current on this thread.
+    /// Panics when `capacity` is 0, or when a latency is set and no simulation is
+    /// current on this thread.
     #[track_caller]
     pub fn channel<T: 'static>(self, capacity: usize) -> (Sender<T>, Receiver<T>) {
         assert!(capacity > 0, "mpsc bounded channel requires capacity > 0");
-        let chan = Chan::with_latency(context::current(), self.name, Location::caller(), Some(capacity), self.latency);
+        let chan = Chan::with_latency(self.name, Location::caller(), Some(capacity), self.latency);
         (Sender { chan: chan.clone() }, Receiver { chan })
     }
 
     /// Builds an unbounded channel.
     ///
     /// # Panics
-    /// Panics when no simulation is current on this thread.
+    /// Panics when a latency is set and no simulation is current on this thread.
     #[track_caller]
     pub fn unbounded_channel<T: 'static>(self) -> (UnboundedSender<T>, UnboundedReceiver<T>) {
-        let chan = Chan::with_latency(context::current(), self.name, Location::caller(), None, self.latency);
+        let chan = Chan::with_latency(self.name, Location::caller(), None, self.latency);
         (UnboundedSender { chan: chan.clone() }, UnboundedReceiver { chan })
     }
 }
@@ -201,7 +197,7 @@ impl<T> Selectable for Recv<'_, T> {
 
 impl<T> fmt::Debug for Recv<'_, T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Recv").field("channel", &self.chan.id).finish()
+        f.debug_struct("Recv").field("channel", &self.chan.bind).finish()
     }
 }
 
@@ -232,7 +228,7 @@ impl<T> Selectable for RecvMany<'_, T> {
 
 impl<T> fmt::Debug for RecvMany<'_, T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("RecvMany").field("channel", &self.chan.id).field("limit", &self.limit).finish()
+        f.debug_struct("RecvMany").field("channel", &self.chan.bind).field("limit", &self.limit).finish()
     }
 }
 

@@ -1,15 +1,14 @@
 //! [`Notify`]: wakes tasks without a value.
 
-use std::cell::RefCell;
 use std::fmt;
 use std::future::Future;
-use std::panic::Location;
 use std::pin::Pin;
 use std::task::{Context, Poll, Waker};
 
-use crate::context::{self, Handle};
-use crate::footprint::Access;
+use parking_lot::Mutex;
+
 use crate::select::Selectable;
+use crate::sync::bind::Binding;
 use crate::trace::RecordKind;
 use crate::{ChannelId, Wait};
 
@@ -32,13 +31,13 @@ use crate::{ChannelId, Wait};
 /// the `Notify`'s state ends.
 ///
 /// ```
-/// use std::rc::Rc;
+/// use std::sync::Arc;
 /// use sim_core::sync::Notify;
 /// use sim_core::{spawn, Config, Sim};
 ///
 /// let mut sim = Sim::new(Config::default());
 /// sim.block_on(async {
-///     let ready = Rc::new(Notify::named("ready"));
+///     let ready = Arc::new(Notify::named("ready"));
 ///     let r = ready.clone();
 ///     spawn(async move { r.notify_one() });
 ///     ready.notified().await;
@@ -46,9 +45,8 @@ use crate::{ChannelId, Wait};
 /// .unwrap();
 /// ```
 pub struct Notify {
-    id: ChannelId,
-    handle: Handle,
-    state: RefCell<State>,
+    bind: Binding,
+    state: Mutex<State>,
 }
 
 struct State {
@@ -78,18 +76,12 @@ enum Stage {
 
 impl Notify {
     /// A `Notify` without a permit, named after its creation site.
-    ///
-    /// # Panics
-    /// Panics when no simulation is current on this thread.
     #[track_caller]
     pub fn new() -> Notify {
         Notify::make(None)
     }
 
     /// A `Notify` named `name` in traces and reports.
-    ///
-    /// # Panics
-    /// Panics when no simulation is current on this thread.
     #[track_caller]
     pub fn named(name: impl Into<String>) -> Notify {
         Notify::make(Some(name.into()))
@@ -97,12 +89,9 @@ impl Notify {
 
     #[track_caller]
     fn make(name: Option<String>) -> Notify {
-        let handle = context::current();
-        let id = handle.core.borrow_mut().register_channel(name, Location::caller());
         Notify {
-            id,
-            handle,
-            state: RefCell::new(State {
+            bind: Binding::new(name),
+            state: Mutex::new(State {
                 permit: false,
                 generation: 0,
                 waiters: Vec::new(),
@@ -112,9 +101,10 @@ impl Notify {
         }
     }
 
-    /// The id under which traces name this `Notify`.
-    pub fn id(&self) -> ChannelId {
-        self.id
+    /// The id under which traces name this `Notify`, once it is registered in a
+    /// simulation (at creation inside one, else at its first use inside one).
+    pub fn id(&self) -> Option<ChannelId> {
+        self.bind.id()
     }
 
     /// A future that completes when this `Notify` is notified: by a stored permit, a
@@ -122,7 +112,7 @@ impl Notify {
     /// this call.
     pub fn notified(&self) -> Notified<'_> {
         self.touch();
-        let generation = self.state.borrow().generation;
+        let generation = self.state.lock().generation;
         Notified { notify: self, generation, stage: Stage::Init }
     }
 
@@ -139,7 +129,7 @@ impl Notify {
     fn notify_end(&self, oldest: bool) {
         self.touch();
         let waker = {
-            let mut st = self.state.borrow_mut();
+            let mut st = self.state.lock();
             let waiter = if oldest { (!st.waiters.is_empty()).then(|| st.waiters.remove(0)) } else { st.waiters.pop() };
             match waiter {
                 Some((key, waker)) => {
@@ -163,7 +153,7 @@ impl Notify {
     pub fn notify_waiters(&self) {
         self.touch();
         let wakers: Vec<Waker> = {
-            let mut st = self.state.borrow_mut();
+            let mut st = self.state.lock();
             st.generation += 1;
             st.waiters.drain(..).filter_map(|(_, w)| w).collect()
         };
@@ -175,11 +165,11 @@ impl Notify {
 
     #[inline]
     fn touch(&self) {
-        self.handle.touch(Access::Channel(self.id));
+        self.bind.touch();
     }
 
     fn record(&self, kind: RecordKind) {
-        self.handle.core.borrow_mut().record_channel(kind, self.id);
+        self.bind.record(kind);
     }
 }
 
@@ -192,7 +182,7 @@ impl Default for Notify {
 
 impl fmt::Debug for Notify {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Notify").field("id", &self.id).finish_non_exhaustive()
+        f.debug_struct("Notify").field("id", &self.bind).finish_non_exhaustive()
     }
 }
 
@@ -220,7 +210,7 @@ impl Notified<'_> {
     fn advance(&mut self, waker: Option<&Waker>) -> bool {
         let notify = self.notify;
         notify.touch();
-        let mut st = notify.state.borrow_mut();
+        let mut st = notify.state.lock();
         match self.stage {
             Stage::Done => true,
             Stage::Init => {
@@ -271,7 +261,7 @@ impl Future for Notified<'_> {
             }
             return Poll::Ready(());
         }
-        this.notify.handle.core.borrow_mut().wait_on(Wait::Notified(this.notify.id));
+        this.notify.bind.wait_on(Wait::Notified);
         Poll::Pending
     }
 }
@@ -279,7 +269,7 @@ impl Future for Notified<'_> {
 impl Selectable for Notified<'_> {
     fn is_ready(&self) -> bool {
         self.notify.touch();
-        let st = self.notify.state.borrow();
+        let st = self.notify.state.lock();
         match self.stage {
             Stage::Done => true,
             Stage::Init => st.generation != self.generation || st.permit,
@@ -294,7 +284,7 @@ impl Drop for Notified<'_> {
         let notify = self.notify;
         notify.touch();
         let handed_on = {
-            let mut st = notify.state.borrow_mut();
+            let mut st = notify.state.lock();
             st.waiters.retain(|(k, _)| *k != key);
             match st.picked.iter().position(|k| *k == key) {
                 Some(pos) => {
@@ -313,6 +303,6 @@ impl Drop for Notified<'_> {
 
 impl fmt::Debug for Notified<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Notified").field("notify", &self.notify.id).finish_non_exhaustive()
+        f.debug_struct("Notified").field("notify", &self.notify.bind).finish_non_exhaustive()
     }
 }

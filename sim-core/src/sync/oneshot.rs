@@ -21,18 +21,18 @@
 //! assert_eq!(answer, Ok(42));
 //! ```
 
-use std::cell::{Cell, Ref, RefCell, RefMut};
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
-use std::rc::Rc;
+use std::sync::Arc;
 use std::task::{Context, Poll, Waker};
 
-use crate::context::{self, Handle};
-use crate::footprint::Access;
+use parking_lot::{Mutex, MutexGuard};
+
 use crate::select::Selectable;
+use crate::sync::bind::Binding;
 use crate::trace::RecordKind;
-use crate::{ChannelId, Wait};
+use crate::Wait;
 
 pub mod error {
     //! One-shot channel errors, named as in `tokio::sync::oneshot::error`.
@@ -76,14 +76,13 @@ pub mod error {
 use error::{RecvError, TryRecvError};
 
 struct Inner<T> {
-    id: ChannelId,
-    handle: Handle,
-    /// Hashes the value for the fingerprint, once the channel opted in.
-    values: Cell<Option<crate::trace::ValueHashFn<T>>>,
-    state: RefCell<State<T>>,
+    bind: Binding,
+    state: Mutex<State<T>>,
 }
 
 struct State<T> {
+    /// Hashes the value for the fingerprint, once the channel opted in.
+    values: Option<crate::trace::ValueHashFn<T>>,
     value: Option<T>,
     /// The sender sent or was dropped.
     tx_done: bool,
@@ -95,37 +94,28 @@ struct State<T> {
 
 impl<T> Inner<T> {
     /// The shared state, to change; the running step's footprint notes the channel.
-    fn state(&self) -> RefMut<'_, State<T>> {
+    fn state(&self) -> MutexGuard<'_, State<T>> {
         self.touch();
-        self.state.borrow_mut()
+        self.state.lock()
     }
 
     /// The shared state, to read; the running step's footprint notes the channel.
-    fn read(&self) -> Ref<'_, State<T>> {
-        self.touch();
-        self.state.borrow()
+    fn read(&self) -> MutexGuard<'_, State<T>> {
+        self.state()
     }
 
     #[inline]
     fn touch(&self) {
-        self.handle.touch(Access::Channel(self.id));
+        self.bind.touch();
     }
 
     fn record(&self, kind: RecordKind) {
-        self.handle.core.borrow_mut().record_channel(kind, self.id);
-    }
-
-    /// Records a send or receive of `value`.
-    fn record_value(&self, kind: RecordKind, value: &T) {
-        let hash = self.values.get().map(|hash| hash(value));
-        self.handle.core.borrow_mut().record_message(kind, self.id, hash);
+        self.bind.record(kind);
     }
 }
 
 /// A one-shot channel, named after its creation site (`rpc.rs:12`) in traces and reports.
 ///
-/// # Panics
-/// Panics when no simulation is current on this thread.
 #[track_caller]
 pub fn channel<T>() -> (Sender<T>, Receiver<T>) {
     make(None)
@@ -133,8 +123,6 @@ pub fn channel<T>() -> (Sender<T>, Receiver<T>) {
 
 /// A one-shot channel named `name` in traces and reports.
 ///
-/// # Panics
-/// Panics when no simulation is current on this thread.
 #[track_caller]
 pub fn channel_named<T>(name: impl Into<String>) -> (Sender<T>, Receiver<T>) {
     make(Some(name.into()))
@@ -142,13 +130,16 @@ pub fn channel_named<T>(name: impl Into<String>) -> (Sender<T>, Receiver<T>) {
 
 #[track_caller]
 fn make<T>(name: Option<String>) -> (Sender<T>, Receiver<T>) {
-    let handle = context::current();
-    let id = handle.core.borrow_mut().register_channel(name, std::panic::Location::caller());
-    let inner = Rc::new(Inner {
-        id,
-        handle,
-        values: Cell::new(None),
-        state: RefCell::new(State { value: None, tx_done: false, rx_closed: false, rx_waker: None, tx_waker: None }),
+    let inner = Arc::new(Inner {
+        bind: Binding::at(name, std::panic::Location::caller()),
+        state: Mutex::new(State {
+            values: None,
+            value: None,
+            tx_done: false,
+            rx_closed: false,
+            rx_waker: None,
+            tx_waker: None,
+        }),
     });
     (Sender { inner: Some(inner.clone()) }, Receiver { inner, terminated: false })
 }
@@ -156,7 +147,7 @@ fn make<T>(name: Option<String>) -> (Sender<T>, Receiver<T>) {
 /// Sends the channel's one value. Dropping it without sending makes the receiver
 /// fail with [`RecvError`].
 pub struct Sender<T> {
-    inner: Option<Rc<Inner<T>>>,
+    inner: Option<Arc<Inner<T>>>,
 }
 
 impl<T> Sender<T> {
@@ -171,11 +162,11 @@ impl<T> Sender<T> {
         if st.rx_closed {
             return Err(value);
         }
-        let hash = inner.values.get().map(|hash| hash(&value));
+        let hash = st.values.map(|hash| hash(&value));
         st.value = Some(value);
         let waker = st.rx_waker.take();
         drop(st);
-        inner.handle.core.borrow_mut().record_message(RecordKind::Send, inner.id, hash);
+        inner.bind.record_message(RecordKind::Send, hash);
         if let Some(w) = waker {
             w.wake();
         }
@@ -191,7 +182,7 @@ impl<T> Sender<T> {
         T: std::hash::Hash,
     {
         if let Some(inner) = &self.inner {
-            inner.values.set(Some(crate::trace::value_hash::<T>));
+            inner.state.lock().values = Some(crate::trace::value_hash::<T>);
         }
     }
 
@@ -212,7 +203,7 @@ impl<T> Sender<T> {
             slot => *slot = Some(cx.waker().clone()),
         }
         drop(st);
-        inner.handle.core.borrow_mut().wait_on(Wait::Closed(inner.id));
+        inner.bind.wait_on(Wait::Closed);
         Poll::Pending
     }
 
@@ -241,7 +232,7 @@ impl<T> Drop for Sender<T> {
 
 impl<T> fmt::Debug for Sender<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Sender").field("channel", &self.inner.as_ref().map(|i| i.id)).finish_non_exhaustive()
+        f.debug_struct("Sender").field("channel", &self.inner.as_ref().map(|i| &i.bind)).finish_non_exhaustive()
     }
 }
 
@@ -250,7 +241,7 @@ impl<T> fmt::Debug for Sender<T> {
 ///
 /// Dropping it closes the channel: a later send fails and hands the value back.
 pub struct Receiver<T> {
-    inner: Rc<Inner<T>>,
+    inner: Arc<Inner<T>>,
     /// It returned its value or its error (as a future).
     terminated: bool,
 }
@@ -265,8 +256,9 @@ impl<T> Receiver<T> {
     pub fn try_recv(&mut self) -> Result<T, TryRecvError> {
         let mut st = self.inner.state();
         if let Some(value) = st.value.take() {
+            let hash = st.values.map(|hash| hash(&value));
             drop(st);
-            self.inner.record_value(RecordKind::Recv, &value);
+            self.inner.bind.record_message(RecordKind::Recv, hash);
             return Ok(value);
         }
         if st.tx_done || st.rx_closed {
@@ -331,8 +323,9 @@ impl<T> Future for Receiver<T> {
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let mut st = self.inner.state();
         if let Some(value) = st.value.take() {
+            let hash = st.values.map(|hash| hash(&value));
             drop(st);
-            self.inner.record_value(RecordKind::Recv, &value);
+            self.inner.bind.record_message(RecordKind::Recv, hash);
             self.terminated = true;
             return Poll::Ready(Ok(value));
         }
@@ -346,7 +339,7 @@ impl<T> Future for Receiver<T> {
             slot => *slot = Some(cx.waker().clone()),
         }
         drop(st);
-        self.inner.handle.core.borrow_mut().wait_on(Wait::Recv(self.inner.id));
+        self.inner.bind.wait_on(Wait::Recv);
         Poll::Pending
     }
 }
@@ -368,6 +361,6 @@ impl<T> Drop for Receiver<T> {
 
 impl<T> fmt::Debug for Receiver<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Receiver").field("channel", &self.inner.id).finish_non_exhaustive()
+        f.debug_struct("Receiver").field("channel", &self.inner.bind).finish_non_exhaustive()
     }
 }

@@ -37,20 +37,20 @@
 //! assert_eq!(seen, 2);
 //! ```
 
-use std::cell::{self, Cell, RefCell};
 use std::fmt;
 use std::future::Future;
 use std::ops::Deref;
 use std::panic::Location;
 use std::pin::Pin;
-use std::rc::Rc;
+use std::sync::Arc;
 use std::task::{Context, Poll, Waker};
 
-use crate::context::{self, Handle};
-use crate::footprint::Access;
+use parking_lot::{Mutex, RwLock, RwLockReadGuard};
+
 use crate::select::Selectable;
+use crate::sync::bind::Binding;
 use crate::trace::RecordKind;
-use crate::{ChannelId, Wait};
+use crate::Wait;
 
 pub mod error {
     //! Watch channel errors, named as in `tokio::sync::watch::error`.
@@ -94,12 +94,11 @@ use error::{RecvError, SendError};
 const UNSEEN: u64 = u64::MAX;
 
 struct Shared<T> {
-    id: ChannelId,
-    handle: Handle,
+    bind: Binding,
     /// Hashes the value for the fingerprint, once the channel opted in.
-    values: Cell<Option<crate::trace::ValueHashFn<T>>>,
-    value: RefCell<T>,
-    state: RefCell<State>,
+    values: Mutex<Option<crate::trace::ValueHashFn<T>>>,
+    value: RwLock<T>,
+    state: Mutex<State>,
 }
 
 struct State {
@@ -118,22 +117,22 @@ struct State {
 impl<T> Shared<T> {
     #[inline]
     fn touch(&self) {
-        self.handle.touch(Access::Channel(self.id));
+        self.bind.touch();
     }
 
     fn record(&self, kind: RecordKind) {
-        self.handle.core.borrow_mut().record_channel(kind, self.id);
+        self.bind.record(kind);
     }
 
     fn key(&self) -> u64 {
-        let mut st = self.state.borrow_mut();
+        let mut st = self.state.lock();
         st.next_key += 1;
         st.next_key - 1
     }
 
     /// Records the channel's close once (the last sender or the last receiver went).
     fn record_close(&self) {
-        let first = !std::mem::replace(&mut self.state.borrow_mut().close_recorded, true);
+        let first = !std::mem::replace(&mut self.state.lock().close_recorded, true);
         if first {
             self.record(RecordKind::Close);
         }
@@ -144,24 +143,27 @@ impl<T> Shared<T> {
     fn modify(&self, modify: impl FnOnce(&mut T) -> bool) -> bool {
         self.touch();
         let changed = {
-            let Ok(mut value) = self.value.try_borrow_mut() else {
-                panic!(
+            let mut value = match self.value.try_write() {
+                Some(value) => value,
+                // Outside a simulation a reader may be another thread: wait for it.
+                None if self.bind.reach().is_none() => self.value.write(),
+                None => panic!(
                     "watch channel `{}`: a sender changed the value while a `watch::Ref` of it was held \
                      (tokio would block here); drop the `Ref` before awaiting or sending",
-                    self.handle.core.borrow().channel_name(self.id)
-                )
+                    self.bind.name()
+                ),
             };
-            modify(&mut value).then(|| self.values.get().map(|hash| hash(&value)))
+            modify(&mut value).then(|| self.values.lock().map(|hash| hash(&value)))
         };
         let Some(hash) = changed else {
             return false;
         };
         let wakers: Vec<Waker> = {
-            let mut st = self.state.borrow_mut();
+            let mut st = self.state.lock();
             st.version += 1;
             st.rx_waiters.drain(..).map(|(_, w)| w).collect()
         };
-        self.handle.core.borrow_mut().record_message(RecordKind::Send, self.id, hash);
+        self.bind.record_message(RecordKind::Send, hash);
         for w in wakers {
             w.wake();
         }
@@ -171,8 +173,6 @@ impl<T> Shared<T> {
 
 /// A watch channel holding `init`, named after its creation site.
 ///
-/// # Panics
-/// Panics when no simulation is current on this thread.
 #[track_caller]
 pub fn channel<T>(init: T) -> (Sender<T>, Receiver<T>) {
     make(None, init)
@@ -180,8 +180,6 @@ pub fn channel<T>(init: T) -> (Sender<T>, Receiver<T>) {
 
 /// A watch channel holding `init`, named `name` in traces and reports.
 ///
-/// # Panics
-/// Panics when no simulation is current on this thread.
 #[track_caller]
 pub fn channel_named<T>(name: impl Into<String>, init: T) -> (Sender<T>, Receiver<T>) {
     make(Some(name.into()), init)
@@ -197,15 +195,12 @@ fn make<T>(name: Option<String>, init: T) -> (Sender<T>, Receiver<T>) {
 /// Changes the channel's value. Cloning makes another sender; receivers see the
 /// channel closed when the last one is dropped.
 pub struct Sender<T> {
-    shared: Rc<Shared<T>>,
+    shared: Arc<Shared<T>>,
 }
 
 impl<T> Sender<T> {
     /// A sender of a channel holding `init`, with no receiver yet (make them with
     /// [`subscribe`](Sender::subscribe)), named after its creation site.
-    ///
-    /// # Panics
-    /// Panics when no simulation is current on this thread.
     #[track_caller]
     pub fn new(init: T) -> Sender<T> {
         Sender::make(None, init)
@@ -213,8 +208,6 @@ impl<T> Sender<T> {
 
     #[track_caller]
     fn make(name: Option<String>, init: T) -> Sender<T> {
-        let handle = context::current();
-        let id = handle.core.borrow_mut().register_channel(name, Location::caller());
         let state = State {
             version: 0,
             senders: 1,
@@ -224,9 +217,13 @@ impl<T> Sender<T> {
             next_key: 0,
             close_recorded: false,
         };
-        let shared =
-            Shared { id, handle, values: Cell::new(None), value: RefCell::new(init), state: RefCell::new(state) };
-        Sender { shared: Rc::new(shared) }
+        let shared = Shared {
+            bind: Binding::at(name, Location::caller()),
+            values: Mutex::new(None),
+            value: RwLock::new(init),
+            state: Mutex::new(state),
+        };
+        Sender { shared: Arc::new(shared) }
     }
 
     /// Fingerprints the channel's values from now on: every change of the value
@@ -238,7 +235,7 @@ impl<T> Sender<T> {
     where
         T: std::hash::Hash,
     {
-        self.shared.values.set(Some(crate::trace::value_hash::<T>));
+        *self.shared.values.lock() = Some(crate::trace::value_hash::<T>);
     }
 
     /// Replaces the value and notifies every receiver.
@@ -247,7 +244,7 @@ impl<T> Sender<T> {
     /// [`SendError`] with the value, left unchanged, when no receiver is left.
     pub fn send(&self, value: T) -> Result<(), SendError<T>> {
         self.shared.touch();
-        if self.shared.state.borrow().receivers == 0 {
+        if self.shared.state.lock().receivers == 0 {
             return Err(SendError(value));
         }
         self.send_replace(value);
@@ -285,36 +282,37 @@ impl<T> Sender<T> {
     pub fn borrow(&self) -> Ref<'_, T> {
         self.shared.touch();
         self.shared.record(RecordKind::Read);
-        Ref { inner: self.shared.value.borrow(), has_changed: false }
+        Ref { inner: self.shared.value.read(), has_changed: false }
     }
 
     /// Whether every receiver is gone.
     pub fn is_closed(&self) -> bool {
         self.shared.touch();
-        self.shared.state.borrow().receivers == 0
+        self.shared.state.lock().receivers == 0
     }
 
     /// Waits until every receiver is gone.
     pub async fn closed(&self) {
-        let key = std::cell::Cell::new(None);
+        let key = Mutex::new(None);
         let shared = &self.shared;
         let wait = std::future::poll_fn(|cx| {
             shared.touch();
-            let mut st = shared.state.borrow_mut();
+            let mut st = shared.state.lock();
             if st.receivers == 0 {
                 return Poll::Ready(());
             }
-            let k = key.get().unwrap_or_else(|| {
+            let mut key = key.lock();
+            let k = key.unwrap_or_else(|| {
                 st.next_key += 1;
                 st.next_key - 1
             });
-            key.set(Some(k));
+            *key = Some(k);
             match st.tx_waiters.iter_mut().find(|(x, _)| *x == k) {
                 Some((_, w)) => w.clone_from(cx.waker()),
                 None => st.tx_waiters.push((k, cx.waker().clone())),
             }
             drop(st);
-            shared.handle.core.borrow_mut().wait_on(Wait::Closed(shared.id));
+            shared.bind.wait_on(Wait::Closed);
             Poll::Pending
         });
         let guard = TxWaitGuard { shared, key: &key };
@@ -325,7 +323,7 @@ impl<T> Sender<T> {
     /// A new receiver, which has seen the current value.
     pub fn subscribe(&self) -> Receiver<T> {
         self.shared.touch();
-        let mut st = self.shared.state.borrow_mut();
+        let mut st = self.shared.state.lock();
         st.receivers += 1;
         let seen = st.version;
         drop(st);
@@ -336,31 +334,31 @@ impl<T> Sender<T> {
     /// Receivers alive now.
     pub fn receiver_count(&self) -> usize {
         self.shared.touch();
-        self.shared.state.borrow().receivers
+        self.shared.state.lock().receivers
     }
 
     /// Senders alive now.
     pub fn sender_count(&self) -> usize {
         self.shared.touch();
-        self.shared.state.borrow().senders
+        self.shared.state.lock().senders
     }
 
     /// Whether both senders belong to the same channel.
     pub fn same_channel(&self, other: &Sender<T>) -> bool {
-        Rc::ptr_eq(&self.shared, &other.shared)
+        Arc::ptr_eq(&self.shared, &other.shared)
     }
 }
 
 /// Leaves the senders' `closed()` list when the wait is dropped.
 struct TxWaitGuard<'a, T> {
     shared: &'a Shared<T>,
-    key: &'a std::cell::Cell<Option<u64>>,
+    key: &'a Mutex<Option<u64>>,
 }
 
 impl<T> Drop for TxWaitGuard<'_, T> {
     fn drop(&mut self) {
-        if let Some(k) = self.key.get() {
-            self.shared.state.borrow_mut().tx_waiters.retain(|(x, _)| *x != k);
+        if let Some(k) = *self.key.lock() {
+            self.shared.state.lock().tx_waiters.retain(|(x, _)| *x != k);
         }
     }
 }
@@ -368,7 +366,7 @@ impl<T> Drop for TxWaitGuard<'_, T> {
 impl<T> Clone for Sender<T> {
     fn clone(&self) -> Sender<T> {
         self.shared.touch();
-        self.shared.state.borrow_mut().senders += 1;
+        self.shared.state.lock().senders += 1;
         Sender { shared: self.shared.clone() }
     }
 }
@@ -378,7 +376,7 @@ impl<T> Drop for Sender<T> {
         let shared = &self.shared;
         shared.touch();
         let wakers: Vec<Waker> = {
-            let mut st = shared.state.borrow_mut();
+            let mut st = shared.state.lock();
             st.senders -= 1;
             if st.senders > 0 {
                 return;
@@ -394,13 +392,13 @@ impl<T> Drop for Sender<T> {
 
 impl<T: fmt::Debug> fmt::Debug for Sender<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Sender").field("channel", &self.shared.id).finish_non_exhaustive()
+        f.debug_struct("Sender").field("channel", &self.shared.bind).finish_non_exhaustive()
     }
 }
 
 /// Reads the channel's value and waits for changes.
 pub struct Receiver<T> {
-    shared: Rc<Shared<T>>,
+    shared: Arc<Shared<T>>,
     /// The version this receiver saw last.
     seen: u64,
     /// This receiver's key in the waiters' list.
@@ -412,19 +410,19 @@ impl<T> Receiver<T> {
     /// [`Ref`] briefly.
     pub fn borrow(&self) -> Ref<'_, T> {
         self.shared.touch();
-        let version = self.shared.state.borrow().version;
+        let version = self.shared.state.lock().version;
         self.shared.record(RecordKind::Read);
-        Ref { inner: self.shared.value.borrow(), has_changed: version != self.seen }
+        Ref { inner: self.shared.value.read(), has_changed: version != self.seen }
     }
 
     /// Reads the value and marks it seen (traced as a `recv`).
     pub fn borrow_and_update(&mut self) -> Ref<'_, T> {
         self.shared.touch();
-        let version = self.shared.state.borrow().version;
+        let version = self.shared.state.lock().version;
         let has_changed = version != self.seen;
         self.seen = version;
         self.shared.record(RecordKind::Recv);
-        Ref { inner: self.shared.value.borrow(), has_changed }
+        Ref { inner: self.shared.value.read(), has_changed }
     }
 
     /// Whether the value has a version this receiver has not seen.
@@ -433,7 +431,7 @@ impl<T> Receiver<T> {
     /// [`RecvError`] when every sender is gone.
     pub fn has_changed(&self) -> Result<bool, RecvError> {
         self.shared.touch();
-        let st = self.shared.state.borrow();
+        let st = self.shared.state.lock();
         let (closed, version) = (st.senders == 0, st.version);
         drop(st);
         self.shared.record(RecordKind::Read);
@@ -453,7 +451,7 @@ impl<T> Receiver<T> {
     /// Marks the current value seen.
     pub fn mark_unchanged(&mut self) {
         self.shared.touch();
-        self.seen = self.shared.state.borrow().version;
+        self.seen = self.shared.state.lock().version;
     }
 
     /// Waits for a value this receiver has not seen and marks it seen (traced as a
@@ -489,18 +487,18 @@ impl<T> Receiver<T> {
             }
         }
         self.shared.touch();
-        Ok(Ref { inner: self.shared.value.borrow(), has_changed: true })
+        Ok(Ref { inner: self.shared.value.read(), has_changed: true })
     }
 
     /// Whether both receivers belong to the same channel.
     pub fn same_channel(&self, other: &Receiver<T>) -> bool {
-        Rc::ptr_eq(&self.shared, &other.shared)
+        Arc::ptr_eq(&self.shared, &other.shared)
     }
 
     fn poll_changed(&mut self, cx: &Context<'_>) -> Poll<Result<(), RecvError>> {
         let shared = &self.shared;
         shared.touch();
-        let mut st = shared.state.borrow_mut();
+        let mut st = shared.state.lock();
         if st.version != self.seen {
             self.seen = st.version;
             st.rx_waiters.retain(|(k, _)| *k != self.key);
@@ -519,13 +517,13 @@ impl<T> Receiver<T> {
             None => st.rx_waiters.push((key, cx.waker().clone())),
         }
         drop(st);
-        shared.handle.core.borrow_mut().wait_on(Wait::Changed(shared.id));
+        shared.bind.wait_on(Wait::Changed);
         Poll::Pending
     }
 
     fn changed_ready(&self) -> bool {
         self.shared.touch();
-        let st = self.shared.state.borrow();
+        let st = self.shared.state.lock();
         st.version != self.seen || st.senders == 0
     }
 }
@@ -556,22 +554,20 @@ impl<T> Selectable for Changed<'_, T> {
 impl<T> Drop for Changed<'_, T> {
     fn drop(&mut self) {
         let key = self.rx.key;
-        if let Ok(mut st) = self.rx.shared.state.try_borrow_mut() {
-            st.rx_waiters.retain(|(k, _)| *k != key);
-        }
+        self.rx.shared.state.lock().rx_waiters.retain(|(k, _)| *k != key);
     }
 }
 
 impl<T> fmt::Debug for Changed<'_, T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Changed").field("channel", &self.rx.shared.id).finish()
+        f.debug_struct("Changed").field("channel", &self.rx.shared.bind).finish()
     }
 }
 
 impl<T> Clone for Receiver<T> {
     fn clone(&self) -> Receiver<T> {
         self.shared.touch();
-        self.shared.state.borrow_mut().receivers += 1;
+        self.shared.state.lock().receivers += 1;
         let key = self.shared.key();
         Receiver { shared: self.shared.clone(), seen: self.seen, key }
     }
@@ -582,7 +578,7 @@ impl<T> Drop for Receiver<T> {
         let shared = &self.shared;
         shared.touch();
         let wakers: Vec<Waker> = {
-            let mut st = shared.state.borrow_mut();
+            let mut st = shared.state.lock();
             st.receivers -= 1;
             let key = self.key;
             st.rx_waiters.retain(|(k, _)| *k != key);
@@ -600,13 +596,13 @@ impl<T> Drop for Receiver<T> {
 
 impl<T> fmt::Debug for Receiver<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Receiver").field("channel", &self.shared.id).finish_non_exhaustive()
+        f.debug_struct("Receiver").field("channel", &self.shared.bind).finish_non_exhaustive()
     }
 }
 
 /// A borrow of a watch channel's value (tokio's `watch::Ref`).
 pub struct Ref<'a, T> {
-    inner: cell::Ref<'a, T>,
+    inner: RwLockReadGuard<'a, T>,
     has_changed: bool,
 }
 

@@ -30,11 +30,18 @@ pub fn sleep_until(deadline: Instant) -> Sleep {
     Sleep::register(context::current(), deadline)
 }
 
-/// A timer future (`Unpin`). The timer is registered at creation; dropping the
-/// future cancels it.
+/// A timer future (`Unpin`, and `Send` and `Sync` as tokio's). The timer is
+/// registered at creation in the current simulation; dropping the future cancels it.
+///
+/// # Panics
+/// Polling it, [`is_elapsed`](Sleep::is_elapsed) and [`reset`](Sleep::reset) panic
+/// when its simulation is not current on this thread (as tokio's timers panic
+/// outside their runtime). Dropped then, it cannot cancel its timer, which fires
+/// unobserved.
 #[must_use = "a timer does nothing unless awaited"]
 pub struct Sleep {
-    handle: Handle,
+    /// The simulation's number.
+    sim: u64,
     timer: TimerKey,
     deadline: Instant,
 }
@@ -42,7 +49,15 @@ pub struct Sleep {
 impl Sleep {
     fn register(handle: Handle, deadline: Instant) -> Sleep {
         let timer = handle.core.borrow_mut().timer_register(deadline);
-        Sleep { handle, timer, deadline }
+        Sleep { sim: handle.id, timer, deadline }
+    }
+
+    /// Its simulation.
+    #[track_caller]
+    fn home(&self) -> Handle {
+        context::home(self.sim).unwrap_or_else(|| {
+            panic!("a Lockstep timer (`sleep`, `interval`, `timeout`) was used while its simulation is not current on this thread")
+        })
     }
 
     /// When the timer fires.
@@ -52,12 +67,13 @@ impl Sleep {
 
     /// Whether the timer has fired.
     pub fn is_elapsed(&self) -> bool {
-        self.handle.core.borrow_mut().timer_fired(self.timer)
+        self.home().core.borrow_mut().timer_fired(self.timer)
     }
 
     /// Re-arms the timer for `deadline` (cancelling the old firing).
     pub fn reset(&mut self, deadline: Instant) {
-        let mut core = self.handle.core.borrow_mut();
+        let handle = self.home();
+        let mut core = handle.core.borrow_mut();
         core.timer_cancel(self.timer);
         self.timer = core.timer_register(deadline);
         self.deadline = deadline;
@@ -68,7 +84,7 @@ impl Future for Sleep {
     type Output = ();
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
-        if self.handle.core.borrow_mut().timer_poll(self.timer, cx.waker()) {
+        if self.home().core.borrow_mut().timer_poll(self.timer, cx.waker()) {
             Poll::Ready(())
         } else {
             Poll::Pending
@@ -78,7 +94,11 @@ impl Future for Sleep {
 
 impl Drop for Sleep {
     fn drop(&mut self) {
-        self.handle.core.borrow_mut().timer_cancel(self.timer);
+        if let Some(handle) = context::home(self.sim) {
+            if let Ok(mut core) = handle.core.try_borrow_mut() {
+                core.timer_cancel(self.timer);
+            }
+        }
     }
 }
 

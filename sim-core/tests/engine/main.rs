@@ -18,6 +18,7 @@ mod select;
 mod smoke;
 mod support;
 mod sync;
+mod sync_send;
 mod tape_text;
 mod timers;
 mod trace;

@@ -6,13 +6,12 @@
 //! name. Futures need not be `Send`: the simulation runs on one thread.
 
 use std::any::Any;
-use std::cell::{Cell, RefCell};
 use std::fmt;
 use std::future::Future;
 use std::panic::{resume_unwind, AssertUnwindSafe, Location};
 use std::pin::Pin;
-use std::rc::Rc;
-use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::task::{Context, Poll};
 
 use futures::FutureExt;
@@ -59,8 +58,8 @@ pub fn try_id() -> Option<Id> {
 /// waiting to be observed through it.
 struct Shared {
     name: String,
-    handle_alive: Cell<bool>,
-    panic: RefCell<Option<Box<dyn Any + Send>>>,
+    handle_alive: AtomicBool,
+    panic: Mutex<Option<Box<dyn Any + Send>>>,
 }
 
 /// What tokio's timers and I/O resources panic with outside a tokio runtime: such a
@@ -105,18 +104,18 @@ where
     F::Output: 'static,
 {
     let name = naming::name_for(location);
-    let shared = Rc::new(Shared { name: name.clone(), handle_alive: Cell::new(true), panic: RefCell::new(None) });
+    let shared = Arc::new(Shared { name: name.clone(), handle_alive: AtomicBool::new(true), panic: Mutex::new(None) });
     let task_side = shared.clone();
     let inner = sim_core::task::Builder::new().name(name).spawn(async move {
         match AssertUnwindSafe(future).catch_unwind().await {
             Ok(value) => Some(value),
             Err(payload) => {
                 let escape = panic_text(&*payload).is_some_and(|m| m.contains(TOKIO_CONTEXT_PANIC));
-                if escape || !task_side.handle_alive.get() {
+                if escape || !task_side.handle_alive.load(Ordering::Relaxed) {
                     // Nobody can observe it (or it is an escape): the run fails with it.
                     resume_unwind(payload);
                 }
-                *task_side.panic.borrow_mut() = Some(payload);
+                *task_side.panic.lock().unwrap_or_else(PoisonError::into_inner) = Some(payload);
                 None
             }
         }
@@ -169,7 +168,7 @@ pub async fn yield_now() {
 pub struct JoinHandle<T> {
     id: Id,
     inner: sim_core::JoinHandle<Option<T>>,
-    shared: Rc<Shared>,
+    shared: Arc<Shared>,
 }
 
 impl<T> JoinHandle<T> {
@@ -204,7 +203,7 @@ impl<T> Future for JoinHandle<T> {
             Poll::Pending => Poll::Pending,
             Poll::Ready(Ok(Some(value))) => Poll::Ready(Ok(value)),
             Poll::Ready(Ok(None)) => {
-                let payload = this.shared.panic.borrow_mut().take();
+                let payload = this.shared.panic.lock().unwrap_or_else(PoisonError::into_inner).take();
                 let payload = payload.unwrap_or_else(|| Box::new("the task's panic was already taken"));
                 Poll::Ready(Err(JoinError { id: this.id, repr: Repr::Panic(Mutex::new(payload)) }))
             }
@@ -215,8 +214,8 @@ impl<T> Future for JoinHandle<T> {
 
 impl<T> Drop for JoinHandle<T> {
     fn drop(&mut self) {
-        self.shared.handle_alive.set(false);
-        let unobserved = self.shared.panic.borrow_mut().take();
+        self.shared.handle_alive.store(false, Ordering::Relaxed);
+        let unobserved = self.shared.panic.lock().unwrap_or_else(PoisonError::into_inner).take();
         if let Some(payload) = unobserved {
             if sim_core::task::current_task().is_some() {
                 let message = panic_text(&*payload).unwrap_or("(non-string panic payload)");

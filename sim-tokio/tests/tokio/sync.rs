@@ -1,9 +1,6 @@
 //! `tokio::sync` under simulation: mpsc, oneshot, Notify and watch by tokio's names,
 //! deadlock reports naming the primitive and the wait, exact counts of orders,
 //! determinism, and tokio's edge cases.
-// Tokio code shares a `Notify` as `Arc<Notify>`; under simulation it is not `Sync`,
-// which clippy flags. The point here is that such code runs unchanged.
-#![allow(clippy::arc_with_non_send_sync)]
 
 use std::collections::BTreeSet;
 use std::sync::{Arc, Mutex};
@@ -369,4 +366,71 @@ fn blocking_send_and_recv_under_simulation_are_escapes_naming_the_task() {
         assert_eq!(task, "blocker");
         assert!(cause.contains("blocking_") && cause.contains("cannot block"), "{cause}");
     }
+}
+
+// ---- Send and Sync where tokio's are (tokio's tests assert the same) ----
+
+#[allow(dead_code)]
+fn assert_send<T: Send>() {}
+#[allow(dead_code)]
+fn assert_sync<T: Sync>() {}
+
+/// Compiles only while tokio's auto traits hold for every type, as in tokio's
+/// `sync_mpsc.rs`, `sync_oneshot.rs` and `sync_notify.rs`.
+#[allow(dead_code)]
+fn sync_types_are_send_and_sync_as_tokios() {
+    assert_send::<mpsc::Sender<i32>>();
+    assert_sync::<mpsc::Sender<i32>>();
+    assert_send::<mpsc::Receiver<i32>>();
+    assert_sync::<mpsc::Receiver<i32>>();
+    assert_send::<mpsc::UnboundedSender<i32>>();
+    assert_sync::<mpsc::UnboundedSender<i32>>();
+    assert_send::<mpsc::UnboundedReceiver<i32>>();
+    assert_sync::<mpsc::UnboundedReceiver<i32>>();
+    assert_send::<mpsc::Permit<'static, i32>>();
+    assert_send::<mpsc::OwnedPermit<i32>>();
+    assert_send::<oneshot::Sender<i32>>();
+    assert_sync::<oneshot::Sender<i32>>();
+    assert_send::<oneshot::Receiver<i32>>();
+    assert_sync::<oneshot::Receiver<i32>>();
+    assert_send::<watch::Sender<i32>>();
+    assert_sync::<watch::Sender<i32>>();
+    assert_send::<watch::Receiver<i32>>();
+    assert_sync::<watch::Receiver<i32>>();
+    assert_send::<Notify>();
+    assert_sync::<Notify>();
+    assert_send::<Arc<Notify>>();
+    assert_send::<tokio::sync::Notified<'static>>();
+    assert_sync::<tokio::sync::Notified<'static>>();
+    assert_send::<tokio::task::JoinHandle<i32>>();
+    assert_sync::<tokio::task::JoinHandle<i32>>();
+    assert_send::<tokio::task::AbortHandle>();
+    assert_sync::<tokio::task::AbortHandle>();
+    assert_send::<tokio::time::Sleep>();
+    assert_sync::<tokio::time::Sleep>();
+}
+
+/// A stream boxed as tokio users box it (`BoxStream`, `Pin<Box<dyn Future + Send>>`),
+/// and a primitive shared with a `std::thread`: they compile and run.
+#[tokio::test(seeds = 20)]
+async fn send_futures_box_and_a_primitive_crosses_a_thread() {
+    use futures::stream::{BoxStream, StreamExt};
+    let (tx, rx) = mpsc::channel::<u32>(4);
+    let stream: BoxStream<'static, u32> =
+        futures::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|v| (v, rx)) }).boxed();
+    let boxed: std::pin::Pin<Box<dyn std::future::Future<Output = Vec<u32>> + Send>> = Box::pin(stream.collect());
+    let sender = tokio::spawn(async move {
+        for i in 0..3 {
+            tx.send(i).await.unwrap();
+        }
+    });
+    assert_eq!(boxed.await, [0, 1, 2]);
+    sender.await.unwrap();
+    // A Notify made here and notified from a real thread outside the simulation: its
+    // permit is there when the thread is joined (the wake itself is foreign, so none
+    // is awaited here).
+    let bell = Arc::new(Notify::new());
+    let b = bell.clone();
+    std::thread::spawn(move || b.notify_one()).join().unwrap();
+    bell.notified().await;
 }

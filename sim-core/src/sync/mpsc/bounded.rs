@@ -3,7 +3,7 @@
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
-use std::rc::Rc;
+use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
@@ -20,7 +20,7 @@ const BLOCKING_SEND: &str =
 /// Sends values to a bounded channel's [`Receiver`]. Cloning makes another sender;
 /// the channel closes for the receiver when the last one is dropped.
 pub struct Sender<T> {
-    pub(super) chan: Rc<Chan<T>>,
+    pub(super) chan: Arc<Chan<T>>,
 }
 
 /// Receives values from a bounded channel, oldest first.
@@ -28,7 +28,7 @@ pub struct Sender<T> {
 /// Dropping it closes the channel: senders get errors and buffered or in-flight
 /// messages are dropped.
 pub struct Receiver<T> {
-    pub(super) chan: Rc<Chan<T>>,
+    pub(super) chan: Arc<Chan<T>>,
 }
 
 impl<T> Sender<T> {
@@ -197,7 +197,7 @@ impl<T> Sender<T> {
 
     /// Whether both senders send to the same channel.
     pub fn same_channel(&self, other: &Sender<T>) -> bool {
-        Rc::ptr_eq(&self.chan, &other.chan)
+        Arc::ptr_eq(&self.chan, &other.chan)
     }
 }
 
@@ -216,7 +216,7 @@ impl<T> Drop for Sender<T> {
 
 impl<T> fmt::Debug for Sender<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Sender").field("channel", &self.chan.id).finish_non_exhaustive()
+        f.debug_struct("Sender").field("channel", &self.chan.bind).finish_non_exhaustive()
     }
 }
 
@@ -335,7 +335,7 @@ impl<T> FusedStream for Receiver<T> {
 
 impl<T> fmt::Debug for Receiver<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Receiver").field("channel", &self.chan.id).finish_non_exhaustive()
+        f.debug_struct("Receiver").field("channel", &self.chan.bind).finish_non_exhaustive()
     }
 }
 
@@ -378,7 +378,7 @@ impl<T> Drop for SendFuture<'_, T> {
 
 impl<T> fmt::Debug for SendFuture<'_, T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("SendFuture").field("channel", &self.chan.id).finish_non_exhaustive()
+        f.debug_struct("SendFuture").field("channel", &self.chan.bind).finish_non_exhaustive()
     }
 }
 
@@ -431,7 +431,7 @@ impl<T> Drop for Permit<'_, T> {
 
 impl<T> fmt::Debug for Permit<'_, T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Permit").field("channel", &self.chan.map(|c| c.id)).finish()
+        f.debug_struct("Permit").field("channel", &self.chan.map(|c| &c.bind)).finish()
     }
 }
 
@@ -467,13 +467,13 @@ impl<T> Drop for OwnedPermit<T> {
 
 impl<T> fmt::Debug for OwnedPermit<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("OwnedPermit").field("channel", &self.sender.as_ref().map(|s| s.chan.id)).finish()
+        f.debug_struct("OwnedPermit").field("channel", &self.sender.as_ref().map(|s| &s.chan.bind)).finish()
     }
 }
 
 /// A sender that does not keep the channel open (made by [`Sender::downgrade`]).
 pub struct WeakSender<T> {
-    chan: Rc<Chan<T>>,
+    chan: Arc<Chan<T>>,
 }
 
 impl<T> WeakSender<T> {
@@ -508,6 +508,6 @@ impl<T> Drop for WeakSender<T> {
 
 impl<T> fmt::Debug for WeakSender<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("WeakSender").field("channel", &self.chan.id).finish_non_exhaustive()
+        f.debug_struct("WeakSender").field("channel", &self.chan.bind).finish_non_exhaustive()
     }
 }

@@ -14,20 +14,20 @@
 //! so a waker that reaches back into the channel (or the simulation) cannot find it
 //! borrowed.
 
-use std::cell::{Cell, Ref, RefCell, RefMut};
 use std::collections::VecDeque;
 use std::ops::{Deref, DerefMut};
 use std::panic::Location;
-use std::rc::{Rc, Weak};
+use std::sync::{Arc, Weak};
 use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
-use crate::context::Handle;
+use parking_lot::{Mutex, MutexGuard};
+
 use crate::core::Deliver;
-use crate::footprint::Access;
+use crate::sync::bind::Binding;
 use crate::time::Instant;
 use crate::trace::RecordKind;
-use crate::{ChannelId, Wait};
+use crate::Wait;
 
 /// Where a blocked send stands in the queue of waiting senders.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -47,16 +47,16 @@ pub(super) enum Refused {
 }
 
 pub(super) struct Chan<T> {
-    pub(super) id: ChannelId,
-    handle: Handle,
+    /// Its simulation, reached at each operation.
+    pub(super) bind: Binding,
     bound: Option<usize>,
     latency: Option<Duration>,
-    /// Hashes a message for the fingerprint, once the channel opted in.
-    values: Cell<Option<crate::trace::ValueHashFn<T>>>,
-    state: RefCell<State<T>>,
+    state: Mutex<State<T>>,
 }
 
 pub(super) struct State<T> {
+    /// Hashes a message for the fingerprint, once the channel opted in.
+    values: Option<crate::trace::ValueHashFn<T>>,
     buffer: VecDeque<T>,
     in_flight: VecDeque<(Instant, T)>,
     senders: usize,
@@ -107,20 +107,13 @@ impl<T> State<T> {
 impl<T> Chan<T> {
     /// A channel with one sender, registered on the simulation under `name` (or a
     /// default `mpsc-N` name).
-    pub(super) fn new(
-        handle: Handle,
-        name: Option<String>,
-        at: &'static Location<'static>,
-        bound: Option<usize>,
-    ) -> Rc<Chan<T>> {
-        let id = handle.core.borrow_mut().register_channel(name, at);
-        Rc::new(Chan {
-            id,
-            handle,
+    pub(super) fn new(name: Option<String>, at: &'static Location<'static>, bound: Option<usize>) -> Arc<Chan<T>> {
+        Arc::new(Chan {
+            bind: Binding::at(name, at),
             bound,
             latency: None,
-            values: Cell::new(None),
-            state: RefCell::new(State {
+            state: Mutex::new(State {
+                values: None,
                 buffer: VecDeque::new(),
                 in_flight: VecDeque::new(),
                 senders: 1,
@@ -141,21 +134,26 @@ impl<T> Chan<T> {
 
     /// Like [`Chan::new`], but messages travel as delivery events due `latency` after
     /// their send.
+    ///
+    /// # Panics
+    /// With a latency, when no simulation is current (delivery events need one).
     pub(super) fn with_latency(
-        handle: Handle,
         name: Option<String>,
         at: &'static Location<'static>,
         bound: Option<usize>,
         latency: Option<Duration>,
-    ) -> Rc<Chan<T>>
+    ) -> Arc<Chan<T>>
     where
         T: 'static,
     {
-        let mut chan = Chan::new(handle, name, at, bound);
+        let mut chan = Chan::new(name, at, bound);
         if latency.is_some() {
-            Rc::get_mut(&mut chan).expect("just created").latency = latency;
-            let target: Weak<dyn Deliver> = Rc::downgrade(&chan) as Weak<dyn Deliver>;
-            chan.handle.core.borrow_mut().set_deliver_target(chan.id, target);
+            Arc::get_mut(&mut chan).expect("just created").latency = latency;
+            let target: Weak<dyn Deliver> = Arc::downgrade(&chan) as Weak<dyn Deliver>;
+            let bound = chan.bind.reach().expect(
+                "an mpsc channel with a latency needs a current simulation (its messages travel as the simulation's delivery events)",
+            );
+            bound.handle.core.borrow_mut().set_deliver_target(bound.id, target);
         }
         chan
     }
@@ -164,18 +162,18 @@ impl<T> Chan<T> {
     /// Wakers queued on it are called when the guard is dropped.
     fn state(&self) -> StateMut<'_, T> {
         self.touch();
-        StateMut(Some(self.state.borrow_mut()))
+        StateMut(Some(self.state.lock()))
     }
 
     /// The shared state, to read; the running step's footprint notes the channel.
-    fn read(&self) -> Ref<'_, State<T>> {
+    fn read(&self) -> MutexGuard<'_, State<T>> {
         self.touch();
-        self.state.borrow()
+        self.state.lock()
     }
 
     #[inline]
     fn touch(&self) {
-        self.handle.touch(Access::Channel(self.id));
+        self.bind.touch();
     }
 
     /// From now on, every message sent or received is fingerprinted by value.
@@ -183,11 +181,11 @@ impl<T> Chan<T> {
     where
         T: std::hash::Hash,
     {
-        self.values.set(Some(crate::trace::value_hash::<T>));
+        self.state.lock().values = Some(crate::trace::value_hash::<T>);
     }
 
-    fn value_of(&self, value: &T) -> Option<u64> {
-        self.values.get().map(|hash| hash(value))
+    fn value_of(st: &State<T>, value: &T) -> Option<u64> {
+        st.values.map(|hash| hash(value))
     }
 
     // ---- senders ----
@@ -275,7 +273,7 @@ impl<T> Chan<T> {
         value: &mut Option<T>,
         cx: &Context<'_>,
     ) -> Poll<Result<(), T>> {
-        match self.poll_slot(slot, cx, Wait::Send(self.id)) {
+        match self.poll_slot(slot, cx, Wait::Send) {
             Poll::Pending => Poll::Pending,
             Poll::Ready(None) => Poll::Ready(Err(value.take().expect("send polled after completion"))),
             Poll::Ready(Some(mut st)) => {
@@ -287,7 +285,7 @@ impl<T> Chan<T> {
 
     /// One poll of a waiting reservation: `Ok` once a slot is held for a permit.
     pub(super) fn poll_reserve(&self, slot: &mut SendSlot, cx: &Context<'_>) -> Poll<Result<(), ()>> {
-        match self.poll_slot(slot, cx, Wait::Reserve(self.id)) {
+        match self.poll_slot(slot, cx, Wait::Reserve) {
             Poll::Pending => Poll::Pending,
             Poll::Ready(None) => Poll::Ready(Err(())),
             Poll::Ready(Some(mut st)) => {
@@ -312,7 +310,7 @@ impl<T> Chan<T> {
 
     fn reserve_slot(&self, st: &mut State<T>) {
         st.reserved += 1;
-        self.handle.core.borrow_mut().record_channel(RecordKind::Reserve, self.id);
+        self.bind.record(RecordKind::Reserve);
     }
 
     /// A permit sends: its slot becomes the message's. On a closed channel the value
@@ -337,7 +335,12 @@ impl<T> Chan<T> {
 
     /// One poll of a waiting send or reservation: the state (to use the slot) when
     /// it may go ahead, `None` when the receiver is gone, or pending (queued).
-    fn poll_slot(&self, slot: &mut SendSlot, cx: &Context<'_>, wait: Wait) -> Poll<Option<StateMut<'_, T>>> {
+    fn poll_slot(
+        &self,
+        slot: &mut SendSlot,
+        cx: &Context<'_>,
+        wait: fn(crate::ChannelId) -> Wait,
+    ) -> Poll<Option<StateMut<'_, T>>> {
         let mut st = self.state();
         if st.rx_closed {
             self.forget(&mut st, slot);
@@ -365,7 +368,7 @@ impl<T> Chan<T> {
             }
         }
         drop(st);
-        self.handle.core.borrow_mut().wait_on(wait);
+        self.bind.wait_on(wait);
         Poll::Pending
     }
 
@@ -390,7 +393,7 @@ impl<T> Chan<T> {
             }
         }
         drop(st);
-        self.handle.core.borrow_mut().wait_on(Wait::Closed(self.id));
+        self.bind.wait_on(Wait::Closed);
         Poll::Pending
     }
 
@@ -439,8 +442,17 @@ impl<T> Chan<T> {
     /// Puts a message in the buffer (waking the receiver), or in flight when the
     /// channel has a latency; records the send.
     fn deposit(&self, st: &mut State<T>, value: T) {
-        let hash = self.value_of(&value);
-        let mut core = self.handle.core.borrow_mut();
+        let hash = Chan::value_of(st, &value);
+        let bound = self.bind.reach();
+        let core = bound.as_ref().and_then(|b| b.handle.core.try_borrow_mut().ok());
+        let Some((mut core, bound)) = core.zip(bound.as_ref()) else {
+            // Outside any simulation (or in another one): delivered at once.
+            st.buffer.push_back(value);
+            if let Some(w) = st.rx_waker.take() {
+                st.wake(w);
+            }
+            return;
+        };
         match self.latency {
             None => {
                 st.buffer.push_back(value);
@@ -453,17 +465,17 @@ impl<T> Chan<T> {
                 let head = st.in_flight.is_empty();
                 st.in_flight.push_back((due, value));
                 if head {
-                    core.schedule_delivery(self.id, due);
+                    core.schedule_delivery(bound.id, due);
                 }
             }
         }
-        core.record_message(RecordKind::Send, self.id, hash);
+        core.record_message(RecordKind::Send, bound.id, hash);
     }
 
     fn record_close(&self, st: &mut State<T>) {
         if !st.close_recorded {
             st.close_recorded = true;
-            self.handle.core.borrow_mut().record_channel(RecordKind::Close, self.id);
+            self.bind.record(RecordKind::Close);
         }
     }
 
@@ -473,8 +485,8 @@ impl<T> Chan<T> {
     fn take(&self, st: &mut State<T>) -> Option<T> {
         let value = st.buffer.pop_front()?;
         self.grant_waiters(st);
-        let hash = self.value_of(&value);
-        self.handle.core.borrow_mut().record_message(RecordKind::Recv, self.id, hash);
+        let hash = Chan::value_of(st, &value);
+        self.bind.record_message(RecordKind::Recv, hash);
         Some(value)
     }
 
@@ -491,7 +503,7 @@ impl<T> Chan<T> {
             slot => *slot = Some(cx.waker().clone()),
         }
         drop(st);
-        self.handle.core.borrow_mut().wait_on(Wait::Recv(self.id));
+        self.bind.wait_on(Wait::Recv);
         Poll::Pending
     }
 
@@ -520,7 +532,7 @@ impl<T> Chan<T> {
             slot => *slot = Some(cx.waker().clone()),
         }
         drop(st);
-        self.handle.core.borrow_mut().wait_on(Wait::Recv(self.id));
+        self.bind.wait_on(Wait::Recv);
         Poll::Pending
     }
 
@@ -615,7 +627,7 @@ impl<T> Deliver for Chan<T> {
 
 /// The state borrowed to change it. Wakers queued with `State::wake` while it is
 /// held are called after the borrow ends.
-pub(super) struct StateMut<'a, T>(Option<RefMut<'a, State<T>>>);
+pub(super) struct StateMut<'a, T>(Option<MutexGuard<'a, State<T>>>);
 
 impl<T> Deref for StateMut<'_, T> {
     type Target = State<T>;

@@ -2,7 +2,7 @@
 
 use std::fmt;
 use std::pin::Pin;
-use std::rc::Rc;
+use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use futures::stream::{FusedStream, Stream};
@@ -15,7 +15,7 @@ use super::{ClosedFuture, Recv, RecvMany};
 /// Cloning makes another sender; the channel closes for the receiver when the last
 /// one is dropped.
 pub struct UnboundedSender<T> {
-    pub(super) chan: Rc<Chan<T>>,
+    pub(super) chan: Arc<Chan<T>>,
 }
 
 /// Receives values from an unbounded channel, oldest first.
@@ -23,7 +23,7 @@ pub struct UnboundedSender<T> {
 /// Dropping it closes the channel: senders get errors and buffered or in-flight
 /// messages are dropped.
 pub struct UnboundedReceiver<T> {
-    pub(super) chan: Rc<Chan<T>>,
+    pub(super) chan: Arc<Chan<T>>,
 }
 
 impl<T> UnboundedSender<T> {
@@ -79,7 +79,7 @@ impl<T> UnboundedSender<T> {
 
     /// Whether both senders send to the same channel.
     pub fn same_channel(&self, other: &UnboundedSender<T>) -> bool {
-        Rc::ptr_eq(&self.chan, &other.chan)
+        Arc::ptr_eq(&self.chan, &other.chan)
     }
 }
 
@@ -98,7 +98,7 @@ impl<T> Drop for UnboundedSender<T> {
 
 impl<T> fmt::Debug for UnboundedSender<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("UnboundedSender").field("channel", &self.chan.id).finish_non_exhaustive()
+        f.debug_struct("UnboundedSender").field("channel", &self.chan.bind).finish_non_exhaustive()
     }
 }
 
@@ -206,14 +206,14 @@ impl<T> FusedStream for UnboundedReceiver<T> {
 
 impl<T> fmt::Debug for UnboundedReceiver<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("UnboundedReceiver").field("channel", &self.chan.id).finish_non_exhaustive()
+        f.debug_struct("UnboundedReceiver").field("channel", &self.chan.bind).finish_non_exhaustive()
     }
 }
 
 /// An unbounded sender that does not keep the channel open (made by
 /// [`UnboundedSender::downgrade`]).
 pub struct WeakUnboundedSender<T> {
-    chan: Rc<Chan<T>>,
+    chan: Arc<Chan<T>>,
 }
 
 impl<T> WeakUnboundedSender<T> {
@@ -248,6 +248,6 @@ impl<T> Drop for WeakUnboundedSender<T> {
 
 impl<T> fmt::Debug for WeakUnboundedSender<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("WeakUnboundedSender").field("channel", &self.chan.id).finish_non_exhaustive()
+        f.debug_struct("WeakUnboundedSender").field("channel", &self.chan.bind).finish_non_exhaustive()
     }
 }

@@ -11,9 +11,11 @@
 //! Differences from tokio, all reported rather than silently wrong:
 //! - `blocking_send` / `blocking_recv` stop the run with an escape naming the task: a
 //!   simulated task cannot block its thread.
-//! - The types are not `Send`/`Sync` (one simulation runs on one thread); code that
-//!   needs them to be (`tokio::spawn` on a multi-thread runtime) still compiles, since
-//!   the simulated `spawn` does not ask for `Send`.
+//! - The types are `Send`/`Sync` exactly where tokio's are, and work outside any
+//!   simulation as plain async code (wakers only, nothing recorded), as tokio's work
+//!   without a runtime. One created outside a simulation is recorded from its first
+//!   use inside one; one used in a second simulation stops that run with an escape
+//!   (see `sim_core::sync`).
 //! - A `watch::Ref` held while a sender writes fails the run with a panic naming the
 //!   channel, where tokio would block the writer.
 

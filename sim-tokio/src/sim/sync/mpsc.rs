@@ -15,7 +15,7 @@ pub mod error {
 /// A bounded channel with room for `buffer` messages, named after the caller's line.
 ///
 /// # Panics
-/// When `buffer` is 0 (as tokio), or outside a simulation.
+/// When `buffer` is 0 (as tokio).
 #[track_caller]
 pub fn channel<T>(buffer: usize) -> (Sender<T>, Receiver<T>) {
     assert!(buffer > 0, "mpsc bounded channel requires buffer > 0");
@@ -23,9 +23,6 @@ pub fn channel<T>(buffer: usize) -> (Sender<T>, Receiver<T>) {
 }
 
 /// An unbounded channel, named after the caller's line.
-///
-/// # Panics
-/// Outside a simulation.
 #[track_caller]
 pub fn unbounded_channel<T>() -> (UnboundedSender<T>, UnboundedReceiver<T>) {
     sim_core::sync::mpsc::unbounded_channel_named(crate::lockstep::naming::name_for(Location::caller()))

@@ -10,9 +10,6 @@ pub mod error {
 }
 
 /// A one-shot channel, named after the caller's line.
-///
-/// # Panics
-/// Outside a simulation.
 #[track_caller]
 pub fn channel<T>() -> (Sender<T>, Receiver<T>) {
     sim_core::sync::oneshot::channel_named(crate::lockstep::naming::name_for(Location::caller()))

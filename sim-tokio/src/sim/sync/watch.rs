@@ -10,9 +10,6 @@ pub mod error {
 }
 
 /// A watch channel holding `init`, named after the caller's line.
-///
-/// # Panics
-/// Outside a simulation.
 #[track_caller]
 pub fn channel<T>(init: T) -> (Sender<T>, Receiver<T>) {
     sim_core::sync::watch::channel_named(crate::lockstep::naming::name_for(Location::caller()), init)

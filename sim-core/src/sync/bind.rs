@@ -1,0 +1,168 @@
+//! How a primitive reaches the simulation it belongs to (see the pattern in
+//! [`crate::sync`]'s module documentation).
+//!
+//! A primitive holds a [`Binding`], never a handle to the simulation: the binding is
+//! `Send + Sync` (a name, a creation site, and once registered, the simulation's
+//! number and the primitive's id there). Each operation asks [`Binding::reach`] for
+//! the simulation current on this thread:
+//! - none: the primitive works as plain async code (wakers only, nothing recorded);
+//! - the one it is registered in: the operation is traced, footprinted, waited on;
+//! - it is not registered yet (created outside any simulation): it registers now, in
+//!   this one, and is recorded from this first use on;
+//! - another simulation: the run stops with [`FailureKind::Escape`](crate::FailureKind::Escape)
+//!   naming the task and the primitive (its ids, waits and trace belong to the first
+//!   simulation, so recording it here would be wrong), and the operation goes on
+//!   unrecorded until the run stops after the current step.
+
+use std::panic::Location;
+use std::sync::OnceLock;
+
+use crate::context::{self, Handle};
+use crate::core::location_name;
+use crate::footprint::Access;
+use crate::trace::RecordKind;
+use crate::{ChannelId, Wait};
+
+/// The simulation a primitive is registered in, reached at each operation.
+pub(crate) struct Binding {
+    /// The explicit name, or the enclosing `named` scope's at creation.
+    name: Option<String>,
+    /// The creation site, the default name.
+    at: &'static Location<'static>,
+    /// The simulation's number and the primitive's id there, from its first use in one.
+    slot: OnceLock<(u64, ChannelId)>,
+}
+
+/// A primitive in its own simulation, current on this thread.
+pub(crate) struct Bound {
+    pub(crate) handle: Handle,
+    pub(crate) id: ChannelId,
+}
+
+impl Bound {
+    /// Notes the primitive in the running step's footprint (when footprints are collected).
+    #[inline]
+    pub(crate) fn touch(&self) {
+        self.handle.touch(Access::Channel(self.id));
+    }
+
+    /// Records an operation by the running task.
+    pub(crate) fn record(&self, kind: RecordKind) {
+        if let Ok(mut core) = self.handle.core.try_borrow_mut() {
+            core.record_channel(kind, self.id);
+        }
+    }
+
+    /// Records a send or receive, with the value's hash when the primitive fingerprints values.
+    pub(crate) fn record_message(&self, kind: RecordKind, hash: Option<u64>) {
+        if let Ok(mut core) = self.handle.core.try_borrow_mut() {
+            core.record_message(kind, self.id, hash);
+        }
+    }
+
+    /// Records that the running task waits on this primitive (for deadlock reports).
+    pub(crate) fn wait_on(&self, wait: impl FnOnce(ChannelId) -> Wait) {
+        if let Ok(mut core) = self.handle.core.try_borrow_mut() {
+            core.wait_on(wait(self.id));
+        }
+    }
+}
+
+impl Binding {
+    /// A binding named `name` (else the enclosing scope's name, else the caller's
+    /// line), registered at once in the current simulation if there is one.
+    #[track_caller]
+    pub(crate) fn new(name: Option<String>) -> Binding {
+        Binding::at(name, Location::caller())
+    }
+
+    /// As [`Binding::new`], created at `at`.
+    pub(crate) fn at(name: Option<String>, at: &'static Location<'static>) -> Binding {
+        let binding = Binding { name: name.or_else(context::scoped_name), at, slot: OnceLock::new() };
+        drop(binding.reach());
+        binding
+    }
+
+    /// The primitive's id in the simulation it is registered in, if any.
+    pub(crate) fn id(&self) -> Option<ChannelId> {
+        self.slot.get().map(|&(_, id)| id)
+    }
+
+    /// The name the primitive has (or will have) in traces.
+    pub(crate) fn name(&self) -> String {
+        self.name.clone().unwrap_or_else(|| location_name(self.at))
+    }
+
+    /// The current simulation, when the primitive belongs to it (registering it on
+    /// first use); `None` outside any simulation, or in another one (which then
+    /// stops with an escape).
+    pub(crate) fn reach(&self) -> Option<Bound> {
+        let handle = context::try_current()?;
+        match self.slot.get() {
+            Some(&(sim, id)) if sim == handle.id => Some(Bound { handle, id }),
+            Some(_) => {
+                if let Ok(mut core) = handle.core.try_borrow_mut() {
+                    let task = core.current;
+                    core.escape(
+                        task,
+                        format!(
+                            "`{}` was registered in another simulation: a sync primitive belongs to the first \
+                             simulation that uses it (create one per simulation)",
+                            self.name()
+                        ),
+                    );
+                }
+                None
+            }
+            None => {
+                let id = handle.core.try_borrow_mut().ok()?.register_channel(self.name.clone(), self.at);
+                match self.slot.set((handle.id, id)) {
+                    Ok(()) => Some(Bound { handle, id }),
+                    // Registered meanwhile from another thread's simulation.
+                    Err(_) => {
+                        drop(handle);
+                        self.reach()
+                    }
+                }
+            }
+        }
+    }
+
+    /// Notes the primitive in the running step's footprint.
+    #[inline]
+    pub(crate) fn touch(&self) {
+        if let Some(b) = self.reach() {
+            b.touch();
+        }
+    }
+
+    /// Records an operation by the running task.
+    pub(crate) fn record(&self, kind: RecordKind) {
+        if let Some(b) = self.reach() {
+            b.record(kind);
+        }
+    }
+
+    /// Records a send or receive.
+    pub(crate) fn record_message(&self, kind: RecordKind, hash: Option<u64>) {
+        if let Some(b) = self.reach() {
+            b.record_message(kind, hash);
+        }
+    }
+
+    /// Records that the running task waits on this primitive.
+    pub(crate) fn wait_on(&self, wait: impl FnOnce(ChannelId) -> Wait) {
+        if let Some(b) = self.reach() {
+            b.wait_on(wait);
+        }
+    }
+}
+
+impl std::fmt::Debug for Binding {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.id() {
+            Some(id) => write!(f, "{}", id.0),
+            None => f.write_str("unregistered"),
+        }
+    }
+}

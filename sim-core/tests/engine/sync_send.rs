@@ -1,0 +1,388 @@
+//! The sync primitives are `Send`/`Sync` exactly where tokio's are, work as plain
+//! async code outside any simulation, are recorded from their first use when
+//! created outside one, and stop a second simulation that uses them with an escape.
+
+use std::future::Future;
+use std::pin::pin;
+use std::sync::Arc;
+use std::task::{Context, Poll, Wake, Waker};
+
+use sim_core::sync::{mpsc, oneshot, watch, Notify};
+use sim_core::trace::RecordKind;
+use sim_core::{spawn, Config, FailureKind, Sim, TraceMode};
+
+// ---- auto traits, as tokio's (tokio's tests assert the same) ----
+
+#[allow(dead_code)]
+fn is_send<T: Send>() {}
+#[allow(dead_code)]
+fn is_sync<T: Sync>() {}
+#[allow(dead_code)]
+fn is_unpin<T: Unpin>() {}
+
+/// Not `Send`, not `Sync`: the element type tokio's bounds are about.
+#[allow(dead_code)]
+type NotSend = std::rc::Rc<u8>;
+
+/// Compiles only while every assertion holds; the negative ones are below.
+#[allow(dead_code)]
+fn auto_traits_are_tokios() {
+    is_send::<mpsc::Sender<u8>>();
+    is_sync::<mpsc::Sender<u8>>();
+    is_send::<mpsc::Receiver<u8>>();
+    is_sync::<mpsc::Receiver<u8>>();
+    is_send::<mpsc::UnboundedSender<u8>>();
+    is_sync::<mpsc::UnboundedSender<u8>>();
+    is_send::<mpsc::UnboundedReceiver<u8>>();
+    is_sync::<mpsc::UnboundedReceiver<u8>>();
+    is_send::<mpsc::WeakSender<u8>>();
+    is_sync::<mpsc::WeakSender<u8>>();
+    is_send::<mpsc::WeakUnboundedSender<u8>>();
+    is_sync::<mpsc::WeakUnboundedSender<u8>>();
+    is_send::<mpsc::Permit<'static, u8>>();
+    is_sync::<mpsc::Permit<'static, u8>>();
+    is_send::<mpsc::OwnedPermit<u8>>();
+    is_sync::<mpsc::OwnedPermit<u8>>();
+    is_send::<mpsc::SendFuture<'static, u8>>();
+    is_send::<mpsc::Recv<'static, u8>>();
+    is_send::<oneshot::Sender<u8>>();
+    is_sync::<oneshot::Sender<u8>>();
+    is_send::<oneshot::Receiver<u8>>();
+    is_sync::<oneshot::Receiver<u8>>();
+    is_unpin::<oneshot::Receiver<u8>>();
+    is_send::<watch::Sender<u8>>();
+    is_sync::<watch::Sender<u8>>();
+    is_send::<watch::Receiver<u8>>();
+    is_sync::<watch::Receiver<u8>>();
+    is_sync::<watch::Ref<'static, u8>>();
+    is_send::<Notify>();
+    is_sync::<Notify>();
+    is_send::<Arc<Notify>>();
+    is_send::<sim_core::sync::Notified<'static>>();
+    is_sync::<sim_core::sync::Notified<'static>>();
+    is_send::<sim_core::JoinHandle<u8>>();
+    is_sync::<sim_core::JoinHandle<u8>>();
+    is_send::<sim_core::task::AbortHandle>();
+    is_sync::<sim_core::task::AbortHandle>();
+    is_send::<sim_core::JoinError>();
+    is_sync::<sim_core::JoinError>();
+    // Futures of methods, as tokio users box them (`BoxStream`, `.boxed()`).
+    fn future_is_send<F: Future + Send>(_: &F) {}
+    let (tx, mut rx) = mpsc::channel::<u8>(1);
+    future_is_send(&tx.send(1));
+    future_is_send(&tx.reserve());
+    future_is_send(&tx.closed());
+    future_is_send(&rx.recv());
+    let (wtx, mut wrx) = watch::channel(0u8);
+    future_is_send(&wrx.changed());
+    future_is_send(&wtx.closed());
+    let notify = Notify::new();
+    future_is_send(&notify.notified());
+}
+
+/// The negative half, checked with the "autoref specialisation" trick: a type
+/// that is `Send` takes the inherent method, any other type the trait's.
+macro_rules! is_send {
+    ($t:ty) => {{
+        struct Probe<T: ?Sized>(std::marker::PhantomData<T>);
+        #[allow(dead_code)]
+        trait No {
+            fn send(&self) -> bool {
+                false
+            }
+        }
+        impl<T: ?Sized> No for Probe<T> {}
+        impl<T: ?Sized + Send> Probe<T> {
+            #[allow(dead_code)]
+            fn send(&self) -> bool {
+                true
+            }
+        }
+        Probe::<$t>(std::marker::PhantomData).send()
+    }};
+}
+
+macro_rules! is_sync {
+    ($t:ty) => {{
+        struct Probe<T: ?Sized>(std::marker::PhantomData<T>);
+        #[allow(dead_code)]
+        trait No {
+            fn sync(&self) -> bool {
+                false
+            }
+        }
+        impl<T: ?Sized> No for Probe<T> {}
+        impl<T: ?Sized + Sync> Probe<T> {
+            #[allow(dead_code)]
+            fn sync(&self) -> bool {
+                true
+            }
+        }
+        Probe::<$t>(std::marker::PhantomData).sync()
+    }};
+}
+
+#[test]
+fn auto_traits_follow_the_element_type_as_tokios_do() {
+    // The probes themselves.
+    assert!(is_send!(u8) && !is_send!(NotSend) && !is_sync!(std::cell::Cell<u8>));
+    // tokio: mpsc and oneshot handles are Send + Sync when T: Send.
+    assert!(!is_send!(mpsc::Sender<NotSend>));
+    assert!(!is_sync!(mpsc::Sender<NotSend>));
+    assert!(!is_send!(mpsc::Receiver<NotSend>));
+    assert!(!is_send!(mpsc::UnboundedSender<NotSend>));
+    assert!(!is_send!(oneshot::Sender<NotSend>));
+    assert!(!is_send!(oneshot::Receiver<NotSend>));
+    // tokio: watch handles need T: Send + Sync (the value is shared by reference).
+    assert!(is_send!(watch::Sender<u8>));
+    assert!(!is_send!(watch::Sender<std::cell::Cell<u8>>));
+    assert!(!is_sync!(watch::Receiver<std::cell::Cell<u8>>));
+    // tokio: a watch::Ref holds a read lock's guard: not Send.
+    assert!(!is_send!(watch::Ref<'static, u8>));
+    // tokio: JoinHandle<T> is Send when T: Send.
+    assert!(!is_send!(sim_core::JoinHandle<NotSend>));
+    assert!(is_send!(sim_core::JoinHandle<u8>));
+}
+
+// ---- outside any simulation: plain async code ----
+
+struct CountWake(std::sync::atomic::AtomicUsize);
+
+impl Wake for CountWake {
+    fn wake(self: Arc<Self>) {
+        self.wake_by_ref();
+    }
+    fn wake_by_ref(self: &Arc<Self>) {
+        self.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+fn counting_waker() -> (Arc<CountWake>, Waker) {
+    let count = Arc::new(CountWake(std::sync::atomic::AtomicUsize::new(0)));
+    (count.clone(), Waker::from(count))
+}
+
+fn wakes(count: &CountWake) -> usize {
+    count.0.load(std::sync::atomic::Ordering::SeqCst)
+}
+
+/// As tokio's own tests do with `tokio_test::task::spawn`: poll by hand, with no
+/// simulation (and no runtime) on the thread.
+#[test]
+fn primitives_work_as_plain_async_code_outside_a_simulation() {
+    let (count, waker) = counting_waker();
+    let mut cx = Context::from_waker(&waker);
+
+    let (tx, mut rx) = mpsc::channel::<u32>(1);
+    {
+        let mut recv = pin!(rx.recv());
+        assert!(recv.as_mut().poll(&mut cx).is_pending());
+        tx.try_send(7).unwrap();
+        assert_eq!(wakes(&count), 1, "the send woke the receiver");
+        assert_eq!(recv.poll(&mut cx), Poll::Ready(Some(7)));
+    }
+    tx.try_send(8).unwrap();
+    {
+        let mut send = pin!(tx.send(9));
+        assert!(send.as_mut().poll(&mut cx).is_pending(), "full");
+        assert_eq!(rx.try_recv(), Ok(8));
+        assert_eq!(wakes(&count), 2, "the freed slot woke the sender");
+        assert!(send.poll(&mut cx).is_ready());
+    }
+    assert_eq!(rx.try_recv(), Ok(9));
+
+    let (otx, mut orx) = oneshot::channel::<&str>();
+    assert!(Pin::new(&mut orx).poll(&mut cx).is_pending());
+    otx.send("done").unwrap();
+    assert_eq!(wakes(&count), 3);
+    assert_eq!(Pin::new(&mut orx).poll(&mut cx), Poll::Ready(Ok("done")));
+
+    let notify = Notify::new();
+    {
+        let mut notified = pin!(notify.notified());
+        assert!(notified.as_mut().poll(&mut cx).is_pending());
+        notify.notify_one();
+        assert_eq!(wakes(&count), 4);
+        assert!(notified.poll(&mut cx).is_ready());
+    }
+
+    let (wtx, mut wrx) = watch::channel(1);
+    {
+        let mut changed = pin!(wrx.changed());
+        assert!(changed.as_mut().poll(&mut cx).is_pending());
+        wtx.send(2).unwrap();
+        assert_eq!(wakes(&count), 5);
+        assert!(changed.poll(&mut cx).is_ready());
+    }
+    assert_eq!(*wrx.borrow_and_update(), 2);
+}
+
+use std::pin::Pin;
+
+/// Senders on other OS threads, a receiver here: the channel is a real
+/// multi-thread channel when no simulation is involved.
+#[test]
+fn primitives_cross_threads_outside_a_simulation() {
+    let (tx, mut rx) = mpsc::unbounded_channel::<u32>();
+    let notify = Arc::new(Notify::new());
+    let threads: Vec<_> = (0..4)
+        .map(|i| {
+            let tx = tx.clone();
+            let notify = notify.clone();
+            std::thread::spawn(move || {
+                tx.send(i).unwrap();
+                notify.notify_one();
+            })
+        })
+        .collect();
+    drop(tx);
+    for t in threads {
+        t.join().unwrap();
+    }
+    let mut got: Vec<u32> = std::iter::from_fn(|| rx.try_recv().ok()).collect();
+    got.sort_unstable();
+    assert_eq!(got, [0, 1, 2, 3]);
+    let (_count, waker) = counting_waker();
+    let mut notified = pin!(notify.notified());
+    assert!(notified.as_mut().poll(&mut Context::from_waker(&waker)).is_ready(), "a stored permit");
+}
+
+// ---- created outside, used inside; used in two simulations ----
+
+/// A channel made before any simulation exists is registered in the first one that
+/// uses it, under its name, and recorded from that use on.
+#[test]
+fn a_primitive_created_outside_is_recorded_from_its_first_use_inside() {
+    let (tx, mut rx) = mpsc::channel_named::<u32>("early", 4);
+    tx.try_send(1).unwrap(); // outside: not recorded anywhere
+    let mut sim = Sim::new(Config::default().trace(TraceMode::Full));
+    sim.spawn_named("producer", async move {
+        tx.send(2).await.unwrap();
+    });
+    sim.spawn_named("consumer", async move {
+        assert_eq!(rx.recv().await, Some(1));
+        assert_eq!(rx.recv().await, Some(2));
+        assert_eq!(rx.recv().await, None);
+    });
+    sim.run().unwrap();
+    let sends: Vec<String> = sim
+        .trace()
+        .lines
+        .iter()
+        .filter(|l| matches!(l.kind, RecordKind::Send | RecordKind::Recv))
+        .map(|l| format!("{} {}", l.kind.label(), l.channel.as_deref().unwrap_or("?")))
+        .collect();
+    assert_eq!(sends, ["send early", "recv early", "recv early"], "the outside send is not in the trace");
+}
+
+/// A primitive used by a second simulation: that run stops with an escape naming
+/// the task and the primitive, never records into the wrong simulation.
+#[test]
+fn a_primitive_used_in_a_second_simulation_stops_it_with_an_escape() {
+    let notify = Arc::new(Notify::named("shared-bell"));
+    let mut first = Sim::new(Config::default());
+    let n = notify.clone();
+    first.spawn_named("ringer", async move { n.notify_one() });
+    first.run().unwrap();
+    drop(first);
+
+    let mut second = Sim::new(Config::default());
+    let n = notify.clone();
+    second.spawn_named("listener", async move { n.notified().await });
+    let failure = second.run().unwrap_err();
+    let FailureKind::Escape { task, cause } = &failure.kind else { panic!("expected an escape, got {failure}") };
+    assert_eq!(task, "listener");
+    assert!(cause.contains("`shared-bell` was registered in another simulation"), "{cause}");
+}
+
+/// A JoinHandle moved to and awaited in another task is fine; used with its
+/// simulation not current, it says so.
+#[test]
+fn a_join_handle_outside_its_simulation_panics_with_a_clear_message() {
+    let mut sim = Sim::new(Config::default());
+    let handle = sim.spawn(async { 5 });
+    sim.run().unwrap();
+    drop(sim);
+    let message = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| handle.is_finished()))
+        .unwrap_err()
+        .downcast::<String>()
+        .unwrap();
+    assert!(message.contains("while its simulation is not current"), "{message}");
+}
+
+/// Wakers are called after the state's lock is released: a waker that reaches back
+/// into the channel (here: sends on it) does not deadlock.
+#[test]
+fn a_waker_that_uses_the_channel_finds_it_unlocked() {
+    struct Reentrant(mpsc::UnboundedSender<u32>);
+    impl Wake for Reentrant {
+        fn wake(self: Arc<Self>) {
+            self.wake_by_ref();
+        }
+        fn wake_by_ref(self: &Arc<Self>) {
+            let _ = self.0.send(99);
+        }
+    }
+    let (tx, mut rx) = mpsc::unbounded_channel::<u32>();
+    let waker = Waker::from(Arc::new(Reentrant(tx.clone())));
+    let mut cx = Context::from_waker(&waker);
+    {
+        let mut recv = pin!(rx.recv());
+        assert!(recv.as_mut().poll(&mut cx).is_pending());
+        tx.send(1).unwrap(); // wakes the receiver, whose waker sends again
+    }
+    assert_eq!(rx.try_recv(), Ok(1));
+    assert_eq!(rx.try_recv(), Ok(99));
+
+    let notify = Arc::new(Notify::new());
+    struct Renotify(Arc<Notify>);
+    impl Wake for Renotify {
+        fn wake(self: Arc<Self>) {
+            self.0.notify_waiters();
+        }
+    }
+    let waker = Waker::from(Arc::new(Renotify(notify.clone())));
+    let mut notified = pin!(notify.notified());
+    assert!(notified.as_mut().poll(&mut Context::from_waker(&waker)).is_pending());
+    notify.notify_one();
+    assert!(notified.poll(&mut Context::from_waker(&waker)).is_ready());
+}
+
+/// Determinism: one seed twice, the same fingerprint, for a program using every
+/// primitive across tasks.
+#[test]
+fn a_seed_runs_twice_to_the_same_fingerprint_with_send_primitives() {
+    fn world(seed: u64) -> sim_core::Fingerprint {
+        let mut sim = Sim::new(Config::random(seed));
+        let (tx, mut rx) = mpsc::channel::<u32>(1);
+        let (wtx, wrx) = watch::channel(0u32);
+        let notify = Arc::new(Notify::new());
+        let (otx, orx) = oneshot::channel::<u32>();
+        let n = notify.clone();
+        sim.spawn(async move {
+            for i in 0..3 {
+                tx.send(i).await.unwrap();
+                wtx.send(i).unwrap();
+            }
+            n.notify_one();
+            otx.send(7).unwrap();
+        });
+        sim.spawn(async move {
+            while let Some(v) = rx.recv().await {
+                let _ = wrx.has_changed();
+                sim_core::footprint::touch(if v % 2 == 0 { "even" } else { "odd" });
+            }
+        });
+        sim.spawn(async move {
+            notify.notified().await;
+            assert_eq!(orx.await, Ok(7));
+            let h = spawn(async { 1 });
+            assert_eq!(h.await, Ok(1));
+        });
+        sim.run().unwrap();
+        sim.fingerprint()
+    }
+    for seed in 0..20 {
+        assert_eq!(world(seed), world(seed), "seed {seed}");
+    }
+}
