@@ -412,17 +412,18 @@ fn explore_proves_the_fixed_variants_and_finds_the_buggy_ones_in_every_order() {
         let row = text.lines().find(|l| l.starts_with(name)).unwrap_or_else(|| panic!("{name} missing:\n{text}"));
         row.split_whitespace().map(str::to_string).collect()
     };
-    // Classes, redundant executions, failing classes, exhausted. Where these come from:
-    // every order of each world is counted below by two enumerators that share no code
-    // (the tool's `--every-order` and sim-core's plain depth-first `explore_all`), and
-    // every class is one or more of those orders, so classes <= orders, and a class
+    // Classes, redundant executions, failing classes, exhausted. These worlds are too big to
+    // count their orders by hand, so nothing here is a number taken from a run: every order
+    // of each world is counted below by two enumerators that share no code (the tool's
+    // `--every-order` and sim-core's plain depth-first `explore_all`), which must agree;
+    // every class is one or more of those orders, so 1 <= classes <= orders, and a class
     // fails exactly when its orders do, so failing classes <= failing orders and is 0
-    // exactly when no order fails. The class counts themselves are pinned: a change is
-    // a change of the reduction, to be explained in its commit.
-    assert_eq!(cells("throttle-hang/fixed")[..6], ["throttle-hang/fixed", "fixed", "24", "0", "0", "yes"]);
+    // exactly when no order fails. The tool's class and order counts are pinned exactly,
+    // derived by hand, on a world small enough for that: the example user scenario's
+    // `explore_counts_every_order_derived_by_hand` (examples/user-scenarios/tests/tool.rs),
+    // and the reduction's own, on small programs, in sim-core's tests/engine/reduction.rs.
+    assert_eq!(cells("throttle-hang/fixed")[1], "fixed");
     assert!(text.contains("proven (expected)"), "{text}");
-    assert_eq!(cells("throttle-hang/buggy")[2..6], ["72", "12", "24", "yes"]);
-    assert_eq!(cells("tick-loss/fixed")[2..6], ["8", "6", "0", "yes"]);
     for name in ["throttle-hang/fixed", "throttle-hang/buggy", "tick-loss/fixed", "tick-loss/buggy"] {
         let plain = scenarios::registry::get(name).unwrap().explore(100_000);
         assert!(plain.exhausted, "{name}");
@@ -433,8 +434,17 @@ fn explore_proves_the_fixed_variants_and_finds_the_buggy_ones_in_every_order() {
         let (runs, failing) = (plain.runs.to_string(), plain.failing.to_string());
         assert_eq!(orders[2..6], [runs.as_str(), "0", failing.as_str(), "yes"], "{name}: {row}");
         let classes: Vec<usize> = cells(name)[2..5].iter().map(|c| c.parse().unwrap()).collect();
-        assert!(classes[0] <= plain.runs && classes[2] <= plain.failing, "{name}: {classes:?} vs {plain:?}");
+        assert!((1..=plain.runs).contains(&classes[0]), "{name}: {classes:?} vs {plain:?}");
+        assert!(classes[2] <= plain.failing && classes[2] <= classes[0], "{name}: {classes:?} vs {plain:?}");
         assert_eq!(classes[2] == 0, plain.failing == 0, "{name}");
+        assert_eq!(cells(name)[5], "yes", "{name}: exhausted");
+        // What the catalogue says of each variant: no fixed one fails in any order, every
+        // buggy one in some.
+        if name.ends_with("/fixed") {
+            assert_eq!(plain.failing, 0, "{name}");
+        } else {
+            assert!(plain.failing > 0, "{name}");
+        }
     }
     // The first failing class, shrunk, with the pair of events that decides it; its
     // tape replays to the same failure.
@@ -447,13 +457,6 @@ fn explore_proves_the_fixed_variants_and_finds_the_buggy_ones_in_every_order() {
     let again = lockstep(&["replay", "throttle-hang/buggy", "--tape", tape]);
     assert_eq!(again.status.code(), Some(1));
     assert!(stdout(&again).contains("deadlock"), "{}", stdout(&again));
-    // Every order, without the reduction.
-    let every = lockstep(&["explore", "throttle-hang/fixed", "--every-order"]);
-    assert_eq!(every.status.code(), Some(0));
-    assert!(stdout(&every)
-        .lines()
-        .any(|l| l.split_whitespace().collect::<Vec<_>>()[..6]
-            == ["throttle-hang/fixed", "fixed", "54", "0", "0", "yes"]));
 }
 
 #[test]
