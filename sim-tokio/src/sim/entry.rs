@@ -57,12 +57,22 @@ impl Entry {
 /// # Panics
 /// With the failure report when the run fails, or when a `LOCKSTEP_*` variable
 /// holds a bad value.
+///
+/// The replay command a failure prints runs what called the function again: the
+/// calling test, when a test that `cargo test` started calls it (by the test's
+/// thread, as [`sim_core::env::cargo_test_command`] finds it; the function itself
+/// is not a test), else the binary (`cargo run -p <package> --bin <bin>`), each with
+/// `LOCKSTEP_TAPE='<tape>'` (or `LOCKSTEP_SEED`) in front.
 pub fn block_on_main<F: Future>(entry: Entry, future: F) -> F::Output {
-    let command = match entry.bin {
-        Some(bin) if !entry.integration => format!("cargo run -p {} --bin {bin}", entry.package),
-        _ => entry.test_command(),
+    let (name, command) = match (sim_core::env::cargo_test_command(), entry.bin) {
+        (Some(command), _) => (std::thread::current().name().map(str::to_string), command),
+        (None, Some(bin)) if !entry.integration => {
+            (Some(entry.test_name()), format!("cargo run -p {} --bin {bin}", entry.package))
+        }
+        (None, _) => (Some(entry.test_name()), entry.test_command()),
     };
-    let config = config_from_env(Some(entry.test_name()), Some(command)).unwrap_or_else(|e| panic!("lockstep: {e}"));
+    let name = name.or_else(|| Some(entry.test_name()));
+    let config = config_from_env(name, Some(command)).unwrap_or_else(|e| panic!("lockstep: {e}"));
     Runtime::with_config(config).block_on(future)
 }
 

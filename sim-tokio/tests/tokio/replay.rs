@@ -99,3 +99,58 @@ fn lockstep_seeds_sets_the_number_of_seeds() {
     assert!(!passed, "{stdout}");
     assert!(stdout.contains("seed 2 failed (seeds 0..3; stopped at the first failure after 3 runs)"), "{stdout}");
 }
+
+/// Set in the child processes: the test below runs its failing `#[tokio::main]` helper.
+const MAIN_FAILS: &str = "SIM_TOKIO_MAIN_FAILS";
+const MAIN_TEST: &str = "replay::a_failing_tokio_main_prints_the_replay_of_the_test_that_called_it";
+
+/// `#[tokio::main]` on a helper that fails in every order: it checks at 5 ms a flag
+/// that a task sets at 10 ms.
+#[tokio::main(flavor = "current_thread")]
+async fn failing_main() {
+    let flag = Rc::new(Cell::new(false));
+    let f = flag.clone();
+    tokio::spawn(async move {
+        sleep(10 * MS).await;
+        f.set(true);
+    });
+    sleep(5 * MS).await;
+    assert!(flag.get(), "main checked the flag before the writer set it");
+}
+
+/// The helper is no test: its printed replay runs the test that called it (found by the
+/// test's thread, as sim-core's checks find theirs), with the run's tape in front. Run
+/// exactly as printed, it fails the same way with the same fingerprint.
+#[test]
+fn a_failing_tokio_main_prints_the_replay_of_the_test_that_called_it() {
+    if std::env::var_os(MAIN_FAILS).is_some() {
+        return failing_main();
+    }
+    let mut first = Command::new(std::env::current_exe().unwrap());
+    first.args(["--exact", MAIN_TEST]).env(MAIN_FAILS, "1");
+    for var in ["LOCKSTEP_SEED", "LOCKSTEP_TAPE", "LOCKSTEP_SEEDS"] {
+        first.env_remove(var);
+    }
+    let out = first.output().unwrap();
+    let report = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(!out.status.success(), "{report}");
+    assert!(report.contains("main checked the flag before the writer set it"), "{report}");
+    let fingerprint = field(&report, "fingerprint: ").to_string();
+    let replay = field(&report, "replay: ").to_string();
+    assert!(replay.starts_with("LOCKSTEP_TAPE='t"), "{replay}");
+    assert!(replay.ends_with(&format!("' cargo test -p sim-tokio --test tokio -- --exact {MAIN_TEST}")), "{replay}");
+
+    let out = Command::new("sh")
+        .args(["-c", &replay])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .env(MAIN_FAILS, "1")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{stdout}\n{stderr}");
+    assert!(stdout.contains("running 1 test\n") && stdout.contains("1 failed;"), "exactly this test: {stdout}");
+    assert!(stdout.contains("main checked the flag before the writer set it"), "{stdout}");
+    assert_eq!(field(&stdout, "fingerprint: "), fingerprint, "{stdout}");
+    assert_eq!(field(&stdout, "replay: "), replay, "{stdout}");
+}
