@@ -12,7 +12,8 @@
 //! without it, this crate is `pub use tokio::*`: the same types, at no cost.
 //!
 //! Under simulation: [`time`](mod@time), [`task`](mod@task), [`runtime`](mod@runtime),
-//! [`sync`](mod@sync) (`mpsc`, `oneshot`, `watch`, `Notify`),
+//! [`sync`](mod@sync) (`mpsc`, `oneshot`, `watch`, `Notify`), [`io`](mod@io) (the
+//! `AsyncRead`/`AsyncWrite` traits, no real I/O),
 //! [`spawn`](fn@spawn), `select!` (its pick among ready branches is a recorded choice
 //! unless `biased;`), `join!`, `try_join!`, `pin!`, `#[main]` (one simulation) and
 //! `#[test]` (many seeds, a replay command on failure). [`lockstep`] holds the few
@@ -28,7 +29,7 @@ pub mod lockstep;
 mod sim;
 
 #[cfg(lockstep)]
-pub use sim::{runtime, sync, task, task::spawn, time};
+pub use sim::{io, runtime, sync, task, task::spawn, time};
 
 /// Marks an `async fn` as the program's entry: its body runs as one simulation, in
 /// the canonical order unless `LOCKSTEP_SEED` or `LOCKSTEP_TAPE` say otherwise.

@@ -157,6 +157,9 @@ where
     f()
 }
 
+pub use super::coop;
+pub use super::coop::{consume_budget, unconstrained, Unconstrained};
+
 /// Yields once: the task runs again after the other events already due at this
 /// instant.
 pub async fn yield_now() {

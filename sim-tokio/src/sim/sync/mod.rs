@@ -24,3 +24,9 @@ pub mod oneshot;
 pub mod watch;
 
 pub use sim_core::sync::{Notified, Notify};
+
+/// tokio's named futures of `sync` (`tokio::sync::futures::Notified`, which
+/// tokio-util's `CancellationToken` names).
+pub mod futures {
+    pub use sim_core::sync::Notified;
+}

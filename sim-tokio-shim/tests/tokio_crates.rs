@@ -1,0 +1,117 @@
+//! The route for crates that import tokio, end to end: the shim command writes the
+//! package `tokio` into `examples/tokio-crates/lockstep-tokio` (the path that
+//! workspace's `[patch.crates-io]` names), then that workspace's tests run in a child
+//! `cargo test` (its own target dir, its committed Cargo.lock) with tokio-stream and
+//! tokio-util on the simulator, and their outcome counts are checked here.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn example() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/tokio-crates")
+}
+
+/// Runs the shim command as a user does; returns its status, stdout and stderr.
+fn shim(args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_sim-tokio-shim")).args(args).current_dir(example()).output().unwrap();
+    let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
+    (out.status.code().unwrap_or(-1), text(&out.stdout), text(&out.stderr))
+}
+
+#[test]
+fn bad_arguments_exit_2_with_one_line() {
+    for (args, reason) in [
+        (&["--lockfile", "Cargo.lock"][..], "sim-tokio-shim: --out is required; usage: "),
+        (&["--out"][..], "sim-tokio-shim: --out needs a value; usage: "),
+        (&["--out", "x", "--frobnicate"][..], "sim-tokio-shim: unknown argument `--frobnicate`; usage: "),
+        (
+            &["--out", "x", "--version", "1.2.3", "--lockfile", "Cargo.lock"][..],
+            "sim-tokio-shim: --lockfile and --version are exclusive",
+        ),
+        (&["--out", "x", "--version", "0.2.25"][..], "sim-tokio-shim: `0.2.25` is not tokio 1.x"),
+        (&["--out", "x", "--lockfile", "no-such.lock"][..], "sim-tokio-shim: no-such.lock: "),
+    ] {
+        let (code, stdout, stderr) = shim(args);
+        assert_eq!(code, 2, "{args:?}: {stderr}");
+        assert!(stderr.starts_with(reason) && stderr.lines().count() == 1, "{args:?}: {stderr}");
+        assert_eq!(stdout, "", "{args:?}");
+    }
+    assert!(!example().join("x").exists(), "a refused command writes nothing");
+}
+
+/// The value of `key` in the `[[package]]` block of `name` in a Cargo.lock.
+fn locked(lock: &str, name: &str) -> String {
+    sim_tokio_shim::locked_version(lock, name).unwrap_or_else(|| panic!("no {name} in the lockfile"))
+}
+
+#[test]
+fn the_example_workspace_runs_on_the_simulator() {
+    // 1. The command, as docs/tokio.md shows it (from the example's folder).
+    let lockfile = std::fs::read_to_string(example().join("Cargo.lock")).unwrap();
+    let (code, stdout, stderr) = shim(&["--out", "lockstep-tokio", "--lockfile", "Cargo.lock"]);
+    assert_eq!(code, 0, "{stderr}");
+    let version = locked(&lockfile, "tokio");
+    assert!(stdout.contains(&format!("package tokio {version} (locked in Cargo.lock)")), "{stdout}");
+    assert!(stdout.contains("[patch.crates-io]\ntokio = { path = "), "{stdout}");
+    let manifest = std::fs::read_to_string(example().join("lockstep-tokio/Cargo.toml")).unwrap();
+    assert!(
+        manifest.contains("name = \"tokio\"") && manifest.contains(&format!("version = \"{version}\"")),
+        "{manifest}"
+    );
+
+    // 2. The workspace's tests in a child cargo: its own target dir, its own config
+    //    (`--cfg lockstep`), the committed lockfile, no LOCKSTEP_* or flags inherited.
+    let target = Path::new(env!("CARGO_TARGET_TMPDIR")).join("tokio-crates");
+    let mut cargo = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
+    cargo.args(["test", "--locked", "--test", "crates", "--", "--show-output"]);
+    cargo.current_dir(example()).env("CARGO_TARGET_DIR", &target).env("CARGO_INCREMENTAL", "0");
+    for var in [
+        "RUSTFLAGS",
+        "CARGO_ENCODED_RUSTFLAGS",
+        "CARGO_BUILD_RUSTFLAGS",
+        "LOCKSTEP_SEED",
+        "LOCKSTEP_TAPE",
+        "LOCKSTEP_SEEDS",
+    ] {
+        cargo.env_remove(var);
+    }
+    let out = cargo.output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !stderr.contains("needs to be updated but --locked was passed"),
+        "examples/tokio-crates/Cargo.lock is stale (sim-tokio's or sim-core's dependencies changed): \
+         run `cargo fetch` in examples/tokio-crates and commit its Cargo.lock\n{stderr}"
+    );
+    assert!(out.status.success(), "{stdout}\n{stderr}");
+
+    // Every test of the user's file ran and passed: none skipped, none filtered out.
+    assert!(stdout.contains(&format!("test result: ok. {TESTS} passed; 0 failed; 0 ignored")), "{stdout}");
+    for name in NAMES {
+        assert!(stdout.contains(&format!("test {name} ... ok")), "{name}\n{stdout}");
+    }
+    // The outcome counts: every order, and seeds 0..300 (a pure function of the seed).
+    for line in OUTCOMES {
+        assert!(stdout.lines().any(|l| l.ends_with(line)), "expected the line\n{line}\nin\n{stdout}");
+    }
+}
+
+/// The tests of `examples/tokio-crates/tests/crates.rs`.
+const NAMES: [&str; 6] = [
+    "an_item_at_the_deadline_lands_in_either_batch",
+    "throttle_spaces_items_by_the_period",
+    "timeout_reports_one_quiet_spell_once",
+    "every_order_of_an_item_at_the_deadline_gives_both_batchings",
+    "seeds_show_both_batchings",
+    "a_seed_run_twice_gives_the_same_fingerprint",
+];
+const TESTS: usize = NAMES.len();
+
+/// Measured: the program has 7 orders (the simulator's choices at the tie of the two
+/// 10 ms timers and the wake-ups after them); 3 close `[1, 2]` at the deadline, 4 take
+/// item 3 first. Only the first is an order tokio's current-thread runtime takes: the
+/// same program on tokio 1.54.1 with paused time gave `[[1, 2], [3]]` in 200 runs of 200.
+const OUTCOMES: [&str; 2] = [
+    "chunks_timeout, an item at the deadline: 7 orders: [[1, 2], [3]] in 3 (tokio model: reachable), [[1, 2, 3]] in 4 (tokio model: not reachable)",
+    "chunks_timeout, an item at the deadline, seeds 0..300: {[[1, 2], [3]]: 135, [[1, 2, 3]]: 165}",
+];
