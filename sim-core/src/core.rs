@@ -81,6 +81,12 @@ pub enum Wait {
     Reserve(ChannelId),
     /// The other side of a channel going away (a sender's `closed()`).
     Closed(ChannelId),
+    /// The next task of a `JoinSet` to end (`join_next`).
+    JoinNext(ChannelId),
+    /// The other tasks to reach a `Barrier`.
+    Barrier(ChannelId),
+    /// Another task's initialization of a `OnceCell` (`get_or_init`).
+    Init(ChannelId),
 }
 
 /// An event in the queue.
@@ -1126,6 +1132,9 @@ impl Core {
             Wait::Changed(c) => format!("changed on `{}`", self.channel_name(c)),
             Wait::Reserve(c) => format!("reserve on full `{}`", self.channel_name(c)),
             Wait::Closed(c) => format!("closed on `{}`", self.channel_name(c)),
+            Wait::JoinNext(c) => format!("join_next on `{}`", self.channel_name(c)),
+            Wait::Barrier(c) => format!("wait on barrier `{}`", self.channel_name(c)),
+            Wait::Init(c) => format!("init on `{}`", self.channel_name(c)),
         }
     }
 }

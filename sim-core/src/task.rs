@@ -1,4 +1,4 @@
-//! Tasks: `spawn`, named tasks, join handles, yielding.
+//! Tasks: `spawn`, named tasks, join handles, [`JoinSet`], yielding.
 
 use std::fmt;
 use std::future::Future;
@@ -12,6 +12,9 @@ use crate::context::{self, Handle};
 use crate::core::{TaskState, Wait};
 use crate::footprint::Access;
 use crate::TaskId;
+
+mod join_set;
+pub use join_set::JoinSet;
 
 /// Spawns a task on the current simulation. The future need not be `Send`.
 ///
@@ -297,4 +300,10 @@ pub fn in_task_poll() -> bool {
 /// The id of the task being polled, if any.
 pub fn current_task() -> Option<TaskId> {
     context::try_current().and_then(|h| h.core.borrow().current)
+}
+
+/// Whether a simulation is current on this thread (being driven, or alive: see
+/// [`Sim`](crate::Sim)), so that tasks and primitives created now belong to it.
+pub fn in_simulation() -> bool {
+    context::try_current().is_some()
 }

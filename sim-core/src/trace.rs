@@ -69,6 +69,12 @@ pub enum RecordKind {
     Read,
     /// A slot was reserved in a bounded channel (a `Permit`).
     Reserve,
+    /// A `JoinSet` handed out the result of one of its tasks.
+    Join,
+    /// A task reached a `Barrier`.
+    Arrive,
+    /// A `OnceCell` was given its value.
+    Init,
 }
 
 impl RecordKind {
@@ -102,6 +108,9 @@ impl RecordKind {
             RecordKind::Notified => "notified",
             RecordKind::Read => "read",
             RecordKind::Reserve => "reserve",
+            RecordKind::Join => "join",
+            RecordKind::Arrive => "arrive",
+            RecordKind::Init => "init",
         }
     }
 }

@@ -52,6 +52,11 @@ pub(crate) mod naming {
         Pop
     }
 
+    /// The innermost [`named`](super::named) name, if any.
+    pub(crate) fn scoped_name() -> Option<String> {
+        NAMES.with(|n| n.borrow().last().cloned())
+    }
+
     /// The name for something created at `location`: the innermost
     /// [`named`](super::named) name, else `file.rs:line`.
     pub(crate) fn name_for(location: &Location<'_>) -> String {

@@ -17,6 +17,7 @@ use sim_core::strategy::explore_all;
 use sim_core::sync::mpsc;
 use sim_core::sync::oneshot;
 use sim_core::sync::{watch, Notify};
+use sim_core::task::JoinSet;
 use sim_core::time::{interval, sleep, timeout};
 use sim_core::{choose, yield_now, Config, Sim};
 
@@ -646,5 +647,145 @@ fn the_reduction_reaches_every_outcome_with_notify_watch_and_reservations() {
         .unwrap();
     let (compared, smaller) = (compared.into_inner(), smaller.into_inner());
     assert!(compared >= 100, "most generated programs are small enough to enumerate ({compared})");
+    assert!(smaller * 2 >= compared, "the reduction cuts most programs ({smaller} of {compared})");
+}
+
+// ---- JoinSet (and the primitives of issue 11 part B) ----
+
+/// One operation of a generated task on a `JoinSet` of its own and a shared `Notify`.
+#[derive(Clone, Copy, Debug)]
+enum SetOp {
+    /// Sleeps 0 or 5 ms.
+    Sleep(u64),
+    /// Spawns a child into the task's `JoinSet`: it yields twice, notifies the shared
+    /// `Notify` and returns the task's number plus 10.
+    Spawn,
+    /// Waits at most 5 ms for the next child to end; notes its output, -1 when the
+    /// set is empty, -5 when the child was aborted, -3 on timeout.
+    Join,
+    /// Takes an ended child's output without waiting; notes it, or -1.
+    TryJoin,
+    /// Aborts every child still in the set.
+    AbortAll,
+    /// Waits at most 5 ms for a notification; notes 1, or -3 on timeout.
+    Notified,
+    /// Appends to the declared log.
+    Append,
+}
+
+fn set_op() -> impl Strategy<Value = SetOp> {
+    prop_oneof![
+        prop_oneof![Just(0u64), Just(5)].prop_map(SetOp::Sleep),
+        Just(SetOp::Spawn),
+        Just(SetOp::Join),
+        Just(SetOp::TryJoin),
+        Just(SetOp::AbortAll),
+        Just(SetOp::Notified),
+        Just(SetOp::Append),
+    ]
+}
+
+/// Each task owns a `JoinSet` (dropped, aborting what is left, when the task ends);
+/// the children share a `Notify` with every task.
+fn set_run(program: &[Vec<SetOp>], sim: &mut Sim) -> (Vec<Vec<i64>>, Vec<usize>, String) {
+    let log = Rc::new(RefCell::new(Vec::new()));
+    let notify = Rc::new(Notify::named("n"));
+    let notes: Vec<Rc<RefCell<Vec<i64>>>> = program.iter().map(|_| Rc::new(RefCell::new(Vec::new()))).collect();
+    for (t, ops) in program.iter().enumerate() {
+        let (ops, log, notes, notify) = (ops.clone(), log.clone(), notes[t].clone(), notify.clone());
+        sim.spawn_named(format!("t{t}"), async move {
+            let note = |v: i64| notes.borrow_mut().push(v);
+            let mut set = JoinSet::named(format!("set{t}"));
+            for op in ops {
+                match op {
+                    SetOp::Sleep(ms) => sleep(Duration::from_millis(ms)).await,
+                    SetOp::Spawn => {
+                        let notify = notify.clone();
+                        set.spawn(async move {
+                            yield_now().await;
+                            yield_now().await;
+                            notify.notify_one();
+                            t as i64 + 10
+                        });
+                    }
+                    SetOp::Join => note(match timeout(Duration::from_millis(5), set.join_next()).await {
+                        Ok(Some(Ok(v))) => v,
+                        Ok(Some(Err(_))) => -5,
+                        Ok(None) => -1,
+                        Err(_) => -3,
+                    }),
+                    SetOp::TryJoin => note(match set.try_join_next() {
+                        Some(Ok(v)) => v,
+                        Some(Err(_)) => -5,
+                        None => -1,
+                    }),
+                    SetOp::AbortAll => set.abort_all(),
+                    SetOp::Notified => {
+                        note(if timeout(Duration::from_millis(5), notify.notified()).await.is_ok() { 1 } else { -3 })
+                    }
+                    SetOp::Append => {
+                        touch("log");
+                        log.borrow_mut().push(t);
+                    }
+                }
+            }
+        });
+    }
+    let result = match sim.run() {
+        Ok(()) => "pass".to_string(),
+        Err(failure) => failure.kind.class().to_string(),
+    };
+    let noted = notes.iter().map(|n| n.borrow().clone()).collect();
+    let out = log.borrow().clone();
+    (noted, out, result)
+}
+
+/// Whether the reduced enumeration reaches exactly the outcomes of every order.
+fn set_outcomes_agree(program: &[Vec<SetOp>], limit: usize) -> Option<(bool, usize, usize)> {
+    let mut all = BTreeSet::new();
+    let every = explore_all(limit, |prefix| {
+        let mut sim = Sim::new(Config::replay(prefix.clone()));
+        all.insert(set_run(program, &mut sim));
+        sim.recorded_tape()
+    });
+    if !every.exhausted {
+        return None;
+    }
+    let mut reduced = BTreeSet::new();
+    let classes = explore_reduced(100_000, |strategy| {
+        let mut sim = Sim::with_strategy(Config::default(), strategy);
+        reduced.insert(set_run(program, &mut sim));
+        false
+    })
+    .expect("generated programs are deterministic");
+    assert!(classes.exhausted);
+    Some((reduced == all, classes.runs, every.runs))
+}
+
+/// 120 generated programs of 2 or 3 tasks, each with a `JoinSet` of its own
+/// (children that yield and notify, joins under a timeout, `try_join_next`,
+/// `abort_all`, the set dropped with the task) and a shared `Notify`: the reduction
+/// reaches every outcome that plain enumeration reaches.
+#[test]
+fn the_reduction_reaches_every_outcome_with_join_sets() {
+    let config = ProptestConfig { cases: 120, failure_persistence: None, ..ProptestConfig::default() };
+    let mut runner = TestRunner::new_with_rng(config, TestRng::deterministic_rng(RngAlgorithm::ChaCha));
+    let programs = prop::collection::vec(prop::collection::vec(set_op(), 1..4), 2..4);
+    let (compared, smaller) = (RefCell::new(0u32), RefCell::new(0u32));
+    runner
+        .run(&programs, |program| {
+            let Some((agree, reduced_runs, all_runs)) = set_outcomes_agree(&program, 4_000) else {
+                return Ok(());
+            };
+            prop_assert!(agree, "the reduction lost outcomes of {:?}", program);
+            *compared.borrow_mut() += 1;
+            if reduced_runs < all_runs {
+                *smaller.borrow_mut() += 1;
+            }
+            Ok(())
+        })
+        .unwrap();
+    let (compared, smaller) = (compared.into_inner(), smaller.into_inner());
+    assert!(compared >= 80, "most generated programs are small enough to enumerate ({compared})");
     assert!(smaller * 2 >= compared, "the reduction cuts most programs ({smaller} of {compared})");
 }

@@ -14,9 +14,22 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::task::{Context, Poll};
 
-use futures::FutureExt;
+use ::futures::FutureExt;
 
 use crate::lockstep::naming;
+
+mod join_set;
+mod local;
+mod task_local;
+
+pub use join_set::JoinSet;
+pub use local::{LocalEnterGuard, LocalSet};
+pub use task_local::{AccessError, LocalKey};
+
+pub mod futures {
+    //! The futures of `tokio::task`.
+    pub use super::task_local::TaskLocalFuture;
+}
 
 /// A task's id (unique within its simulation).
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -62,6 +75,13 @@ struct Shared {
     panic: Mutex<Option<Box<dyn Any + Send>>>,
 }
 
+impl Shared {
+    /// The state of a task nobody tracks any more.
+    fn detached() -> Shared {
+        Shared { name: String::new(), handle_alive: AtomicBool::new(false), panic: Mutex::new(None) }
+    }
+}
+
 /// What tokio's timers and I/O resources panic with outside a tokio runtime: such a
 /// panic is an escape, for the engine to report, never a task's result.
 const TOKIO_CONTEXT_PANIC: &str = "must be called from the context of a Tokio 1.x runtime";
@@ -84,8 +104,10 @@ where
     spawn_at(Location::caller(), future)
 }
 
-/// Spawns a task on the current simulation (the same as [`spawn`]: every task is
-/// local to the simulation's thread).
+/// Spawns a task on the current simulation (as [`spawn`]: every task is local to
+/// the simulation's thread). Inside a [`LocalSet`] (its `run_until`, `enter`, or one
+/// of its tasks) the task belongs to that set: awaiting the set waits for it, and
+/// dropping the set aborts it.
 ///
 /// # Panics
 /// Outside a simulation.
@@ -95,7 +117,10 @@ where
     F: Future + 'static,
     F::Output: 'static,
 {
-    spawn_at(Location::caller(), future)
+    match local::current() {
+        Some(set) => set.spawn_at(Location::caller(), future),
+        None => spawn_at(Location::caller(), future),
+    }
 }
 
 pub(crate) fn spawn_at<F>(location: &Location<'_>, future: F) -> JoinHandle<F::Output>
@@ -103,10 +128,26 @@ where
     F: Future + 'static,
     F::Output: 'static,
 {
+    let (name, shared, future) = prepare(location, future);
+    let inner = sim_core::task::Builder::new().name(name).spawn(future);
+    JoinHandle { id: Id::from(inner.id()), inner, shared }
+}
+
+/// What a spawn builds before it spawns: the task's name (after `location`, or an
+/// enclosing `lockstep::named`), the state it shares with its handle, and the future
+/// that hands a panic to the handle.
+fn prepare<F>(
+    location: &Location<'_>,
+    future: F,
+) -> (String, Arc<Shared>, impl Future<Output = Option<F::Output>> + 'static)
+where
+    F: Future + 'static,
+    F::Output: 'static,
+{
     let name = naming::name_for(location);
     let shared = Arc::new(Shared { name: name.clone(), handle_alive: AtomicBool::new(true), panic: Mutex::new(None) });
     let task_side = shared.clone();
-    let inner = sim_core::task::Builder::new().name(name).spawn(async move {
+    let future = async move {
         match AssertUnwindSafe(future).catch_unwind().await {
             Ok(value) => Some(value),
             Err(payload) => {
@@ -119,8 +160,8 @@ where
                 None
             }
         }
-    });
-    JoinHandle { id: Id::from(inner.id()), inner, shared }
+    };
+    (name, shared, future)
 }
 
 /// Runs `f` on tokio's blocking thread pool. Under simulation there is no such
@@ -205,12 +246,8 @@ impl<T> Future for JoinHandle<T> {
         match Pin::new(&mut this.inner).poll(cx) {
             Poll::Pending => Poll::Pending,
             Poll::Ready(Ok(Some(value))) => Poll::Ready(Ok(value)),
-            Poll::Ready(Ok(None)) => {
-                let payload = this.shared.panic.lock().unwrap_or_else(PoisonError::into_inner).take();
-                let payload = payload.unwrap_or_else(|| Box::new("the task's panic was already taken"));
-                Poll::Ready(Err(JoinError { id: this.id, repr: Repr::Panic(Mutex::new(payload)) }))
-            }
-            Poll::Ready(Err(_aborted)) => Poll::Ready(Err(JoinError { id: this.id, repr: Repr::Cancelled })),
+            Poll::Ready(Ok(None)) => Poll::Ready(Err(JoinError::panicked(this.id, &this.shared))),
+            Poll::Ready(Err(_aborted)) => Poll::Ready(Err(JoinError::cancelled(this.id))),
         }
     }
 }
@@ -264,6 +301,20 @@ impl AbortHandle {
 impl fmt::Debug for AbortHandle {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("AbortHandle").field("id", &self.id).finish()
+    }
+}
+
+impl JoinError {
+    /// The error of a task that was aborted.
+    pub(crate) fn cancelled(id: Id) -> JoinError {
+        JoinError { id, repr: Repr::Cancelled }
+    }
+
+    /// The error of a task that panicked, with the payload it left in `shared`.
+    fn panicked(id: Id, shared: &Shared) -> JoinError {
+        let payload = shared.panic.lock().unwrap_or_else(PoisonError::into_inner).take();
+        let payload = payload.unwrap_or_else(|| Box::new("the task's panic was already taken"));
+        JoinError { id, repr: Repr::Panic(Mutex::new(payload)) }
     }
 }
 

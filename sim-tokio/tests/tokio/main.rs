@@ -15,4 +15,5 @@ mod runtime;
 mod select;
 mod sync;
 mod task;
+mod task_sets;
 mod time;
