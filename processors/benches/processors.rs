@@ -27,7 +27,7 @@ use std::pin::pin;
 use std::time::{Duration, Instant};
 
 use futures::{Stream, StreamExt};
-use processors::{timeline, Batcher, Debounce, Logic, SessionWindow, SlidingWindow, Throttle, TumblingWindow};
+use processors::{Batcher, Debounce, Logic, SessionWindow, SlidingWindow, Throttle, TumblingWindow};
 
 const RUNS: usize = 3;
 const BURST: u64 = 64;
@@ -57,12 +57,23 @@ fn step(workload: Workload, i: u64) -> Duration {
     }
 }
 
-/// The input of the processors: `n` numbers, all at once or `BURST` per millisecond.
+/// The input of the processors: `n` numbers, all at once or `BURST` per millisecond, on
+/// this build's `tokio` (the simulator under `--cfg lockstep`).
 fn input(workload: Workload, n: u64) -> impl Stream<Item = u64> + Unpin {
-    timeline::timed((0..n).map(move |i| (step(workload, i), i)))
+    let origin = tokio::time::Instant::now();
+    Box::pin(futures::stream::unfold(0, move |i| async move {
+        if i == n {
+            return None;
+        }
+        let at = origin + step(workload, i);
+        if at > tokio::time::Instant::now() {
+            tokio::time::sleep_until(at).await;
+        }
+        Some((i, i + 1))
+    }))
 }
 
-/// The same input on real tokio, for the hand-written loops.
+/// The same input, written the same way, on real tokio for the hand-written loops.
 fn real_input(workload: Workload, n: u64) -> impl Stream<Item = u64> + Unpin {
     let origin = real_tokio::time::Instant::now();
     Box::pin(futures::stream::unfold(0, move |i| async move {
