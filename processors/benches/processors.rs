@@ -141,9 +141,8 @@ fn bench<K: Case>(case: &K, n: u64) {
         let world = time(n, || on_world(true));
         let hand = time(n, || real_rt().block_on(async { case.select_loop(real_input(workload, n)).await }));
         assert_eq!(world.1, hand.1, "{}: the processor and the select! loop disagree", K::NAME);
-        if let Some(real) = &real {
-            assert_eq!(real.1, hand.1, "{}: the processor on real time disagrees", K::NAME);
-        }
+        // On real time the outputs depend on how fast the burst is consumed (a throttle
+        // passes more items when consuming them takes longer than its period): not compared.
         let real = real.map_or_else(|| format!("{:>10}", "-"), |r| format!("{:>10.3e}", r.0));
         println!(
             "{:<9} {:<6} {} {:>10.3e} {:>10.3e} {:>9.2}  ({} outputs)",
