@@ -8,78 +8,132 @@
 //! and run under the simulator. Real I/O is not simulated: there are no sockets,
 //! files, pipes or `AsyncReadExt` helpers under `--cfg lockstep`.
 //!
-//! [`ReadBuf`] wraps initialized memory only: tokio's `ReadBuf::uninit` and its
-//! `unsafe fn`s (`inner_mut`, `unfilled_mut`, `assume_init`) need unsafe code, which
-//! this crate forbids.
+//! [`ReadBuf`] has tokio's safe methods; its `unsafe fn`s (`inner_mut`,
+//! `unfilled_mut`, `assume_init`) are missing, as this crate forbids unsafe code.
 
 use std::fmt;
 use std::io::{self, IoSlice, Read, Seek, Write};
+use std::mem::MaybeUninit;
 use std::ops::DerefMut;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
 pub use std::io::{Error, ErrorKind, Result, SeekFrom};
 
-/// A buffer that an [`AsyncRead`] fills: a slice, and how much of it is filled.
+/// A buffer that an [`AsyncRead`] fills: a slice, how much of it is filled, and how
+/// much is initialized.
 ///
-/// All of its memory is initialized (there is no `ReadBuf::uninit` under
-/// simulation), so [`initialized`](ReadBuf::initialized) is the whole buffer.
+/// Over uninitialized memory ([`ReadBuf::uninit`]) it works on a zeroed copy and writes
+/// what it holds through to the caller's memory (with the safe `MaybeUninit::write`)
+/// whenever bytes are filled or initialized through it: [`put_slice`](ReadBuf::put_slice),
+/// [`advance`](ReadBuf::advance), [`set_filled`](ReadBuf::set_filled),
+/// [`initialize_unfilled`](ReadBuf::initialize_unfilled). Bytes written into a slice it
+/// handed out reach the caller's memory at the next of those calls, which is how every
+/// reader reports what it read. tokio's `unsafe fn`s (`inner_mut`, `unfilled_mut`,
+/// `assume_init`) are not provided: this crate forbids unsafe code.
 pub struct ReadBuf<'a> {
-    buf: &'a mut [u8],
+    storage: Storage<'a>,
     filled: usize,
+    initialized: usize,
+}
+
+enum Storage<'a> {
+    Init(&'a mut [u8]),
+    Uninit { out: &'a mut [MaybeUninit<u8>], copy: Vec<u8> },
 }
 
 impl<'a> ReadBuf<'a> {
-    /// A buffer over `buf`, nothing filled yet.
+    /// A buffer over `buf`, nothing filled yet, all of it initialized.
     pub fn new(buf: &'a mut [u8]) -> ReadBuf<'a> {
-        ReadBuf { buf, filled: 0 }
+        let initialized = buf.len();
+        ReadBuf { storage: Storage::Init(buf), filled: 0, initialized }
+    }
+
+    /// A buffer over uninitialized memory, nothing filled or initialized yet.
+    pub fn uninit(buf: &'a mut [MaybeUninit<u8>]) -> ReadBuf<'a> {
+        let copy = vec![0; buf.len()];
+        ReadBuf { storage: Storage::Uninit { out: buf, copy }, filled: 0, initialized: 0 }
+    }
+
+    fn bytes(&self) -> &[u8] {
+        match &self.storage {
+            Storage::Init(buf) => buf,
+            Storage::Uninit { copy, .. } => copy,
+        }
+    }
+
+    fn bytes_mut(&mut self) -> &mut [u8] {
+        match &mut self.storage {
+            Storage::Init(buf) => buf,
+            Storage::Uninit { copy, .. } => copy,
+        }
+    }
+
+    /// Writes the initialized bytes through to uninitialized memory.
+    fn write_through(&mut self) {
+        if let Storage::Uninit { out, copy } = &mut self.storage {
+            for (slot, byte) in out.iter_mut().zip(&copy[..self.initialized]) {
+                slot.write(*byte);
+            }
+        }
     }
 
     /// The buffer's total size.
     pub fn capacity(&self) -> usize {
-        self.buf.len()
+        self.bytes().len()
     }
 
     /// The filled part.
     pub fn filled(&self) -> &[u8] {
-        &self.buf[..self.filled]
+        &self.bytes()[..self.filled]
     }
 
     /// The filled part, mutably.
     pub fn filled_mut(&mut self) -> &mut [u8] {
-        &mut self.buf[..self.filled]
+        let filled = self.filled;
+        &mut self.bytes_mut()[..filled]
     }
 
-    /// A new buffer over at most `n` bytes of the unfilled part, nothing filled.
+    /// A new buffer over at most `n` bytes of the unfilled part, nothing filled; its
+    /// bytes count as initialized here once filled through this buffer.
     pub fn take(&mut self, n: usize) -> ReadBuf<'_> {
-        let end = self.filled + n.min(self.remaining());
-        ReadBuf::new(&mut self.buf[self.filled..end])
+        let (start, end) = (self.filled, self.filled + n.min(self.remaining()));
+        let initialized = self.initialized.clamp(start, end) - start;
+        let mut sub = ReadBuf::new(&mut self.bytes_mut()[start..end]);
+        sub.initialized = initialized;
+        sub
     }
 
-    /// The initialized part: the whole buffer.
+    /// The initialized part.
     pub fn initialized(&self) -> &[u8] {
-        self.buf
+        &self.bytes()[..self.initialized]
     }
 
-    /// The initialized part, mutably: the whole buffer.
+    /// The initialized part, mutably.
     pub fn initialized_mut(&mut self) -> &mut [u8] {
-        self.buf
+        let initialized = self.initialized;
+        &mut self.bytes_mut()[..initialized]
     }
 
-    /// The unfilled part, to write into before [`advance`](ReadBuf::advance).
+    /// The unfilled part, initialized (zeroed where it was not), to write into before
+    /// [`advance`](ReadBuf::advance).
     pub fn initialize_unfilled(&mut self) -> &mut [u8] {
-        &mut self.buf[self.filled..]
+        self.initialize_unfilled_to(self.remaining())
     }
 
-    /// The first `n` bytes of the unfilled part.
+    /// The first `n` bytes of the unfilled part, initialized.
     ///
     /// # Panics
     /// When `n` is more than [`remaining`](ReadBuf::remaining).
     #[track_caller]
     pub fn initialize_unfilled_to(&mut self, n: usize) -> &mut [u8] {
         assert!(self.remaining() >= n, "n overflows remaining");
-        let start = self.filled;
-        &mut self.buf[start..start + n]
+        let (start, end) = (self.filled, self.filled + n);
+        if end > self.initialized {
+            self.initialized = end;
+            self.write_through();
+        }
+        &mut self.bytes_mut()[start..end]
     }
 
     /// How many bytes are unfilled.
@@ -87,15 +141,15 @@ impl<'a> ReadBuf<'a> {
         self.capacity() - self.filled
     }
 
-    /// Marks nothing filled (the bytes stay).
+    /// Marks nothing filled (the bytes stay, initialized).
     pub fn clear(&mut self) {
         self.filled = 0;
     }
 
-    /// Marks `n` more bytes filled.
+    /// Marks `n` more bytes filled (and initialized).
     ///
     /// # Panics
-    /// When that is more than the capacity.
+    /// When that is more than the initialized part.
     #[track_caller]
     pub fn advance(&mut self, n: usize) {
         let new = self.filled.checked_add(n).expect("filled overflow");
@@ -105,11 +159,12 @@ impl<'a> ReadBuf<'a> {
     /// Sets how many bytes are filled.
     ///
     /// # Panics
-    /// When `n` is more than the capacity.
+    /// When `n` is more than the initialized part.
     #[track_caller]
     pub fn set_filled(&mut self, n: usize) {
-        assert!(n <= self.capacity(), "filled must not become larger than initialized");
+        assert!(n <= self.initialized, "filled must not become larger than initialized");
         self.filled = n;
+        self.write_through();
     }
 
     /// Copies `buf` into the unfilled part and marks it filled.
@@ -120,8 +175,10 @@ impl<'a> ReadBuf<'a> {
     pub fn put_slice(&mut self, buf: &[u8]) {
         assert!(self.remaining() >= buf.len(), "buf.len() must fit in remaining()");
         let start = self.filled;
-        self.buf[start..start + buf.len()].copy_from_slice(buf);
+        self.bytes_mut()[start..start + buf.len()].copy_from_slice(buf);
         self.filled += buf.len();
+        self.initialized = self.initialized.max(self.filled);
+        self.write_through();
     }
 }
 
@@ -129,7 +186,7 @@ impl fmt::Debug for ReadBuf<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ReadBuf")
             .field("filled", &self.filled)
-            .field("initialized", &self.capacity())
+            .field("initialized", &self.initialized)
             .field("capacity", &self.capacity())
             .finish()
     }
@@ -449,6 +506,23 @@ mod tests {
         buf.clear();
         assert_eq!(buf.remaining(), 8);
         assert_eq!(format!("{buf:?}"), "ReadBuf { filled: 0, initialized: 8, capacity: 8 }");
+    }
+
+    #[test]
+    fn an_uninit_buffer_counts_what_is_filled_and_initialized() {
+        let mut memory = [MaybeUninit::<u8>::uninit(); 6];
+        let mut buf = ReadBuf::uninit(&mut memory);
+        assert_eq!((buf.capacity(), buf.initialized().len(), buf.filled().len()), (6, 0, 0));
+        let mut reader: &[u8] = b"d";
+        let mut cx = Context::from_waker(Waker::noop());
+        ready(Pin::new(&mut reader).poll_read(&mut cx, &mut buf)).unwrap();
+        assert_eq!((buf.filled(), buf.initialized().len()), (&b"d"[..], 1));
+        buf.initialize_unfilled_to(2).copy_from_slice(b"xy");
+        buf.advance(2);
+        assert_eq!(buf.filled(), b"dxy");
+        assert_eq!(format!("{buf:?}"), "ReadBuf { filled: 3, initialized: 3, capacity: 6 }");
+        // That the caller's memory holds them cannot be read back without unsafe code: the
+        // example workspace's codec test (tokio-util's FramedRead over ReadBuf::uninit) does.
     }
 
     #[test]

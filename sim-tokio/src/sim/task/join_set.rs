@@ -245,9 +245,11 @@ impl<T: 'static> Default for JoinSet<T> {
     }
 }
 
-impl<T: 'static> fmt::Debug for JoinSet<T> {
+// For every `T`, as tokio's: tokio-stream's `JoinSetStream<T>` derives `Debug` without
+// a `'static` bound.
+impl<T> fmt::Debug for JoinSet<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("JoinSet").field("len", &self.inner.len()).finish()
+        fmt::Debug::fmt(&self.inner, f)
     }
 }
 
