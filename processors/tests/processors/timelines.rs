@@ -140,3 +140,27 @@ async fn throttle_50_step_by_step_with_tokio_test_assertions() {
     drop(tx);
     assert_ready_eq!(throttled.poll_next(), None);
 }
+
+/// A processor tested the way a tokio user tests one: a spawned producer, a tokio channel,
+/// paused time. On real tokio this is a `#[tokio::test]`; under `--cfg lockstep` it is
+/// sim-tokio's, a simulation over many seeds (`LOCKSTEP_SEEDS`, default 1,000).
+#[tokio::test(start_paused = true)]
+async fn a_debounce_fed_by_a_spawned_producer_over_a_tokio_channel() {
+    use futures::StreamExt;
+    // Quiet 100 ms: 1 and 2 are replaced before their quiet ends, 3 is emitted at
+    // 100 + 100; 4 is pending when the producer ends (and the channel closes) at 300,
+    // and the close flushes it then.
+    let (tx, mut rx) = tokio::sync::mpsc::channel::<u32>(8);
+    let start = tokio::time::Instant::now();
+    let producer = tokio::spawn(async move {
+        for (at, v) in [(0, 1), (50, 2), (100, 3), (300, 4)] {
+            tokio::time::sleep_until(start + ms(at)).await;
+            tx.send(v).await.unwrap();
+        }
+    });
+    let input = futures::stream::poll_fn(move |cx| rx.poll_recv(cx));
+    let debounced = Debounce::new(ms(100)).process_ok(input);
+    let out: Vec<(Duration, u32)> = processors::timeline::stamped(debounced).collect().await;
+    producer.await.unwrap();
+    assert_eq!(out, [(ms(200), 3), (ms(300), 4)]);
+}
