@@ -30,7 +30,7 @@ use sim_core::{StrategyKind, Tape, TraceMode};
 use crate::corpus::{self, Entry};
 use crate::registry::{self, Registry};
 use crate::scenario::{Expectation, Scenario};
-use crate::timeline::render_timeline;
+use sim_core::timeline::render_timeline;
 
 /// Deterministic simulation of stream-processor races: the race catalogue.
 #[derive(Debug, Parser)]

@@ -21,7 +21,8 @@
 //! - [`world`]: what worlds are built from: the ledger, the output recorder, the harness.
 //! - [`props`]: the processors' invariants.
 //! - [`corpus`]: the regression corpus of failing runs that CI replays.
-//! - [`cli`]: the `lockstep` command-line tool; [`timeline`]: its HTML timeline.
+//! - [`cli`]: the `lockstep` command-line tool (its HTML timeline is
+//!   [`sim_core::timeline`]).
 //! - [`exploration`]: the catalogue under every exploration strategy (PCT, every
 //!   order with and without reduction, the proptest path).
 //!
@@ -45,7 +46,6 @@ pub mod props;
 pub mod races;
 pub mod registry;
 mod scenario;
-pub mod timeline;
 pub mod world;
 
 pub use registry::Registry;

@@ -82,6 +82,7 @@ use std::str::FromStr;
 
 use parking_lot::Mutex;
 
+use crate::artefacts::{self, Written};
 use crate::determinism::{confirm, Observed};
 use crate::env::EnvOverrides;
 use crate::report::replay_command;
@@ -533,6 +534,10 @@ pub struct CheckSummary {
     /// compared with their first run: every failing one and the share
     /// [`CheckConfig::determinism`] picks.
     pub replayed: u64,
+    /// Where the lowest failure's artefacts (report, tape, trace, timeline) were
+    /// written, or why they could not be; `None` when it passed or they are off
+    /// ([`crate::artefacts`]).
+    pub artefacts: Option<Written>,
 }
 
 impl CheckSummary {
@@ -598,7 +603,11 @@ impl fmt::Display for CheckSummary {
                 writeln!(f, "the lowest failing run:")?;
             }
         }
-        write!(f, "{}", first.failure)
+        write!(f, "{}", first.failure)?;
+        if let Some(written) = &self.artefacts {
+            write!(f, "\n  artefacts: {written}")?;
+        }
+        Ok(())
     }
 }
 
@@ -740,7 +749,16 @@ where
     if let Some((_, payload)) = state.panic {
         resume_unwind(payload);
     }
-    summarize(&cfg, &plan, state)
+    let mut summary = summarize(&cfg, &plan, state);
+    if let Some(first) = summary.failures.first() {
+        let template = cfg.sim.clone();
+        let property = |sim: &mut Sim| {
+            let future = sim.enter(&f);
+            sim.block_on(future)
+        };
+        summary.artefacts = artefacts::for_check(&template, &first.failure, &property);
+    }
+    summary
 }
 
 /// Progress shared by the workers.
@@ -925,5 +943,6 @@ fn summarize(cfg: &CheckConfig, plan: &Plan, state: State) -> CheckSummary {
         failure_count,
         stop: cfg.stop,
         trace: state.trace,
+        artefacts: None,
     }
 }

@@ -23,11 +23,13 @@
 //!   proptest schedules that shrink, the critical pair of a failure, schedule
 //!   independence as a check; deep races: [`strategy::pct`] (see `docs/exploration.md`).
 //! - [`Tape`], [`trace`], [`Failure`]: what a run did and how to replay it.
+//! - [`artefacts`]: where a failing check leaves its report, tape, trace and HTML
+//!   timeline (`target/lockstep/…`), and how to turn that off.
 //! - [`determinism`]: run a seed twice and name the first step where runs differ.
 //! - [`log`]: `tracing` output stamped with virtual time and the running task.
 //!
 //! ## Cargo features
-//! Integrations with other libraries are optional. All three are on by default, since
+//! Integrations with other libraries are optional. All four are on by default, since
 //! sim-core is a test-time dependency and the checks above should work as shown;
 //! `default-features = false` leaves the engine alone (no proptest, serde or
 //! `tracing-subscriber` in the build).
@@ -37,6 +39,7 @@
 //! | `proptest` | [`explore::proptest_check`], [`explore::proptest_check_with`], [`explore::schedules`] | `proptest` |
 //! | `json` | [`Trace::write_jsonl`] (JSON Lines traces); serde's `Serialize` for trace lines, [`Instant`], [`Choice`], [`Fingerprint`] | `serde`, `serde_json` |
 //! | `log` | the [`log`] module: [`log::VirtualTime`], [`log::init_test_logging`] | `tracing-subscriber` |
+//! | `timeline` | the [`timeline`] module: a run as one self-contained HTML page | nothing |
 //!
 //! ## Tutorial: find a race, read the report, replay it, fix it
 //! A throttle passes an item, then refuses items for 50 ms. This one hands the item
@@ -222,6 +225,7 @@
 //!   [`footprint::touch`].
 #![forbid(unsafe_code)]
 
+pub mod artefacts;
 pub mod check;
 mod context;
 mod core;
@@ -242,6 +246,8 @@ pub mod sync;
 mod tape;
 pub mod task;
 pub mod time;
+#[cfg(feature = "timeline")]
+pub mod timeline;
 pub mod trace;
 pub mod watchdog;
 

@@ -10,6 +10,7 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
+use crate::artefacts::Artefacts;
 use crate::context::{self, EnterGuard, Handle, Shared};
 use crate::core::{Core, Event, Stop, TaskState, Woken};
 use crate::footprint::Access;
@@ -80,6 +81,11 @@ pub struct Config {
     /// Which orders of same-instant events the run may take. Default: [`Model::Any`]
     /// (every order); [`Model::Tokio`] allows only tokio's current-thread order.
     pub model: Model,
+    /// Where a failing check (or sim-tokio entry point) run with this configuration
+    /// writes its tape, trace and timeline. Default: [`Artefacts::Target`],
+    /// `target/lockstep/…`; `LOCKSTEP_ARTEFACTS` overrides it ([`crate::artefacts`]).
+    /// A raw [`Sim`] writes nothing: the checks do.
+    pub artefacts: Artefacts,
 }
 
 impl Default for Config {
@@ -94,6 +100,7 @@ impl Default for Config {
             foreign_wake_grace: Duration::from_millis(200),
             poll_timeout: None,
             model: Model::Any,
+            artefacts: Artefacts::Target,
         }
     }
 }
@@ -118,6 +125,12 @@ impl Config {
     /// Sets the strategy.
     pub fn strategy(mut self, strategy: StrategyKind) -> Config {
         self.strategy = strategy;
+        self
+    }
+
+    /// Sets where a failing check writes its artefacts ([`Artefacts::Off`]: nowhere).
+    pub fn artefacts(mut self, artefacts: Artefacts) -> Config {
+        self.artefacts = artefacts;
         self
     }
 

@@ -119,6 +119,7 @@ fn shell(command: &str) -> (bool, String) {
         .env_remove("LOCKSTEP_SEED")
         .env_remove("LOCKSTEP_TAPE")
         .env_remove("LOCKSTEP_SEEDS")
+        .env_remove("LOCKSTEP_ARTEFACTS")
         .output()
         .unwrap();
     let text = format!("{}\n{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
@@ -150,4 +151,137 @@ fn the_failing_debounce_test_prints_a_replay_that_reproduces_it() {
 #[test]
 fn the_failing_throttle_test_prints_a_replay_that_reproduces_it() {
     failing_test_replays("the_throttle_passes_six_after_the_cooldown", PINNED_THROTTLE_FIRST, "deadlock");
+}
+
+// ---- the failing #[tokio::test]'s artefacts, and its timeline in a real browser ----
+
+/// The directory and files of the report's `artefacts: <dir> (<files>)` line.
+fn artefacts_of(report: &str) -> Option<(std::path::PathBuf, String)> {
+    let line = report.lines().find_map(|l| l.trim_start().strip_prefix("artefacts: "))?;
+    let (dir, files) = line.rsplit_once(" (")?;
+    Some((dir.into(), files.trim_end_matches(')').to_string()))
+}
+
+/// Where artefacts go by default: `lockstep/` in the workspace's target directory.
+fn default_root() -> std::path::PathBuf {
+    let workspace = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().unwrap();
+    match std::env::var_os("CARGO_TARGET_DIR").filter(|v| !v.is_empty()) {
+        Some(dir) => workspace.join(dir).join("lockstep"),
+        None => workspace.join("target").join("lockstep"),
+    }
+}
+
+#[test]
+fn the_failing_throttle_test_leaves_its_artefacts_and_its_timeline_marks_the_critical_pair_in_chromium() {
+    let test = "the_throttle_passes_six_after_the_cooldown";
+    let command = format!("cargo test -q -p tokio-user --test failing -- --exact {test}");
+    let (ok, report) = shell(&command);
+    assert!(!ok, "{report}");
+    let (dir, files) = artefacts_of(&report).unwrap_or_else(|| panic!("no artefacts line:\n{report}"));
+    assert_eq!(files, "report.txt, tape.txt, trace.jsonl, timeline.html", "{report}");
+    let seed = PINNED_THROTTLE_FIRST;
+    assert_eq!(dir.parent(), Some(default_root().as_path()), "{report}");
+    let leaf = dir.file_name().unwrap().to_string_lossy().to_string();
+    assert!(leaf.starts_with(&format!("{test}-seed-{seed}")), "{leaf}");
+    let read = |file: &str| std::fs::read_to_string(dir.join(file)).unwrap();
+    assert_eq!(read("tape.txt").trim(), field(&report, "tape: "));
+    assert!(read("report.txt").contains(&format!("fingerprint: {}", field(&report, "fingerprint: "))));
+    let trace = read("trace.jsonl");
+    assert!(trace.lines().count() > 10 && trace.lines().all(|l| l.starts_with("{\"step\":")), "{trace}");
+    let html = read("timeline.html");
+    assert!(html.contains("data-critical-events=\"2\""), "the timeline knows the critical pair");
+
+    // A second failure of the same test never overwrites the first one's directory.
+    let (_, again) = shell(&command);
+    let (dir2, _) = artefacts_of(&again).unwrap();
+    assert_ne!(dir2, dir, "{again}");
+    assert!(dir.join("timeline.html").is_file() && dir2.join("timeline.html").is_file());
+    // Turned off, no artefacts and no line; pointed at a file, the reason, and the same failure.
+    let (_, off) = shell(&format!("LOCKSTEP_ARTEFACTS=off {command}"));
+    assert!(artefacts_of(&off).is_none(), "{off}");
+    assert_eq!(field(&off, "fingerprint: "), field(&report, "fingerprint: "));
+    let blocker = dir.join("tape.txt");
+    let (_, unwritable) = shell(&format!("LOCKSTEP_ARTEFACTS='{}' {command}", blocker.display()));
+    assert!(field(&unwritable, "artefacts: ").starts_with("not written; cannot make a directory"), "{unwritable}");
+    assert_eq!(field(&unwritable, "fingerprint: "), field(&report, "fingerprint: "));
+
+    // The timeline as Chromium builds it: exactly the two events of the critical pair marked.
+    let Some(chromium) = browser::chromium_or_skip() else { return };
+    let dom = browser::dump_dom(&chromium, &dir.join("timeline.html"));
+    assert_eq!(dom.matches("data-critical=\"").count(), 2, "two marked events in the DOM");
+    assert_eq!(dom.matches("data-critical=\"failing\"").count(), 1);
+    assert_eq!(dom.matches("data-critical=\"overtaken\"").count(), 1);
+    assert!(dom.contains("class=\"critical-note\""), "the pair is explained in words");
+}
+
+/// Headless Chromium, with the rules of scenarios' `timeline_browser` test: a missing
+/// browser fails the test, in CI always, elsewhere unless `LOCKSTEP_SKIP_BROWSER_TESTS=1`.
+mod browser {
+    use std::fs::{self, File};
+    use std::path::{Path, PathBuf};
+    use std::process::{Command, Stdio};
+    use std::time::{Duration, Instant as WallClock};
+
+    const SKIP_VAR: &str = "LOCKSTEP_SKIP_BROWSER_TESTS";
+
+    /// Chromium's path (`LOCKSTEP_CHROMIUM`, `/usr/bin/chromium`, `chromium` or
+    /// `chromium-browser` on PATH); `None` only when opted out outside CI.
+    pub fn chromium_or_skip() -> Option<PathBuf> {
+        let env = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+        if let Some(path) = env("LOCKSTEP_CHROMIUM") {
+            let path = PathBuf::from(path);
+            assert!(path.is_file(), "LOCKSTEP_CHROMIUM={} is not a file", path.display());
+            return Some(path);
+        }
+        let on_path = env("PATH").unwrap_or_default();
+        let found = std::iter::once(PathBuf::from("/usr/bin/chromium")).chain(
+            ["chromium", "chromium-browser"]
+                .iter()
+                .flat_map(|name| std::env::split_paths(&on_path).map(move |dir| dir.join(name))),
+        );
+        if let Some(path) = found.into_iter().find(|p| p.is_file()) {
+            return Some(path);
+        }
+        let set = |name: &str| env(name).is_some_and(|v| v != "0" && v != "false");
+        if set("CI") {
+            panic!("no Chromium, and CI is set: a browser test must run in CI (.ci/run installs Debian's chromium)");
+        } else if set(SKIP_VAR) {
+            eprintln!("note: NOT RUN: no Chromium; {SKIP_VAR} is set, so the timeline is not opened");
+            None
+        } else {
+            panic!("no Chromium: install it (apt-get install chromium) or set LOCKSTEP_CHROMIUM; {SKIP_VAR}=1 skips");
+        }
+    }
+
+    /// The DOM Chromium builds from `html`.
+    pub fn dump_dom(chromium: &Path, html: &Path) -> String {
+        let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("chromium");
+        let _ = fs::remove_dir_all(&dir);
+        fs::create_dir_all(&dir).unwrap();
+        let stdout_path = dir.join("dom.html");
+        let mut child = Command::new(chromium)
+            .args(["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking"])
+            .args(["--disable-component-update", "--disable-sync", "--dump-dom"])
+            .arg(format!("--user-data-dir={}", dir.join("profile").display()))
+            .arg(format!("file://{}", html.display()))
+            .stdin(Stdio::null())
+            .stdout(File::create(&stdout_path).unwrap())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("chromium starts");
+        let started = WallClock::now();
+        let status = loop {
+            if let Some(status) = child.try_wait().unwrap() {
+                break status;
+            }
+            if started.elapsed() > Duration::from_secs(60) {
+                let _ = child.kill();
+                let _ = child.wait();
+                panic!("chromium --dump-dom did not finish within 60s");
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        };
+        assert!(status.success(), "chromium --dump-dom failed: {status}");
+        fs::read_to_string(&stdout_path).unwrap()
+    }
 }

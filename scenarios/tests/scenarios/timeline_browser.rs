@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant as WallClock};
 
-use scenarios::timeline::render_timeline;
+use scenarios::sim_core::timeline::render_timeline;
 use sim_core::select::{select, Either};
 use sim_core::sync::mpsc::{self, Receiver, Sender};
 use sim_core::time::{sleep, Sleep};

@@ -6,6 +6,7 @@ use std::ops::ControlFlow;
 use super::critical::{critical_pair, CriticalPair};
 use super::shrink::{shrink_tape_bounded, Minimality, DEFAULT_MINIMAL_SEARCH};
 use super::{default_name, replay_printed, run_config, with_tape_hint};
+use crate::artefacts::{self, Written};
 use crate::check::Share;
 use crate::determinism::{confirm, Observed};
 use crate::env::EnvOverrides;
@@ -166,6 +167,9 @@ pub struct ExhaustiveSummary {
     /// Runs replayed by their tape and compared with their first run (every failing
     /// run and a share of the others: [`ExhaustiveCheck::determinism`]).
     pub replayed: usize,
+    /// Where the first failing order's artefacts (report, tape, trace, timeline) were
+    /// written ([`crate::artefacts`]); `None` when it passed or they are off.
+    pub artefacts: Option<Written>,
 }
 
 impl ExhaustiveSummary {
@@ -220,6 +224,9 @@ impl fmt::Display for ExhaustiveSummary {
                 found.run, self.runs, self.failing
             )?;
             writeln!(f, "  replay: {}", found.failure.replay)?;
+            if let Some(written) = &self.artefacts {
+                writeln!(f, "  artefacts: {written}")?;
+            }
             writeln!(f, "the report:")?;
             return write!(f, "{}", found.failure);
         }
@@ -243,6 +250,9 @@ impl fmt::Display for ExhaustiveSummary {
             writeln!(f, "  critical pair: {pair}")?;
         }
         writeln!(f, "  replay: {}", found.failure.replay)?;
+        if let Some(written) = &self.artefacts {
+            writeln!(f, "  artefacts: {written}")?;
+        }
         writeln!(f, "the shrunk run's report:")?;
         write!(f, "{}", found.failure)
     }
@@ -326,6 +336,7 @@ pub fn exhaustive_check_with(
         first_failing: None,
         error: None,
         replayed: 0,
+        artefacts: None,
     };
     let mut first: Option<(usize, Box<Failure>)> = None;
     let mut verifier = Verifier { path: PrefixPath::default(), executions: 0, replayed: 0, stopped: None };
@@ -376,6 +387,9 @@ pub fn exhaustive_check_with(
         }
         None => first.map(|(run, failure)| Box::new(explain(&cfg, run, failure, &property))),
     };
+    if let Some(found) = &summary.first_failing {
+        summary.artefacts = artefacts::for_check(&cfg.config(StrategyKind::Fifo), &found.failure, &property);
+    }
     if cfg.print && !summary.is_proven() {
         eprintln!("{summary}");
     }
@@ -475,6 +489,9 @@ fn replay_one(
         redundant: 0,
         failing: usize::from(failed),
         exhausted: false,
+        artefacts: first_failing
+            .as_ref()
+            .and_then(|found| artefacts::for_check(&cfg.config(StrategyKind::Fifo), &found.failure, property)),
         first_failing,
         error: None,
         replayed: 0,

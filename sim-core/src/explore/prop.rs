@@ -12,6 +12,7 @@ use super::critical::{critical_pair, CriticalPair};
 use super::schedule::{schedules, Schedule};
 use super::shrink::{shrink_tape_bounded, Minimality, DEFAULT_MINIMAL_SEARCH};
 use super::{default_name, replay_printed, run_config, with_tape_hint};
+use crate::artefacts::{self, Written};
 use crate::check::Share;
 use crate::determinism::{confirm, Observed};
 use crate::env::EnvOverrides;
@@ -174,6 +175,9 @@ pub struct Counterexample<V> {
     /// `property` is the closure given to the check (`None` for a case reported as
     /// it failed, without shrinking).
     pub replay_call: Option<String>,
+    /// Where its artefacts (report, tape, trace, timeline) were written
+    /// ([`crate::artefacts`]); `None` when they are off.
+    pub artefacts: Option<Written>,
 }
 
 impl<V: fmt::Debug> fmt::Display for Counterexample<V> {
@@ -200,6 +204,9 @@ impl<V: fmt::Debug> fmt::Display for Counterexample<V> {
             writeln!(f, "  critical pair: {pair}")?;
         }
         writeln!(f, "  replay: {}", self.replay)?;
+        if let Some(written) = &self.artefacts {
+            writeln!(f, "  artefacts: {written}")?;
+        }
         if let Some(call) = self.replay_call.as_ref().filter(|call| **call != self.replay) {
             writeln!(f, "  in Rust: {call}")?;
         }
@@ -433,7 +440,7 @@ where
         Err(TestError::Fail(_, value)) => value,
         Err(TestError::Abort(reason)) => panic!("lockstep: proptest gave up: {reason}"),
     };
-    let counterexample = match nondeterministic.into_inner() {
+    let mut counterexample = match nondeterministic.into_inner() {
         Some((case, failure)) => {
             Counterexample::unexplained(inputs, schedule, failure, case, runs.get().saturating_sub(case))
         }
@@ -444,6 +451,9 @@ where
             shrunk(&cfg, inputs, schedule, failing_case, shrink_runs, last, &property)
         }
     };
+    let with_inputs = |sim: &mut Sim| property(&counterexample.inputs, sim);
+    counterexample.artefacts =
+        artefacts::for_check(&cfg.config(StrategyKind::Fifo), &counterexample.failure, &with_inputs);
     eprintln!("{counterexample}");
     PropSummary { name, cases_run: counterexample.failing_case, counterexample: Some(Box::new(counterexample)) }
 }
@@ -470,6 +480,7 @@ impl<V> Counterexample<V> {
             shrink_runs,
             minimality: None,
             critical: None,
+            artefacts: None,
         }
     }
 }
@@ -524,6 +535,7 @@ fn shrunk<V: Clone + fmt::Debug>(
         critical,
         replay,
         replay_call,
+        artefacts: None,
     }
 }
 
@@ -535,6 +547,7 @@ fn replay_one(
 ) -> PropSummary<()> {
     let run = replay_printed(cfg.config(StrategyKind::Fifo), &tape, property);
     let counterexample = run.result.err().map(|failure| {
+        let artefacts = artefacts::for_check(&cfg.config(StrategyKind::Fifo), &failure, property);
         Box::new(Counterexample {
             inputs: (),
             schedule: Schedule::default(),
@@ -546,6 +559,7 @@ fn replay_one(
             shrink_runs: 0,
             minimality: None,
             critical: None,
+            artefacts,
         })
     });
     PropSummary { name: cfg.name.clone(), cases_run: 1, counterexample }

@@ -1,5 +1,6 @@
 //! The engine's own tests: one binary, one module per area.
 
+mod artefacts;
 mod channels;
 mod check;
 mod determinism;

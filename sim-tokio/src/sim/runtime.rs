@@ -161,7 +161,14 @@ impl Runtime {
         let mut sim = self.sim.borrow_mut();
         match sim.block_on_local(future) {
             Ok(value) => value,
-            Err(failure) => panic!("{failure}"),
+            Err(failure) => {
+                // The future is gone, so the run cannot be re-run: its artefacts hold
+                // the trace it kept.
+                match sim_core::artefacts::for_run(sim.config(), &failure, &sim.trace()) {
+                    Some(written) => panic!("{failure}\n  artefacts: {written}"),
+                    None => panic!("{failure}"),
+                }
+            }
         }
     }
 

@@ -21,9 +21,9 @@
 use std::collections::BTreeMap;
 use std::fmt::{self, Write as _};
 
-use sim_core::time::Instant;
-use sim_core::trace::{RecordKind, TraceLine};
-use sim_core::{Failure, FailureKind, Trace};
+use crate::time::Instant;
+use crate::trace::{RecordKind, TraceLine};
+use crate::{Failure, FailureKind, Trace};
 
 /// Narrowest and widest column for one record, in pixels.
 const COL_RANGE: (i64, i64) = (18, 40);
@@ -52,7 +52,31 @@ const MAX_SHOWN: usize = 90;
 /// any blocked task of a deadlock that the kept trace does not mention. Every trace
 /// line is drawn as exactly one `class="event"` element.
 pub fn render_timeline(trace: &Trace, failure: Option<&Failure>, title: &str) -> String {
-    let chart = Chart::new(trace, failure);
+    render_marked(trace, failure, title, &Marks::default())
+}
+
+/// What a timeline marks beyond the trace itself.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Marks {
+    /// The critical pair, as indices into the trace's lines: the event the failing run
+    /// took at the deciding choice point, and the event it overtook (which the nearest
+    /// passing run took there instead).
+    pub critical: Option<[usize; 2]>,
+}
+
+impl Marks {
+    /// Marks the critical pair: `failing` overtook `overtaken` (indices into the trace's lines).
+    pub fn critical(failing: usize, overtaken: usize) -> Marks {
+        Marks { critical: Some([failing, overtaken]) }
+    }
+}
+
+/// [`render_timeline`], with the events of `marks` marked (indices outside the trace
+/// are ignored).
+pub fn render_marked(trace: &Trace, failure: Option<&Failure>, title: &str, marks: &Marks) -> String {
+    let mut chart = Chart::new(trace, failure);
+    chart.critical = marks.critical.filter(|c| c.iter().all(|&i| i < trace.lines.len()) && c[0] != c[1]);
     let mut out = String::with_capacity(4096 + trace.lines.len() * 400);
     // Writing into a String cannot fail.
     let _ = chart.write_page(&mut out, title);
@@ -92,6 +116,8 @@ struct Chart<'a> {
     choices: usize,
     /// Width of one record's column: wider for short traces.
     col: i64,
+    /// The critical pair: the failing run's event and the event it overtook.
+    critical: Option<[usize; 2]>,
 }
 
 impl<'a> Chart<'a> {
@@ -112,7 +138,7 @@ impl<'a> Chart<'a> {
         let index = lanes.iter().enumerate().map(|(i, l)| (l.key, i)).collect();
         let choices = trace.lines.iter().filter(|l| l.choice.is_some()).count();
         let col = (FIT_W / len_i64(trace.lines.len()).max(1)).clamp(COL_RANGE.0, COL_RANGE.1);
-        Chart { trace, failure, lanes, index, step_end: step_ends(&trace.lines), choices, col }
+        Chart { trace, failure, lanes, index, step_end: step_ends(&trace.lines), choices, col, critical: None }
     }
 
     /// The centre of column `i`.
@@ -183,13 +209,14 @@ impl<'a> Chart<'a> {
         write!(
             out,
             "<main id=\"timeline\" data-lanes=\"{}\" data-tasks=\"{}\" data-channels=\"{}\" data-events=\"{}\" \
-             data-choices=\"{}\" data-failure=\"{}\">\n<h1>",
+             data-choices=\"{}\" data-failure=\"{}\" data-critical-events=\"{}\">\n<h1>",
             self.lanes.len(),
             self.tasks(),
             self.lanes.len() - self.tasks(),
             self.lines().len(),
             self.choices,
             self.failure.map_or("none", |f| f.kind.class()),
+            if self.critical.is_some() { 2 } else { 0 },
         )?;
         push_esc(out, title);
         out.push_str("</h1>\n");
@@ -227,6 +254,14 @@ impl<'a> Chart<'a> {
                 "<p class=\"note\">Only the last records of this run were kept: \
                  take the trace with <code>TraceMode::Full</code> to see the whole run.</p>\n",
             );
+        }
+        if let Some([failing, overtaken]) = self.critical {
+            let (a, b) = (&self.lines()[failing], &self.lines()[overtaken]);
+            out.push_str("<p class=\"critical-note\">Critical pair (outlined in red): ");
+            push_esc(out, &format!("{a}"));
+            out.push_str(" <b>overtook</b> ");
+            push_esc(out, &format!("{b}"));
+            out.push_str("; in the same run with that one choice made canonically, the test passes.</p>\n");
         }
         out.push_str(
             "<p class=\"note\">One column per trace record, in order. Shaded bands are instants of \
@@ -411,10 +446,31 @@ impl<'a> Chart<'a> {
     /// One trace line: one `class="event"` group with the line as its hover title.
     fn write_event(&self, out: &mut String, i: usize, line: &TraceLine) -> fmt::Result {
         let kind = kind_name(line.kind);
-        write!(out, "<g class=\"event {kind}\" data-step=\"{}\" data-kind=\"{kind}\"><title>", line.step)?;
+        let critical = match self.critical {
+            Some([failing, _]) if failing == i => Some("failing"),
+            Some([_, overtaken]) if overtaken == i => Some("overtaken"),
+            _ => None,
+        };
+        match critical {
+            Some(role) => write!(
+                out,
+                "<g class=\"event {kind} critical\" data-step=\"{}\" data-kind=\"{kind}\" data-critical=\"{role}\"><title>critical pair ({role}): ",
+                line.step
+            )?,
+            None => write!(out, "<g class=\"event {kind}\" data-step=\"{}\" data-kind=\"{kind}\"><title>", line.step)?,
+        }
         push_esc(out, &line.to_string());
         out.push_str("</title>");
         let x = self.col_x(i);
+        if critical.is_some() {
+            let (top, h) = (self.lanes_top(), len_i64(self.lanes.len()) * LANE_H);
+            write!(
+                out,
+                "<rect class=\"critical-col\" x=\"{}\" y=\"{top}\" width=\"{}\" height=\"{h}\"/>",
+                self.col_left(i) + 1,
+                self.col - 2
+            )?;
+        }
         match (self.task_y(line), self.channel_y(line)) {
             (task_y, Some(cy)) => {
                 if let Some(ty) = task_y {
@@ -529,7 +585,7 @@ impl<'a> Chart<'a> {
 }
 
 /// The blocked tasks of a deadlock, if the run deadlocked.
-fn blocked(failure: Option<&Failure>) -> &[sim_core::BlockedTask] {
+fn blocked(failure: Option<&Failure>) -> &[crate::BlockedTask] {
     match failure.map(|f| &f.kind) {
         Some(FailureKind::Deadlock { blocked }) => blocked,
         _ => &[],
@@ -696,6 +752,8 @@ svg text { font-family: system-ui, -apple-system, "Segoe UI", sans-serif; font-s
 .blocked-rule { stroke: #d62728; stroke-width: 2; stroke-dasharray: 2 3; }
 .stop { fill: #d62728; }
 .failure-note { fill: #b01c1c; font-weight: 600; }
+.critical-note { margin: 4px 0; color: #b01c1c; }
+.critical-col { fill: none; stroke: #d62728; stroke-width: 2.5; }
 .listing { margin-top: 10px; }
 .listing pre { max-height: 320px; overflow: auto; background: #f6f8fa; padding: 8px; }
 </style>
@@ -736,6 +794,7 @@ const LEGEND: &str = r##"<div class="legend">
 <span><svg width="16" height="16"><use href="#m-choose" x="8" y="8"/></svg>select / choose</span>
 <span><svg width="16" height="16"><rect x="3" y="0" width="10" height="16" fill="#ffd43b" fill-opacity="0.5"/></svg>choice point: "choice i of n" (0 = canonical order)</span>
 <span><svg width="16" height="16"><use href="#m-violation" x="8" y="8"/></svg>violation</span>
+<span><svg width="12" height="16"><rect x="2" y="1" width="8" height="14" fill="none" stroke="#d62728" stroke-width="2"/></svg>critical pair (the two events whose order decides the outcome)</span>
 <span><svg width="28" height="16"><line x1="2" y1="8" x2="20" y2="8" stroke="#d62728" stroke-width="2" stroke-dasharray="2 3"/><circle cx="22" cy="8" r="5" fill="#d62728"/></svg>blocked at the failure</span>
 </div>
 "##;
@@ -745,9 +804,9 @@ mod tests {
     use std::collections::BTreeSet;
     use std::time::Duration;
 
-    use sim_core::sync::mpsc;
-    use sim_core::time::sleep;
-    use sim_core::{Config, Sim, TraceMode};
+    use crate::sync::mpsc;
+    use crate::time::sleep;
+    use crate::{Config, Sim, TraceMode};
 
     use super::*;
 
