@@ -87,6 +87,14 @@ pub enum Wait {
     Barrier(ChannelId),
     /// Another task's initialization of a `OnceCell` (`get_or_init`).
     Init(ChannelId),
+    /// Permits of a semaphore (how many).
+    Acquire(ChannelId, u32),
+    /// A `Mutex`'s lock.
+    Lock(ChannelId),
+    /// A read lock of an `RwLock`.
+    Read(ChannelId),
+    /// The write lock of an `RwLock`.
+    Write(ChannelId),
 }
 
 /// An event in the queue.
@@ -1135,6 +1143,10 @@ impl Core {
             Wait::JoinNext(c) => format!("join_next on `{}`", self.channel_name(c)),
             Wait::Barrier(c) => format!("wait on barrier `{}`", self.channel_name(c)),
             Wait::Init(c) => format!("init on `{}`", self.channel_name(c)),
+            Wait::Acquire(c, n) => format!("acquire {n} on `{}`", self.channel_name(c)),
+            Wait::Lock(c) => format!("lock on `{}`", self.channel_name(c)),
+            Wait::Read(c) => format!("read on `{}`", self.channel_name(c)),
+            Wait::Write(c) => format!("write on `{}`", self.channel_name(c)),
         }
     }
 }

@@ -75,6 +75,10 @@ pub enum RecordKind {
     Arrive,
     /// A `OnceCell` was given its value.
     Init,
+    /// Permits were taken from a semaphore, or a `Mutex` or `RwLock` was locked.
+    Acquire,
+    /// Permits were returned to a semaphore, or a lock's guard was dropped.
+    Release,
 }
 
 impl RecordKind {
@@ -111,6 +115,8 @@ impl RecordKind {
             RecordKind::Join => "join",
             RecordKind::Arrive => "arrive",
             RecordKind::Init => "init",
+            RecordKind::Acquire => "acquire",
+            RecordKind::Release => "release",
         }
     }
 }

@@ -1,5 +1,6 @@
-//! Channels and notifications shaped like `tokio::sync`: [`mpsc`] (bounded and
-//! unbounded), [`oneshot`], [`watch`] and [`Notify`].
+//! Channels, notifications and locks shaped like `tokio::sync`: [`mpsc`] (bounded
+//! and unbounded), [`oneshot`], [`watch`], [`Notify`], [`Semaphore`], [`Mutex`] and
+//! [`RwLock`].
 //!
 //! Every primitive is named in traces and deadlock reports: after the place that
 //! created it (`debounce.rs:42`), or by its `_named` constructor, or by an enclosing
@@ -41,9 +42,16 @@
 //!   pins the auto traits to tokio's.
 
 pub(crate) mod bind;
+mod locks;
 pub mod mpsc;
 mod notify;
 pub mod oneshot;
+mod semaphore;
 pub mod watch;
 
+pub use locks::{
+    MappedMutexGuard, Mutex, MutexGuard, OwnedMutexGuard, OwnedRwLockReadGuard, OwnedRwLockWriteGuard, RwLock,
+    RwLockMappedWriteGuard, RwLockReadGuard, RwLockWriteGuard, TryLockError,
+};
 pub use notify::{Notified, Notify};
+pub use semaphore::{AcquireError, OwnedSemaphorePermit, Semaphore, SemaphorePermit, TryAcquireError};

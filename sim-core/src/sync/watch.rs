@@ -282,7 +282,7 @@ impl<T> Sender<T> {
     pub fn borrow(&self) -> Ref<'_, T> {
         self.shared.touch();
         self.shared.record(RecordKind::Read);
-        Ref { inner: self.shared.value.read(), has_changed: false }
+        Ref { inner: self.shared.value.read(), has_changed: false, _not_send: std::marker::PhantomData }
     }
 
     /// Whether every receiver is gone.
@@ -412,7 +412,7 @@ impl<T> Receiver<T> {
         self.shared.touch();
         let version = self.shared.state.lock().version;
         self.shared.record(RecordKind::Read);
-        Ref { inner: self.shared.value.read(), has_changed: version != self.seen }
+        Ref { inner: self.shared.value.read(), has_changed: version != self.seen, _not_send: std::marker::PhantomData }
     }
 
     /// Reads the value and marks it seen (traced as a `recv`).
@@ -422,7 +422,7 @@ impl<T> Receiver<T> {
         let has_changed = version != self.seen;
         self.seen = version;
         self.shared.record(RecordKind::Recv);
-        Ref { inner: self.shared.value.read(), has_changed }
+        Ref { inner: self.shared.value.read(), has_changed, _not_send: std::marker::PhantomData }
     }
 
     /// Whether the value has a version this receiver has not seen.
@@ -487,7 +487,7 @@ impl<T> Receiver<T> {
             }
         }
         self.shared.touch();
-        Ok(Ref { inner: self.shared.value.read(), has_changed: true })
+        Ok(Ref { inner: self.shared.value.read(), has_changed: true, _not_send: std::marker::PhantomData })
     }
 
     /// Whether both receivers belong to the same channel.
@@ -604,6 +604,8 @@ impl<T> fmt::Debug for Receiver<T> {
 pub struct Ref<'a, T> {
     inner: RwLockReadGuard<'a, T>,
     has_changed: bool,
+    /// Not `Send`, as tokio's (a read lock's guard stays on its thread).
+    _not_send: std::marker::PhantomData<std::sync::MutexGuard<'static, ()>>,
 }
 
 impl<T> Ref<'_, T> {

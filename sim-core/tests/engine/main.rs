@@ -9,6 +9,7 @@ mod exhaustive_check;
 mod explore;
 mod golden;
 mod identity;
+mod locks;
 mod models;
 mod orders;
 mod printed_replays;

@@ -789,3 +789,150 @@ fn the_reduction_reaches_every_outcome_with_join_sets() {
     assert!(compared >= 80, "most generated programs are small enough to enumerate ({compared})");
     assert!(smaller * 2 >= compared, "the reduction cuts most programs ({smaller} of {compared})");
 }
+
+/// One operation of a generated task on the locks.
+#[derive(Clone, Copy, Debug)]
+enum LockOp {
+    /// Sleeps 0 or 5 ms.
+    Sleep(u64),
+    /// Acquires 1 or 2 permits of the shared semaphore (at most 5 ms), yields
+    /// holding them, releases; notes the permits left while it held them, or -3 on
+    /// timeout.
+    Acquire(u32),
+    /// `try_acquire` of one permit, released at once; notes whether it got one.
+    TryAcquire,
+    /// Adds a permit to the semaphore.
+    AddPermit,
+    /// Locks the mutex (at most 5 ms), appends the task's number to its value across
+    /// a yield; notes the value's length, or -3.
+    Lock,
+    /// Read-locks the `RwLock` (at most 5 ms), yields holding it; notes the value, or -3.
+    Read,
+    /// Write-locks the `RwLock` (at most 5 ms), adds the task's number + 1; notes the
+    /// new value, or -3.
+    Write,
+    /// `try_write` on the `RwLock`; notes whether it got it.
+    TryWrite,
+}
+
+fn lock_op() -> impl Strategy<Value = LockOp> {
+    prop_oneof![
+        prop_oneof![Just(0u64), Just(5)].prop_map(LockOp::Sleep),
+        prop_oneof![Just(1u32), Just(2)].prop_map(LockOp::Acquire),
+        Just(LockOp::TryAcquire),
+        Just(LockOp::AddPermit),
+        Just(LockOp::Lock),
+        Just(LockOp::Read),
+        Just(LockOp::Write),
+        Just(LockOp::TryWrite),
+    ]
+}
+
+/// A semaphore of 2 permits, a mutex and an `RwLock` shared by every task; the
+/// notes of each task, the final values, and how the run ended.
+fn lock_run(program: &[Vec<LockOp>], sim: &mut Sim) -> (Vec<Vec<i64>>, Vec<usize>, u64, usize, String) {
+    use sim_core::sync::{Mutex, RwLock, Semaphore};
+    use std::sync::Arc;
+    let sem = Arc::new(Semaphore::named("s", 2));
+    let mutex = Arc::new(Mutex::named("m", Vec::new()));
+    let rw = Arc::new(RwLock::named("rw", 0u64));
+    let notes: Vec<Rc<RefCell<Vec<i64>>>> = program.iter().map(|_| Rc::new(RefCell::new(Vec::new()))).collect();
+    let five = Duration::from_millis(5);
+    for (t, ops) in program.iter().enumerate() {
+        let (ops, notes) = (ops.clone(), notes[t].clone());
+        let (sem, mutex, rw) = (sem.clone(), mutex.clone(), rw.clone());
+        sim.spawn_named(format!("t{t}"), async move {
+            let note = |v: i64| notes.borrow_mut().push(v);
+            for op in ops {
+                match op {
+                    LockOp::Sleep(ms) => sleep(Duration::from_millis(ms)).await,
+                    LockOp::Acquire(n) => match timeout(five, sem.acquire_many(n)).await {
+                        Ok(Ok(permit)) => {
+                            note(sem.available_permits() as i64);
+                            yield_now().await;
+                            drop(permit);
+                        }
+                        Ok(Err(_)) => note(-4),
+                        Err(_) => note(-3),
+                    },
+                    LockOp::TryAcquire => note(i64::from(sem.try_acquire().is_ok())),
+                    LockOp::AddPermit => sem.add_permits(1),
+                    LockOp::Lock => match timeout(five, mutex.lock()).await {
+                        Ok(mut held) => {
+                            held.push(t);
+                            yield_now().await;
+                            note(held.len() as i64);
+                        }
+                        Err(_) => note(-3),
+                    },
+                    LockOp::Read => match timeout(five, rw.read()).await {
+                        Ok(read) => {
+                            yield_now().await;
+                            note(*read as i64);
+                        }
+                        Err(_) => note(-3),
+                    },
+                    LockOp::Write => match timeout(five, rw.write()).await {
+                        Ok(mut write) => {
+                            *write += t as u64 + 1;
+                            note(*write as i64);
+                        }
+                        Err(_) => note(-3),
+                    },
+                    LockOp::TryWrite => note(i64::from(rw.try_write().is_ok())),
+                }
+            }
+        });
+    }
+    let result = match sim.run() {
+        Ok(()) => "pass".to_string(),
+        Err(failure) => failure.kind.class().to_string(),
+    };
+    let noted = notes.iter().map(|n| n.borrow().clone()).collect();
+    let value = *rw.try_read().expect("no task holds the lock after the run");
+    let order = mutex.try_lock().expect("no task holds the lock after the run").clone();
+    let permits = sem.available_permits();
+    (noted, order, value, permits, result)
+}
+
+/// 150 generated programs of 2 or 3 tasks on a semaphore (waits for 1 or 2
+/// permits under a timeout, held across a yield; `try_acquire`; `add_permits`), a
+/// mutex held across a yield, and an `RwLock` (reads held across a yield, writes,
+/// `try_write`): the reduction reaches every outcome that plain enumeration reaches.
+#[test]
+fn the_reduction_reaches_every_outcome_with_semaphores_mutexes_and_rwlocks() {
+    let config = ProptestConfig { cases: 150, failure_persistence: None, ..ProptestConfig::default() };
+    let mut runner = TestRunner::new_with_rng(config, TestRng::deterministic_rng(RngAlgorithm::ChaCha));
+    let programs = prop::collection::vec(prop::collection::vec(lock_op(), 1..4), 2..4);
+    let (compared, smaller) = (RefCell::new(0u32), RefCell::new(0u32));
+    runner
+        .run(&programs, |program| {
+            let mut all = BTreeSet::new();
+            let every = explore_all(4_000, |prefix| {
+                let mut sim = Sim::new(Config::replay(prefix.clone()));
+                all.insert(lock_run(&program, &mut sim));
+                sim.recorded_tape()
+            });
+            if !every.exhausted {
+                return Ok(());
+            }
+            let mut reduced = BTreeSet::new();
+            let classes = explore_reduced(100_000, |strategy| {
+                let mut sim = Sim::with_strategy(Config::default(), strategy);
+                reduced.insert(lock_run(&program, &mut sim));
+                false
+            })
+            .expect("generated programs are deterministic");
+            prop_assert!(classes.exhausted);
+            prop_assert_eq!(&reduced, &all, "the reduction lost outcomes of {:?}", program);
+            *compared.borrow_mut() += 1;
+            if classes.runs < every.runs {
+                *smaller.borrow_mut() += 1;
+            }
+            Ok(())
+        })
+        .unwrap();
+    let (compared, smaller) = (compared.into_inner(), smaller.into_inner());
+    assert!(compared >= 100, "most generated programs are small enough to enumerate ({compared})");
+    assert!(smaller * 2 >= compared, "the reduction cuts most programs ({smaller} of {compared})");
+}

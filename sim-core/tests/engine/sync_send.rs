@@ -7,7 +7,7 @@ use std::pin::pin;
 use std::sync::Arc;
 use std::task::{Context, Poll, Wake, Waker};
 
-use sim_core::sync::{mpsc, oneshot, watch, Notify};
+use sim_core::sync::{mpsc, oneshot, watch, Mutex, Notify, RwLock, Semaphore};
 use sim_core::trace::RecordKind;
 use sim_core::{spawn, Config, FailureKind, Sim, TraceMode};
 
@@ -66,6 +66,32 @@ fn auto_traits_are_tokios() {
     is_sync::<sim_core::task::AbortHandle>();
     is_send::<sim_core::JoinError>();
     is_sync::<sim_core::JoinError>();
+    use sim_core::sync as s;
+    is_send::<s::Semaphore>();
+    is_sync::<s::Semaphore>();
+    is_send::<s::SemaphorePermit<'static>>();
+    is_sync::<s::SemaphorePermit<'static>>();
+    is_send::<s::OwnedSemaphorePermit>();
+    is_sync::<s::OwnedSemaphorePermit>();
+    is_send::<s::Mutex<u8>>();
+    is_sync::<s::Mutex<u8>>();
+    is_send::<s::MutexGuard<'static, u8>>();
+    is_sync::<s::MutexGuard<'static, u8>>();
+    is_send::<s::MappedMutexGuard<'static, u8>>();
+    is_send::<s::OwnedMutexGuard<u8>>();
+    is_sync::<s::OwnedMutexGuard<u8>>();
+    is_send::<s::RwLock<u8>>();
+    is_sync::<s::RwLock<u8>>();
+    is_send::<s::RwLockReadGuard<'static, u8>>();
+    is_sync::<s::RwLockReadGuard<'static, u8>>();
+    is_send::<s::RwLockWriteGuard<'static, u8>>();
+    is_sync::<s::RwLockWriteGuard<'static, u8>>();
+    is_send::<s::RwLockMappedWriteGuard<'static, u8>>();
+    is_send::<s::OwnedRwLockReadGuard<u8>>();
+    is_send::<s::OwnedRwLockWriteGuard<u8>>();
+    is_send::<s::TryLockError>();
+    is_send::<s::AcquireError>();
+    is_send::<s::TryAcquireError>();
     // Futures of methods, as tokio users box them (`BoxStream`, `.boxed()`).
     fn future_is_send<F: Future + Send>(_: &F) {}
     let (tx, mut rx) = mpsc::channel::<u8>(1);
@@ -78,6 +104,19 @@ fn auto_traits_are_tokios() {
     future_is_send(&wtx.closed());
     let notify = Notify::new();
     future_is_send(&notify.notified());
+    let sem = Semaphore::new(1);
+    future_is_send(&sem.acquire());
+    future_is_send(&sem.acquire_many(2));
+    let m = Mutex::new(0u8);
+    future_is_send(&m.lock());
+    future_is_send(&async {
+        let mut g = m.lock().await;
+        sim_core::yield_now().await; // a guard held across an await, as tokio allows
+        *g += 1;
+    });
+    let rw = RwLock::new(0u8);
+    future_is_send(&rw.read());
+    future_is_send(&rw.write());
 }
 
 /// The negative half, checked with the "autoref specialisation" trick: a type
@@ -141,6 +180,12 @@ fn auto_traits_follow_the_element_type_as_tokios_do() {
     assert!(!is_send!(watch::Ref<'static, u8>));
     // tokio: JoinHandle<T> is Send when T: Send.
     assert!(!is_send!(sim_core::JoinHandle<NotSend>));
+    // tokio: Mutex<T> is Send + Sync when T: Send; its guard is Sync when T: Sync.
+    assert!(!is_send!(Mutex<NotSend>));
+    assert!(is_sync!(Mutex<std::cell::Cell<u8>>));
+    assert!(!is_sync!(sim_core::sync::MutexGuard<'static, std::cell::Cell<u8>>));
+    // tokio: RwLock<T> is Sync only when T: Send + Sync.
+    assert!(!is_sync!(RwLock<std::cell::Cell<u8>>));
     assert!(is_send!(sim_core::JoinHandle<u8>));
 }
 

@@ -9,6 +9,7 @@ extern crate sim_tokio as tokio;
 
 mod support;
 
+mod locks;
 mod macros;
 mod replay;
 mod runtime;

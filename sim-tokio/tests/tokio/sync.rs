@@ -408,6 +408,18 @@ fn sync_types_are_send_and_sync_as_tokios() {
     assert_sync::<tokio::task::AbortHandle>();
     assert_send::<tokio::time::Sleep>();
     assert_sync::<tokio::time::Sleep>();
+    assert_send::<tokio::sync::Semaphore>();
+    assert_sync::<tokio::sync::Semaphore>();
+    assert_send::<tokio::sync::SemaphorePermit<'static>>();
+    assert_send::<tokio::sync::OwnedSemaphorePermit>();
+    assert_send::<tokio::sync::Mutex<i32>>();
+    assert_sync::<tokio::sync::Mutex<i32>>();
+    assert_send::<tokio::sync::MutexGuard<'static, i32>>();
+    assert_send::<tokio::sync::OwnedMutexGuard<i32>>();
+    assert_send::<tokio::sync::RwLock<i32>>();
+    assert_sync::<tokio::sync::RwLock<i32>>();
+    assert_send::<tokio::sync::RwLockReadGuard<'static, i32>>();
+    assert_send::<tokio::sync::RwLockWriteGuard<'static, i32>>();
 }
 
 /// A stream boxed as tokio users box it (`BoxStream`, `Pin<Box<dyn Future + Send>>`),

@@ -1,4 +1,5 @@
-//! `tokio::sync` under simulation: [`mpsc`], [`oneshot`], [`watch`] and [`Notify`],
+//! `tokio::sync` under simulation: [`mpsc`], [`oneshot`], [`watch`], [`Notify`],
+//! [`Semaphore`], [`Mutex`] and [`RwLock`],
 //! Lockstep's own primitives under tokio's names and signatures.
 //!
 //! Every channel and `Notify` is named in traces and deadlock reports after the line
@@ -23,7 +24,11 @@ pub mod mpsc;
 pub mod oneshot;
 pub mod watch;
 
-pub use sim_core::sync::{Notified, Notify};
+pub use sim_core::sync::{
+    AcquireError, MappedMutexGuard, Mutex, MutexGuard, Notified, Notify, OwnedMutexGuard, OwnedRwLockReadGuard,
+    OwnedRwLockWriteGuard, OwnedSemaphorePermit, RwLock, RwLockMappedWriteGuard, RwLockReadGuard, RwLockWriteGuard,
+    Semaphore, SemaphorePermit, TryAcquireError, TryLockError,
+};
 
 /// tokio's named futures of `sync` (`tokio::sync::futures::Notified`, which
 /// tokio-util's `CancellationToken` names).
