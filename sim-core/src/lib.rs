@@ -228,6 +228,7 @@
 pub mod artefacts;
 pub mod check;
 mod context;
+pub mod coop;
 mod core;
 pub mod determinism;
 pub mod env;

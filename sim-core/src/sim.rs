@@ -885,7 +885,7 @@ pub(crate) fn in_task_poll() -> bool {
 /// panic, with [`in_task_poll`] true meanwhile.
 fn in_task<R>(f: impl FnOnce() -> R) -> std::thread::Result<R> {
     let outer = IN_TASK_POLL.replace(true);
-    let result = catch_unwind(AssertUnwindSafe(f));
+    let result = crate::coop::with_budget(|| catch_unwind(AssertUnwindSafe(f)));
     IN_TASK_POLL.set(outer);
     result
 }

@@ -109,10 +109,10 @@ impl Parse for Select {
             let handler = parse_handler(input)?;
             branches.push(Branch { pat, fut, cond, handler });
         }
-        if branches.is_empty() {
+        if branches.is_empty() && otherwise.is_none() {
             return Err(syn::Error::new(
                 Span::call_site(),
-                "select!: at least one branch `pattern = future => handler` is required",
+                "select!: at least one branch `pattern = future => handler` or an `else` branch is required",
             ));
         }
         if branches.len() > 64 {
@@ -128,6 +128,11 @@ pub fn select_impl(input: TokenStream) -> TokenStream {
     let select = syn::parse_macro_input!(input as Select);
     let krate = &select.krate;
     let n = select.branches.len();
+    if n == 0 {
+        // `select! { else => e }`: no future to wait on, the value is `e` (as tokio's).
+        let otherwise = select.otherwise.as_ref().expect("parse requires a branch or `else`");
+        return quote! {{ #otherwise }}.into();
+    }
     let biased = select.biased;
     let types: Vec<Ident> = (0..n).map(|i| format_ident!("__T{}", i)).collect();
     let variants: Vec<Ident> = (0..n).map(|i| format_ident!("__B{}", i)).collect();
@@ -136,17 +141,28 @@ pub fn select_impl(input: TokenStream) -> TokenStream {
         let bit = 1u64 << i;
         b.cond.as_ref().map(|c| quote! { if !(#c) { __lockstep_disabled |= #bit; } })
     });
-    let makes = select.branches.iter().zip(&futs).map(|(b, f)| {
+    // The futures are first evaluated into one tuple bound by `let`, so that a borrowed
+    // temporary (`() = &mut std::future::ready(())`) lives as long as the `select!`
+    // (temporary lifetime extension), as in tokio's expansion.
+    let fut_exprs = select.branches.iter().map(|b| {
         let fut = &b.fut;
-        quote_spanned! {fut.span()=>
-            let mut #f = ::core::pin::pin!(::core::future::IntoFuture::into_future(#fut));
+        quote_spanned! {fut.span()=> #fut }
+    });
+    let makes = futs.iter().enumerate().map(|(i, f)| {
+        let index = syn::Index::from(i);
+        quote! {
+            let mut #f = ::core::pin::pin!(::core::future::IntoFuture::into_future(__lockstep_futs.#index));
         }
     });
+    let makes = quote! {
+        let __lockstep_futs = ( #(#fut_exprs,)* );
+        #(#makes)*
+    };
     let polls = select.branches.iter().enumerate().map(|(i, b)| {
         let bit = 1u64 << i;
         let f = &futs[i];
         let v = &variants[i];
-        let pat = &b.pat;
+        let pat = clean_pattern(b.pat.clone());
         quote! {
             #i => {
                 let __lockstep_value = match ::core::future::Future::poll(#f.as_mut(), __lockstep_cx) {
@@ -185,9 +201,13 @@ pub fn select_impl(input: TokenStream) -> TokenStream {
         }
         let mut __lockstep_disabled: u64 = 0;
         #(#conds)*
-        let __lockstep_out = {
-            #(#makes)*
+        // `mut`: a handler's pattern may bind by `ref mut` into the value.
+        #[allow(unused_mut)]
+        let mut __lockstep_out = {
+            #makes
             ::core::future::poll_fn(|__lockstep_cx| {
+                // As tokio's: a task whose cooperative budget is spent yields here.
+                ::core::task::ready!(#krate::__private::poll_budget_available(__lockstep_cx));
                 let ::core::option::Option::Some(__lockstep_start) =
                     #krate::__private::select_start(#n, __lockstep_disabled, #biased)
                 else {
@@ -221,6 +241,60 @@ pub fn select_impl(input: TokenStream) -> TokenStream {
         }
     }}
     .into()
+}
+
+/// The pattern as matched against a reference to the branch's value, to test whether
+/// it matches before the value is moved into the handler: binding modes (`mut x`,
+/// `ref x`, `ref mut x`) and `&mut` patterns are dropped, since the test match only
+/// borrows (`Some(mut foo)` against `&Option<String>` would move out of the borrow).
+fn clean_pattern(pat: Pat) -> Pat {
+    match pat {
+        Pat::Ident(mut ident) => {
+            ident.by_ref = None;
+            ident.mutability = None;
+            if let Some((at, sub)) = ident.subpat.take() {
+                ident.subpat = Some((at, Box::new(clean_pattern(*sub))));
+            }
+            Pat::Ident(ident)
+        }
+        Pat::Reference(mut reference) => {
+            reference.mutability = None;
+            reference.pat = Box::new(clean_pattern(*reference.pat));
+            Pat::Reference(reference)
+        }
+        Pat::Or(mut or) => {
+            or.cases = or.cases.into_iter().map(clean_pattern).collect();
+            Pat::Or(or)
+        }
+        Pat::Paren(mut paren) => {
+            paren.pat = Box::new(clean_pattern(*paren.pat));
+            Pat::Paren(paren)
+        }
+        Pat::Slice(mut slice) => {
+            slice.elems = slice.elems.into_iter().map(clean_pattern).collect();
+            Pat::Slice(slice)
+        }
+        Pat::Struct(mut st) => {
+            for field in st.fields.iter_mut() {
+                let inner = std::mem::replace(&mut *field.pat, Pat::Verbatim(TokenStream2::new()));
+                *field.pat = clean_pattern(inner);
+            }
+            Pat::Struct(st)
+        }
+        Pat::Tuple(mut tuple) => {
+            tuple.elems = tuple.elems.into_iter().map(clean_pattern).collect();
+            Pat::Tuple(tuple)
+        }
+        Pat::TupleStruct(mut ts) => {
+            ts.elems = ts.elems.into_iter().map(clean_pattern).collect();
+            Pat::TupleStruct(ts)
+        }
+        Pat::Type(mut ty) => {
+            ty.pat = Box::new(clean_pattern(*ty.pat));
+            Pat::Type(ty)
+        }
+        other => other,
+    }
 }
 
 // ---- join! / try_join! ----

@@ -58,8 +58,9 @@ struct State {
     /// Waiting `Notified` futures, oldest first, with their wakers (`None` while
     /// only enabled).
     waiters: Vec<(u64, Option<Waker>)>,
-    /// Waiters picked by `notify_one`/`notify_last` that have not completed yet.
-    picked: Vec<u64>,
+    /// Waiters picked by `notify_one` (`true`: oldest first) or `notify_last`
+    /// (`false`) that have not completed yet.
+    picked: Vec<(u64, bool)>,
     next_key: u64,
 }
 
@@ -133,7 +134,7 @@ impl Notify {
             let waiter = if oldest { (!st.waiters.is_empty()).then(|| st.waiters.remove(0)) } else { st.waiters.pop() };
             match waiter {
                 Some((key, waker)) => {
-                    st.picked.push(key);
+                    st.picked.push((key, oldest));
                     waker
                 }
                 None => {
@@ -225,7 +226,7 @@ impl Notified<'_> {
                 false
             }
             Stage::Waiting(key) => {
-                if let Some(pos) = st.picked.iter().position(|k| *k == key) {
+                if let Some(pos) = st.picked.iter().position(|(k, _)| *k == key) {
                     st.picked.swap_remove(pos);
                     self.stage = Stage::Done;
                     return true;
@@ -273,7 +274,7 @@ impl Selectable for Notified<'_> {
         match self.stage {
             Stage::Done => true,
             Stage::Init => st.generation != self.generation || st.permit,
-            Stage::Waiting(key) => st.generation != self.generation || st.picked.contains(&key),
+            Stage::Waiting(key) => st.generation != self.generation || st.picked.iter().any(|(k, _)| *k == key),
         }
     }
 }
@@ -286,17 +287,13 @@ impl Drop for Notified<'_> {
         let handed_on = {
             let mut st = notify.state.lock();
             st.waiters.retain(|(k, _)| *k != key);
-            match st.picked.iter().position(|k| *k == key) {
-                Some(pos) => {
-                    st.picked.swap_remove(pos);
-                    true
-                }
-                None => false,
-            }
+            st.picked.iter().position(|(k, _)| *k == key).map(|pos| st.picked.swap_remove(pos).1)
         };
-        // Picked but never completed: the notification goes to the next waiter.
-        if handed_on {
-            notify.notify_one();
+        // Picked but never completed: the notification goes to the next waiter, picked
+        // the same way (as tokio's: the oldest after `notify_one`, the newest after
+        // `notify_last`).
+        if let Some(oldest) = handed_on {
+            notify.notify_end(oldest);
         }
     }
 }

@@ -259,9 +259,12 @@ impl<T> Receiver<T> {
             let hash = st.values.map(|hash| hash(&value));
             drop(st);
             self.inner.bind.record_message(RecordKind::Recv, hash);
+            // As tokio's: the receiver is done (a later poll panics).
+            self.terminated = true;
             return Ok(value);
         }
         if st.tx_done || st.rx_closed {
+            self.terminated = true;
             Err(TryRecvError::Closed)
         } else {
             Err(TryRecvError::Empty)
@@ -321,6 +324,8 @@ impl<T> Future for Receiver<T> {
     type Output = Result<T, RecvError>;
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        // tokio's receiver panics the same way once it returned its value or error.
+        assert!(!self.terminated, "called after complete");
         let mut st = self.inner.state();
         if let Some(value) = st.value.take() {
             let hash = st.values.map(|hash| hash(&value));

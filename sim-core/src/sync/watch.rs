@@ -296,9 +296,11 @@ impl<T> Sender<T> {
         let key = Mutex::new(None);
         let shared = &self.shared;
         let wait = std::future::poll_fn(|cx| {
+            let restore = std::task::ready!(crate::coop::poll_proceed(cx));
             shared.touch();
             let mut st = shared.state.lock();
             if st.receivers == 0 {
+                restore.made_progress();
                 return Poll::Ready(());
             }
             let mut key = key.lock();
@@ -470,7 +472,13 @@ impl<T> Receiver<T> {
     ///
     /// # Errors
     /// [`RecvError`] when every sender is gone before the value satisfies `f`.
-    pub async fn wait_for(&mut self, mut f: impl FnMut(&T) -> bool) -> Result<Ref<'_, T>, RecvError> {
+    pub async fn wait_for(&mut self, f: impl FnMut(&T) -> bool) -> Result<Ref<'_, T>, RecvError> {
+        // As tokio's: the whole wait spends one unit of the task's budget (and yields
+        // when it is spent), the `changed()` calls inside none.
+        crate::coop::cooperative(self.wait_for_inner(f)).await
+    }
+
+    async fn wait_for_inner(&mut self, mut f: impl FnMut(&T) -> bool) -> Result<Ref<'_, T>, RecvError> {
         let mut closed = false;
         loop {
             {
@@ -482,12 +490,18 @@ impl<T> Receiver<T> {
             if closed {
                 return Err(RecvError(()));
             }
-            if self.changed().await.is_err() {
+            if crate::coop::unconstrained(self.changed()).await.is_err() {
                 closed = true;
             }
         }
         self.shared.touch();
         Ok(Ref { inner: self.shared.value.read(), has_changed: true, _not_send: std::marker::PhantomData })
+    }
+
+    /// Whether every sender is gone (values already sent can still be read).
+    pub fn is_closed(&self) -> bool {
+        self.shared.touch();
+        self.shared.state.lock().senders == 0
     }
 
     /// Whether both receivers belong to the same channel.
@@ -541,7 +555,12 @@ impl<T> Future for Changed<'_, T> {
     type Output = Result<(), RecvError>;
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        self.rx.poll_changed(cx)
+        let restore = std::task::ready!(crate::coop::poll_proceed(cx));
+        let out = self.rx.poll_changed(cx);
+        if out.is_ready() {
+            restore.made_progress();
+        }
+        out
     }
 }
 

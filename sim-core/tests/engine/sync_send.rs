@@ -431,3 +431,67 @@ fn a_seed_runs_twice_to_the_same_fingerprint_with_send_primitives() {
         assert_eq!(world(seed), world(seed), "seed {seed}");
     }
 }
+
+// ---- tokio's semantics outside a simulation, from tokio's own tests ----
+
+fn poll_by_hand<F: Future>(fut: std::pin::Pin<&mut F>) -> Poll<F::Output> {
+    let waker = Waker::noop();
+    fut.poll(&mut Context::from_waker(waker))
+}
+
+/// After `try_recv` returned the value (or `Closed`) the receiver is terminated, and
+/// polling it then panics "called after complete", as tokio's does
+/// (`receiver_is_terminated_try_recv`, `close_try_recv_poll`).
+#[test]
+fn a_oneshot_receiver_is_terminated_by_try_recv() {
+    let (tx, mut rx) = oneshot::channel::<i32>();
+    assert!(!rx.is_terminated());
+    tx.send(17).unwrap();
+    assert!(!rx.is_terminated());
+    assert_eq!(rx.try_recv(), Ok(17));
+    assert!(rx.is_terminated());
+
+    let (_tx, mut rx) = oneshot::channel::<i32>();
+    rx.close();
+    assert!(rx.try_recv().is_err());
+    assert!(rx.is_terminated());
+    let panic = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| poll_by_hand(std::pin::Pin::new(&mut rx))));
+    let payload = panic.expect_err("a poll after completion panics");
+    assert_eq!(payload.downcast_ref::<&str>(), Some(&"called after complete"));
+
+    // `Empty` does not terminate it.
+    let (tx, mut rx) = oneshot::channel::<i32>();
+    assert!(rx.try_recv().is_err());
+    assert!(!rx.is_terminated());
+    drop(tx);
+}
+
+/// A `Notified` picked by `notify_last` and dropped before it completed hands the
+/// notification to the newest remaining waiter; one picked by `notify_one`, to the
+/// oldest (tokio's `notified_multi_notify_last_drop` and its mirror).
+#[test]
+fn a_dropped_pick_goes_on_the_way_it_was_picked() {
+    for (last, expect_ready) in [(true, [false, true]), (false, [true, false])] {
+        let notify = Notify::new();
+        let mut n1 = Box::pin(notify.notified());
+        let mut n2 = Box::pin(notify.notified());
+        let mut n3 = Box::pin(notify.notified());
+        let mut n0 = Box::pin(notify.notified());
+        // Waiting order: n0, n1, n2, n3 (n0 oldest).
+        for n in [&mut n0, &mut n1, &mut n2, &mut n3] {
+            assert!(poll_by_hand(n.as_mut()).is_pending());
+        }
+        if last {
+            notify.notify_last(); // picks n3
+            drop(n3);
+            // The newest remaining is n2; n1 stays pending (n0 is not looked at).
+            assert_eq!([poll_by_hand(n1.as_mut()).is_ready(), poll_by_hand(n2.as_mut()).is_ready()], expect_ready);
+        } else {
+            notify.notify_one(); // picks n0
+            drop(n0);
+            // The oldest remaining is n1; n2 stays pending.
+            assert_eq!([poll_by_hand(n1.as_mut()).is_ready(), poll_by_hand(n2.as_mut()).is_ready()], expect_ready);
+            drop(n3);
+        }
+    }
+}

@@ -9,6 +9,7 @@ extern crate sim_tokio as tokio;
 
 mod support;
 
+mod coop;
 mod locks;
 mod macros;
 mod replay;

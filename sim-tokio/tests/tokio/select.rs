@@ -181,3 +181,59 @@ fn a_select_loop_over_a_channel_and_a_timer_is_deterministic_per_seed() {
         });
     }
 }
+
+/// `select! { else => … }` with no branch is the `else` value (tokio accepts it).
+#[test]
+fn an_else_only_select_is_its_else_value() {
+    let mut sim = Sim::new(Config::default());
+    let (a, b) = sim
+        .block_on_local(async {
+            let a = tokio::select! { else => 1 };
+            let b = tokio::select! { biased; else => 2, };
+            (a, b)
+        })
+        .unwrap();
+    assert_eq!((a, b), (1, 2));
+}
+
+/// `mut x`, `ref x` and `ref mut x` bindings in a branch's pattern: the value is
+/// tested by reference first, then moved into the handler with the binding modes
+/// written.
+#[test]
+fn binding_modes_in_patterns_bind_as_written() {
+    let mut sim = Sim::new(Config::default());
+    let out = sim
+        .block_on_local(async {
+            let a = tokio::select! {
+                Some(mut s) = ready(Some("1".to_string())) => { s.push('a'); s }
+            };
+            let b = tokio::select! {
+                Some(ref s) = ready(Some("2".to_string())) => s.clone(),
+            };
+            let c = tokio::select! {
+                Some(ref mut s) = ready(Some("3".to_string())) => { s.push('c'); s.clone() }
+            };
+            let d = tokio::select! {
+                (mut n, Some(ref m)) = ready((1, Some(10))) => { n += *m; n }
+            };
+            (a, b, c, d)
+        })
+        .unwrap();
+    assert_eq!(out, ("1a".to_string(), "2".to_string(), "3c".to_string(), 11));
+}
+
+/// A branch's future may borrow a temporary (`&mut ready(())`): the temporary
+/// lives as long as the `select!`, as in tokio's expansion.
+#[test]
+fn a_branch_future_may_borrow_a_temporary() {
+    let mut sim = Sim::new(Config::default());
+    let out = sim
+        .block_on_local(async {
+            tokio::select! {
+                v = &mut ready(7) => v,
+                () = &mut std::future::pending::<()>() => 0,
+            }
+        })
+        .unwrap();
+    assert_eq!(out, 7);
+}
