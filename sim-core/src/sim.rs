@@ -212,9 +212,9 @@ impl RunInfo {
                     (StrategyKind::Replay(tape), None) => Some(recorded.unwrap_or(tape)),
                     (_, None) => Some(recorded.unwrap_or(&canonical)),
                 };
-                let which = match (self.seed, strategy) {
+                let which = match (self.seed, tape) {
                     (Some(seed), _) => format!("seed {seed}"),
-                    (None, StrategyKind::Replay(tape)) => format!("tape {tape}"),
+                    (None, Some(tape)) if !tape.is_empty() => format!("tape {tape}"),
                     (None, _) => "the canonical order".to_string(),
                 };
                 (which, replay_command(self.replay_hint.as_deref(), name, self.seed, tape, self.model))

@@ -39,7 +39,9 @@ pub struct ExhaustiveCheck {
     /// error. Default: true.
     pub print: bool,
     /// The template of every simulation (limits, replay hint); its strategy is
-    /// replaced. Default: [`Config::default`].
+    /// replaced, and its poll watchdog bound is `LOCKSTEP_POLL_TIMEOUT`, else its
+    /// own, else [`DEFAULT_BOUND`](crate::watchdog::DEFAULT_BOUND), as for `check`.
+    /// Default: [`Config::default`].
     pub sim: Config,
     /// The share of complete runs run a second time (by their tape) and compared
     /// with their first run (fingerprint, outcome, trace); the first run always is,
@@ -322,7 +324,7 @@ pub fn exhaustive_check_with(
     property: impl Fn(&mut Sim) -> Result<(), Box<Failure>>,
 ) -> ExhaustiveSummary {
     let determinism = env.determinism.unwrap_or(cfg.determinism);
-    let cfg = ExhaustiveCheck { sim: with_tape_hint(&cfg.sim, env.test_command.as_deref()), determinism, ..cfg };
+    let cfg = ExhaustiveCheck { sim: with_tape_hint(&cfg.sim, env), determinism, ..cfg };
     if let Some(tape) = &env.tape {
         return replay_one(&cfg, tape.clone(), &property);
     }

@@ -51,6 +51,7 @@ pub use prop::{proptest_check, proptest_check_with, Counterexample, PropCheck, P
 pub use schedule::{schedules, Schedule, DEPARTURE_WEIGHT};
 pub use shrink::{shrink_tape, shrink_tape_bounded, Minimality, Shrunk, DEFAULT_MINIMAL_SEARCH};
 
+use crate::env::EnvOverrides;
 use crate::trace::{Trace, TraceMode};
 use crate::{Config, Failure, Sim, StrategyKind, Tape};
 
@@ -80,12 +81,21 @@ fn default_name() -> Option<String> {
 }
 
 /// `template` with the replay hint of a check run by the calling test when it has
-/// none: `LOCKSTEP_TAPE='<tape>' <command>`.
-fn with_tape_hint(template: &Config, command: Option<&str>) -> Config {
-    let mut config = template.clone();
-    if let (None, Some(command)) = (&config.replay_hint, command) {
+/// none (`LOCKSTEP_TAPE='<tape>' <command>`), and watched by the poll watchdog
+/// (`LOCKSTEP_POLL_TIMEOUT`, else its own bound, else the default), as `check` does.
+fn with_tape_hint(template: &Config, env: &EnvOverrides) -> Config {
+    let mut config = watched(template, env);
+    if let (None, Some(command)) = (&config.replay_hint, &env.test_command) {
         config.replay_hint = Some(format!("LOCKSTEP_TAPE='{{tape}}' {command}"));
     }
+    config
+}
+
+/// `template` watched by the poll watchdog: `LOCKSTEP_POLL_TIMEOUT`, else its own
+/// bound, else [`DEFAULT_BOUND`](crate::watchdog::DEFAULT_BOUND).
+fn watched(template: &Config, env: &EnvOverrides) -> Config {
+    let mut config = template.clone();
+    config.poll_timeout = env.poll_timeout.or(config.poll_timeout).or(Some(crate::watchdog::DEFAULT_BOUND));
     config
 }
 

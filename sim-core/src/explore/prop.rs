@@ -11,7 +11,7 @@ use proptest::test_runner::{
 use super::critical::{critical_pair, CriticalPair};
 use super::schedule::{schedules, Schedule};
 use super::shrink::{shrink_tape_bounded, Minimality, DEFAULT_MINIMAL_SEARCH};
-use super::{default_name, replay_printed, run_config, with_tape_hint};
+use super::{default_name, replay_printed, run_config, watched, with_tape_hint};
 use crate::artefacts::{self, Written};
 use crate::check::Share;
 use crate::determinism::{confirm, Observed};
@@ -46,7 +46,9 @@ pub struct PropCheck {
     /// failure (a few more runs). Default: true.
     pub critical_pair: bool,
     /// The template of every simulation (limits, trace mode, replay hint); its
-    /// strategy is replaced. Default: [`Config::default`].
+    /// strategy is replaced, and its poll watchdog bound is `LOCKSTEP_POLL_TIMEOUT`,
+    /// else its own, else [`DEFAULT_BOUND`](crate::watchdog::DEFAULT_BOUND), as for
+    /// `check`. Default: [`Config::default`].
     pub sim: Config,
     /// The share of generated cases run a second time and compared with their
     /// first run (fingerprint, outcome, trace); the first case always is, unless the
@@ -308,7 +310,7 @@ impl<V: fmt::Debug> fmt::Display for PropSummary<V> {
 /// ```
 pub fn proptest_check(cfg: PropCheck, property: impl Fn(&mut Sim) -> Result<(), Box<Failure>>) -> PropSummary<()> {
     let env = EnvOverrides::from_env().unwrap_or_else(|e| panic!("lockstep: {e}"));
-    let cfg = PropCheck { sim: with_tape_hint(&cfg.sim, env.test_command.as_deref()), ..cfg };
+    let cfg = PropCheck { sim: with_tape_hint(&cfg.sim, &env), ..cfg };
     if let Some(tape) = &env.tape {
         return replay_one(&cfg, tape.clone(), &property);
     }
@@ -374,7 +376,7 @@ where
 {
     let seed = env.seed.unwrap_or(cfg.seed);
     let determinism = env.determinism.unwrap_or(cfg.determinism);
-    let mut sim = cfg.sim.clone();
+    let mut sim = watched(&cfg.sim, env);
     if let (None, Some(command)) = (&sim.replay_hint, &env.test_command) {
         sim.replay_hint = Some(format!("LOCKSTEP_SEED={seed} {command}"));
     }

@@ -149,6 +149,64 @@ fn a_pct_run_that_hangs_prints_the_tape_that_replays_it() {
     assert!(err.contains(&format!("  replay: {replay}\n")), "the same command again: {err}");
 }
 
+/// The exhaustive test's path.
+const EXHAUSTIVE_NAME: &str = "watchdog::an_exhaustive_check_that_hangs_prints_the_tape_that_replays_it";
+
+/// Every order of: `a` and `b` wake at 10 ms and note who came first (declared with
+/// `touch`, so both orders are classes of their own); at 20 ms `spinner` loops
+/// without yielding when `b` did. Run 1 (canonical: `a` first) passes; run 2 hangs.
+fn hanging_exhaustive_check() {
+    use sim_core::explore::{exhaustive_check, ExhaustiveCheck};
+    exhaustive_check(ExhaustiveCheck::default(), |sim| {
+        let first = std::rc::Rc::new(std::cell::Cell::new(""));
+        for name in ["a", "b"] {
+            let first = first.clone();
+            sim.spawn_named(name, async move {
+                sim_core::time::sleep(Duration::from_millis(10)).await;
+                sim_core::footprint::touch("first");
+                if first.get().is_empty() {
+                    first.set(name);
+                }
+            });
+        }
+        sim.spawn_named("spinner", async move {
+            sim_core::time::sleep(Duration::from_millis(20)).await;
+            sim_core::footprint::touch("first");
+            while first.get() == "b" && std::hint::black_box(true) {
+                std::hint::spin_loop();
+            }
+        });
+        sim.run()
+    });
+    unreachable!("the order with `b` first never returns from its poll");
+}
+
+/// `exhaustive_check` is watched like `check`: a hung run is reported with the tape of
+/// the choices that led to it, and that command, run as printed, hangs the same way.
+#[test]
+fn an_exhaustive_check_that_hangs_prints_the_tape_that_replays_it() {
+    if std::env::var_os(CHILD).is_some() {
+        return hanging_exhaustive_check();
+    }
+    let mut cmd = Command::new(std::env::current_exe().unwrap());
+    cmd.args(["--exact", EXHAUSTIVE_NAME]).env(CHILD, "1").env(POLL_TIMEOUT, "300ms");
+    let out = guarded(cmd);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(EXIT_CODE), "{err}");
+    let hung = "lockstep: watchdog: a poll of task `spinner` has not returned after 300ms of wall-clock time (tape t1:";
+    assert!(err.contains(hung) && err.contains(&format!(" of `{EXHAUSTIVE_NAME}`)")), "{err}");
+    let replay = err.lines().find_map(|l| l.strip_prefix("  replay: ")).expect("a replay line").to_string();
+    let command = format!("' cargo test -p sim-core --test engine -- --exact {EXHAUSTIVE_NAME}");
+    assert!(replay.starts_with("LOCKSTEP_TAPE='t1:") && replay.ends_with(&command), "{replay}");
+
+    let mut again = crate::printed_replays::clean(Command::new("sh"));
+    again.arg("-c").arg(&replay).env(CHILD, "1").env(POLL_TIMEOUT, "300ms");
+    let out = guarded(again);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(EXIT_CODE), "{err}");
+    assert!(err.contains(hung) && err.contains(&format!("  replay: {replay}\n")), "the same hang: {err}");
+}
+
 /// Runs `cmd` with its output captured, killing it after two minutes.
 fn guarded(mut cmd: Command) -> Output {
     let mut process = cmd.stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
