@@ -45,7 +45,8 @@ pub struct ExhaustiveCheck {
     pub sim: Config,
     /// The share of complete runs run a second time (by their tape) and compared
     /// with their first run (fingerprint, outcome, trace); the first run always is,
-    /// unless the share is 0. Every failing run is replayed too, and every run is
+    /// unless the share is 0. The first 100 failing runs are replayed too (the later
+    /// ones by the share), and every run is
     /// compared, at no cost, with the run before it up to the choices they share. A
     /// mismatch stops the enumeration with a failure of kind
     /// [`FailureKind::Nondeterministic`], never a proof. Default: 5%
@@ -341,7 +342,8 @@ pub fn exhaustive_check_with(
         artefacts: None,
     };
     let mut first: Option<(usize, Box<Failure>)> = None;
-    let mut verifier = Verifier { path: PrefixPath::default(), executions: 0, replayed: 0, stopped: None };
+    let mut verifier =
+        Verifier { path: PrefixPath::default(), executions: 0, replayed: 0, failures_replayed: 0, stopped: None };
     if cfg.every_order {
         let (mut runs, mut failing) = (0, 0);
         let e = explore_all_until(cfg.max_runs, |prefix| {
@@ -398,6 +400,11 @@ pub fn exhaustive_check_with(
     summary
 }
 
+/// How many failing runs an enumeration replays because they failed; later ones are
+/// replayed as passing runs are, by the share. A program with thousands of failing
+/// orders pays for a hundred replays, not thousands.
+const ALWAYS_REPLAYED_FAILURES: usize = 100;
+
 /// Checks each run of an enumeration for determinism as it goes.
 struct Verifier {
     /// The run before, to compare the next one with up to the choices they share.
@@ -405,6 +412,8 @@ struct Verifier {
     /// Runs so far, redundant ones included.
     executions: usize,
     replayed: usize,
+    /// Failing runs replayed so far because they failed.
+    failures_replayed: usize,
     /// The run (among executions) that did not replay, and the failure that says so.
     stopped: Option<(usize, Box<Failure>)>,
 }
@@ -424,7 +433,9 @@ impl Verifier {
         let run = self.executions;
         let shape = RunShape::of(&sim, result);
         let sampled = cfg.determinism != Share::NONE && (run == 1 || cfg.determinism.picks(run as u64));
-        let observed = (result.is_err() || sampled).then(|| Observed::of(&sim, result));
+        let failed = result.is_err() && self.failures_replayed < ALWAYS_REPLAYED_FAILURES;
+        self.failures_replayed += usize::from(failed);
+        let observed = (failed || sampled).then(|| Observed::of(&sim, result));
         let config = cfg.config(StrategyKind::Replay(sim.tape()));
         drop(sim);
         let mut rerun = |config: Config| {
