@@ -50,7 +50,7 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
-pub use bounded::{OwnedPermit, Permit, Receiver, SendFuture, Sender, WeakSender};
+pub use bounded::{OwnedPermit, Permit, PermitIterator, Receiver, SendFuture, Sender, WeakSender};
 pub use unbounded::{UnboundedReceiver, UnboundedSender, WeakUnboundedSender};
 
 use crate::select::Selectable;

@@ -646,3 +646,42 @@ fn a_seed_run_twice_gives_the_same_fingerprint_with_every_primitive() {
     }
     assert!(fingerprints.len() > 1, "seeds explore different orders");
 }
+
+/// `reserve_many` holds `n` slots, each sent through one permit of the iterator;
+/// slots not taken are freed when the iterator goes; more than the capacity is an
+/// error at once, as tokio's.
+#[test]
+fn reserve_many_holds_n_slots_and_frees_the_untaken_ones() {
+    let mut sim = Sim::new(Config::default());
+    sim.block_on(async {
+        let (tx, mut rx) = mpsc::channel_named::<u32>("in", 3);
+        tx.try_send(1).unwrap();
+        let mut permits = tx.reserve_many(2).await.unwrap();
+        assert_eq!(permits.len(), 2);
+        assert_eq!(tx.capacity(), 0);
+        assert!(matches!(tx.try_reserve(), Err(TrySendError::Full(()))));
+        permits.next().unwrap().send(2);
+        drop(permits); // the second slot was never taken
+        assert_eq!(tx.capacity(), 1);
+        assert!(matches!(tx.try_reserve_many(2), Err(TrySendError::Full(()))));
+        assert_eq!(tx.try_reserve_many(1).unwrap().len(), 1);
+        assert_eq!(tx.try_reserve_many(0).unwrap().len(), 0);
+        assert!(tx.reserve_many(4).await.is_err(), "more than the capacity can never be granted");
+        assert_eq!((rx.recv().await, rx.recv().await), (Some(1), Some(2)));
+        rx.close();
+        assert!(tx.reserve_many(1).await.is_err());
+        assert!(matches!(tx.try_reserve_many(1), Err(TrySendError::Closed(()))));
+    })
+    .unwrap();
+}
+
+#[test]
+fn a_deadlock_report_names_the_channel_reserve_many_waits_on() {
+    let mut sim = Sim::new(Config::default());
+    let (tx, _rx) = mpsc::channel_named::<u8>("in", 2);
+    sim.spawn_named("producer", async move {
+        tx.try_send(1).unwrap();
+        let _both = tx.reserve_many(2).await.unwrap();
+    });
+    assert_eq!(deadlock(sim.run()), ["producer (reserve on full `in`)"]);
+}

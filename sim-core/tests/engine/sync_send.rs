@@ -42,6 +42,8 @@ fn auto_traits_are_tokios() {
     is_send::<mpsc::Permit<'static, u8>>();
     is_sync::<mpsc::Permit<'static, u8>>();
     is_send::<mpsc::OwnedPermit<u8>>();
+    is_send::<mpsc::PermitIterator<'static, u8>>();
+    is_sync::<mpsc::PermitIterator<'static, u8>>();
     is_sync::<mpsc::OwnedPermit<u8>>();
     is_send::<mpsc::SendFuture<'static, u8>>();
     is_send::<mpsc::Recv<'static, u8>>();

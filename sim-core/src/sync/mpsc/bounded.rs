@@ -145,6 +145,40 @@ impl<T> Sender<T> {
         }
     }
 
+    /// Waits for `n` slots and holds them: each item of the [`PermitIterator`] sends
+    /// without waiting. The slots are reserved one after the other in the senders'
+    /// queue, holding those already reserved (as tokio sets permits aside for a
+    /// waiter); `n` = 0 gives an empty iterator at once.
+    ///
+    /// # Errors
+    /// [`SendError`] when the receiver is dropped or closed, or when `n` exceeds the
+    /// channel's capacity (it could never be granted), as tokio's.
+    pub async fn reserve_many(&self, n: usize) -> Result<PermitIterator<'_, T>, SendError<()>> {
+        if n > self.max_capacity() {
+            return Err(SendError(()));
+        }
+        let mut held = PermitIterator { chan: &self.chan, n: 0 };
+        for _ in 0..n {
+            SlotWait { chan: &self.chan, slot: SendSlot::Idle }.await.map_err(|()| SendError(()))?;
+            held.n += 1;
+        }
+        Ok(held)
+    }
+
+    /// Reserves `n` slots if they are all free now.
+    ///
+    /// # Errors
+    /// [`TrySendError::Full`] when fewer than `n` are free (or senders are waiting,
+    /// or `n` exceeds the capacity); [`TrySendError::Closed`] when the receiver is
+    /// dropped or closed.
+    pub fn try_reserve_many(&self, n: usize) -> Result<PermitIterator<'_, T>, TrySendError<()>> {
+        match self.chan.try_reserve_n(n) {
+            Ok(()) => Ok(PermitIterator { chan: &self.chan, n }),
+            Err(Refused::Full) => Err(TrySendError::Full(())),
+            Err(Refused::Closed) => Err(TrySendError::Closed(())),
+        }
+    }
+
     /// Like [`try_reserve`](Sender::try_reserve), with the permit owning the sender.
     ///
     /// # Errors
@@ -432,6 +466,45 @@ impl<T> Drop for Permit<'_, T> {
 impl<T> fmt::Debug for Permit<'_, T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Permit").field("channel", &self.chan.map(|c| &c.bind)).finish()
+    }
+}
+
+/// Slots held in a bounded channel ([`Sender::reserve_many`]): each item is a
+/// [`Permit`] for one of them; the slots not taken are freed when it is dropped.
+pub struct PermitIterator<'a, T> {
+    chan: &'a Chan<T>,
+    n: usize,
+}
+
+impl<'a, T> Iterator for PermitIterator<'a, T> {
+    type Item = Permit<'a, T>;
+
+    fn next(&mut self) -> Option<Permit<'a, T>> {
+        if self.n == 0 {
+            return None;
+        }
+        self.n -= 1;
+        Some(Permit { chan: Some(self.chan) })
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        (self.n, Some(self.n))
+    }
+}
+
+impl<T> ExactSizeIterator for PermitIterator<'_, T> {}
+
+impl<T> Drop for PermitIterator<'_, T> {
+    fn drop(&mut self) {
+        for _ in 0..std::mem::take(&mut self.n) {
+            self.chan.release_reserved();
+        }
+    }
+}
+
+impl<T> fmt::Debug for PermitIterator<'_, T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PermitIterator").field("channel", &self.chan.bind).field("n", &self.n).finish()
     }
 }
 

@@ -308,6 +308,22 @@ impl<T> Chan<T> {
         Ok(())
     }
 
+    /// Reserves `n` slots now if they are all free (none when `n` is 0).
+    pub(super) fn try_reserve_n(&self, n: usize) -> Result<(), Refused> {
+        let mut st = self.state();
+        if st.rx_closed {
+            return Err(Refused::Closed);
+        }
+        let room = self.bound.is_none_or(|b| st.waiters.is_empty() && st.used() + n <= b);
+        if !room {
+            return Err(Refused::Full);
+        }
+        for _ in 0..n {
+            self.reserve_slot(&mut st);
+        }
+        Ok(())
+    }
+
     fn reserve_slot(&self, st: &mut State<T>) {
         st.reserved += 1;
         self.bind.record(RecordKind::Reserve);

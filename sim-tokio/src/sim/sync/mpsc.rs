@@ -4,7 +4,8 @@
 use std::panic::Location;
 
 pub use sim_core::sync::mpsc::{
-    OwnedPermit, Permit, Receiver, Sender, UnboundedReceiver, UnboundedSender, WeakSender, WeakUnboundedSender,
+    OwnedPermit, Permit, PermitIterator, Receiver, Sender, UnboundedReceiver, UnboundedSender, WeakSender,
+    WeakUnboundedSender,
 };
 
 pub mod error {
