@@ -8,7 +8,9 @@
 //! - [`throttle`]: pass an item, then drop items for `period`. The buggy version arms its
 //!   cooldown after handing the item on and lets the timer's firing end the cooldown (race 1
 //!   of the catalogue, "throttle hang"); the fixed one decides from timestamps.
+//! - [`pipeline`]: the benchmark's workload, a throttle between a paced producer and a consumer.
 #![forbid(unsafe_code)]
 
 pub mod debounce;
+pub mod pipeline;
 pub mod throttle;

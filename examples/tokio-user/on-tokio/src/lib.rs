@@ -4,6 +4,8 @@
 
 #[path = "../../src/debounce.rs"]
 pub mod debounce;
+#[path = "../../src/pipeline.rs"]
+pub mod pipeline;
 #[path = "../../src/throttle.rs"]
 pub mod throttle;
 
