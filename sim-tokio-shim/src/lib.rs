@@ -283,8 +283,8 @@ impl Shim {
 
     /// Writes the package into `dir` (created if missing): `Cargo.toml`, `build.rs` and a
     /// `.gitignore` that keeps the generated files out of version control. A file whose
-    /// content is already right is left alone (so cargo does not rebuild). Returns
-    /// whether anything changed.
+    /// content is already right is left alone (so cargo does not rebuild), and a file is
+    /// replaced whole (written aside, then renamed). Returns whether anything changed.
     ///
     /// # Errors
     /// When a file cannot be written.
@@ -298,7 +298,11 @@ impl Shim {
             if fs::read_to_string(&path).ok().as_deref() == Some(content.as_str()) {
                 continue;
             }
-            fs::write(&path, content).map_err(|error| Error::Io { path: path.clone(), error })?;
+            // Through a temporary file and a rename, so that a cargo reading the package
+            // meanwhile sees the old file or the new one, never half of one.
+            let temp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
+            fs::write(&temp, content).map_err(|error| Error::Io { path: temp.clone(), error })?;
+            fs::rename(&temp, &path).map_err(|error| Error::Io { path: path.clone(), error })?;
             changed = true;
         }
         Ok(changed)

@@ -124,3 +124,57 @@ const OUTCOMES: [&str; 4] = [
     "DelayQueue, a repeat at the deadline: 1932 orders: [(\"x\", 10ms), (\"x\", 20ms)] in 1792 (tokio model: reachable), [(\"x\", 20ms)] in 140 (tokio model: reachable)",
     "DelayQueue, a repeat at the deadline, seeds 0..300: {[(\"x\", 10ms), (\"x\", 20ms)]: 210, [(\"x\", 20ms)]: 90}",
 ];
+
+/// Runs `sh -c command` in the example's folder as a user would there: its own target
+/// dir, its config, no LOCKSTEP_* variable or flags inherited.
+fn user_shell(command: &str) -> (bool, String) {
+    let target = Path::new(env!("CARGO_TARGET_TMPDIR")).join("tokio-crates");
+    let mut sh = Command::new("sh");
+    sh.args(["-c", command]).current_dir(example()).env("CARGO_TARGET_DIR", &target).env("CARGO_INCREMENTAL", "0");
+    for var in [
+        "RUSTFLAGS",
+        "CARGO_ENCODED_RUSTFLAGS",
+        "CARGO_BUILD_RUSTFLAGS",
+        "LOCKSTEP_SEED",
+        "LOCKSTEP_TAPE",
+        "LOCKSTEP_SEEDS",
+    ] {
+        sh.env_remove(var);
+    }
+    let out = sh.output().unwrap();
+    (
+        out.status.success(),
+        format!("{}\n{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr)),
+    )
+}
+
+/// The value after `key` on the first line that has it.
+fn field<'a>(text: &'a str, key: &str) -> &'a str {
+    text.lines()
+        .find_map(|l| l.trim_start().strip_prefix(key))
+        .unwrap_or_else(|| panic!("no `{key}` in:\n{text}"))
+        .trim()
+}
+
+#[test]
+fn a_failing_test_on_the_patched_route_prints_a_replay_that_reproduces_it() {
+    // The shim must exist for cargo to load the workspace; the other test may be writing it
+    // too (same content: writing it twice changes nothing).
+    let (code, _, stderr) = shim(&["--out", "lockstep-tokio", "--lockfile", "Cargo.lock"]);
+    assert_eq!(code, 0, "{stderr}");
+    let test = "an_item_at_the_deadline_always_starts_a_new_batch";
+    let (ok, report) = user_shell(&format!("cargo test --locked -q --test failing -- --exact {test}"));
+    assert!(!ok, "{report}");
+    assert!(report.contains("assertion `left == right` failed"), "{report}");
+    let seed = field(&report, "seed: ").split_whitespace().next().unwrap().to_string();
+    let fingerprint = field(&report, "fingerprint: ").to_string();
+    let replay = field(&report, "replay: ").to_string();
+    assert_eq!(replay, format!("LOCKSTEP_SEED={seed} cargo test -p tokio-crates --test failing -- --exact {test}"));
+
+    // Run exactly as printed, from the example's folder: one test, the same failure and fingerprint.
+    let (ok, replayed) = user_shell(&replay);
+    assert!(!ok, "{replayed}");
+    assert!(replayed.contains("running 1 test"), "the command selects exactly the test\n{replayed}");
+    assert!(replayed.contains("assertion `left == right` failed"), "{replayed}");
+    assert_eq!(field(&replayed, "fingerprint: "), fingerprint, "{replayed}");
+}
