@@ -83,6 +83,12 @@ impl Binding {
         binding
     }
 
+    /// A binding created at `at` under its default name, registered at its first use
+    /// in a simulation (for `const` constructors, which cannot reach one).
+    pub(crate) const fn unregistered(at: &'static Location<'static>) -> Binding {
+        Binding { name: None, at, slot: OnceLock::new() }
+    }
+
     /// The primitive's id in the simulation it is registered in, if any.
     pub(crate) fn id(&self) -> Option<ChannelId> {
         self.slot.get().map(|&(_, id)| id)

@@ -1,6 +1,6 @@
 //! Channels, notifications and locks shaped like `tokio::sync`: [`mpsc`] (bounded
-//! and unbounded), [`oneshot`], [`watch`], [`Notify`], [`Semaphore`], [`Mutex`] and
-//! [`RwLock`].
+//! and unbounded), [`oneshot`], [`watch`], [`broadcast`], [`Notify`], [`Semaphore`],
+//! [`Mutex`], [`RwLock`], [`Barrier`] and [`OnceCell`].
 //!
 //! Every primitive is named in traces and deadlock reports: after the place that
 //! created it (`debounce.rs:42`), or by its `_named` constructor, or by an enclosing
@@ -41,17 +41,22 @@
 //! - A `Send`/`Sync` assertion for every public type, in `sim-core/tests/engine/sync_send.rs`,
 //!   pins the auto traits to tokio's.
 
+mod barrier;
 pub(crate) mod bind;
+pub mod broadcast;
 mod locks;
 pub mod mpsc;
 mod notify;
+mod once_cell;
 pub mod oneshot;
 mod semaphore;
 pub mod watch;
 
+pub use barrier::{Barrier, BarrierWait, BarrierWaitResult};
 pub use locks::{
     MappedMutexGuard, Mutex, MutexGuard, OwnedMutexGuard, OwnedRwLockReadGuard, OwnedRwLockWriteGuard, RwLock,
     RwLockMappedWriteGuard, RwLockReadGuard, RwLockWriteGuard, TryLockError,
 };
 pub use notify::{Notified, Notify};
+pub use once_cell::{OnceCell, SetError};
 pub use semaphore::{AcquireError, OwnedSemaphorePermit, Semaphore, SemaphorePermit, TryAcquireError};

@@ -16,7 +16,7 @@ use sim_core::strategy::exhaustive::explore_reduced;
 use sim_core::strategy::explore_all;
 use sim_core::sync::mpsc;
 use sim_core::sync::oneshot;
-use sim_core::sync::{watch, Notify};
+use sim_core::sync::{broadcast, watch, Barrier, Notify, OnceCell};
 use sim_core::task::JoinSet;
 use sim_core::time::{interval, sleep, timeout};
 use sim_core::{choose, yield_now, Config, Sim};
@@ -671,6 +671,23 @@ enum SetOp {
     Notified,
     /// Appends to the declared log.
     Append,
+    /// Waits at most 5 ms at the shared barrier for 2; notes 1 as the leader, 0 as
+    /// not, -3 on timeout (the arrival still counts, as tokio's).
+    BarrierWait,
+    /// Waits at most 5 ms for the shared `OnceCell`, initializing it (after a yield)
+    /// with the task's number if it is empty; notes the value, or -3 on timeout.
+    CellInit,
+    /// Notes the `OnceCell`'s value, or -1.
+    CellGet,
+    /// Sends the task's number on the broadcast channel (capacity 1); notes how many
+    /// receivers see it, or -1.
+    Broadcast,
+    /// Waits at most 5 ms on the task's own broadcast receiver; notes the value, -10
+    /// minus the count when it lagged, -4 when closed, -3 on timeout.
+    BroadcastRecv,
+    /// Takes a value from the task's own broadcast receiver without waiting; notes
+    /// it, -1 when there is none, -10 minus the count when it lagged.
+    BroadcastTryRecv,
 }
 
 fn set_op() -> impl Strategy<Value = SetOp> {
@@ -682,6 +699,12 @@ fn set_op() -> impl Strategy<Value = SetOp> {
         Just(SetOp::AbortAll),
         Just(SetOp::Notified),
         Just(SetOp::Append),
+        Just(SetOp::BarrierWait),
+        Just(SetOp::CellInit),
+        Just(SetOp::CellGet),
+        Just(SetOp::Broadcast),
+        Just(SetOp::BroadcastRecv),
+        Just(SetOp::BroadcastTryRecv),
     ]
 }
 
@@ -690,9 +713,14 @@ fn set_op() -> impl Strategy<Value = SetOp> {
 fn set_run(program: &[Vec<SetOp>], sim: &mut Sim) -> (Vec<Vec<i64>>, Vec<usize>, String) {
     let log = Rc::new(RefCell::new(Vec::new()));
     let notify = Rc::new(Notify::named("n"));
+    let barrier = Rc::new(Barrier::named("b", 2));
+    let cell = Rc::new(OnceCell::named("c"));
+    let (btx, _) = broadcast::channel_named::<usize>("bc", 1);
+    let btx = Rc::new(btx);
     let notes: Vec<Rc<RefCell<Vec<i64>>>> = program.iter().map(|_| Rc::new(RefCell::new(Vec::new()))).collect();
     for (t, ops) in program.iter().enumerate() {
         let (ops, log, notes, notify) = (ops.clone(), log.clone(), notes[t].clone(), notify.clone());
+        let (barrier, cell, btx, mut brx) = (barrier.clone(), cell.clone(), btx.clone(), btx.subscribe());
         sim.spawn_named(format!("t{t}"), async move {
             let note = |v: i64| notes.borrow_mut().push(v);
             let mut set = JoinSet::named(format!("set{t}"));
@@ -727,6 +755,30 @@ fn set_run(program: &[Vec<SetOp>], sim: &mut Sim) -> (Vec<Vec<i64>>, Vec<usize>,
                         touch("log");
                         log.borrow_mut().push(t);
                     }
+                    SetOp::BarrierWait => note(match timeout(Duration::from_millis(5), barrier.wait()).await {
+                        Ok(r) => i64::from(r.is_leader()),
+                        Err(_) => -3,
+                    }),
+                    SetOp::CellInit => {
+                        let init = cell.get_or_init(|| async move {
+                            yield_now().await;
+                            t as i64
+                        });
+                        note(timeout(Duration::from_millis(5), init).await.map_or(-3, |v| *v));
+                    }
+                    SetOp::CellGet => note(cell.get().copied().unwrap_or(-1)),
+                    SetOp::Broadcast => note(btx.send(t).map_or(-1, |n| n as i64)),
+                    SetOp::BroadcastRecv => note(match timeout(Duration::from_millis(5), brx.recv()).await {
+                        Ok(Ok(v)) => v as i64,
+                        Ok(Err(broadcast::error::RecvError::Lagged(n))) => -10 - n as i64,
+                        Ok(Err(broadcast::error::RecvError::Closed)) => -4,
+                        Err(_) => -3,
+                    }),
+                    SetOp::BroadcastTryRecv => note(match brx.try_recv() {
+                        Ok(v) => v as i64,
+                        Err(broadcast::error::TryRecvError::Lagged(n)) => -10 - n as i64,
+                        Err(_) => -1,
+                    }),
                 }
             }
         });
@@ -764,10 +816,13 @@ fn set_outcomes_agree(program: &[Vec<SetOp>], limit: usize) -> Option<(bool, usi
 
 /// 120 generated programs of 2 or 3 tasks, each with a `JoinSet` of its own
 /// (children that yield and notify, joins under a timeout, `try_join_next`,
-/// `abort_all`, the set dropped with the task) and a shared `Notify`: the reduction
-/// reaches every outcome that plain enumeration reaches.
+/// `abort_all`, the set dropped with the task), a shared `Notify`, a `Barrier` for 2
+/// (waits under a timeout), a `OnceCell` (initializers that yield, cancelled by a
+/// timeout, and plain reads) and a broadcast channel of capacity 1 (sends, receives
+/// that lag, under a timeout): the reduction reaches every outcome that plain
+/// enumeration reaches.
 #[test]
-fn the_reduction_reaches_every_outcome_with_join_sets() {
+fn the_reduction_reaches_every_outcome_with_join_sets_barriers_once_cells_and_broadcast() {
     let config = ProptestConfig { cases: 120, failure_persistence: None, ..ProptestConfig::default() };
     let mut runner = TestRunner::new_with_rng(config, TestRng::deterministic_rng(RngAlgorithm::ChaCha));
     let programs = prop::collection::vec(prop::collection::vec(set_op(), 1..4), 2..4);

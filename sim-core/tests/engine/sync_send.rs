@@ -59,6 +59,18 @@ fn auto_traits_are_tokios() {
     is_sync::<watch::Ref<'static, u8>>();
     is_send::<Notify>();
     is_sync::<Notify>();
+    is_send::<sim_core::sync::Barrier>();
+    is_sync::<sim_core::sync::Barrier>();
+    is_send::<sim_core::sync::BarrierWait<'static>>();
+    is_send::<sim_core::sync::OnceCell<u8>>();
+    is_sync::<sim_core::sync::OnceCell<u8>>();
+    is_send::<sim_core::sync::broadcast::Sender<u8>>();
+    is_sync::<sim_core::sync::broadcast::Sender<u8>>();
+    is_send::<sim_core::sync::broadcast::Receiver<u8>>();
+    is_sync::<sim_core::sync::broadcast::Receiver<u8>>();
+    is_send::<sim_core::sync::broadcast::WeakSender<u8>>();
+    is_send::<sim_core::task::JoinSet<u8>>();
+    is_sync::<sim_core::task::JoinSet<u8>>();
     is_send::<Arc<Notify>>();
     is_send::<sim_core::sync::Notified<'static>>();
     is_sync::<sim_core::sync::Notified<'static>>();

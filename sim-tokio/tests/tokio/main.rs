@@ -16,6 +16,7 @@ mod replay;
 mod runtime;
 mod select;
 mod sync;
+mod sync_b;
 mod task;
 mod task_sets;
 mod time;

@@ -1,5 +1,5 @@
-//! `tokio::sync` under simulation: [`mpsc`], [`oneshot`], [`watch`], [`Notify`],
-//! [`Semaphore`], [`Mutex`] and [`RwLock`],
+//! `tokio::sync` under simulation: [`mpsc`], [`oneshot`], [`watch`], [`broadcast`],
+//! [`Notify`], [`Semaphore`], [`Mutex`], [`RwLock`], [`Barrier`] and [`OnceCell`]:
 //! Lockstep's own primitives under tokio's names and signatures.
 //!
 //! Every channel and `Notify` is named in traces and deadlock reports after the line
@@ -20,14 +20,15 @@
 //! - A `watch::Ref` held while a sender writes fails the run with a panic naming the
 //!   channel, where tokio would block the writer.
 
+pub mod broadcast;
 pub mod mpsc;
 pub mod oneshot;
 pub mod watch;
 
 pub use sim_core::sync::{
-    AcquireError, MappedMutexGuard, Mutex, MutexGuard, Notified, Notify, OwnedMutexGuard, OwnedRwLockReadGuard,
-    OwnedRwLockWriteGuard, OwnedSemaphorePermit, RwLock, RwLockMappedWriteGuard, RwLockReadGuard, RwLockWriteGuard,
-    Semaphore, SemaphorePermit, TryAcquireError, TryLockError,
+    AcquireError, Barrier, BarrierWaitResult, MappedMutexGuard, Mutex, MutexGuard, Notified, Notify, OnceCell,
+    OwnedMutexGuard, OwnedRwLockReadGuard, OwnedRwLockWriteGuard, OwnedSemaphorePermit, RwLock, RwLockMappedWriteGuard,
+    RwLockReadGuard, RwLockWriteGuard, Semaphore, SemaphorePermit, SetError, TryAcquireError, TryLockError,
 };
 
 /// tokio's named futures of `sync` (`tokio::sync::futures::Notified`, which
