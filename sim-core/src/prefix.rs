@@ -13,6 +13,7 @@
 //! [`FailureKind::Nondeterministic`](crate::FailureKind::Nondeterministic) with
 //! [`mismatch_failure`], which replays the later run to name the first differing step.
 
+#[cfg(feature = "proptest")]
 use std::collections::BTreeMap;
 
 use crate::determinism::{into_failure, verify, Difference, Nondeterminism, Observed};
@@ -141,10 +142,12 @@ fn compare(ra: usize, a: &RunShape, rb: usize, b: &RunShape) -> Option<Mismatch>
 
 /// The most choice points a [`PrefixTrie`] keeps (past it, runs are still compared
 /// with what it holds).
+#[cfg(feature = "proptest")]
 const TRIE_NODES: usize = 1 << 18;
 
 /// Compares each run with every earlier run of the same inputs that made the same
 /// choices before some position.
+#[cfg(feature = "proptest")]
 #[derive(Default)]
 pub(crate) struct PrefixTrie {
     /// The first position of the runs of each input (by its `Debug` text).
@@ -152,6 +155,7 @@ pub(crate) struct PrefixTrie {
     nodes: Vec<Node>,
 }
 
+#[cfg(feature = "proptest")]
 struct Node {
     options: u32,
     mark: Mark,
@@ -162,6 +166,7 @@ struct Node {
     children: Vec<(u32, usize)>,
 }
 
+#[cfg(feature = "proptest")]
 impl PrefixTrie {
     /// Compares run `run` (of the inputs `key`) with the earlier runs, then adds it.
     pub(crate) fn check(&mut self, key: &str, run: usize, shape: &RunShape) -> Option<Mismatch> {
