@@ -153,6 +153,30 @@ fn the_failing_throttle_test_prints_a_replay_that_reproduces_it() {
     failing_test_replays("the_throttle_passes_six_after_the_cooldown", PINNED_THROTTLE_FIRST, "deadlock");
 }
 
+/// A `#[tokio::main]` binary run under a failing seed prints the replay of the binary itself
+/// (`cargo run -p tokio-user --bin throttle_main`), and that command, run as printed,
+/// reproduces the failure with the same fingerprint.
+#[test]
+fn a_failing_tokio_main_binary_prints_a_replay_that_reproduces_it() {
+    let seed = PINNED_THROTTLE_FIRST;
+    let (ok, report) = shell(&format!("LOCKSTEP_SEED={seed} cargo run -q -p tokio-user --bin throttle_main"));
+    assert!(!ok, "{report}");
+    assert!(report.contains("deadlock"), "{report}");
+    let fingerprint = field(&report, "fingerprint: ").to_string();
+    let replay = field(&report, "replay: ").to_string();
+    assert_eq!(replay, format!("LOCKSTEP_SEED={seed} cargo run -p tokio-user --bin throttle_main"));
+
+    let (ok, replayed) = shell(&replay);
+    assert!(!ok, "{replayed}");
+    assert!(replayed.contains("deadlock"), "{replayed}");
+    assert_eq!(field(&replayed, "fingerprint: "), fingerprint, "{replayed}");
+
+    // Without a seed the binary runs the canonical order, in which the throttle works.
+    let (ok, canonical) = shell("cargo run -q -p tokio-user --bin throttle_main");
+    assert!(ok, "{canonical}");
+    assert!(canonical.contains("passed the item after its cooldown"), "{canonical}");
+}
+
 // ---- the failing #[tokio::test]'s artefacts, and its timeline in a real browser ----
 
 /// The directory and files of the report's `artefacts: <dir> (<files>)` line.
