@@ -509,3 +509,70 @@ fn a_dropped_pick_goes_on_the_way_it_was_picked() {
         }
     }
 }
+
+/// A permit reserved before the receiver closed still delivers its value, and
+/// `recv` stays pending while one is out; sending it or dropping it wakes the
+/// receiver (tokio's `recv_close_gets_none_reserved`, `ready_close_cancel_bounded`,
+/// `*_last_permit_wakes_closed_receiver`, `try_recv_after_receiver_close_with_permit`).
+#[test]
+fn an_outstanding_permit_keeps_a_closed_receiver_waiting() {
+    // Sent: the value arrives, then `None`.
+    let (tx, mut rx) = mpsc::channel::<i32>(1);
+    let permit = tx.try_reserve().unwrap();
+    rx.close();
+    let (count, waker) = counting_waker();
+    let mut cx = Context::from_waker(&waker);
+    assert!(rx.poll_recv(&mut cx).is_pending());
+    permit.send(123);
+    assert_eq!(wakes(&count), 1);
+    assert_eq!(rx.poll_recv(&mut cx), Poll::Ready(Some(123)));
+    assert_eq!(rx.poll_recv(&mut cx), Poll::Ready(None));
+
+    // Dropped unused: the receiver is woken and sees the end.
+    let (tx, mut rx) = mpsc::channel::<i32>(5);
+    let permit = tx.try_reserve().unwrap();
+    assert_eq!(rx.try_recv(), Err(mpsc::error::TryRecvError::Empty));
+    rx.close();
+    assert_eq!(rx.try_recv(), Err(mpsc::error::TryRecvError::Empty));
+    let (count, waker) = counting_waker();
+    assert!(rx.poll_recv(&mut Context::from_waker(&waker)).is_pending());
+    drop(permit);
+    assert_eq!(wakes(&count), 1);
+    assert_eq!(rx.try_recv(), Err(mpsc::error::TryRecvError::Disconnected));
+
+    // After the receiver is dropped, a permit's value is dropped.
+    let (tx, rx) = mpsc::channel::<Arc<()>>(1);
+    let permit = tx.try_reserve().unwrap();
+    drop(rx);
+    let value = Arc::new(());
+    permit.send(value.clone());
+    assert_eq!(Arc::strong_count(&value), 1);
+}
+
+/// A slot granted to a queued reservation before the receiver closed keeps the
+/// receiver waiting until that reservation fails on its next poll or is dropped
+/// (tokio's `failed_reserve_wakes_closed_receiver`,
+/// `cancelled_reserve_wakes_closed_receiver`).
+#[test]
+fn a_granted_reservation_keeps_a_closed_receiver_waiting_until_it_fails_or_goes() {
+    for cancel in [false, true] {
+        let (tx, mut rx) = mpsc::channel::<()>(1);
+        let permit = tx.try_reserve().unwrap();
+        let mut reserve = Box::pin(tx.reserve());
+        let (reserve_count, reserve_waker) = counting_waker();
+        assert!(reserve.as_mut().poll(&mut Context::from_waker(&reserve_waker)).is_pending());
+        drop(permit);
+        assert_eq!(wakes(&reserve_count), 1, "the slot is granted to the queued reservation");
+        rx.close();
+        let (count, waker) = counting_waker();
+        let mut cx = Context::from_waker(&waker);
+        assert!(rx.poll_recv(&mut cx).is_pending());
+        if cancel {
+            drop(reserve);
+        } else {
+            assert!(matches!(reserve.as_mut().poll(&mut Context::from_waker(&reserve_waker)), Poll::Ready(Err(_))));
+        }
+        assert_eq!(wakes(&count), 1, "cancel: {cancel}");
+        assert_eq!(rx.poll_recv(&mut cx), Poll::Ready(None));
+    }
+}

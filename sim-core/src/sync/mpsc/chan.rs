@@ -72,6 +72,8 @@ pub(super) struct State<T> {
     /// ...and the others, in order.
     woken_more: Vec<Waker>,
     rx_closed: bool,
+    /// The receiver was dropped (not only closed): a permit's value is dropped.
+    rx_gone: bool,
     close_recorded: bool,
     rx_waker: Option<Waker>,
     waiters: VecDeque<(u64, Waker)>,
@@ -98,9 +100,24 @@ impl<T> State<T> {
         self.rx_closed || self.senders == 0
     }
 
-    /// Closed, and no message will ever arrive again.
+    /// Closed, and no message will ever arrive again: none buffered or in flight,
+    /// and no permit left that may still send one (as tokio's, a permit reserved
+    /// before the receiver closed still delivers its value).
     fn is_finished(&self) -> bool {
-        self.is_closed() && self.buffer.is_empty() && self.in_flight.is_empty()
+        self.is_closed()
+            && self.buffer.is_empty()
+            && self.in_flight.is_empty()
+            && self.reserved == 0
+            && self.granted.is_empty()
+    }
+
+    /// The receiver waits and the channel just finished: wake it to see `None`.
+    fn wake_rx_if_finished(&mut self) {
+        if self.is_finished() {
+            if let Some(w) = self.rx_waker.take() {
+                self.wake(w);
+            }
+        }
     }
 }
 
@@ -123,6 +140,7 @@ impl<T> Chan<T> {
                 woken: None,
                 woken_more: Vec::new(),
                 rx_closed: false,
+                rx_gone: false,
                 close_recorded: false,
                 rx_waker: None,
                 waiters: VecDeque::new(),
@@ -329,12 +347,13 @@ impl<T> Chan<T> {
         self.bind.record(RecordKind::Reserve);
     }
 
-    /// A permit sends: its slot becomes the message's. On a closed channel the value
-    /// is dropped (outside the borrow), as tokio's permits do.
+    /// A permit sends: its slot becomes the message's, delivered even when the
+    /// receiver closed after the permit was reserved (as tokio's). Once the receiver
+    /// is dropped the value is dropped (outside the borrow).
     pub(super) fn send_reserved(&self, value: T) {
         let mut st = self.state();
         st.reserved -= 1;
-        if st.rx_closed {
+        if st.rx_gone {
             drop(st);
             drop(value);
             return;
@@ -347,6 +366,7 @@ impl<T> Chan<T> {
         let mut st = self.state();
         st.reserved -= 1;
         self.grant_waiters(&mut st);
+        st.wake_rx_if_finished();
     }
 
     /// One poll of a waiting send or reservation: the state (to use the slot) when
@@ -443,6 +463,8 @@ impl<T> Chan<T> {
         } else if let Some(pos) = st.waiters.iter().position(|(k, _)| *k == key) {
             st.waiters.remove(pos);
         }
+        // A slot granted before the receiver closed kept it waiting; now returned.
+        st.wake_rx_if_finished();
     }
 
     /// Grants free slots to waiting senders, first come first served.
@@ -594,7 +616,6 @@ impl<T> Chan<T> {
             return;
         }
         st.rx_closed = true;
-        st.granted.clear();
         for (_, waker) in std::mem::take(&mut st.waiters) {
             st.wake(waker);
         }
@@ -610,6 +631,7 @@ impl<T> Chan<T> {
         self.close_rx();
         let (buffer, in_flight) = {
             let mut st = self.state();
+            st.rx_gone = true;
             st.rx_waker = None;
             (std::mem::take(&mut st.buffer), std::mem::take(&mut st.in_flight))
         };
