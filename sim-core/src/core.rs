@@ -150,6 +150,15 @@ pub(crate) struct TimerEntry {
     waker: TimerWaker,
     /// The task that last polled the timer (whose wake-up its firing queues).
     waiter: Option<TaskId>,
+    /// The timer's name, as an index into [`Core::timer_names`].
+    name: u32,
+}
+
+/// What names a timer: the enclosing [`crate::named`] scope, else its creation site.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+enum TimerName {
+    Named(String),
+    Site(&'static str, u32, u32),
 }
 
 /// Who a timer wakes when it fires. A task polling its own timer is remembered by
@@ -359,6 +368,10 @@ pub(crate) struct Core {
     task_names: std::collections::BTreeMap<String, u32>,
     channel_names: std::collections::BTreeMap<String, u32>,
     ownerless_timers: u32,
+    /// Every timer name used so far (`debounce.rs:42`, or a [`crate::named`] scope's),
+    /// each once; a timer and its trace records hold an index.
+    timer_names: Vec<String>,
+    timer_name_ids: std::collections::BTreeMap<TimerName, u32>,
     pub(crate) trace: TraceBuf,
     pub(crate) stop: Option<Stop>,
     pub(crate) foreign_wake: bool,
@@ -403,6 +416,8 @@ impl Core {
             task_names: std::collections::BTreeMap::new(),
             channel_names: std::collections::BTreeMap::new(),
             ownerless_timers: 0,
+            timer_names: Vec::new(),
+            timer_name_ids: std::collections::BTreeMap::new(),
             trace,
             stop: None,
             foreign_wake: false,
@@ -984,7 +999,32 @@ impl Core {
 
     // ---- timers ----
 
-    pub(crate) fn timer_register(&mut self, deadline: Instant) -> TimerKey {
+    /// The name of a timer created at `at`: the enclosing [`crate::named`] scope's, else
+    /// the creation site (`debounce.rs:42`). Names are kept once each.
+    pub(crate) fn timer_name(&mut self, at: &'static std::panic::Location<'static>) -> u32 {
+        let key = match crate::context::scoped_name() {
+            Some(name) => TimerName::Named(name),
+            None => TimerName::Site(at.file(), at.line(), at.column()),
+        };
+        if let Some(&id) = self.timer_name_ids.get(&key) {
+            return id;
+        }
+        let name = match &key {
+            TimerName::Named(name) => name.clone(),
+            TimerName::Site(..) => location_name(at),
+        };
+        let id = u32::try_from(self.timer_names.len()).expect("too many timer names");
+        self.timer_names.push(name);
+        self.timer_name_ids.insert(key, id);
+        id
+    }
+
+    /// A timer name by index (see [`Core::timer_name`]).
+    pub(crate) fn timer_name_text(&self, name: u32) -> &str {
+        &self.timer_names[name as usize]
+    }
+
+    pub(crate) fn timer_register(&mut self, deadline: Instant, name: u32) -> TimerKey {
         let id = TimerId(self.next_timer);
         self.next_timer += 1;
         let owner = self.current;
@@ -1002,9 +1042,11 @@ impl Core {
             ordinal,
             waker: TimerWaker::None,
             waiter: None,
+            name,
         });
         let mut r = self.record_here(RecordKind::TimerSet);
         r.timer = Some((id, deadline));
+        r.timer_name = Some(name);
         self.record(r);
         if deadline <= self.now {
             self.tokio.set_immediate(id);
@@ -1051,6 +1093,7 @@ impl Core {
         }
         let mut r = self.record_here(RecordKind::TimerCancel);
         r.timer = Some((entry.id, entry.deadline));
+        r.timer_name = Some(entry.name);
         self.record(r);
         if entry.deadline <= self.now {
             let target = Event::Timer(timer.key, timer.id);
@@ -1069,6 +1112,7 @@ impl Core {
         let mut r = TraceRecord::new(self.step, self.now, RecordKind::TimerFire);
         r.task = entry.owner;
         r.timer = Some((id, entry.deadline));
+        r.timer_name = Some(entry.name);
         r.choice = choice;
         let waker = std::mem::replace(&mut entry.waker, TimerWaker::None);
         self.record(r);
@@ -1134,7 +1178,10 @@ impl Core {
         match *wait {
             Wait::Recv(c) => format!("recv on `{}`", self.channel_name(c)),
             Wait::Send(c) => format!("send on full `{}`", self.channel_name(c)),
-            Wait::Timer { id, at } => format!("timer {} at {at}", id.0),
+            Wait::Timer { id, at } => match self.timers.iter().find(|(_, e)| e.id == id) {
+                Some((_, e)) => format!("timer {} `{}` at {at}", id.0, self.timer_name_text(e.name)),
+                None => format!("timer {} at {at}", id.0),
+            },
             Wait::Join(t) => format!("join on `{}`", self.task_name(t)),
             Wait::Notified(c) => format!("notified on `{}`", self.channel_name(c)),
             Wait::Changed(c) => format!("changed on `{}`", self.channel_name(c)),

@@ -477,7 +477,7 @@ fn classify(
         let other = other.map_or(String::new(), |l| format!(" (`{l}`)"));
         return (Difference::Operations, format!("the {ended} run ended here; the other went on{other}"));
     };
-    let unnamed = |l: &TraceLine| TraceLine { task: None, channel: None, ..l.clone() };
+    let unnamed = |l: &TraceLine| TraceLine { task: None, channel: None, timer: None, ..l.clone() };
     if unnamed(x) == unnamed(y) {
         let evidence = if x.task != y.task {
             format!(

@@ -864,6 +864,7 @@ fn resolve(core: &Core, r: &TraceRecord) -> TraceLine {
         channel_id: r.channel.map(|c| c.0),
         channel: r.channel.map(|c| core.channel_name(c).to_string()),
         timer_id: r.timer.map(|(t, _)| t.0),
+        timer: r.timer_name.map(|n| core.timer_name_text(n).to_string()),
         deadline_ns: r.timer.map(|(_, at)| at.as_nanos()),
         choice: r.choice.map(|c| [c.options, c.index]),
         value: r.value,

@@ -141,11 +141,24 @@ pub struct TraceRecord {
     /// The [`value_hash`] of the message sent or received, on a channel whose values
     /// are fingerprinted.
     pub value: Option<u64>,
+    /// The timer's name, by index (resolved into [`TraceLine::timer`]); not
+    /// fingerprinted: the timer's id, deadline and owning task are.
+    pub timer_name: Option<u32>,
 }
 
 impl TraceRecord {
     pub(crate) fn new(step: u64, time: Instant, kind: RecordKind) -> TraceRecord {
-        TraceRecord { step, time, kind, task: None, channel: None, timer: None, choice: None, value: None }
+        TraceRecord {
+            step,
+            time,
+            kind,
+            task: None,
+            channel: None,
+            timer: None,
+            choice: None,
+            value: None,
+            timer_name: None,
+        }
     }
 
     /// Folds the record into the running hash: packed words, with a flags byte
@@ -344,6 +357,10 @@ pub struct TraceLine {
     /// Timer id.
     #[cfg_attr(feature = "json", serde(skip_serializing_if = "Option::is_none"))]
     pub timer_id: Option<u64>,
+    /// The timer's name: where it was created (`debounce.rs:42`), or the enclosing
+    /// [`named`](crate::named) scope's name.
+    #[cfg_attr(feature = "json", serde(skip_serializing_if = "Option::is_none"))]
+    pub timer: Option<String>,
     /// The timer's deadline in nanoseconds.
     #[cfg_attr(feature = "json", serde(skip_serializing_if = "Option::is_none"))]
     pub deadline_ns: Option<u64>,
@@ -374,7 +391,11 @@ impl fmt::Display for TraceLine {
             write!(f, " channel `{channel}`")?;
         }
         if let (Some(id), Some(at)) = (self.timer_id, self.deadline_ns) {
-            write!(f, " timer {id} at {}", Instant::from_nanos(at))?;
+            write!(f, " timer {id}")?;
+            if let Some(name) = &self.timer {
+                write!(f, " `{name}`")?;
+            }
+            write!(f, " at {}", Instant::from_nanos(at))?;
         }
         if let Some(value) = self.value {
             // The top half of the hash is enough for a reader to tell values apart.

@@ -1,6 +1,7 @@
 //! `sleep` and `sleep_until`.
 
 use std::future::Future;
+use std::panic::Location;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::Duration;
@@ -17,7 +18,7 @@ use crate::time::Instant;
 pub fn sleep(duration: Duration) -> Sleep {
     let handle = context::current();
     let deadline = handle.core.borrow().now().saturating_add(duration);
-    Sleep::register(handle, deadline)
+    Sleep::register(handle, deadline, Location::caller())
 }
 
 /// Waits until virtual time `deadline`; a deadline in the past fires at the current
@@ -27,7 +28,7 @@ pub fn sleep(duration: Duration) -> Sleep {
 /// Panics when no simulation is current on this thread.
 #[track_caller]
 pub fn sleep_until(deadline: Instant) -> Sleep {
-    Sleep::register(context::current(), deadline)
+    Sleep::register(context::current(), deadline, Location::caller())
 }
 
 /// A timer future (`Unpin`, and `Send` and `Sync` as tokio's). The timer is
@@ -44,12 +45,18 @@ pub struct Sleep {
     sim: u64,
     timer: TimerKey,
     deadline: Instant,
+    /// The timer's name (kept across [`Sleep::reset`]).
+    name: u32,
 }
 
 impl Sleep {
-    fn register(handle: Handle, deadline: Instant) -> Sleep {
-        let timer = handle.core.borrow_mut().timer_register(deadline);
-        Sleep { sim: handle.id, timer, deadline }
+    fn register(handle: Handle, deadline: Instant, at: &'static Location<'static>) -> Sleep {
+        let (timer, name) = {
+            let mut core = handle.core.borrow_mut();
+            let name = core.timer_name(at);
+            (core.timer_register(deadline, name), name)
+        };
+        Sleep { sim: handle.id, timer, deadline, name }
     }
 
     /// Its simulation.
@@ -75,7 +82,7 @@ impl Sleep {
         let handle = self.home();
         let mut core = handle.core.borrow_mut();
         core.timer_cancel(self.timer);
-        self.timer = core.timer_register(deadline);
+        self.timer = core.timer_register(deadline, self.name);
         self.deadline = deadline;
     }
 }

@@ -157,3 +157,59 @@ fn the_same_seed_gives_the_same_fingerprint_for_timer_programs() {
         assert_eq!(run(seed), run(seed));
     }
 }
+
+/// The `timer` names of a trace's timer records of `kind` (`timer-set`, `timer-fire`, …).
+fn timer_names(trace: &sim_core::Trace, kind: &str) -> Vec<String> {
+    trace.lines.iter().filter(|l| l.kind.label() == kind).map(|l| l.timer.clone().unwrap_or_default()).collect()
+}
+
+#[test]
+fn a_timer_is_named_after_the_line_that_created_it_or_by_named_and_keeps_its_name_on_reset() {
+    let mut sim = Sim::new(Config::default().trace(sim_core::TraceMode::Full));
+    let first = line!() + 3;
+    sim.spawn(async move {
+        // Each timer below is created on the line its comment names.
+        let mut timer = sleep(MS); // first
+        timer.reset(Instant::now() + 2 * MS); // the same timer, re-armed: same name
+        (&mut timer).await;
+        sim_core::named("cooldown", || sleep(MS)).await; // a `named` scope wins
+        let mut ticks = interval(MS); // first + 4: re-armed after each tick, same name
+        ticks.tick().await;
+        ticks.tick().await;
+        let _ = timeout(MS, std::future::pending::<()>()).await; // first + 7
+    });
+    sim.run().unwrap();
+    let trace = sim.trace();
+    let at = |offset: u32| format!("timers.rs:{}", first + offset);
+    let cooldown = "cooldown".to_string();
+    // The interval is armed three times (at creation and after each tick), all one name.
+    let set = [at(0), at(0), cooldown.clone(), at(4), at(4), at(4), at(7)];
+    assert_eq!(timer_names(&trace, "timer-set"), set);
+    // The reset timer fires once, under the name it was created with.
+    // The interval's third arming is due with the timeout's timer, at 5ms, and fires too.
+    assert_eq!(timer_names(&trace, "timer-fire"), [at(0), cooldown, at(4), at(4), at(4), at(7)]);
+    // Cancelled: the reset's first firing.
+    assert_eq!(timer_names(&trace, "timer-cancel"), [at(0)]);
+    let fire = trace.lines.iter().find(|l| l.kind.label() == "timer-fire").unwrap().to_string();
+    assert!(fire.ends_with(&format!(" timer 1 `{}` at 2ms", at(0))), "{fire}");
+}
+
+#[test]
+fn a_timer_name_is_not_fingerprinted_moving_a_sleep_to_another_line_keeps_the_fingerprint() {
+    let run = |other_line: bool| {
+        let mut sim = Sim::new(Config::random(3));
+        sim.spawn_named("t", async move {
+            // The same sleep, created on one line or the other.
+            let here = || sleep(MS);
+            let there = || sleep_until(Instant::now() + MS);
+            let timer = if other_line { there() } else { here() };
+            timer.await;
+        });
+        sim.run().unwrap();
+        let names = timer_names(&sim.trace(), "timer-set");
+        (sim.fingerprint(), names)
+    };
+    let (a, b) = (run(false), run(true));
+    assert_ne!(a.1, b.1, "the two sleeps are on different lines");
+    assert_eq!(a.0, b.0);
+}

@@ -159,3 +159,23 @@ async fn duration_is_reexported_from_time_as_tokio_does() {
     tokio::time::sleep(d).await;
     assert_eq!(start.elapsed(), d);
 }
+
+#[test]
+fn tokio_timers_are_named_after_the_line_that_created_them() {
+    let mut sim = sim_core::Sim::new(Config::default().trace(sim_core::TraceMode::Full));
+    let line = line!() + 3;
+    let future = sim.enter(|| async {
+        // sleep, interval and timeout, each on its own line (`line`, `line + 1`, `line + 2`).
+        time::sleep(MS).await;
+        let mut ticks = time::interval(MS);
+        let _ = time::timeout(MS, std::future::pending::<()>()).await;
+        ticks.tick().await;
+        tokio::lockstep::named("cooldown", || time::sleep(MS)).await;
+    });
+    sim.block_on(future).unwrap();
+    let names: Vec<String> =
+        sim.trace().lines.iter().filter(|l| l.kind.label() == "timer-set").filter_map(|l| l.timer.clone()).collect();
+    let at = |offset: u32| format!("time.rs:{}", line + offset);
+    // The interval is re-armed after its tick under the name it was created with.
+    assert_eq!(names, [at(0), at(1), at(2), at(1), "cooldown".to_string()]);
+}
