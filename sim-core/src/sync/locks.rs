@@ -388,8 +388,8 @@ impl<T> RwLock<T> {
     }
 
     fn make(name: Option<String>, value: T, max_reads: u32, at: &'static Location<'static>) -> RwLock<T> {
-        assert!(max_reads > 0, "an RwLock needs room for at least one reader");
-        assert!(max_reads <= MAX_READS, "a lock may not be created with more than {MAX_READS} readers");
+        assert!(max_reads > 0, "a RwLock may not be created with 0 readers");
+        assert!(max_reads <= MAX_READS, "a RwLock may not be created with more than {MAX_READS} readers");
         RwLock {
             sem: Semaphore::make(name, max_reads as usize, at),
             max_readers: max_reads,
@@ -597,6 +597,12 @@ impl<'a, T> RwLockWriteGuard<'a, T> {
         // Keep one permit of the writer's for the reader; return the rest.
         lock.sem.release(lock.max_readers as usize - 1);
         RwLockReadGuard { sem: &lock.sem, permits: 1, guard: Some(PlReadGuard::map(read, |v| v)) }
+    }
+
+    /// Downgrades to a read lock (as [`downgrade`](RwLockWriteGuard::downgrade)) of
+    /// a part of the value.
+    pub fn downgrade_map<U>(this: Self, f: impl FnOnce(&T) -> &U) -> RwLockReadGuard<'a, U> {
+        RwLockReadGuard::map(RwLockWriteGuard::downgrade(this), f)
     }
 
     /// A write guard of a part of the value.

@@ -227,7 +227,7 @@ impl Semaphore {
     /// [`AcquireError`] when the semaphore is closed, before or while waiting.
     pub async fn acquire_many(&self, n: u32) -> Result<SemaphorePermit<'_>, AcquireError> {
         self.acquire_raw(n, Wait::Acquire).await?;
-        Ok(SemaphorePermit { sem: self, permits: n })
+        Ok(SemaphorePermit { sem: self, permits: n as usize })
     }
 
     /// Takes one permit if one is available now.
@@ -244,7 +244,7 @@ impl Semaphore {
     /// [`TryAcquireError::NoPermits`] or [`TryAcquireError::Closed`].
     pub fn try_acquire_many(&self, n: u32) -> Result<SemaphorePermit<'_>, TryAcquireError> {
         self.try_acquire_raw(n)?;
-        Ok(SemaphorePermit { sem: self, permits: n })
+        Ok(SemaphorePermit { sem: self, permits: n as usize })
     }
 
     /// Waits for one permit, held by a permit that owns the semaphore.
@@ -261,7 +261,7 @@ impl Semaphore {
     /// [`AcquireError`] when the semaphore is closed, before or while waiting.
     pub async fn acquire_many_owned(self: Arc<Self>, n: u32) -> Result<OwnedSemaphorePermit, AcquireError> {
         self.acquire_raw(n, Wait::Acquire).await?;
-        Ok(OwnedSemaphorePermit { sem: self, permits: n })
+        Ok(OwnedSemaphorePermit { sem: self, permits: n as usize })
     }
 
     /// Takes one permit now, held by a permit that owns the semaphore.
@@ -278,7 +278,77 @@ impl Semaphore {
     /// [`TryAcquireError::NoPermits`] or [`TryAcquireError::Closed`].
     pub fn try_acquire_many_owned(self: Arc<Self>, n: u32) -> Result<OwnedSemaphorePermit, TryAcquireError> {
         self.try_acquire_raw(n)?;
-        Ok(OwnedSemaphorePermit { sem: self, permits: n })
+        Ok(OwnedSemaphorePermit { sem: self, permits: n as usize })
+    }
+
+    /// tokio's thread-blocking acquire of one permit: outside any simulation it
+    /// blocks the thread, as tokio's; inside one it is an escape naming the task (the
+    /// permit is returned when one is free, else the task panics rather than hang).
+    ///
+    /// # Errors
+    /// [`AcquireError`] when the semaphore is closed.
+    #[track_caller]
+    pub fn blocking_acquire(&self) -> Result<SemaphorePermit<'_>, AcquireError> {
+        self.blocking_acquire_many(1)
+    }
+
+    /// tokio's thread-blocking acquire of `n` permits (see [`blocking_acquire`](Semaphore::blocking_acquire)).
+    ///
+    /// # Errors
+    /// [`AcquireError`] when the semaphore is closed.
+    #[track_caller]
+    pub fn blocking_acquire_many(&self, n: u32) -> Result<SemaphorePermit<'_>, AcquireError> {
+        if self.blocking_escape("Semaphore::blocking_acquire") {
+            return self.try_acquire_many(n).map_err(|e| self.hang_or_closed(e));
+        }
+        block_on(self.acquire_many(n))
+    }
+
+    /// tokio's thread-blocking owned acquire (see [`blocking_acquire`](Semaphore::blocking_acquire)).
+    ///
+    /// # Errors
+    /// [`AcquireError`] when the semaphore is closed.
+    #[track_caller]
+    pub fn blocking_acquire_owned(self: Arc<Self>) -> Result<OwnedSemaphorePermit, AcquireError> {
+        self.blocking_acquire_many_owned(1)
+    }
+
+    /// tokio's thread-blocking owned acquire of `n` permits (see
+    /// [`blocking_acquire`](Semaphore::blocking_acquire)).
+    ///
+    /// # Errors
+    /// [`AcquireError`] when the semaphore is closed.
+    #[track_caller]
+    pub fn blocking_acquire_many_owned(self: Arc<Self>, n: u32) -> Result<OwnedSemaphorePermit, AcquireError> {
+        if self.blocking_escape("Semaphore::blocking_acquire") {
+            let sem = self.clone();
+            return self.try_acquire_many_owned(n).map_err(|e| sem.hang_or_closed(e));
+        }
+        block_on(self.acquire_many_owned(n))
+    }
+
+    /// Inside a simulation: reports the escape and says so.
+    #[track_caller]
+    fn blocking_escape(&self, what: &str) -> bool {
+        if !self.simulated() {
+            return false;
+        }
+        crate::task::escape(format!(
+            "{what} on `{}`: a simulated task cannot block its thread (tokio panics here inside a runtime)",
+            self.name()
+        ));
+        true
+    }
+
+    /// A blocking acquire under simulation that found no permits: it would hang.
+    fn hang_or_closed(&self, e: TryAcquireError) -> AcquireError {
+        match e {
+            TryAcquireError::Closed => AcquireError(()),
+            TryAcquireError::NoPermits => panic!(
+                "Semaphore::blocking_acquire on `{}` would block the simulation's only thread forever (reported as an escape)",
+                self.name()
+            ),
+        }
     }
 
     // ---- the raw operations the locks share ----
@@ -428,10 +498,15 @@ impl Drop for AcquireRaw<'_> {
 #[must_use = "dropping a permit returns its permits at once"]
 pub struct SemaphorePermit<'a> {
     sem: &'a Semaphore,
-    permits: u32,
+    permits: usize,
 }
 
 impl<'a> SemaphorePermit<'a> {
+    /// The semaphore the permits come from.
+    pub fn semaphore(&self) -> &'a Semaphore {
+        self.sem
+    }
+
     /// Keeps the permits out of the semaphore for good.
     pub fn forget(mut self) {
         self.permits = 0;
@@ -439,7 +514,7 @@ impl<'a> SemaphorePermit<'a> {
 
     /// How many permits it holds.
     pub fn num_permits(&self) -> usize {
-        self.permits as usize
+        self.permits
     }
 
     /// Takes `other`'s permits into this one.
@@ -453,7 +528,7 @@ impl<'a> SemaphorePermit<'a> {
 
     /// Splits `n` permits off into a new permit; `None` when it holds fewer.
     pub fn split(&mut self, n: usize) -> Option<SemaphorePermit<'a>> {
-        let n = u32::try_from(n).ok().filter(|n| *n <= self.permits)?;
+        let n = Some(n).filter(|n| *n <= self.permits)?;
         self.permits -= n;
         Some(SemaphorePermit { sem: self.sem, permits: n })
     }
@@ -461,7 +536,7 @@ impl<'a> SemaphorePermit<'a> {
 
 impl Drop for SemaphorePermit<'_> {
     fn drop(&mut self) {
-        self.sem.release(self.permits as usize);
+        self.sem.release(self.permits);
     }
 }
 
@@ -476,7 +551,7 @@ impl fmt::Debug for SemaphorePermit<'_> {
 #[must_use = "dropping a permit returns its permits at once"]
 pub struct OwnedSemaphorePermit {
     sem: Arc<Semaphore>,
-    permits: u32,
+    permits: usize,
 }
 
 impl OwnedSemaphorePermit {
@@ -487,7 +562,7 @@ impl OwnedSemaphorePermit {
 
     /// How many permits it holds.
     pub fn num_permits(&self) -> usize {
-        self.permits as usize
+        self.permits
     }
 
     /// The semaphore the permits come from.
@@ -506,7 +581,7 @@ impl OwnedSemaphorePermit {
 
     /// Splits `n` permits off into a new permit; `None` when it holds fewer.
     pub fn split(&mut self, n: usize) -> Option<OwnedSemaphorePermit> {
-        let n = u32::try_from(n).ok().filter(|n| *n <= self.permits)?;
+        let n = Some(n).filter(|n| *n <= self.permits)?;
         self.permits -= n;
         Some(OwnedSemaphorePermit { sem: self.sem.clone(), permits: n })
     }
@@ -514,7 +589,7 @@ impl OwnedSemaphorePermit {
 
 impl Drop for OwnedSemaphorePermit {
     fn drop(&mut self) {
-        self.sem.release(self.permits as usize);
+        self.sem.release(self.permits);
     }
 }
 

@@ -452,3 +452,47 @@ fn a_seed_runs_twice_to_the_same_fingerprint_with_locks() {
         assert_eq!(world(seed), world(seed), "seed {seed}");
     }
 }
+
+/// `blocking_acquire` blocks the thread outside a simulation, as tokio's, and the
+/// permit knows its semaphore.
+#[test]
+fn blocking_acquire_outside_a_simulation_waits_for_a_permit() {
+    let sem = Arc::new(Semaphore::new(0));
+    let s = sem.clone();
+    let releaser = std::thread::spawn(move || s.add_permits(2));
+    let permit = sem.blocking_acquire_many(2).unwrap();
+    assert!(std::ptr::eq(permit.semaphore(), &*sem));
+    releaser.join().unwrap();
+    drop(permit);
+    sem.close();
+    assert!(sem.clone().blocking_acquire_owned().is_err());
+}
+
+/// `downgrade_map` keeps a part of the value under a read lock.
+#[test]
+fn downgrade_map_keeps_a_part_under_a_read_lock() {
+    let mut sim = Sim::new(Config::default());
+    sim.block_on(async {
+        let rw = RwLock::new((1u8, 2u8));
+        let w = rw.write().await;
+        let second = sim_core::sync::RwLockWriteGuard::downgrade_map(w, |v| &v.1);
+        assert_eq!(*second, 2);
+        assert!(rw.try_read().is_ok() && rw.try_write().is_err());
+    })
+    .unwrap();
+}
+
+/// Permits are counted in a `usize`: merging two of 3e9 each holds 6e9, as tokio's
+/// (and a zero-reader `RwLock` panics with tokio's text).
+#[test]
+fn permits_beyond_u32_merge_and_return() {
+    let sem = Semaphore::new(6_000_000_000);
+    let mut a = sem.try_acquire_many(3_000_000_000).unwrap();
+    let b = sem.try_acquire_many(3_000_000_000).unwrap();
+    a.merge(b);
+    assert_eq!((a.num_permits(), sem.available_permits()), (6_000_000_000, 0));
+    drop(a);
+    assert_eq!(sem.available_permits(), 6_000_000_000);
+    let zero = std::panic::catch_unwind(|| RwLock::with_max_readers(1, 0)).unwrap_err();
+    assert_eq!(zero.downcast_ref::<&str>(), Some(&"a RwLock may not be created with 0 readers"));
+}
