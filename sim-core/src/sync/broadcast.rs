@@ -415,9 +415,9 @@ impl<T: Clone> Receiver<T> {
             return if st.senders == 0 { Got::Closed } else { Got::Empty };
         }
         let index = (self.next - st.head) as usize;
-        let (value, rem) = &mut st.buffer[index];
-        *rem -= 1;
-        let value = value.clone();
+        // Cloned first: a `clone` that panics leaves the receiver where it was.
+        let value = st.buffer[index].0.clone();
+        st.buffer[index].1 -= 1;
         self.next += 1;
         st.trim();
         Got::Value(value)
@@ -431,6 +431,7 @@ impl<T: Clone> Receiver<T> {
     /// every value was received.
     pub async fn recv(&mut self) -> Result<T, RecvError> {
         std::future::poll_fn(|cx| {
+            let restore = std::task::ready!(crate::coop::poll_proceed(cx));
             self.shared.bind.touch();
             let got = match self.take() {
                 Got::Value(v) => Ok(v),
@@ -449,6 +450,7 @@ impl<T: Clone> Receiver<T> {
                     return Poll::Pending;
                 }
             };
+            restore.made_progress();
             self.shared.bind.record(RecordKind::Recv);
             Poll::Ready(got)
         })

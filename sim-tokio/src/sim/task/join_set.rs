@@ -67,6 +67,10 @@ impl<T: 'static> JoinSet<T> {
     where
         F: Future<Output = T> + 'static,
     {
+        assert!(
+            sim_core::task::in_simulation(),
+            "`spawn_local` called from outside of a `task::LocalSet` or `runtime::LocalRuntime`"
+        );
         self.spawn_at(Location::caller(), future, local::current())
     }
 
