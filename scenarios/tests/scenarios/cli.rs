@@ -421,7 +421,7 @@ fn explore_proves_the_fixed_variants_and_finds_the_buggy_ones_in_every_order() {
     // exactly when no order fails. The tool's class and order counts are pinned exactly,
     // derived by hand, on a world small enough for that: the example user scenario's
     // `explore_counts_every_order_derived_by_hand` (examples/user-scenarios/tests/tool.rs),
-    // and the reduction's own, on small programs, in sim-core's tests/engine/reduction.rs.
+    // and the reduction's own, on small programs, in sim-core/tests/engine/reduction.rs.
     assert_eq!(cells("throttle-hang/fixed")[1], "fixed");
     assert!(text.contains("proven (expected)"), "{text}");
     for name in ["throttle-hang/fixed", "throttle-hang/buggy", "tick-loss/fixed", "tick-loss/buggy"] {

@@ -61,6 +61,11 @@ const ALLOWED: &[(&str, &str, &str)] = &[
         "tokio's name for the API; under simulation it is reported as an escape, never run",
     ),
     (
+        "sim-tokio/src/sim/task/join_set.rs",
+        "spawn_blocking",
+        "tokio's name for the API; under simulation it is reported as an escape, never run",
+    ),
+    (
         "sim-tokio/src/sim/time.rs",
         "std::time::Instant",
         "`Instant::into_std`/`from_std` map virtual time onto one process-wide anchor; the anchor \
