@@ -601,8 +601,14 @@ impl<'a, T> RwLockWriteGuard<'a, T> {
 
     /// Downgrades to a read lock (as [`downgrade`](RwLockWriteGuard::downgrade)) of
     /// a part of the value.
-    pub fn downgrade_map<U>(this: Self, f: impl FnOnce(&T) -> &U) -> RwLockReadGuard<'a, U> {
-        RwLockReadGuard::map(RwLockWriteGuard::downgrade(this), f)
+    /// `f` runs before any waiting reader gets in, as tokio's.
+    pub fn downgrade_map<U>(mut this: Self, f: impl FnOnce(&T) -> &U) -> RwLockReadGuard<'a, U> {
+        let guard = this.guard.take().expect("held until dropped");
+        let lock = this.lock;
+        let read = MappedRwLockReadGuard::map(PlReadGuard::map(PlWriteGuard::downgrade(guard), |v| v), f);
+        // Only now let the readers waiting behind in.
+        lock.sem.release(lock.max_readers as usize - 1);
+        RwLockReadGuard { sem: &lock.sem, permits: 1, guard: Some(read) }
     }
 
     /// A write guard of a part of the value.
