@@ -283,18 +283,16 @@ impl<T> Sender<T> {
             shared.bind.touch();
             let mut st = shared.state.lock();
             if st.receivers == 0 {
-                if let Some(k) = key {
-                    st.closed_waiters.retain(|(w, _)| *w != k);
-                }
+                // A waker is dropped after the lock: its drop may use the channel.
+                let own = key.and_then(|k| take_waiter(&mut st.closed_waiters, k));
+                drop(st);
+                drop(own);
                 return Poll::Ready(());
             }
             let k = *key.get_or_insert_with(|| st.key());
-            match st.closed_waiters.iter_mut().find(|(w, _)| *w == k) {
-                Some((_, w)) if w.will_wake(cx.waker()) => {}
-                Some((_, w)) => *w = cx.waker().clone(),
-                None => st.closed_waiters.push((k, cx.waker().clone())),
-            }
+            let replaced = set_waiter(&mut st.closed_waiters, k, cx.waker());
             drop(st);
+            drop(replaced);
             shared.bind.wait_on(Wait::Closed);
             Poll::Pending
         })
@@ -440,12 +438,9 @@ impl<T: Clone> Receiver<T> {
                 Got::Empty => {
                     let key = self.key;
                     let mut st = self.shared.state.lock();
-                    match st.recv_waiters.iter_mut().find(|(k, _)| *k == key) {
-                        Some((_, w)) if w.will_wake(cx.waker()) => {}
-                        Some((_, w)) => *w = cx.waker().clone(),
-                        None => st.recv_waiters.push((key, cx.waker().clone())),
-                    }
+                    let replaced = set_waiter(&mut st.recv_waiters, key, cx.waker());
                     drop(st);
+                    drop(replaced);
                     self.shared.bind.wait_on(Wait::Recv);
                     return Poll::Pending;
                 }
@@ -515,15 +510,34 @@ impl<T> Receiver<T> {
     }
 }
 
+/// Stores `waker` as the waker of waiter `key`, returning the one it replaces, to be
+/// dropped after the state lock is released.
+fn set_waiter(waiters: &mut Vec<(u64, Waker)>, key: u64, waker: &Waker) -> Option<Waker> {
+    match waiters.iter_mut().find(|(k, _)| *k == key) {
+        Some((_, w)) if w.will_wake(waker) => None,
+        Some((_, w)) => Some(std::mem::replace(w, waker.clone())),
+        None => {
+            waiters.push((key, waker.clone()));
+            None
+        }
+    }
+}
+
+/// Removes waiter `key`, returning its waker, to be dropped after the state lock is
+/// released.
+fn take_waiter(waiters: &mut Vec<(u64, Waker)>, key: u64) -> Option<Waker> {
+    let index = waiters.iter().position(|(k, _)| *k == key)?;
+    Some(waiters.remove(index).1)
+}
+
 impl<T> Drop for Receiver<T> {
     fn drop(&mut self) {
         let shared = &self.shared;
         shared.bind.touch();
-        let (dropped, waiters) = {
+        let (dropped, waiters, own) = {
             let mut st = shared.state.lock();
             st.receivers -= 1;
-            let key = self.key;
-            st.recv_waiters.retain(|(k, _)| *k != key);
+            let own = take_waiter(&mut st.recv_waiters, self.key);
             // The values this receiver had yet to see no longer wait for it.
             let from = self.next.max(st.head);
             for pos in from..st.tail {
@@ -538,8 +552,10 @@ impl<T> Drop for Receiver<T> {
             }
             debug_assert!(st.buffer.len() <= before);
             let waiters = if st.receivers == 0 { std::mem::take(&mut st.closed_waiters) } else { Vec::new() };
-            (dropped, waiters)
+            (dropped, waiters, own)
         };
+        // Values and wakers are dropped after the lock: their drops may use the channel.
+        drop(own);
         drop(dropped);
         for (_, w) in waiters {
             w.wake();

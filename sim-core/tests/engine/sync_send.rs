@@ -576,3 +576,57 @@ fn a_granted_reservation_keeps_a_closed_receiver_waiting_until_it_fails_or_goes(
         assert_eq!(rx.poll_recv(&mut cx), Poll::Ready(None));
     }
 }
+
+/// A waker whose drop sends on a broadcast channel (tokio's `send_in_waker_drop`).
+struct SendOnDrop(sim_core::sync::broadcast::Sender<u8>);
+
+impl Wake for SendOnDrop {
+    fn wake(self: Arc<Self>) {}
+}
+
+impl Drop for SendOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.send(9);
+    }
+}
+
+/// A broadcast receiver drops a replaced waker, and its own waker when it is dropped,
+/// after releasing the channel's lock: a waker whose drop sends on the same channel
+/// does not deadlock. Run on a thread so a regression (a self-deadlock on the lock)
+/// fails the test instead of hanging it; the bound only tells a hang from a pass.
+#[test]
+fn a_broadcast_waker_whose_drop_sends_on_the_channel_does_not_deadlock() {
+    let (done_tx, done_rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let (tx, mut rx) = sim_core::sync::broadcast::channel::<u8>(4);
+        {
+            let mut recv = pin!(rx.recv());
+            let first = Waker::from(Arc::new(SendOnDrop(tx.clone())));
+            assert!(recv.as_mut().poll(&mut Context::from_waker(&first)).is_pending());
+            drop(first);
+            // Replacing the stored waker drops the one whose drop sends, once the lock
+            // is released: the value arrives after this poll and wakes `second`.
+            let (count, second) = counting_waker();
+            assert!(recv.as_mut().poll(&mut Context::from_waker(&second)).is_pending());
+            assert_eq!(count.0.load(std::sync::atomic::Ordering::SeqCst), 1);
+            assert!(matches!(recv.as_mut().poll(&mut Context::from_waker(&second)), Poll::Ready(Ok(9))));
+        }
+        let mut rx2 = tx.subscribe();
+        {
+            let mut recv = pin!(rx2.recv());
+            let waker = Waker::from(Arc::new(SendOnDrop(tx.clone())));
+            assert!(recv.as_mut().poll(&mut Context::from_waker(&waker)).is_pending());
+        }
+        // Dropping the receiver drops its stored waker, which sends.
+        drop(rx2);
+        assert_eq!(rx.try_recv(), Ok(9));
+        done_tx.send(()).unwrap();
+    });
+    match done_rx.recv_timeout(std::time::Duration::from_secs(60)) {
+        Ok(()) => {}
+        Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {
+            panic!("a waker's drop deadlocked on the broadcast channel's lock")
+        }
+        Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => panic!("the test's thread panicked (see above)"),
+    }
+}
