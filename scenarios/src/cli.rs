@@ -30,7 +30,7 @@ use sim_core::{StrategyKind, Tape, TraceMode};
 use crate::corpus::{self, Entry};
 use crate::registry::{self, Registry};
 use crate::scenario::{Expectation, Scenario};
-use sim_core::timeline::render_timeline;
+use sim_core::timeline::{render_marked, Marks};
 
 /// Deterministic simulation of stream-processor races: the race catalogue.
 #[derive(Debug, Parser)]
@@ -780,12 +780,42 @@ fn replay(reg: &'static Registry, args: ReplayArgs) -> Result<ExitCode, BadInput
     }
     if let (Some(mut file), Some(path)) = (timeline_file, &args.timeline) {
         let title = format!("{} ({which})", scenario.name);
-        let html = render_timeline(&outcome.trace, outcome.result.as_ref().err().map(|f| &**f), &title);
+        let critical = critical_pair(scenario, &outcome);
+        let marks = critical.map_or_else(Marks::default, |[failing, overtaken]| Marks::critical(failing, overtaken));
+        let html = render_marked(&outcome.trace, outcome.result.as_ref().err().map(|f| &**f), &title, &marks);
         file.write_all(html.as_bytes()).map_err(|e| BadInput(format!("cannot write {}: {e}", path.display())))?;
-        let _ = writeln!(out, "wrote the timeline to {}", path.display());
+        match critical {
+            Some([failing, overtaken]) => {
+                let _ = writeln!(
+                    out,
+                    "wrote the timeline to {} (critical pair marked: `{}` overtook `{}`)",
+                    path.display(),
+                    lines[failing],
+                    lines[overtaken]
+                );
+            }
+            None => {
+                let _ = writeln!(out, "wrote the timeline to {}", path.display());
+            }
+        }
     }
     print!("{out}");
     Ok(if outcome.result.is_ok() { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+}
+
+/// The critical pair of a failing replay, as indices into its trace (as the checks'
+/// artefacts mark it): its tape's departures flipped back one at a time, latest first,
+/// until a run passes (`sim_core::artefacts::rerun`). `None` for a passing run, or when
+/// no single flip passes.
+fn critical_pair(scenario: &'static Scenario, outcome: &crate::scenario::Outcome) -> Option<[usize; 2]> {
+    outcome.result.as_ref().err()?;
+    let property = crate::exploration::property(scenario);
+    let (trace, pair) = sim_core::artefacts::rerun(&scenario.config(StrategyKind::Fifo), &outcome.tape, &property)?;
+    // The re-run is the same run (a run is a pure function of its tape): its indices
+    // are the replay's. Anything else marks nothing rather than the wrong events.
+    (trace.fingerprint == outcome.trace.fingerprint && trace.lines.len() == outcome.trace.lines.len())
+        .then_some(pair)
+        .flatten()
 }
 
 /// Reads a tape from a file, at most [`Tape::MAX_TEXT`] bytes of it.

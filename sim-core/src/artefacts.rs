@@ -147,11 +147,15 @@ impl fmt::Display for Written {
 }
 
 /// The whole trace of a failing run, re-run from its tape under `template`, and the
-/// trace indices of its critical pair when a single flip of a departure passes.
+/// trace indices of its critical pair when a single flip of a departure passes (see
+/// the [module docs](self)), ready for the timeline's `Marks` (feature `timeline`).
 ///
-/// `property` runs the world on a simulation. Returns `None` when the re-run does not
-/// fail (then the failure's own tail is all there is).
-pub(crate) fn rerun(
+/// `property` runs the world on a simulation; `template` gives the name and limits
+/// (its strategy and trace mode are replaced). Returns `None` when the re-run does not
+/// fail (then the failure's own tail is all there is). The checks call it to write
+/// their artefacts; a tool that replays runs itself calls it to mark the pair in the
+/// timelines it writes (the `lockstep` tool's `replay --timeline`).
+pub fn rerun(
     template: &Config,
     tape: &Tape,
     property: &dyn Fn(&mut Sim) -> Result<(), Box<Failure>>,

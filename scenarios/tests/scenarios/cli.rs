@@ -389,6 +389,10 @@ fn replay_prints_the_report_and_writes_the_trace_and_the_timeline() {
     assert!(jsonl.lines().all(|l| l.starts_with('{') && l.ends_with('}')));
     let html = std::fs::read_to_string(&timeline).unwrap();
     assert!(html.to_ascii_lowercase().starts_with("<!doctype html"), "{}", &html[..40.min(html.len())]);
+    // The critical pair is marked, as in a failing check's artefacts: the failing event is
+    // a departure from the canonical order (a choice point taken with index >= 1), the
+    // overtaken one a later record at the same instant; the tool names both.
+    assert_critical_pair_marked(&html, &text, &jsonl);
 
     // The tape in the report replays the same run.
     let tape = text.lines().find_map(|l| l.trim().strip_prefix("tape: ")).unwrap();
@@ -401,6 +405,50 @@ fn replay_prints_the_report_and_writes_the_trace_and_the_timeline() {
     assert_eq!(pass.status.code(), Some(0));
     assert!(stdout(&pass).contains("passed; fingerprint"), "{}", stdout(&pass));
     assert!(stdout(&pass).contains("trace tail (last 3 of"), "{}", stdout(&pass));
+}
+
+/// The timeline `html` of a failing replay marks exactly two events, the critical pair,
+/// and the tool's output `text` names them; `jsonl` is the run's trace.
+pub(crate) fn assert_critical_pair_marked(html: &str, text: &str, jsonl: &str) {
+    assert!(html.contains("data-critical-events=\"2\""), "the root counts the marked events");
+    assert_eq!(html.matches("data-critical=\"failing\"").count(), 1, "one failing event");
+    assert_eq!(html.matches("data-critical=\"overtaken\"").count(), 1, "one overtaken event");
+    let marked = text
+        .lines()
+        .find_map(|l| l.split_once("(critical pair marked: `")?.1.strip_suffix("`)"))
+        .unwrap_or_else(|| panic!("the tool names the critical pair:\n{text}"));
+    let (failing, overtaken) = marked.split_once("` overtook `").expect("`a` overtook `b`");
+    // The failing event was a departure: a choice point taken other than canonically.
+    let choice = failing.rsplit_once("[choice ").map(|(_, c)| c.trim_end_matches(']')).expect(failing);
+    let (index, options) = choice.split_once(" of ").unwrap();
+    assert!(index.parse::<u32>().unwrap() >= 1 && index < options, "{failing}");
+    // Both are records of the trace, the overtaken one later, at the same instant.
+    let step = |line: &str| -> u64 { line.strip_prefix('#').unwrap().split(' ').next().unwrap().parse().unwrap() };
+    let time = |line: &str| line.split(' ').nth(1).unwrap().to_string();
+    assert!(step(failing) <= step(overtaken) && time(failing) == time(overtaken), "{failing} / {overtaken}");
+    let steps: Vec<u64> = jsonl
+        .lines()
+        .map(|l| l.split("\"step\":").nth(1).unwrap().split(',').next().unwrap().parse().unwrap())
+        .collect();
+    assert!(steps.contains(&step(failing)) && steps.contains(&step(overtaken)));
+    // The hover titles of the marked events are those lines.
+    let esc = |t: &str| {
+        t.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;").replace('\'', "&#39;")
+    };
+    for (role, line) in [("failing", failing), ("overtaken", overtaken)] {
+        assert!(html.contains(&format!("<title>critical pair ({role}): {}</title>", esc(line))), "{role}: {line}");
+    }
+}
+
+#[test]
+fn replay_of_a_passing_run_marks_no_critical_pair() {
+    let dir = scratch("replay-pass");
+    let timeline = dir.join("pass.html");
+    let out = lockstep(&["replay", "throttle-hang/fixed", "--seed", "2", "--timeline", timeline.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(stdout(&out).contains(&format!("wrote the timeline to {}\n", timeline.display())), "{}", stdout(&out));
+    let html = std::fs::read_to_string(&timeline).unwrap();
+    assert!(html.contains("data-critical-events=\"0\"") && !html.contains("data-critical=\""));
 }
 
 #[test]

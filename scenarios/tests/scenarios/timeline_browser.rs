@@ -215,3 +215,46 @@ fn the_timeline_renders_in_headless_chromium_with_every_lane_and_event() {
     assert_eq!(dom.matches("<g class=\"blocked\"").count(), 2, "both blocked tasks are marked");
     assert!(dom.contains("driver &lt;main&gt;"), "names stay escaped in the DOM");
 }
+
+/// `lockstep replay --timeline` marks the critical pair, and Chromium shows it: the
+/// timeline of a failing replay, opened headless, has exactly the two marked events (the
+/// counts are read from the DOM the browser built, not from the file).
+#[test]
+fn the_tools_replay_timeline_marks_the_critical_pair_in_headless_chromium() {
+    let env = |name: &str| std::env::var(name).ok();
+    let chromium = match chromium(&env) {
+        Ok(path) => path,
+        Err(looked_at) => match without_browser(&looked_at, &env) {
+            Ok(note) => {
+                eprintln!("{note}");
+                return;
+            }
+            Err(reason) => panic!("{reason}"),
+        },
+    };
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("timeline_browser").join("replay");
+    let _ = fs::remove_dir_all(&dir);
+    fs::create_dir_all(&dir).unwrap();
+    let (html_path, trace_path) = (dir.join("throttle_hang.html"), dir.join("throttle_hang.jsonl"));
+    let out = Command::new(env!("CARGO_BIN_EXE_lockstep"))
+        .args(["replay", "throttle-hang/buggy", "--seed", "2", "--timeline"])
+        .arg(&html_path)
+        .arg("--trace")
+        .arg(&trace_path)
+        .output()
+        .expect("the lockstep binary runs");
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert_eq!(out.status.code(), Some(1), "a failing run:\n{text}");
+    let html = fs::read_to_string(&html_path).unwrap();
+    let records = fs::read_to_string(&trace_path).unwrap();
+    crate::cli::assert_critical_pair_marked(&html, &text, &records);
+
+    let dom = run_chromium(&chromium, &dir, "--dump-dom", &html_path);
+    fs::write(dir.join("throttle_hang.dom.html"), &dom).unwrap();
+    assert_eq!(dom.matches("<g class=\"event ").count(), records.lines().count(), "one event per trace record");
+    assert_eq!(dom.matches(" critical\" data-step=").count(), 2, "the browser drew two marked events");
+    assert_eq!(dom.matches("data-critical=\"failing\"").count(), 1);
+    assert_eq!(dom.matches("data-critical=\"overtaken\"").count(), 1);
+    assert_eq!(dom.matches("<rect class=\"critical-col\"").count(), 2, "each outlined");
+    assert_eq!(dom.matches("class=\"critical-note\"").count(), 1, "the note says which overtook which");
+}
