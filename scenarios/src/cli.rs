@@ -853,7 +853,8 @@ fn create(path: &PathBuf) -> Result<File, BadInput> {
 fn check_determinism(reg: &'static Registry, args: DeterminismArgs) -> Result<ExitCode, BadInput> {
     let scenario = find(reg, &args.name)?;
     let ctx = scenario.ctx();
-    let config = scenario.config(StrategyKind::Fifo);
+    // Seeds: every replay command printed (the report's, the watchdog's) is by seed.
+    let config = scenario.config(StrategyKind::Random { seed: 0 });
     match check_determinism_seeds(&config, 0..args.seeds, || scenario.build(&ctx).harness) {
         Ok(fingerprints) => {
             let mut distinct = fingerprints.clone();

@@ -68,6 +68,18 @@ impl Registry {
         self
     }
 
+    /// Adds a scenario reachable by name only: in no `list` and no `--all`, but every
+    /// command that names it runs it. For scenarios that go wrong on purpose, to show
+    /// what the tool does then (the catalogue's `spin/buggy`, whose task never yields,
+    /// ends the tool with the watchdog's status 3), without breaking `run --all`. Names
+    /// are checked as [`register`](Registry::register)'s.
+    pub fn register_hidden(mut self, mut scenario: Scenario) -> Registry {
+        self.check_name(scenario.name);
+        scenario.set_command(self.command.clone());
+        self.hidden.push(scenario);
+        self
+    }
+
     /// The corpus file `run --record` appends to when no `--corpus` is given (without
     /// one, `--record` needs `--corpus FILE`). A relative path is taken from the
     /// directory the tool runs in: pass an absolute one, such as

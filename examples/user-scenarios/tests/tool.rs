@@ -320,3 +320,124 @@ fn a_seed_runs_the_same_twice() {
         }
     }
 }
+
+/// The tool with the poll watchdog's bound at 300 ms (for `mistake/spin`).
+fn tool_with_watchdog(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_user-lockstep"))
+        .args(args)
+        .env("RUST_BACKTRACE", "0")
+        .env("LOCKSTEP_POLL_TIMEOUT", "300ms")
+        .output()
+        .expect("the user-lockstep binary runs")
+}
+
+// Every command's exit statuses, as documented (`docs/scenarios.md`): 0 met, 1 not met, 2 bad
+// input (one line on standard error), 3 a poll that never returned (the watchdog: task, run
+// and replay command on standard error). The hidden `mistake/*` scenarios go wrong on
+// purpose: `mistake/nondeterministic` takes an id from a process-wide counter, so a seed run
+// twice differs (1 from `check-determinism`, `run` and `explore`, which all run something
+// twice); `mistake/spin` never returns from a poll (3 from every command that runs it).
+#[test]
+fn every_command_exits_0_1_2_or_3_as_documented_on_the_users_scenarios() {
+    let dir = scratch("statuses");
+    let changed = dir.join("changed.txt");
+    let committed = std::fs::read_to_string(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("corpus/failures.txt"))
+        .expect("the committed corpus");
+    let recorded = committed.lines().find_map(|l| l.split(" fingerprint=").nth(1)?.split(' ').next()).unwrap();
+    std::fs::write(&changed, committed.replace(recorded, "0000000000000000")).unwrap();
+    let spinning = dir.join("spin.txt");
+    std::fs::write(
+        &spinning,
+        "scenario=mistake/spin variant=buggy seed=0 outcome=panic fingerprint=0000000000000000 tape=t1:\n",
+    )
+    .unwrap();
+    let (changed, spinning) = (changed.to_str().unwrap(), spinning.to_str().unwrap());
+    // (arguments, status, what standard output (0, 1) or standard error (2, 3) says)
+    let cases: &[(&[&str], i32, &str)] = &[
+        (&["list"], 0, "retry/buggy"),
+        (&["list", "extra"], 2, "user-lockstep: unexpected argument 'extra' found"),
+        (&["run", "retry"], 0, "2 of 2 scenarios met their expectation"),
+        (&["run", "retry/buggy", "--strategy", "fifo"], 1, "NOT CAUGHT"),
+        (&["run", "mistake/nondeterministic"], 1, "seed 0 ran twice and differed"),
+        (&["run", "nope"], 2, "user-lockstep: no scenario or family named `nope`"),
+        (&["run", "mistake/spin"], 3, "(seed 0 of `mistake/spin`)"),
+        (&["explore", "retry"], 0, "2 of 2 scenarios met their expectation"),
+        (&["explore", "mistake/nondeterministic"], 1, "the run ran twice and differed"),
+        (&["explore", "retry", "--max-runs", "0"], 2, "user-lockstep: invalid value '0' for '--max-runs <N>'"),
+        (&["explore", "mistake/spin"], 3, "(the canonical order of `mistake/spin`)"),
+        (&["replay", "retry/fixed", "--seed", "0"], 0, "passed; fingerprint"),
+        (&["replay", "retry/buggy", "--seed", "0"], 1, "one deposit of 5 left a balance of 10"),
+        (&["replay", "retry/buggy"], 2, "user-lockstep: the following required arguments were not provided"),
+        (&["replay", "mistake/spin", "--seed", "0"], 3, "(seed 0 of `mistake/spin`)"),
+        (&["check-determinism", "retry/buggy", "--seeds", "10"], 0, "10 seeds each ran twice with identical traces"),
+        (
+            &["check-determinism", "mistake/nondeterministic", "--seeds", "10"],
+            1,
+            "what differed: a time: timer 0 of task `mistakes.rs:29` is set for 1ms in the first run, 2ms in the second",
+        ),
+        (&["check-determinism", "retry/buggy", "--seeds", "0"], 2, "user-lockstep: invalid value '0' for '--seeds <N>'"),
+        (&["check-determinism", "mistake/spin"], 3, "(seed 0 of `mistake/spin`)"),
+        (&["corpus"], 0, "1 corpus entry of"),
+        (&["corpus", "--file", changed], 1, "expected panic with fingerprint 0000000000000000"),
+        (&["corpus", "--file", "/nonexistent/failures.txt"], 2, "user-lockstep: no corpus file at /nonexistent"),
+        (&["corpus", "--file", spinning], 3, "(the canonical order of `mistake/spin`)"),
+    ];
+    let mut printed = Vec::new();
+    for (args, code, says) in cases {
+        let out = tool_with_watchdog(args);
+        status(&out, *code);
+        let (err, text) = (stderr(&out), stdout(&out));
+        match code {
+            0 | 1 => {
+                assert!(text.contains(says), "{args:?}: {says}\n{text}");
+                assert!(err.is_empty(), "{args:?}: {err}");
+            }
+            2 => {
+                assert!(err.starts_with(says), "{args:?}: {says}\n{err}");
+                assert_eq!(err.lines().count(), 1, "{args:?}: one line: {err}");
+            }
+            _ => {
+                let watchdog =
+                    "lockstep: watchdog: a poll of task `main` has not returned after 300ms of wall-clock time";
+                assert!(err.starts_with(watchdog) && err.contains(says), "{args:?}: {says}\n{err}");
+                assert!(text.is_empty(), "{args:?}: {text}");
+            }
+        }
+        for replay in replays(&text).into_iter().chain(replays(&err)) {
+            if replay.contains(" mistake/") && !printed.contains(&replay) {
+                printed.push(replay);
+            }
+        }
+    }
+    // Every replay command printed for the mistakes, run as printed: a spinning run spins
+    // again (3); one run of the nondeterministic scenario passes (it takes two to differ).
+    printed.sort();
+    assert_eq!(
+        printed,
+        [
+            format!("{COMMAND} replay mistake/nondeterministic --seed 0"),
+            format!("{COMMAND} replay mistake/nondeterministic --tape 't1:'"),
+            format!("{COMMAND} replay mistake/spin --seed 0"),
+            format!("{COMMAND} replay mistake/spin --tape 't1:'"),
+        ]
+    );
+    for replay in &printed {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+        let out = Command::new("sh")
+            .args(["-c", replay])
+            .current_dir(root)
+            .env("RUST_BACKTRACE", "0")
+            .env("LOCKSTEP_POLL_TIMEOUT", "300ms")
+            .output()
+            .expect("sh runs");
+        if replay.contains("mistake/spin") {
+            status(&out, 3);
+            assert!(stderr(&out).contains(&format!("  replay: {replay}")), "{replay}: {}", stderr(&out));
+        } else {
+            status(&out, 0);
+            assert!(stdout(&out).contains("passed; fingerprint"), "{replay}: {}", stdout(&out));
+        }
+    }
+    // The mistakes are reachable by name only.
+    assert!(!stdout(&tool(&["list"])).contains("mistake/"));
+}
