@@ -9,7 +9,8 @@
 //!   `, if` preconditions, `else`, `biased;`). Without `biased;` the branch polled
 //!   first is a recorded choice (`sim_core::choose(k)`) among the `k` branches still
 //!   enabled, made only when `k > 1`: a seed or a tape replays it.
-//! - `join!` / `try_join!`: poll every future in order, each poll.
+//! - `join!` / `try_join!`: poll every unfinished future on each poll, starting one
+//!   further on each poll (as tokio's; in order with `biased;`).
 //! - `#[main]`: one simulation (`Runtime::block_on`).
 //! - `#[test]`: a `#[test]` that runs the body over many seeds (`seeds = N`).
 #![forbid(unsafe_code)]
@@ -136,36 +137,45 @@ pub fn select_impl(input: TokenStream) -> TokenStream {
     let biased = select.biased;
     let types: Vec<Ident> = (0..n).map(|i| format_ident!("__T{}", i)).collect();
     let variants: Vec<Ident> = (0..n).map(|i| format_ident!("__B{}", i)).collect();
-    let futs: Vec<Ident> = (0..n).map(|i| format_ident!("__lockstep_fut{}", i)).collect();
-    let conds = select.branches.iter().enumerate().map(|(i, b)| {
-        let bit = 1u64 << i;
-        b.cond.as_ref().map(|c| quote! { if !(#c) { __lockstep_disabled |= #bit; } })
-    });
+    // As tokio's: the smallest mask that holds a bit per branch.
+    let mask = match n {
+        0..=8 => quote! { u8 },
+        9..=16 => quote! { u16 },
+        17..=32 => quote! { u32 },
+        _ => quote! { u64 },
+    };
+    let conds = select
+        .branches
+        .iter()
+        .enumerate()
+        .map(|(i, b)| b.cond.as_ref().map(|c| quote! { if !(#c) { __lockstep_disabled |= (1 as #mask) << #i; } }));
     // The futures are first evaluated into one tuple bound by `let`, so that a borrowed
     // temporary (`() = &mut std::future::ready(())`) lives as long as the `select!`
-    // (temporary lifetime extension), as in tokio's expansion.
+    // (temporary lifetime extension), as in tokio's expansion. They are then moved into
+    // one list pinned in place (see `Cons`): the future holds one place per branch and
+    // the closure one pointer, as tokio's does.
     let fut_exprs = select.branches.iter().map(|b| {
         let fut = &b.fut;
         quote_spanned! {fut.span()=> #fut }
     });
-    let makes = futs.iter().enumerate().map(|(i, f)| {
-        let index = syn::Index::from(i);
-        quote! {
-            let mut #f = ::core::pin::pin!(::core::future::IntoFuture::into_future(__lockstep_futs.#index));
-        }
-    });
+    let list = pinned_list(
+        krate,
+        (0..n).map(|i| {
+            let index = syn::Index::from(i);
+            quote! { ::core::future::IntoFuture::into_future(__lockstep_futs.#index) }
+        }),
+    );
     let makes = quote! {
         let __lockstep_futs = ( #(#fut_exprs,)* );
-        #(#makes)*
+        let mut __lockstep_futs = ::core::pin::pin!(#list);
     };
     let polls = select.branches.iter().enumerate().map(|(i, b)| {
-        let bit = 1u64 << i;
-        let f = &futs[i];
+        let f = element(i);
         let v = &variants[i];
         let pat = clean_pattern(b.pat.clone());
         quote! {
             #i => {
-                let __lockstep_value = match ::core::future::Future::poll(#f.as_mut(), __lockstep_cx) {
+                let __lockstep_value = match ::core::future::Future::poll(__lockstep_futs.as_mut() #f, __lockstep_cx) {
                     ::core::task::Poll::Ready(value) => value,
                     ::core::task::Poll::Pending => {
                         __lockstep_pending = true;
@@ -176,7 +186,7 @@ pub fn select_impl(input: TokenStream) -> TokenStream {
                 match &__lockstep_value {
                     #pat => {}
                     _ => {
-                        __lockstep_disabled |= #bit;
+                        __lockstep_disabled |= (1 as #mask) << #i;
                         continue;
                     }
                 }
@@ -199,17 +209,17 @@ pub fn select_impl(input: TokenStream) -> TokenStream {
             #(#variants(#types),)*
             __Disabled,
         }
-        let mut __lockstep_disabled: u64 = 0;
+        let mut __lockstep_disabled: #mask = 0;
         #(#conds)*
         // `mut`: a handler's pattern may bind by `ref mut` into the value.
         #[allow(unused_mut)]
         let mut __lockstep_out = {
             #makes
-            ::core::future::poll_fn(|__lockstep_cx| {
+            ::core::future::poll_fn(move |__lockstep_cx| {
                 // As tokio's: a task whose cooperative budget is spent yields here.
                 ::core::task::ready!(#krate::__private::poll_budget_available(__lockstep_cx));
                 let ::core::option::Option::Some(__lockstep_start) =
-                    #krate::__private::select_start(#n, __lockstep_disabled, #biased)
+                    #krate::__private::select_start(#n, u64::from(__lockstep_disabled), #biased)
                 else {
                     return ::core::task::Poll::Ready(__LockstepSelectOut::__Disabled);
                 };
@@ -217,7 +227,7 @@ pub fn select_impl(input: TokenStream) -> TokenStream {
                 for __lockstep_j in 0..#n {
                     #[allow(clippy::modulo_one)]
                     let __lockstep_i = (__lockstep_start + __lockstep_j) % #n;
-                    if __lockstep_disabled & (1u64 << __lockstep_i) != 0 {
+                    if __lockstep_disabled & ((1 as #mask) << __lockstep_i) != 0 {
                         continue;
                     }
                     match __lockstep_i {
@@ -299,49 +309,97 @@ fn clean_pattern(pat: Pat) -> Pat {
 
 // ---- join! / try_join! ----
 
+/// `Cons { head: e0, tail: Cons { head: e1, tail: Nil } }` (see sim-tokio's `Cons`).
+fn pinned_list(krate: &TokenStream2, items: impl DoubleEndedIterator<Item = TokenStream2>) -> TokenStream2 {
+    items.rev().fold(quote! { #krate::__private::Nil }, |tail, head| {
+        quote! { #krate::__private::Cons { head: #head, tail: #tail } }
+    })
+}
+
+/// The method calls that reach element `i` of a pinned `Cons` list.
+fn element(i: usize) -> TokenStream2 {
+    let tails = (0..i).map(|_| quote! { .tail() });
+    quote! { #(#tails)* .head() }
+}
+
 struct Join {
     krate: TokenStream2,
+    biased: bool,
     futs: Vec<Expr>,
 }
 
 impl Parse for Join {
     fn parse(input: ParseStream<'_>) -> syn::Result<Self> {
         let krate = parse_krate(input)?;
-        parse_biased(input)?;
+        let biased = parse_biased(input)?;
         let futs = syn::punctuated::Punctuated::<Expr, Token![,]>::parse_terminated(input)?;
-        Ok(Join { krate, futs: futs.into_iter().collect() })
+        Ok(Join { krate, biased, futs: futs.into_iter().collect() })
     }
 }
 
-fn join_setup(join: &Join) -> (Vec<Ident>, TokenStream2) {
+/// What `join!` and `try_join!` share, as tokio's expansion: the futures (each in a
+/// `MaybeDone`) in one list pinned in place, and, unless `biased;`, the index of the
+/// future polled first, which moves on by one on each poll (tokio's fairness: no
+/// future starves those after it; deterministic, as it counts polls). Returns the
+/// setup statements, the start statement for the poll closure, and the elements.
+fn join_setup(join: &Join) -> (TokenStream2, TokenStream2, Vec<TokenStream2>) {
     let krate = &join.krate;
-    let names: Vec<Ident> = (0..join.futs.len()).map(|i| format_ident!("__lockstep_fut{}", i)).collect();
-    let makes = join.futs.iter().zip(&names).map(|(e, f)| {
-        quote_spanned! {e.span()=>
-            let mut #f = ::core::pin::pin!(#krate::__private::maybe_done(::core::future::IntoFuture::into_future(#e)));
-        }
-    });
-    let makes = quote! { #(#makes)* };
-    (names, makes)
+    let n = join.futs.len();
+    let count = n as u32;
+    let list = pinned_list(
+        krate,
+        join.futs.iter().map(|e| {
+            quote_spanned! {e.span()=>
+                #krate::__private::maybe_done(::core::future::IntoFuture::into_future(#e))
+            }
+        }),
+    );
+    let (rotator, start) = if join.biased {
+        (quote! {}, quote! { let __lockstep_start: u32 = 0; })
+    } else {
+        (
+            quote! { let mut __lockstep_next: u32 = 0; },
+            quote! { let __lockstep_start = #krate::__private::join_start(&mut __lockstep_next, #count); },
+        )
+    };
+    let setup = quote! {
+        let mut __lockstep_futs = ::core::pin::pin!(#list);
+        #rotator
+    };
+    (setup, start, (0..n).map(element).collect())
 }
 
-/// `join!`: awaits every future, polling them in order; called by `sim_tokio::join!`.
+/// `join!`: awaits every future; each poll polls the unfinished ones starting one
+/// further than the last poll did (in order with `biased;`). Called by `sim_tokio::join!`.
 #[proc_macro]
 pub fn join_impl(input: TokenStream) -> TokenStream {
     let join = syn::parse_macro_input!(input as Join);
     if join.futs.is_empty() {
-        return quote! { () }.into();
+        return quote! { async {}.await }.into();
     }
-    let (names, makes) = join_setup(&join);
+    let n = join.futs.len() as u32;
+    let (setup, start, elements) = join_setup(&join);
+    let indices = 0..n;
     quote! {{
-        #makes
-        ::core::future::poll_fn(|__lockstep_cx| {
-            let mut __lockstep_all = true;
-            #( __lockstep_all &= ::core::future::Future::poll(#names.as_mut(), __lockstep_cx).is_ready(); )*
-            if __lockstep_all {
-                ::core::task::Poll::Ready((#( #names.as_mut().take_output().expect("join!: output taken once"), )*))
-            } else {
+        #setup
+        ::core::future::poll_fn(move |__lockstep_cx| {
+            #start
+            let mut __lockstep_pending = false;
+            for __lockstep_j in 0..#n {
+                #[allow(clippy::modulo_one)]
+                let __lockstep_i = (__lockstep_start + __lockstep_j) % #n;
+                let __lockstep_ready = match __lockstep_i {
+                    #( #indices => ::core::future::Future::poll(__lockstep_futs.as_mut() #elements, __lockstep_cx).is_ready(), )*
+                    _ => ::core::unreachable!(),
+                };
+                __lockstep_pending |= !__lockstep_ready;
+            }
+            if __lockstep_pending {
                 ::core::task::Poll::Pending
+            } else {
+                ::core::task::Poll::Ready((#(
+                    __lockstep_futs.as_mut() #elements .take_output().expect("join!: output taken once"),
+                )*))
             }
         })
         .await
@@ -349,37 +407,52 @@ pub fn join_impl(input: TokenStream) -> TokenStream {
     .into()
 }
 
-/// `try_join!`: awaits every future, stopping at the first `Err`; called by
-/// `sim_tokio::try_join!`.
+/// `try_join!`: awaits every future, stopping at the first `Err`, polling as
+/// [`join_impl`] does; called by `sim_tokio::try_join!`.
 #[proc_macro]
 pub fn try_join_impl(input: TokenStream) -> TokenStream {
     let join = syn::parse_macro_input!(input as Join);
     if join.futs.is_empty() {
-        return quote! { ::core::result::Result::Ok(()) }.into();
+        return quote! { async { ::core::result::Result::Ok(()) }.await }.into();
     }
-    let (names, makes) = join_setup(&join);
-    quote! {{
-        #makes
-        ::core::future::poll_fn(|__lockstep_cx| {
-            let mut __lockstep_all = true;
-            #(
-                if ::core::future::Future::poll(#names.as_mut(), __lockstep_cx).is_ready() {
-                    if #names.as_mut().output_mut().is_some_and(|r| r.is_err()) {
-                        let __lockstep_err = #names.as_mut().take_output().and_then(|r| r.err());
+    let n = join.futs.len() as u32;
+    let (setup, start, elements) = join_setup(&join);
+    let polls = elements.iter().enumerate().map(|(i, el)| {
+        let i = i as u32;
+        quote! {
+            #i => {
+                if ::core::future::Future::poll(__lockstep_futs.as_mut() #el, __lockstep_cx).is_ready() {
+                    if __lockstep_futs.as_mut() #el .output_mut().is_some_and(|r| r.is_err()) {
+                        let __lockstep_err = __lockstep_futs.as_mut() #el .take_output().and_then(|r| r.err());
                         return ::core::task::Poll::Ready(::core::result::Result::Err(
                             __lockstep_err.expect("try_join!: an error output"),
                         ));
                     }
                 } else {
-                    __lockstep_all = false;
+                    __lockstep_pending = true;
                 }
-            )*
-            if __lockstep_all {
-                ::core::task::Poll::Ready(::core::result::Result::Ok((#(
-                    #names.as_mut().take_output().and_then(|r| r.ok()).expect("try_join!: an ok output"),
-                )*)))
-            } else {
+            }
+        }
+    });
+    quote! {{
+        #setup
+        ::core::future::poll_fn(move |__lockstep_cx| {
+            #start
+            let mut __lockstep_pending = false;
+            for __lockstep_j in 0..#n {
+                #[allow(clippy::modulo_one)]
+                let __lockstep_i = (__lockstep_start + __lockstep_j) % #n;
+                match __lockstep_i {
+                    #(#polls)*
+                    _ => ::core::unreachable!(),
+                }
+            }
+            if __lockstep_pending {
                 ::core::task::Poll::Pending
+            } else {
+                ::core::task::Poll::Ready(::core::result::Result::Ok((#(
+                    __lockstep_futs.as_mut() #elements .take_output().and_then(|r| r.ok()).expect("try_join!: an ok output"),
+                )*)))
             }
         })
         .await

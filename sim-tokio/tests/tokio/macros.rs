@@ -106,3 +106,83 @@ mod crate_argument {
         assert_eq!(main_with_crate(), 4);
     }
 }
+
+/// `join!` polls a different future first on each poll, as tokio's: the start moves
+/// on by one per poll of the `join!` (1 2 3, then 2 3 1, then 3 1 2, then 1 2 3), the
+/// same under every seed. Each future records itself, then yields, four times.
+#[test]
+fn join_starts_one_further_on_each_poll_and_biased_keeps_the_order() {
+    async fn record(x: u8, log: std::rc::Rc<std::cell::RefCell<Vec<u8>>>) {
+        for _ in 0..4 {
+            log.borrow_mut().push(x);
+            tokio::task::yield_now().await;
+        }
+    }
+    for seed in [0, 1, 2] {
+        let got = twice(seed, || async {
+            let log = std::rc::Rc::new(std::cell::RefCell::new(Vec::new()));
+            tokio::join!(record(1, log.clone()), record(2, log.clone()), record(3, log.clone()));
+            let fair = std::mem::take(&mut *log.borrow_mut());
+            tokio::join!(biased; record(1, log.clone()), record(2, log.clone()), record(3, log.clone()));
+            let biased = std::mem::take(&mut *log.borrow_mut());
+            let both: Result<(u8, u8), ()> = tokio::try_join!(
+                async {
+                    record(1, log.clone()).await;
+                    Ok(1)
+                },
+                async {
+                    record(2, log.clone()).await;
+                    Ok(2)
+                }
+            );
+            assert_eq!(both, Ok((1, 2)));
+            let try_fair = std::mem::take(&mut *log.borrow_mut());
+            (fair, biased, try_fair)
+        });
+        assert_eq!(got.0, [1, 2, 3, 2, 3, 1, 3, 1, 2, 1, 2, 3]);
+        assert_eq!(got.1, [1, 2, 3, 1, 2, 3, 1, 2, 3, 1, 2, 3]);
+        assert_eq!(got.2, [1, 2, 2, 1, 1, 2, 2, 1]);
+    }
+}
+
+/// A `join!` or `select!` future is exactly as large as tokio's (the figures tokio's
+/// `join_size`, `join_size_biased` and `struct_size_*` tests assert, 64-bit targets):
+/// the futures are stored once, in tokio's `MaybeDone` layout, the `select!` mask is
+/// a `u8` up to 8 branches, and nothing else is kept across the `.await`.
+#[cfg(target_pointer_width = "64")]
+#[test]
+fn join_and_select_futures_are_as_large_as_tokios() {
+    use futures::future::ready;
+    use std::mem::size_of_val;
+    let join1 = async {
+        let a = ready(0i32);
+        tokio::join!(a)
+    };
+    let join2 = async {
+        let (a, b) = (ready(0i32), ready(0i32));
+        tokio::join!(a, b)
+    };
+    let biased1 = async {
+        let a = ready(0i32);
+        tokio::join!(biased; a)
+    };
+    let biased2 = async {
+        let (a, b) = (ready(0i32), ready(0i32));
+        tokio::join!(biased; a, b)
+    };
+    assert_eq!([size_of_val(&join1), size_of_val(&join2)], [32, 48]);
+    assert_eq!([size_of_val(&biased1), size_of_val(&biased2)], [24, 40]);
+    let select1 = async {
+        let a = ready(0i32);
+        tokio::select! { _ = a => {} }
+    };
+    let select2 = async {
+        let (a, b) = (ready(0i32), ready(0i32));
+        tokio::select! { _ = a => {}, _ = b => {} }
+    };
+    let select3 = async {
+        let (a, b, c) = (ready(0i32), ready(0i32), ready(0i32));
+        tokio::select! { _ = a => {}, _ = b => {}, _ = c => {} }
+    };
+    assert_eq!([size_of_val(&select1), size_of_val(&select2), size_of_val(&select3)], [32, 40, 48]);
+}
