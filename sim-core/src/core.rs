@@ -20,7 +20,7 @@ use crate::model::{Cand, Model, Rule, TokioState};
 use crate::prefix::Mark;
 use crate::strategy::{Candidate, ChoiceKind, ChoicePoint, Strategy};
 use crate::time::Instant;
-use crate::trace::{NameOf, RecordKind, TraceBuf, TraceRecord};
+use crate::trace::{MessageValue, NameOf, RecordKind, TraceBuf, TraceRecord};
 use crate::Choice;
 
 /// Identifies a task within one simulation (assigned in spawn order from 0).
@@ -871,16 +871,17 @@ impl Core {
 
     /// Records an operation on a channel by the running task.
     pub(crate) fn record_channel(&mut self, kind: RecordKind, channel: ChannelId) {
-        self.record_message(kind, channel, None);
+        self.record_message(kind, channel, MessageValue::default());
     }
 
     /// Records a send or receive by the running task, with the message's
-    /// [`value_hash`](crate::trace::value_hash) when the channel fingerprints values.
-    pub(crate) fn record_message(&mut self, kind: RecordKind, channel: ChannelId, value: Option<u64>) {
+    /// [`value_hash`](crate::trace::value_hash) when the channel fingerprints values
+    /// and its `Debug` text (not fingerprinted) when it shows them.
+    pub(crate) fn record_message(&mut self, kind: RecordKind, channel: ChannelId, value: MessageValue) {
         let mut r = self.record_here(kind);
         r.channel = Some(channel);
-        r.value = value;
-        self.record(r);
+        r.value = value.hash;
+        self.trace.push_with_text(r, value.text);
     }
 
     /// Records that the running task waits on `wait` (for deadlock reports).

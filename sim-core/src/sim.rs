@@ -407,7 +407,7 @@ impl Sim {
     pub fn trace(&self) -> Trace {
         let core = self.shared.core.borrow();
         Trace {
-            lines: core.trace.records().map(|r| resolve(&core, r)).collect(),
+            lines: core.trace.records().map(|(r, text)| resolve(&core, r, text)).collect(),
             fingerprint: Some(core.trace.fingerprint()),
             complete: core.trace.is_full(),
         }
@@ -538,7 +538,7 @@ impl Sim {
         let tape = Tape::with_identities(core.tape.clone(), core.tape_identities()).trimmed();
         let seed = core.strategy().seed();
         let name = self.config.name.as_deref();
-        let mut trace_tail: Vec<TraceLine> = core.trace.records().map(|r| resolve(&core, r)).collect();
+        let mut trace_tail: Vec<TraceLine> = core.trace.records().map(|(r, text)| resolve(&core, r, text)).collect();
         let keep = 16;
         if trace_tail.len() > keep {
             trace_tail.drain(..trace_tail.len() - keep);
@@ -854,7 +854,7 @@ fn panic_message(payload: &(dyn Any + Send)) -> String {
     }
 }
 
-fn resolve(core: &Core, r: &TraceRecord) -> TraceLine {
+fn resolve(core: &Core, r: &TraceRecord, value_text: Option<&str>) -> TraceLine {
     TraceLine {
         step: r.step,
         t_ns: r.time.as_nanos(),
@@ -868,6 +868,7 @@ fn resolve(core: &Core, r: &TraceRecord) -> TraceLine {
         deadline_ns: r.timer.map(|(_, at)| at.as_nanos()),
         choice: r.choice.map(|c| [c.options, c.index]),
         value: r.value,
+        value_text: value_text.map(str::to_string),
     }
 }
 

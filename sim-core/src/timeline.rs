@@ -14,9 +14,15 @@
 //! The file needs no network: inline CSS and inline SVG, no script, no fonts. It is
 //! deterministic (the same trace gives the same bytes) and every name is
 //! HTML-escaped. Elements carry classes and data attributes that tests can count:
-//! the root has `data-lanes`, `data-events`, `data-choices` and `data-failure`; lanes
-//! are `class="lane"`, records `class="event"`, choice highlights `class="choice"`,
-//! blocked-task marks `class="blocked"`.
+//! the root has `data-lanes`, `data-events`, `data-choices`, `data-failure` and
+//! `data-values`; lanes are `class="lane"`, records `class="event"`, choice highlights
+//! `class="choice"`, blocked-task marks `class="blocked"`.
+//!
+//! **Values.** A send or receive on a channel that shows its values
+//! ([`show_values`](crate::sync::mpsc::Sender::show_values)) has the value's `Debug`
+//! text written under its marker (`class="value-text"`, as much as fits the column) and
+//! in full in its hover title and the listing; `data-values` counts them. A channel that
+//! only fingerprints its values shows their hashes in the hover titles.
 
 use std::collections::BTreeMap;
 use std::fmt::{self, Write as _};
@@ -45,6 +51,8 @@ const LABEL_W: i64 = 210;
 const CHAR_W: i64 = 7;
 /// Longest name or message shown in full inside the chart (hover titles keep all).
 const MAX_SHOWN: usize = 90;
+/// Approximate width of one character of a value written under its marker (9px text).
+const VALUE_CHAR_W: i64 = 6;
 
 /// Renders a run's trace, and its failure if it failed, as one self-contained HTML page.
 ///
@@ -209,7 +217,7 @@ impl<'a> Chart<'a> {
         write!(
             out,
             "<main id=\"timeline\" data-lanes=\"{}\" data-tasks=\"{}\" data-channels=\"{}\" data-events=\"{}\" \
-             data-choices=\"{}\" data-failure=\"{}\" data-critical-events=\"{}\">\n<h1>",
+             data-choices=\"{}\" data-failure=\"{}\" data-critical-events=\"{}\" data-values=\"{}\">\n<h1>",
             self.lanes.len(),
             self.tasks(),
             self.lanes.len() - self.tasks(),
@@ -217,6 +225,7 @@ impl<'a> Chart<'a> {
             self.choices,
             self.failure.map_or("none", |f| f.kind.class()),
             if self.critical.is_some() { 2 } else { 0 },
+            self.lines().iter().filter(|l| l.value_text.is_some() && l.channel_id.is_some()).count(),
         )?;
         push_esc(out, title);
         out.push_str("</h1>\n");
@@ -481,6 +490,13 @@ impl<'a> Chart<'a> {
                     )?;
                 }
                 use_marker(out, kind, x, cy)?;
+                if let Some(text) = &line.value_text {
+                    // As much of the value as fits the column; the title holds all of it.
+                    let fits = usize::try_from((self.col - 2) / VALUE_CHAR_W).unwrap_or(0).max(2);
+                    write!(out, "<text class=\"value-text\" x=\"{x}\" y=\"{}\">", cy + 13)?;
+                    push_esc(out, &shorten(text, fits));
+                    out.push_str("</text>");
+                }
             }
             (Some(ty), None) if line.kind == RecordKind::Poll => {
                 let end = self.col_x(self.step_end[i]);
@@ -753,6 +769,7 @@ svg text { font-family: system-ui, -apple-system, "Segoe UI", sans-serif; font-s
 .stop { fill: #d62728; }
 .failure-note { fill: #b01c1c; font-weight: 600; }
 .critical-note { margin: 4px 0; color: #b01c1c; }
+.value-text { fill: #5a2d82; font-size: 9px; text-anchor: middle; }
 .critical-col { fill: none; stroke: #d62728; stroke-width: 2.5; }
 .listing { margin-top: 10px; }
 .listing pre { max-height: 320px; overflow: auto; background: #f6f8fa; padding: 8px; }
@@ -843,6 +860,40 @@ mod tests {
         });
         let failure = sim.run().expect_err("the two tasks wait for each other");
         (sim.trace(), failure)
+    }
+
+    /// A channel that shows its values: a short one, one with markup, one too long for
+    /// a trace record.
+    fn values() -> Trace {
+        let mut sim = Sim::new(Config::default().trace(TraceMode::Full));
+        let (tx, mut rx) = mpsc::channel_named::<String>("words", 4);
+        tx.show_values();
+        sim.spawn_named("writer", async move {
+            for word in ["hi".to_string(), "<b>&</b>".to_string(), "x".repeat(500)] {
+                tx.send(word).await.unwrap();
+            }
+        });
+        sim.spawn_named("reader", async move { while rx.recv().await.is_some() {} });
+        sim.run().unwrap();
+        sim.trace()
+    }
+
+    #[test]
+    fn values_are_written_under_their_markers_escaped_and_cut_and_in_full_in_the_titles() {
+        let trace = values();
+        let shown: Vec<&str> = trace.lines.iter().filter_map(|l| l.value_text.as_deref()).collect();
+        let long = format!("\"{}…", "x".repeat(crate::trace::MAX_VALUE_TEXT - 1));
+        // Three sends (the buffer holds 4: the writer never waits), then three receives.
+        let words = ["\"hi\"", "\"<b>&</b>\"", &long];
+        assert_eq!(shown, [words, words].concat(), "{trace}");
+        let html = render_timeline(&trace, None, "values");
+        assert_eq!(attr(&html, "data-values"), Some(6));
+        assert_eq!(count(&html, "<text class=\"value-text\""), 6);
+        assert!(html.contains("value &quot;&lt;b&gt;&amp;&lt;/b&gt;&quot;</title>"), "escaped in full in the title");
+        assert!(!html.contains("<b>&"), "never unescaped");
+        assert!(html.contains(&format!("value {}</title>", long.replace('"', "&quot;"))));
+        // A channel that does not show its values writes none.
+        assert_eq!(attr(&render_timeline(&ping(Config::default()), None, "ping"), "data-values"), Some(0));
     }
 
     fn count(html: &str, needle: &str) -> usize {

@@ -19,6 +19,15 @@
 //! Two runs with equal fingerprints made the same steps in the same order at the same
 //! virtual times with the same choices, named their tasks and channels the same, and
 //! sent the same values on every fingerprinted channel.
+//!
+//! **Values as text.** A channel that opted in with `show_values` (for example
+//! [`mpsc::Sender::show_values`](crate::sync::mpsc::Sender::show_values); it needs
+//! `T: Debug`, the channel's other methods need nothing) records each message's `Debug`
+//! text, at most [`MAX_VALUE_TEXT`] characters, in its send and receive records
+//! ([`TraceLine::value_text`]): trace lines, JSON Lines traces and timelines show it.
+//! The text is **not** fingerprinted (a `Debug` output may differ between runs that
+//! are the same, a `HashMap`'s say), and two trace lines that differ only in it are
+//! equal. Without `show_values`, a fingerprinted channel shows its values' hashes.
 
 use std::collections::VecDeque;
 use std::fmt;
@@ -202,8 +211,99 @@ pub fn value_hash<T: Hash + ?Sized>(value: &T) -> u64 {
     hasher.finish()
 }
 
-/// How a channel that fingerprints its values hashes one: [`value_hash`] for its type.
-pub(crate) type ValueHashFn<T> = fn(&T) -> u64;
+/// The longest value text a trace record keeps, in characters; a longer `Debug` output
+/// is cut there, with `…` after the cut (and is never formatted past it).
+pub const MAX_VALUE_TEXT: usize = 100;
+
+/// What a channel records of each message's value: its [`value_hash`] (folded into the
+/// fingerprint) once the channel fingerprints values, its `Debug` text (shown, never
+/// fingerprinted) once it shows them. Chosen when the channel opts in, where `T`'s
+/// `Hash` or `Debug` is known, so the channel's own methods need no bound on `T`.
+pub(crate) struct ValueRecorder<T> {
+    hash: Option<fn(&T) -> u64>,
+    text: Option<fn(&T) -> String>,
+}
+
+impl<T> Default for ValueRecorder<T> {
+    fn default() -> ValueRecorder<T> {
+        ValueRecorder { hash: None, text: None }
+    }
+}
+
+impl<T> Clone for ValueRecorder<T> {
+    fn clone(&self) -> ValueRecorder<T> {
+        *self
+    }
+}
+
+impl<T> Copy for ValueRecorder<T> {}
+
+impl<T> ValueRecorder<T> {
+    /// From now on, hash values into the fingerprint.
+    pub(crate) fn fingerprint(&mut self)
+    where
+        T: Hash,
+    {
+        self.hash = Some(value_hash::<T>);
+    }
+
+    /// From now on, record values' `Debug` text.
+    pub(crate) fn show(&mut self)
+    where
+        T: fmt::Debug,
+    {
+        self.text = Some(value_text::<T>);
+    }
+
+    /// What a record of `value` holds.
+    #[inline]
+    pub(crate) fn of(&self, value: &T) -> MessageValue {
+        MessageValue { hash: self.hash.map(|hash| hash(value)), text: self.text.map(|text| text(value)) }
+    }
+}
+
+/// What a send or receive record holds of its message: see [`ValueRecorder`].
+#[derive(Debug, Default)]
+pub(crate) struct MessageValue {
+    pub(crate) hash: Option<u64>,
+    pub(crate) text: Option<String>,
+}
+
+/// `value`'s `Debug` text on one line (control characters escaped), as trace records
+/// show it: at most [`MAX_VALUE_TEXT`] characters, a longer one cut there (and not
+/// formatted further) with `…` after the cut.
+pub fn value_text<T: fmt::Debug + ?Sized>(value: &T) -> String {
+    struct Capped {
+        out: String,
+        chars: usize,
+        cut: bool,
+    }
+    impl fmt::Write for Capped {
+        fn write_str(&mut self, s: &str) -> fmt::Result {
+            for c in s.chars() {
+                let escaped = c.is_control().then(|| c.escape_default());
+                let n = escaped.clone().map_or(1, Iterator::count);
+                if self.chars + n > MAX_VALUE_TEXT {
+                    self.cut = true;
+                    return Err(fmt::Error);
+                }
+                match escaped {
+                    Some(e) => self.out.extend(e),
+                    None => self.out.push(c),
+                }
+                self.chars += n;
+            }
+            Ok(())
+        }
+    }
+    let mut w = Capped { out: String::new(), chars: 0, cut: false };
+    // An error is the cut (or a `Debug` that failed): keep what was written.
+    let _ = fmt::write(&mut w, format_args!("{value:?}"));
+    if w.cut {
+        w.out.push('…');
+    }
+    w.out
+}
 
 /// The fixed hasher behind [`value_hash`]: integers are written as little-endian
 /// bytes, so a value hashes the same on every platform.
@@ -284,13 +384,32 @@ impl Default for TraceMode {
 pub(crate) struct TraceBuf {
     mode: TraceMode,
     records: VecDeque<TraceRecord>,
+    /// The value texts of kept records, by the record's number in the run (from 0),
+    /// oldest first: kept beside the records (which stay `Copy`) and never hashed.
+    texts: VecDeque<(u64, Box<str>)>,
     hash: u64,
     count: u64,
 }
 
 impl TraceBuf {
     pub(crate) fn new(mode: TraceMode) -> TraceBuf {
-        TraceBuf { mode, records: VecDeque::new(), hash: 0xcbf2_9ce4_8422_2325, count: 0 }
+        TraceBuf { mode, records: VecDeque::new(), texts: VecDeque::new(), hash: 0xcbf2_9ce4_8422_2325, count: 0 }
+    }
+
+    /// [`push`](TraceBuf::push), with the value text of the record's message (not
+    /// fingerprinted), kept as long as the record is.
+    pub(crate) fn push_with_text(&mut self, record: TraceRecord, text: Option<String>) {
+        let number = self.count;
+        self.push(record);
+        // Kept unless the mode keeps no records at all.
+        if let Some(text) = text.filter(|_| self.first_kept() <= number) {
+            self.texts.push_back((number, text.into_boxed_str()));
+        }
+    }
+
+    /// The number (from 0) of the oldest record kept.
+    fn first_kept(&self) -> u64 {
+        self.count - self.records.len() as u64
     }
 
     #[inline]
@@ -306,6 +425,10 @@ impl TraceBuf {
                 }
                 self.records.push_back(record);
             }
+        }
+        let first = self.first_kept();
+        while self.texts.front().is_some_and(|(number, _)| *number < first) {
+            self.texts.pop_front();
         }
     }
 
@@ -323,8 +446,13 @@ impl TraceBuf {
         Fingerprint(mix(self.hash, self.count))
     }
 
-    pub(crate) fn records(&self) -> impl Iterator<Item = &TraceRecord> {
-        self.records.iter()
+    /// The kept records, oldest first, each with its value text if it has one.
+    pub(crate) fn records(&self) -> impl Iterator<Item = (&TraceRecord, Option<&str>)> {
+        let mut texts = self.texts.iter().peekable();
+        (self.first_kept()..).zip(&self.records).map(move |(number, record)| {
+            let text = texts.next_if(|(n, _)| *n == number).map(|(_, text)| &**text);
+            (record, text)
+        })
     }
 
     pub(crate) fn is_full(&self) -> bool {
@@ -333,7 +461,7 @@ impl TraceBuf {
 }
 
 /// One record with its names resolved.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug)]
 #[cfg_attr(feature = "json", derive(serde::Serialize))]
 pub struct TraceLine {
     /// The step (from 1).
@@ -371,7 +499,48 @@ pub struct TraceLine {
     /// are fingerprinted; in JSON, 16 hex digits (a JSON number cannot hold 64 bits).
     #[cfg_attr(feature = "json", serde(skip_serializing_if = "Option::is_none", serialize_with = "hex_value"))]
     pub value: Option<u64>,
+    /// The message's `Debug` text, on a channel that shows its values (`show_values`),
+    /// at most [`MAX_VALUE_TEXT`] characters. Not fingerprinted, and left out of
+    /// equality: two lines that differ only here are equal.
+    #[cfg_attr(feature = "json", serde(skip_serializing_if = "Option::is_none"))]
+    pub value_text: Option<String>,
 }
+
+/// Equal when every field but [`value_text`](TraceLine::value_text) is: the text shows a
+/// value, it is not part of the run (a `Debug` output may differ between equal runs).
+impl PartialEq for TraceLine {
+    fn eq(&self, other: &TraceLine) -> bool {
+        let TraceLine {
+            step,
+            t_ns,
+            kind,
+            task_id,
+            task,
+            channel_id,
+            channel,
+            timer_id,
+            timer,
+            deadline_ns,
+            choice,
+            value,
+            value_text: _,
+        } = self;
+        *step == other.step
+            && *t_ns == other.t_ns
+            && *kind == other.kind
+            && *task_id == other.task_id
+            && *task == other.task
+            && *channel_id == other.channel_id
+            && *channel == other.channel
+            && *timer_id == other.timer_id
+            && *timer == other.timer
+            && *deadline_ns == other.deadline_ns
+            && *choice == other.choice
+            && *value == other.value
+    }
+}
+
+impl Eq for TraceLine {}
 
 #[cfg(feature = "json")]
 fn hex_value<S: serde::Serializer>(value: &Option<u64>, s: S) -> Result<S::Ok, S::Error> {
@@ -397,9 +566,11 @@ impl fmt::Display for TraceLine {
             }
             write!(f, " at {}", Instant::from_nanos(at))?;
         }
-        if let Some(value) = self.value {
+        match (&self.value_text, self.value) {
+            (Some(text), _) => write!(f, " value {text}")?,
             // The top half of the hash is enough for a reader to tell values apart.
-            write!(f, " value {:08x}", value >> 32)?;
+            (None, Some(value)) => write!(f, " value {:08x}", value >> 32)?,
+            (None, None) => {}
         }
         if let Some([options, index]) = self.choice {
             write!(f, " [choice {index} of {options}]")?;

@@ -30,6 +30,90 @@ pub fn named<R>(name: impl Into<String>, f: impl FnOnce() -> R) -> R {
     }
 }
 
+/// Shows the values sent on `sender`'s channel in the run's trace, JSON Lines trace and
+/// timeline, by their `Debug` text (sim-core's `show_values`: at most 100 characters a
+/// value, never fingerprinted, so the run and its fingerprint stay the same). Call it once,
+/// before the first send; it applies to the whole channel. Takes the senders of `mpsc`
+/// (bounded and unbounded), `oneshot` and `watch`. Outside simulation it does nothing.
+///
+/// Only this call needs `T: Debug`: the channel keeps tokio's bounds, so code that never
+/// calls it is unchanged.
+///
+/// ```
+/// # #[cfg(any(lockstep, feature = "sync"))]
+/// # fn main() {
+/// use sim_tokio::{lockstep, sync::mpsc};
+/// let (tx, _rx) = mpsc::channel::<(u32, &str)>(8);
+/// lockstep::show_values(&tx);
+/// # }
+/// # #[cfg(not(any(lockstep, feature = "sync")))]
+/// # fn main() {}
+/// ```
+pub fn show_values<S: ShowValues>(sender: &S) {
+    sender.show_values();
+}
+
+/// A sender whose channel's values a trace can show: see [`show_values`].
+pub trait ShowValues {
+    /// See [`show_values`](fn@show_values).
+    fn show_values(&self);
+}
+
+#[cfg(lockstep)]
+mod show {
+    use std::fmt::Debug;
+
+    use sim_core::sync::{mpsc, oneshot, watch};
+
+    impl<T: Debug> super::ShowValues for mpsc::Sender<T> {
+        fn show_values(&self) {
+            mpsc::Sender::show_values(self);
+        }
+    }
+
+    impl<T: Debug> super::ShowValues for mpsc::UnboundedSender<T> {
+        fn show_values(&self) {
+            mpsc::UnboundedSender::show_values(self);
+        }
+    }
+
+    impl<T: Debug> super::ShowValues for oneshot::Sender<T> {
+        fn show_values(&self) {
+            oneshot::Sender::show_values(self);
+        }
+    }
+
+    impl<T: Debug> super::ShowValues for watch::Sender<T> {
+        fn show_values(&self) {
+            watch::Sender::show_values(self);
+        }
+    }
+}
+
+/// Outside simulation: nothing to show, the same bounds.
+#[cfg(all(not(lockstep), feature = "sync"))]
+mod show {
+    use std::fmt::Debug;
+
+    use tokio::sync::{mpsc, oneshot, watch};
+
+    impl<T: Debug> super::ShowValues for mpsc::Sender<T> {
+        fn show_values(&self) {}
+    }
+
+    impl<T: Debug> super::ShowValues for mpsc::UnboundedSender<T> {
+        fn show_values(&self) {}
+    }
+
+    impl<T: Debug> super::ShowValues for oneshot::Sender<T> {
+        fn show_values(&self) {}
+    }
+
+    impl<T: Debug> super::ShowValues for watch::Sender<T> {
+        fn show_values(&self) {}
+    }
+}
+
 #[cfg(lockstep)]
 pub(crate) mod naming {
     use std::cell::RefCell;

@@ -12,3 +12,19 @@ async fn the_debounce_emits_an_item_followed_by_quiet() {
 async fn the_throttle_passes_six_after_the_cooldown() {
     assert!(tokio_user::throttle::six_after_the_cooldown(true).await);
 }
+
+/// The throttle test once more, with one line added: the input channel's values are shown
+/// in the trace and the timeline (`lockstep::show_values`; outside simulation it does
+/// nothing). `tests/user.rs` opens this test's timeline in headless Chromium.
+#[tokio::test]
+async fn the_throttle_passes_six_after_the_cooldown_with_its_values_shown() {
+    const PERIOD: std::time::Duration = std::time::Duration::from_millis(50);
+    let (tx, input) = tokio::sync::mpsc::channel(1);
+    tokio::lockstep::show_values(&tx);
+    let mut output = tokio_user::throttle::throttle_buggy(input, PERIOD);
+    tx.send(1).await.unwrap();
+    assert_eq!(output.recv().await, Some(1));
+    tokio::time::sleep(PERIOD).await;
+    tx.send(6).await.unwrap();
+    assert_eq!(output.recv().await, Some(6));
+}

@@ -238,6 +238,43 @@ fn the_failing_throttle_test_leaves_its_artefacts_and_its_timeline_marks_the_cri
     assert!(dom.contains("class=\"critical-note\""), "the pair is explained in words");
 }
 
+#[test]
+fn a_failing_tests_timeline_shows_the_values_its_channel_shows_in_chromium() {
+    let test = "the_throttle_passes_six_after_the_cooldown_with_its_values_shown";
+    let (ok, report) = shell(&format!("cargo test -q -p tokio-user --test failing -- --exact {test}"));
+    assert!(!ok, "{report}");
+    let (dir, _) = artefacts_of(&report).unwrap_or_else(|| panic!("no artefacts line:\n{report}"));
+    let read = |file: &str| std::fs::read_to_string(dir.join(file)).unwrap();
+    // The input channel carries 1 and then 6, each sent by the test and received by the
+    // throttle (which drops 6 while cooling: the hang): four records with a value text.
+    let trace = read("trace.jsonl");
+    let texts = |kind: &str| -> Vec<String> {
+        let kind = format!("\"kind\":\"{kind}\"");
+        let text = |l: &str| Some(l.split("\"value_text\":\"").nth(1)?.split('"').next()?.to_string());
+        trace.lines().filter(|l| l.contains(&kind)).filter_map(text).collect()
+    };
+    assert_eq!((texts("send"), texts("recv")), (vec!["1".into(), "6".into()], vec!["1".into(), "6".into()]), "{trace}");
+    let html = read("timeline.html");
+    assert!(html.contains("data-values=\"4\""), "the root counts the shown values");
+
+    // Chromium builds the chart with each value written under its marker, in the SVG (not
+    // only in the collapsed listing or a hover title).
+    let Some(chromium) = browser::chromium_or_skip() else { return };
+    let dom = browser::dump_dom(&chromium, &dir.join("timeline.html"));
+    let labels: Vec<&str> = dom
+        .split("<text class=\"value-text\"")
+        .skip(1)
+        .map(|rest| rest.split_once('>').unwrap().1.split("</text>").next().unwrap())
+        .collect();
+    // One label per shown value, in trace order (the records' order, which the columns keep).
+    let in_order: Vec<String> = trace
+        .lines()
+        .filter_map(|l| Some(l.split("\"value_text\":\"").nth(1)?.split('"').next()?.to_string()))
+        .collect();
+    assert_eq!(labels, in_order, "{dom}");
+    assert_eq!(labels.iter().filter(|l| **l == "6").count(), 2, "the dropped 6, sent and received");
+}
+
 /// Headless Chromium, with the rules of scenarios' `timeline_browser` test: a missing
 /// browser fails the test, in CI always, elsewhere unless `LOCKSTEP_SKIP_BROWSER_TESTS=1`.
 mod browser {
@@ -279,7 +316,9 @@ mod browser {
 
     /// The DOM Chromium builds from `html`.
     pub fn dump_dom(chromium: &Path, html: &Path) -> String {
-        let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("chromium");
+        // A profile per timeline directory: tests opening different timelines run at once.
+        let leaf = html.parent().and_then(Path::file_name).map(|n| n.to_string_lossy().into_owned());
+        let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("chromium").join(leaf.unwrap_or_default());
         let _ = fs::remove_dir_all(&dir);
         fs::create_dir_all(&dir).unwrap();
         let stdout_path = dir.join("dom.html");

@@ -20,7 +20,7 @@ use std::sync::OnceLock;
 use crate::context::{self, Handle};
 use crate::core::location_name;
 use crate::footprint::Access;
-use crate::trace::RecordKind;
+use crate::trace::{MessageValue, RecordKind};
 use crate::{ChannelId, Wait};
 
 /// The simulation a primitive is registered in, reached at each operation.
@@ -53,10 +53,10 @@ impl Bound {
         }
     }
 
-    /// Records a send or receive, with the value's hash when the primitive fingerprints values.
-    pub(crate) fn record_message(&self, kind: RecordKind, hash: Option<u64>) {
+    /// Records a send or receive, with what the primitive records of the value.
+    pub(crate) fn record_message(&self, kind: RecordKind, value: MessageValue) {
         if let Ok(mut core) = self.handle.core.try_borrow_mut() {
-            core.record_message(kind, self.id, hash);
+            core.record_message(kind, self.id, value);
         }
     }
 
@@ -150,9 +150,9 @@ impl Binding {
     }
 
     /// Records a send or receive.
-    pub(crate) fn record_message(&self, kind: RecordKind, hash: Option<u64>) {
+    pub(crate) fn record_message(&self, kind: RecordKind, value: MessageValue) {
         if let Some(b) = self.reach() {
-            b.record_message(kind, hash);
+            b.record_message(kind, value);
         }
     }
 

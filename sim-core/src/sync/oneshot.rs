@@ -82,7 +82,7 @@ struct Inner<T> {
 
 struct State<T> {
     /// Hashes the value for the fingerprint, once the channel opted in.
-    values: Option<crate::trace::ValueHashFn<T>>,
+    values: crate::trace::ValueRecorder<T>,
     value: Option<T>,
     /// The sender sent or was dropped.
     tx_done: bool,
@@ -133,7 +133,7 @@ fn make<T>(name: Option<String>) -> (Sender<T>, Receiver<T>) {
     let inner = Arc::new(Inner {
         bind: Binding::at(name, std::panic::Location::caller()),
         state: Mutex::new(State {
-            values: None,
+            values: crate::trace::ValueRecorder::default(),
             value: None,
             tx_done: false,
             rx_closed: false,
@@ -162,7 +162,7 @@ impl<T> Sender<T> {
         if st.rx_closed {
             return Err(value);
         }
-        let hash = st.values.map(|hash| hash(&value));
+        let hash = st.values.of(&value);
         st.value = Some(value);
         let waker = st.rx_waker.take();
         drop(st);
@@ -182,7 +182,19 @@ impl<T> Sender<T> {
         T: std::hash::Hash,
     {
         if let Some(inner) = &self.inner {
-            inner.state.lock().values = Some(crate::trace::value_hash::<T>);
+            inner.state.lock().values.fingerprint();
+        }
+    }
+
+    /// Shows the value sent on this channel in the trace: the send and the receive
+    /// record its `Debug` text (see
+    /// [`mpsc::Sender::show_values`](crate::sync::mpsc::Sender::show_values)).
+    pub fn show_values(&self)
+    where
+        T: std::fmt::Debug,
+    {
+        if let Some(inner) = &self.inner {
+            inner.state.lock().values.show();
         }
     }
 
@@ -256,7 +268,7 @@ impl<T> Receiver<T> {
     pub fn try_recv(&mut self) -> Result<T, TryRecvError> {
         let mut st = self.inner.state();
         if let Some(value) = st.value.take() {
-            let hash = st.values.map(|hash| hash(&value));
+            let hash = st.values.of(&value);
             drop(st);
             self.inner.bind.record_message(RecordKind::Recv, hash);
             // As tokio's: the receiver is done (a later poll panics).
@@ -328,7 +340,7 @@ impl<T> Future for Receiver<T> {
         assert!(!self.terminated, "called after complete");
         let mut st = self.inner.state();
         if let Some(value) = st.value.take() {
-            let hash = st.values.map(|hash| hash(&value));
+            let hash = st.values.of(&value);
             drop(st);
             self.inner.bind.record_message(RecordKind::Recv, hash);
             self.terminated = true;

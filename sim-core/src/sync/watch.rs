@@ -96,7 +96,7 @@ const UNSEEN: u64 = u64::MAX;
 struct Shared<T> {
     bind: Binding,
     /// Hashes the value for the fingerprint, once the channel opted in.
-    values: Mutex<Option<crate::trace::ValueHashFn<T>>>,
+    values: Mutex<crate::trace::ValueRecorder<T>>,
     value: RwLock<T>,
     state: Mutex<State>,
 }
@@ -153,7 +153,7 @@ impl<T> Shared<T> {
                     self.bind.name()
                 ),
             };
-            modify(&mut value).then(|| self.values.lock().map(|hash| hash(&value)))
+            modify(&mut value).then(|| self.values.lock().of(&value))
         };
         let Some(hash) = changed else {
             return false;
@@ -219,7 +219,7 @@ impl<T> Sender<T> {
         };
         let shared = Shared {
             bind: Binding::at(name, Location::caller()),
-            values: Mutex::new(None),
+            values: Mutex::new(crate::trace::ValueRecorder::default()),
             value: RwLock::new(init),
             state: Mutex::new(state),
         };
@@ -235,7 +235,17 @@ impl<T> Sender<T> {
     where
         T: std::hash::Hash,
     {
-        *self.shared.values.lock() = Some(crate::trace::value_hash::<T>);
+        self.shared.values.lock().fingerprint();
+    }
+
+    /// Shows the channel's values in the trace from now on: every change of the value
+    /// (its `send` record) records the new value's `Debug` text (see
+    /// [`mpsc::Sender::show_values`](crate::sync::mpsc::Sender::show_values)).
+    pub fn show_values(&self)
+    where
+        T: std::fmt::Debug,
+    {
+        self.shared.values.lock().show();
     }
 
     /// Replaces the value and notifies every receiver.

@@ -85,3 +85,137 @@ fn the_tail_mode_keeps_the_last_records_but_fingerprints_everything() {
     assert_eq!(kept.lines, full.trace().lines[full.trace().lines.len() - 3..]);
     assert_eq!(kept.lines.last().map(|l| l.kind), Some(RecordKind::TaskEnd));
 }
+
+/// A producer sends `0..n` on `numbers`, a consumer receives them; `show` and
+/// `fingerprint` opt the channel in.
+fn numbers(config: Config, n: u32, show: bool, fingerprint: bool) -> Sim {
+    let mut sim = Sim::new(config);
+    let (tx, mut rx) = mpsc::channel_named::<u32>("numbers", 2);
+    if show {
+        tx.show_values();
+    }
+    if fingerprint {
+        tx.fingerprint_values();
+    }
+    sim.spawn_named("producer", async move {
+        for i in 0..n {
+            tx.send(i).await.unwrap();
+        }
+    });
+    sim.spawn_named("consumer", async move { while rx.recv().await.is_some() {} });
+    sim.run().unwrap();
+    sim
+}
+
+#[test]
+fn shown_values_are_in_the_trace_lines_and_the_json_but_not_in_the_fingerprint() {
+    for seed in 0..20 {
+        let shown = numbers(Config::random(seed).trace(TraceMode::Full), 5, true, false);
+        let plain = numbers(Config::random(seed).trace(TraceMode::Full), 5, false, false);
+        // The same run: showing values changes no fingerprint, and the lines are equal
+        // (the text is left out of equality).
+        assert_eq!(shown.fingerprint(), plain.fingerprint(), "seed {seed}");
+        let (shown, plain) = (shown.trace(), plain.trace());
+        assert_eq!(shown.lines, plain.lines, "seed {seed}");
+        // Each of the 5 values is sent once and received once, in order on each side.
+        let texts = |kind: RecordKind| -> Vec<String> {
+            shown.lines.iter().filter(|l| l.kind == kind).map(|l| l.value_text.clone().unwrap()).collect()
+        };
+        assert_eq!(texts(RecordKind::Send), ["0", "1", "2", "3", "4"], "seed {seed}");
+        assert_eq!(texts(RecordKind::Recv), ["0", "1", "2", "3", "4"], "seed {seed}");
+        assert!(plain.lines.iter().all(|l| l.value_text.is_none()));
+        let send = shown.lines.iter().find(|l| l.kind == RecordKind::Send).unwrap();
+        assert!(send.to_string().ends_with("send task `producer` channel `numbers` value 0"), "{send}");
+        let mut out = Vec::new();
+        shown.write_jsonl(&mut out).unwrap();
+        let json: Vec<serde_json::Value> =
+            String::from_utf8(out).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+        let sent: Vec<&str> =
+            json.iter().filter(|l| l["kind"] == "send").map(|l| l["value_text"].as_str().unwrap()).collect();
+        assert_eq!(sent, ["0", "1", "2", "3", "4"]);
+        assert!(json
+            .iter()
+            .filter(|l| l["kind"] != "send" && l["kind"] != "recv")
+            .all(|l| l.get("value_text").is_none()));
+    }
+}
+
+#[test]
+fn shown_and_fingerprinted_values_keep_the_hash_in_the_fingerprint_and_the_text_beside_it() {
+    let both = numbers(Config::random(3).trace(TraceMode::Full), 4, true, true);
+    let hashed = numbers(Config::random(3).trace(TraceMode::Full), 4, false, true);
+    let plain = numbers(Config::random(3).trace(TraceMode::Full), 4, false, false);
+    assert_eq!(both.fingerprint(), hashed.fingerprint(), "the text is never fingerprinted");
+    assert_ne!(hashed.fingerprint(), plain.fingerprint(), "the hash is");
+    let line = both.trace().lines.into_iter().find(|l| l.kind == RecordKind::Recv).unwrap();
+    assert_eq!((line.value, line.value_text.as_deref()), (Some(sim_core::trace::value_hash(&0u32)), Some("0")));
+}
+
+#[test]
+fn a_tail_keeps_the_texts_of_the_records_it_keeps() {
+    // 50 values: the tail of 7 records holds the last ones, each with its own text.
+    let full = numbers(Config::random(9).trace(TraceMode::Full), 50, true, false).trace();
+    let tail = numbers(Config::random(9).trace(TraceMode::Tail(7)), 50, true, false).trace();
+    let last = &full.lines[full.lines.len() - 7..];
+    assert_eq!(tail.lines, last);
+    let texts = |lines: &[sim_core::trace::TraceLine]| lines.iter().map(|l| l.value_text.clone()).collect::<Vec<_>>();
+    assert_eq!(texts(&tail.lines), texts(last));
+    assert!(texts(last).iter().any(Option::is_some), "{full}");
+    // No record kept: no text either, and the run is the same.
+    let none = numbers(Config::random(9).trace(TraceMode::Tail(0)), 50, true, false);
+    assert!(none.trace().lines.is_empty());
+}
+
+#[test]
+fn a_value_text_is_one_line_and_cut_at_its_bound() {
+    use sim_core::trace::{value_text, MAX_VALUE_TEXT};
+    assert_eq!(value_text(&"a\nb"), "\"a\\nb\"");
+    struct Lines;
+    impl std::fmt::Debug for Lines {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("one\ntwo\u{7}")
+        }
+    }
+    assert_eq!(value_text(&Lines), "one\\ntwo\\u{7}", "control characters a Debug writes raw are escaped");
+    let long = value_text(&vec![7u8; 1000]);
+    assert_eq!(long.chars().count(), MAX_VALUE_TEXT + 1);
+    assert!(long.starts_with("[7, 7, ") && long.ends_with('…'), "{long}");
+    assert_eq!(value_text(&"x".repeat(MAX_VALUE_TEXT - 2)).chars().count(), MAX_VALUE_TEXT, "fits: not cut");
+    // A Debug that never ends is cut, not formatted forever.
+    struct Endless;
+    impl std::fmt::Debug for Endless {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            loop {
+                f.write_str("ab")?;
+            }
+        }
+    }
+    assert_eq!(value_text(&Endless).chars().count(), MAX_VALUE_TEXT + 1);
+}
+
+#[test]
+fn oneshot_and_watch_senders_show_their_values_too() {
+    use sim_core::sync::{oneshot, watch};
+    let mut sim = Sim::new(Config::default().trace(TraceMode::Full));
+    sim.block_on(async {
+        let (tx, rx) = oneshot::channel_named::<Option<&str>>("reply");
+        tx.show_values();
+        tx.send(Some("done")).unwrap();
+        assert_eq!(rx.await, Ok(Some("done")));
+        let (state, _seen) = watch::channel_named("state", 0u8);
+        state.show_values();
+        state.send(7).unwrap();
+    })
+    .unwrap();
+    let shown: Vec<(RecordKind, String, String)> =
+        sim.trace().lines.into_iter().filter_map(|l| Some((l.kind, l.channel?, l.value_text?))).collect();
+    let reply = ("reply".to_string(), "Some(\"done\")".to_string());
+    assert_eq!(
+        shown,
+        [
+            (RecordKind::Send, reply.0.clone(), reply.1.clone()),
+            (RecordKind::Recv, reply.0, reply.1),
+            (RecordKind::Send, "state".to_string(), "7".to_string()),
+        ]
+    );
+}

@@ -56,7 +56,7 @@ pub(super) struct Chan<T> {
 
 pub(super) struct State<T> {
     /// Hashes a message for the fingerprint, once the channel opted in.
-    values: Option<crate::trace::ValueHashFn<T>>,
+    values: crate::trace::ValueRecorder<T>,
     buffer: VecDeque<T>,
     in_flight: VecDeque<(Instant, T)>,
     senders: usize,
@@ -130,7 +130,7 @@ impl<T> Chan<T> {
             bound,
             latency: None,
             state: Mutex::new(State {
-                values: None,
+                values: crate::trace::ValueRecorder::default(),
                 buffer: VecDeque::new(),
                 in_flight: VecDeque::new(),
                 senders: 1,
@@ -199,11 +199,19 @@ impl<T> Chan<T> {
     where
         T: std::hash::Hash,
     {
-        self.state.lock().values = Some(crate::trace::value_hash::<T>);
+        self.state.lock().values.fingerprint();
     }
 
-    fn value_of(st: &State<T>, value: &T) -> Option<u64> {
-        st.values.map(|hash| hash(value))
+    /// From now on, every message sent or received is shown in the trace by its `Debug` text.
+    pub(super) fn show_values(&self)
+    where
+        T: std::fmt::Debug,
+    {
+        self.state.lock().values.show();
+    }
+
+    fn value_of(st: &State<T>, value: &T) -> crate::trace::MessageValue {
+        st.values.of(value)
     }
 
     // ---- senders ----
