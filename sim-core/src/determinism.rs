@@ -38,7 +38,6 @@ use std::fmt;
 use std::future::Future;
 use std::ops::Range;
 
-use crate::check::SeedGuard;
 use crate::report::{replay_command, FailureKind};
 use crate::strategy::StrategyKind;
 use crate::time::Instant;
@@ -550,4 +549,51 @@ fn same_operations(a: &[TraceLine], b: &[TraceLine]) -> bool {
         keys
     };
     a.len() == b.len() && sorted(a) == sorted(b)
+}
+/// While a run is in progress, reports its seed (or tape) and replay command on
+/// standard error if a panic unwinds through it: a panic that escapes the engine
+/// (from the check's closure itself, or from a destructor) still says which seed
+/// it was. Task panics do not escape: they become [`Failure`]s.
+#[derive(Debug)]
+pub struct SeedGuard<'a> {
+    config: &'a Config,
+}
+
+impl<'a> SeedGuard<'a> {
+    /// Guards the run configured by `config`.
+    pub fn new(config: &'a Config) -> SeedGuard<'a> {
+        SeedGuard { config }
+    }
+
+    /// What the guard prints.
+    pub fn message(&self) -> String {
+        let config = self.config;
+        let seed = config.strategy.seed();
+        let tape = match &config.strategy {
+            StrategyKind::Replay(tape) => tape.clone(),
+            _ => Tape::new(),
+        };
+        let which = match (&config.strategy, seed) {
+            (_, Some(seed)) => format!("seed {seed}"),
+            (StrategyKind::Replay(tape), None) => format!("tape {tape}"),
+            (StrategyKind::Pct { seed, depth, .. }, None) => format!("PCT seed {seed} (depth {depth})"),
+            (StrategyKind::Fifo, None) => "the canonical order".to_string(),
+            (other, None) => format!("{other:?}"),
+        };
+        let name = config.name.as_deref();
+        let tape = matches!(config.strategy, StrategyKind::Replay(_)).then_some(&tape);
+        let replay = replay_command(config.replay_hint.as_deref(), name, seed, tape, config.model);
+        format!(
+            "lockstep: failing {which} of `{}`: a panic escaped the simulation (no failure report)\n  replay: {replay}",
+            name.unwrap_or("simulation")
+        )
+    }
+}
+
+impl Drop for SeedGuard<'_> {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            eprintln!("{}", self.message());
+        }
+    }
 }

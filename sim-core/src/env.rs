@@ -32,7 +32,7 @@ use std::time::Duration;
 
 use tracing::level_filters::LevelFilter;
 
-use crate::check::{Shard, Share};
+use crate::share::{Shard, Share};
 use crate::Tape;
 
 /// Run only this seed, with the full trace kept, and print its report.

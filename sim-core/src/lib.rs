@@ -11,8 +11,11 @@
 //! - [`Sim`] and [`Config`]: a simulation, driven by [`Sim::run`], [`Sim::block_on`]
 //!   or by hand ([`Sim::step`], [`Sim::advance`], [`Sim::run_until`],
 //!   [`Sim::run_until_idle`]).
-//! - [`check`]: run a test over many seeds on every core, stop at the first failure,
-//!   print its report; [`env`](mod@env) reads `LOCKSTEP_SEED` / `LOCKSTEP_TAPE` and friends.
+//! - [`check`]: **the one runner**. A world is an async closure `Fn() -> Fut` (with
+//!   generated inputs, `Fn(V) -> Fut`); the same closure runs under [`check_random`],
+//!   [`check_pct`], [`check_exhaustive`], [`check_proptest`], configured by [`Check`]
+//!   (which returns a [`Report`]), and any failure replays with [`replay`]`(f, printed)`;
+//!   [`env`](mod@env) reads `LOCKSTEP_SEED` / `LOCKSTEP_TAPE` and friends.
 //! - [`time`]: virtual [`Instant`] and tokio-shaped timers (`sleep`, `interval`, `timeout`).
 //! - [`sync`]: tokio-shaped channels (`mpsc`, `oneshot`), optionally with latency.
 //! - [`select`](mod@select): Go-style selection whose pick among ready branches is a recorded choice.
@@ -241,6 +244,7 @@ pub mod model;
 mod prefix;
 mod report;
 pub mod select;
+mod share;
 mod sim;
 pub mod strategy;
 pub mod sync;
@@ -252,7 +256,9 @@ pub mod timeline;
 pub mod trace;
 pub mod watchdog;
 
-pub use crate::check::{check_random, replay, replay_tape, CheckConfig, CheckSummary, Seeded, Shard, StopAt};
+#[cfg(feature = "proptest")]
+pub use crate::check::check_proptest;
+pub use crate::check::{check_exhaustive, check_pct, check_random, replay, Check, Report};
 pub use crate::context::named;
 pub use crate::core::{ChannelId, TaskId, TimerId, Wait};
 pub use crate::determinism::{check_determinism, Nondeterminism};

@@ -7,11 +7,9 @@ use std::cell::RefCell;
 use std::rc::Rc;
 use std::time::Duration;
 
-use sim_core::check::{check, CheckConfig, Seeded};
-use sim_core::explore::{exhaustive_check, proptest_check, proptest_check_with, ExhaustiveCheck, PropCheck};
 use sim_core::footprint::touch;
 use sim_core::time::sleep;
-use sim_core::{check_random, fail, Failure, Sim};
+use sim_core::{check_pct, check_proptest, check_random, fail, Check};
 
 /// Two tasks wake at 10 ms and log their names; it fails when `b` logs first.
 fn spawn_race() -> Rc<RefCell<Vec<&'static str>>> {
@@ -40,38 +38,32 @@ async fn race() {
     check_log(&log);
 }
 
-fn race_sim(sim: &mut Sim) -> Result<(), Box<Failure>> {
-    let log = spawn_race();
-    sim.spawn_named("check", async move {
-        sleep(Duration::from_millis(20)).await;
-        check_log(&log);
-    });
-    sim.run()
-}
-
 #[test]
 fn check_random_fails() {
-    check_random(0..100, race);
+    check_random(race, 100);
 }
 
 #[test]
-fn a_pct_check_fails() {
-    check(CheckConfig::default().seeds(0..100).seeded(Seeded::Pct { depth: 2, steps: 4 }), race).assert_ok();
+fn check_pct_fails() {
+    check_pct(race, 100, 2);
 }
 
 #[test]
-fn exhaustive_check_fails() {
-    exhaustive_check(ExhaustiveCheck::default().name("a display name"), race_sim).assert_proven();
+fn check_exhaustive_fails() {
+    Check::exhaustive().name("a display name").run(race).assert_ok();
 }
 
 #[test]
-fn proptest_check_fails() {
-    proptest_check(PropCheck::default(), race_sim).assert_ok();
+fn check_proptest_without_inputs_fails() {
+    Check::proptest(256).run(race).assert_ok();
 }
 
 #[test]
-fn proptest_check_with_fails() {
+fn check_proptest_fails() {
     // The input says whether the race runs at all: it shrinks to 1.
-    let property = |&race: &u8, sim: &mut Sim| if race == 0 { sim.run() } else { race_sim(sim) };
-    proptest_check_with(PropCheck::default(), 0u8..4, property).assert_ok();
+    check_proptest(0u8..4, |n| async move {
+        if n != 0 {
+            race().await;
+        }
+    });
 }

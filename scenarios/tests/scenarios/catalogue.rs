@@ -3,7 +3,8 @@
 //! every order, where the world is small), and the reports say what they must.
 
 use scenarios::{registry, Expectation, Scenario, Variant};
-use sim_core::{CheckConfig, FailureKind};
+use sim_core::check::CheckConfig;
+use sim_core::FailureKind;
 
 fn scenarios(filter: impl Fn(&Scenario) -> bool) -> Vec<&'static Scenario> {
     registry::all().iter().filter(|s| filter(s)).collect()

@@ -8,7 +8,8 @@ use std::process::Command;
 
 use scenarios::exploration::reduced;
 use scenarios::{registry, Scenario};
-use sim_core::{CheckConfig, FailureKind};
+use sim_core::check::CheckConfig;
+use sim_core::FailureKind;
 
 /// Each tokio variant and its `sim-core` twin.
 const TWINS: [(&str, &str); 7] = [

@@ -7,10 +7,10 @@ use super::critical::{critical_pair, CriticalPair};
 use super::shrink::{shrink_tape_bounded, Minimality, DEFAULT_MINIMAL_SEARCH};
 use super::{default_name, replay_printed, run_config, with_tape_hint};
 use crate::artefacts::{self, Written};
-use crate::check::Share;
 use crate::determinism::{confirm, Observed};
 use crate::env::EnvOverrides;
 use crate::prefix::{mismatch_failure, PrefixPath, RunShape};
+use crate::share::Share;
 use crate::strategy::exhaustive::{explore_all_until, explore_reduced_until, ExploreError};
 use crate::{Config, Failure, FailureKind, Sim, StrategyKind, Tape};
 

@@ -46,6 +46,8 @@ pub use independence::{
     schedule_independence, timeline_independence, Independence, OutputDifference, ScheduleDependence, ScheduleRun,
 };
 #[cfg(feature = "proptest")]
+pub(crate) use prop::prop_check_with;
+#[cfg(feature = "proptest")]
 pub use prop::{proptest_check, proptest_check_with, Counterexample, PropCheck, PropSummary};
 #[cfg(feature = "proptest")]
 pub use schedule::{schedules, Schedule, DEPARTURE_WEIGHT};

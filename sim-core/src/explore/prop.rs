@@ -13,10 +13,10 @@ use super::schedule::{schedules, Schedule};
 use super::shrink::{shrink_tape_bounded, Minimality, DEFAULT_MINIMAL_SEARCH};
 use super::{default_name, replay_printed, run_config, watched, with_tape_hint};
 use crate::artefacts::{self, Written};
-use crate::check::Share;
 use crate::determinism::{confirm, Observed};
 use crate::env::EnvOverrides;
 use crate::prefix::{mismatch_failure, PrefixTrie, RunShape};
+use crate::share::Share;
 use crate::strategy::random::SimRng;
 use crate::{Config, Failure, Sim, StrategyKind, Tape};
 
@@ -315,6 +315,17 @@ pub fn proptest_check(cfg: PropCheck, property: impl Fn(&mut Sim) -> Result<(), 
         return replay_one(&cfg, tape.clone(), &property);
     }
     run_cases(cfg, &env, Just(()), |(), sim| property(sim))
+}
+
+/// [`proptest_check`] with the environment's overrides given rather than read; a
+/// `LOCKSTEP_TAPE` in them is not looked at (the runner replays tapes itself).
+pub(crate) fn prop_check_with(
+    cfg: PropCheck,
+    env: &EnvOverrides,
+    property: impl Fn(&mut Sim) -> Result<(), Box<Failure>>,
+) -> PropSummary<()> {
+    let cfg = PropCheck { sim: with_tape_hint(&cfg.sim, env), ..cfg };
+    run_cases(cfg, env, Just(()), |(), sim| property(sim))
 }
 
 /// [`proptest_check`] with inputs: each case draws `inputs` and a schedule

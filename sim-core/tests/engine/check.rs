@@ -84,7 +84,7 @@ fn the_check_reports_the_lowest_failing_seed_whatever_the_number_of_workers() {
         assert!(matches!(first.failure.kind, FailureKind::Violation { .. }));
         let report = summary.to_string();
         // Not told the calling test's command: the Rust call that replays `f`.
-        let command = format!("replay: sim_core::replay({}, f)", expected[0]);
+        let command = format!("replay: sim_core::replay(f, {})", expected[0]);
         assert!(report.contains(&command), "{report}");
     }
 }
@@ -229,18 +229,18 @@ fn lockstep_tape_replays_a_failure_exactly() {
     assert_eq!(again.fingerprint, original.fingerprint);
     assert_eq!(again.kind, original.kind);
     assert_eq!(replayed.first_failure().unwrap().seed, None);
-    assert_eq!(again.replay, format!("sim_core::replay_tape({tape:?}.parse()?, f)"));
+    assert_eq!(again.replay, format!("sim_core::replay(f, {tape:?})"));
 }
 
 #[test]
 fn replaying_a_failing_seed_panics_with_its_report() {
     let seed = failing_seeds(0..300)[0];
-    let payload = catch_unwind(|| replay(seed, racy)).unwrap_err();
+    let payload = catch_unwind(|| replay(racy, seed)).unwrap_err();
     let message = payload.downcast_ref::<String>().unwrap();
     assert!(message.contains(&format!("seed {seed} failed")), "{message}");
     let failing = failing_seeds(0..300);
     let passing = (0..).find(|s| !failing.contains(s)).unwrap();
-    replay(passing, racy);
+    replay(racy, passing);
 }
 
 #[test]
@@ -341,7 +341,7 @@ fn a_check_can_run_pct_seeds_and_reports_the_lowest_failing_one_with_its_tape() 
     let failure = &first.failure;
     assert_eq!(first.seed, Some(expected[0]));
     assert_eq!(failure.seed, None, "a PCT failure replays by tape, not LOCKSTEP_SEED");
-    assert!(failure.replay.starts_with("sim_core::replay_tape(\"t2:"), "{}", failure.replay);
+    assert!(failure.replay.starts_with("sim_core::replay(f, \"t2:"), "{}", failure.replay);
     let mut replayed = Sim::new(Config::default().strategy(StrategyKind::Replay(failure.tape.clone())));
     let outcome = replayed.block_on(race()).unwrap();
     assert!(is_bad(&outcome));
@@ -417,7 +417,7 @@ async fn passing_leak() {
 /// it is not (the sampling is what catches it).
 #[test]
 fn determinism_sampling_flags_a_leak_in_a_passing_program() {
-    let caught = std::panic::catch_unwind(|| sim_core::check_random(0..20, passing_leak)).unwrap_err();
+    let caught = std::panic::catch_unwind(|| sim_core::check_random(passing_leak, 20)).unwrap_err();
     let message = caught.downcast_ref::<String>().unwrap();
     assert!(message.contains("nondeterministic: seed 0 ran twice and differed"), "{message}");
     assert!(message.contains("what differed: a time"), "{message}");

@@ -16,6 +16,7 @@ mod printed_replays;
 mod reduction;
 mod replay;
 mod reports;
+mod runner;
 mod select;
 mod smoke;
 mod support;

@@ -69,45 +69,43 @@ fn the_replay_command_of_check_random_runs_only_its_test_on_the_failing_seed() {
 
 #[test]
 fn the_replay_command_of_a_pct_check_replays_its_tape() {
-    let replay = replay_of("a_pct_check_fails");
+    let replay = replay_of("check_pct_fails");
     assert!(replay.starts_with("LOCKSTEP_TAPE='t2:"), "{replay}");
-    assert!(replay.ends_with("' cargo test -p sim-core --test replay_fixtures -- --exact a_pct_check_fails"));
+    assert!(replay.ends_with("' cargo test -p sim-core --test replay_fixtures -- --exact check_pct_fails"));
 }
 
 #[test]
-fn the_replay_command_of_exhaustive_check_selects_the_test_not_its_display_name() {
-    let replay = replay_of("exhaustive_check_fails");
+fn the_replay_command_of_check_exhaustive_selects_the_test_not_its_display_name() {
+    let replay = replay_of("check_exhaustive_fails");
     assert!(replay.starts_with("LOCKSTEP_TAPE='t2:"), "{replay}");
-    assert!(replay.ends_with("' cargo test -p sim-core --test replay_fixtures -- --exact exhaustive_check_fails"));
+    assert!(replay.ends_with("' cargo test -p sim-core --test replay_fixtures -- --exact check_exhaustive_fails"));
 }
 
 #[test]
-fn the_replay_command_of_proptest_check_replays_its_shrunk_tape() {
-    let replay = replay_of("proptest_check_fails");
+fn the_replay_command_of_a_proptest_check_without_inputs_replays_its_shrunk_tape() {
+    let replay = replay_of("check_proptest_without_inputs_fails");
     assert!(replay.starts_with("LOCKSTEP_TAPE='t2:"), "{replay}");
-    assert!(replay.ends_with("' cargo test -p sim-core --test replay_fixtures -- --exact proptest_check_fails"));
+    assert!(replay
+        .ends_with("' cargo test -p sim-core --test replay_fixtures -- --exact check_proptest_without_inputs_fails"));
 }
 
 #[test]
-fn the_replay_command_of_proptest_check_with_runs_the_check_again_with_its_seed() {
-    let replay = replay_of("proptest_check_with_fails");
-    assert_eq!(
-        replay,
-        "LOCKSTEP_SEED=0 cargo test -p sim-core --test replay_fixtures -- --exact proptest_check_with_fails"
-    );
+fn the_replay_command_of_check_proptest_runs_the_check_again_with_its_seed() {
+    let replay = replay_of("check_proptest_fails");
+    assert_eq!(replay, "LOCKSTEP_SEED=0 cargo test -p sim-core --test replay_fixtures -- --exact check_proptest_fails");
 }
 
 /// `LOCKSTEP_SEED` is the seed of the case generator: another seed generates other
 /// cases (so another first failing case), and the report's command carries it.
 #[test]
-fn lockstep_seed_sets_the_generator_seed_of_proptest_check_with() {
+fn lockstep_seed_sets_the_generator_seed_of_check_proptest() {
     let mut first = clean(Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into())));
     first.env("LOCKSTEP_SEED", "7");
-    first.args(["test", "-p", "sim-core", "--test", "replay_fixtures", "--", "--exact", "proptest_check_with_fails"]);
+    first.args(["test", "-p", "sim-core", "--test", "replay_fixtures", "--", "--exact", "check_proptest_fails"]);
     let found = text(&first.output().expect("cargo runs"));
     assert_eq!(
         field(&found, "replay: "),
-        "LOCKSTEP_SEED=7 cargo test -p sim-core --test replay_fixtures -- --exact proptest_check_with_fails"
+        "LOCKSTEP_SEED=7 cargo test -p sim-core --test replay_fixtures -- --exact check_proptest_fails"
     );
     assert!(found.contains("b logged first"), "{found}");
 }

@@ -3,7 +3,7 @@
 use std::fmt::Debug;
 use std::future::Future;
 
-use sim_core::check::{check, CheckConfig};
+use sim_core::check::Check;
 use sim_core::Config;
 
 use crate::sim::runtime::{config_from_env, Runtime};
@@ -114,6 +114,5 @@ where
         format!("LOCKSTEP_SEED={{seed}} {command}")
     });
     let seeds = entry.seeds.unwrap_or(1000);
-    let cfg = CheckConfig::default().name(name).seeds(0..seeds).sim(sim);
-    check(cfg, body).assert_ok();
+    Check::random(seeds).name(name).sim(sim).run(body).assert_ok();
 }

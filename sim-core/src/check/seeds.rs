@@ -1,76 +1,16 @@
-//! Running many seeds: the check runner and its entry points.
+//! The seed runner under [`Check`](super::Check): a range of seeds (random or
+//! PCT), one seed, or one tape, on several worker threads, each run confirmed by
+//! the determinism check when it fails or the share picks it.
 //!
-//! A check runs a closure that builds the test's future once per seed, each time in
-//! a fresh [`Sim`] with seeded random tie-breaking ([`Config::random`]), on several
-//! worker threads. Each simulation stays on the thread that created it; the threads
-//! exist only out here, between simulations. The closure is called with the run's
-//! simulation current, so it may create channels or spawn tasks before returning the
-//! future, which runs as the task `main` ([`Sim::block_on`]).
-//!
-//! - [`check_random`]: run a seed range, panic with the report of the lowest failing seed.
-//! - [`check`]: the same from a [`CheckConfig`], returning a [`CheckSummary`].
-//! - [`replay`] and [`replay_tape`]: run one seed or one tape with its full trace.
-//! - [`check_with`]: the runner under all of them, with the environment overrides
-//!   passed in rather than read.
-//!
-//! ```
-//! use std::cell::RefCell;
-//! use std::rc::Rc;
-//! use std::time::Duration;
-//! use sim_core::check::{check, CheckConfig, StopAt};
-//! use sim_core::time::sleep;
-//!
-//! // Two tasks wake at the same instant; the run fails when `b` goes first.
-//! let f = || async {
-//!     let order = Rc::new(RefCell::new(Vec::new()));
-//!     let tasks: Vec<_> = ["a", "b"]
-//!         .into_iter()
-//!         .map(|name| {
-//!             let order = order.clone();
-//!             sim_core::spawn(async move {
-//!                 sleep(Duration::from_millis(10)).await;
-//!                 order.borrow_mut().push(name);
-//!             })
-//!         })
-//!         .collect();
-//!     for task in tasks {
-//!         task.await.unwrap();
-//!     }
-//!     if order.borrow()[0] == "b" {
-//!         sim_core::fail("b ran first");
-//!     }
-//! };
-//! let summary = check(CheckConfig::default().seeds(0..50).name("two_tasks"), f);
-//! let failure = &summary.first_failure().expect("some seed puts b first").failure;
-//! let seed = failure.seed.unwrap();
-//! // Outside `cargo test`'s own tests (here, a doctest) the replay is Rust; in a test
-//! // it is `LOCKSTEP_SEED=<seed> cargo test -p <package> --test <target> -- --exact <test>`.
-//! assert_eq!(failure.replay, format!("sim_core::replay({seed}, f)"));
-//! // Run as printed: the same failure, step for step.
-//! let replayed = std::panic::catch_unwind(|| sim_core::replay(seed, f)).unwrap_err();
-//! let report = replayed.downcast_ref::<String>().unwrap();
-//! assert!(report.contains(&format!("fingerprint: {}", failure.fingerprint)), "{report}");
-//! ```
+//! Each simulation stays on the thread that created it; the threads exist only out
+//! here, between simulations. The closure is called with the run's simulation
+//! current, so it may create channels or spawn tasks before returning the future,
+//! which runs as the task `main` ([`Sim::block_on`]).
 //!
 //! # Stopping at the first failure
 //! With [`StopAt::FirstFailure`] the reported failure is always the *lowest* failing
 //! seed, whatever the number of workers: workers hand out seeds in increasing order
 //! and, once a seed fails, finish every seed below it before stopping.
-//!
-//! # Environment
-//! [`check`] (and so [`check_random`]) honours the overrides of [`crate::env`]:
-//! `LOCKSTEP_SEED` runs only that seed with its full trace printed, `LOCKSTEP_TAPE`
-//! replays a tape, `LOCKSTEP_SEEDS`, `LOCKSTEP_SHARD` and `LOCKSTEP_JOBS` change the
-//! range, the shard and the number of workers.
-//!
-//! # Replay commands
-//! In a test that `cargo test` runs, a failure's replay command runs that test alone
-//! with the failing seed or tape: `LOCKSTEP_SEED=17 cargo test -p my-crate --test
-//! my_tests -- --exact module::my_test` (a PCT seed replays by `LOCKSTEP_TAPE`). The
-//! test is found from the test's thread, not from [`CheckConfig::name`], so a
-//! display name of your own does not break it (see [`crate::env::cargo_test_command`]).
-//! Elsewhere (a doctest, a binary) it is the Rust call that replays the check's
-//! closure `f`: `sim_core::replay(17, f)` or `sim_core::replay_tape("t2:…".parse()?, f)`.
 
 use std::any::Any;
 use std::fmt;
@@ -78,176 +18,17 @@ use std::future::Future;
 use std::num::NonZeroUsize;
 use std::ops::Range;
 use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
-use std::str::FromStr;
 
 use parking_lot::Mutex;
 
 use crate::artefacts::{self, Written};
+use crate::determinism::SeedGuard;
 use crate::determinism::{confirm, Observed};
 use crate::env::EnvOverrides;
-use crate::report::replay_command;
+use crate::share::{Shard, Share};
 use crate::strategy::StrategyKind;
 use crate::trace::{Trace, TraceMode};
 use crate::{context, Config, Failure, Sim, Tape};
-
-/// One shard `i/n` of a seed range: the seeds whose offset from the range's start
-/// is `i` modulo `n`. The `n` shards of a range partition it exactly.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub struct Shard {
-    index: u64,
-    count: u64,
-}
-
-impl Shard {
-    /// The whole range: shard `0/1`.
-    pub const ALL: Shard = Shard { index: 0, count: 1 };
-
-    /// Shard `index` of `count` (0-based).
-    ///
-    /// # Errors
-    /// When `count` is 0 or `index` is not below `count`.
-    pub fn new(index: u64, count: u64) -> Result<Shard, ShardError> {
-        let text = format!("{index}/{count}");
-        match (index, count) {
-            (_, 0) => Err(ShardError { text, reason: "the shard count must be at least 1" }),
-            (i, n) if i >= n => Err(ShardError { text, reason: "the shard index must be below the count (0-based)" }),
-            _ => Ok(Shard { index, count }),
-        }
-    }
-
-    /// The shard's index `i`, below [`Shard::count`].
-    pub fn index(self) -> u64 {
-        self.index
-    }
-
-    /// The number of shards `n`.
-    pub fn count(self) -> u64 {
-        self.count
-    }
-
-    /// Whether `seed` of the range starting at `start` belongs to this shard.
-    pub fn contains(self, start: u64, seed: u64) -> bool {
-        seed >= start && (seed - start) % self.count == self.index
-    }
-
-    /// How many seeds of `range` belong to this shard.
-    pub fn len_of(self, range: &Range<u64>) -> u64 {
-        let span = range.end.saturating_sub(range.start);
-        if span <= self.index {
-            0
-        } else {
-            (span - self.index - 1) / self.count + 1
-        }
-    }
-
-    /// The `k`-th seed of `range` in this shard, if there are that many.
-    pub fn nth_of(self, range: &Range<u64>, k: u64) -> Option<u64> {
-        let offset = k.checked_mul(self.count)?.checked_add(self.index)?;
-        let seed = range.start.checked_add(offset)?;
-        (seed < range.end).then_some(seed)
-    }
-}
-
-impl fmt::Display for Shard {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}/{}", self.index, self.count)
-    }
-}
-
-impl FromStr for Shard {
-    type Err = ShardError;
-
-    /// Parses `i/n`, as in `1/4`.
-    fn from_str(text: &str) -> Result<Shard, ShardError> {
-        let bad = |reason| ShardError { text: text.to_string(), reason };
-        let (i, n) = text.trim().split_once('/').ok_or_else(|| bad("expected `i/n`, as in `1/4`"))?;
-        let i = i.trim().parse().map_err(|_| bad("the shard index `i` of `i/n` is not a number"))?;
-        let n = n.trim().parse().map_err(|_| bad("the shard count `n` of `i/n` is not a number"))?;
-        Shard::new(i, n).map_err(|e| bad(e.reason))
-    }
-}
-
-/// Why a shard is not valid.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct ShardError {
-    /// The shard as written.
-    pub text: String,
-    /// What is wrong with it.
-    pub reason: &'static str,
-}
-
-impl fmt::Display for ShardError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "bad shard `{}`: {}", self.text, self.reason)
-    }
-}
-
-impl std::error::Error for ShardError {}
-
-/// A share of runs, such as the share of seeds a check runs twice to verify
-/// determinism: a whole number of millionths, from 0 (none) to 1,000,000 (all).
-/// Written and parsed as a fraction (`0.05`) or a percentage (`5%`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct Share(u32);
-
-impl Share {
-    /// No run.
-    pub const NONE: Share = Share(0);
-    /// Every run.
-    pub const ALL: Share = Share(1_000_000);
-    /// FoundationDB's share of runs checked for determinism, and the default: 5%.
-    pub const DEFAULT_DETERMINISM: Share = Share(50_000);
-
-    /// `percent` percent of the runs (at most 100).
-    pub fn percent(percent: u32) -> Share {
-        Share(percent.min(100) * 10_000)
-    }
-
-    /// The share as a fraction from 0.0 to 1.0.
-    pub fn fraction(self) -> f64 {
-        f64::from(self.0) / 1e6
-    }
-
-    /// Whether the run identified by `key` (a seed, or a run's position) is in the
-    /// share: a fixed hash of the key, so the same keys are chosen on every machine,
-    /// whatever the number of workers or the shard.
-    pub fn picks(self, key: u64) -> bool {
-        if self.0 == 0 {
-            return false;
-        }
-        let mut z = key.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^= z >> 31;
-        z % 1_000_000 < u64::from(self.0)
-    }
-}
-
-impl fmt::Display for Share {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}%", self.fraction() * 100.0)
-    }
-}
-
-impl FromStr for Share {
-    type Err = String;
-
-    /// Parses `0.05` or `5%` (from 0 to 1, or 0% to 100%).
-    fn from_str(text: &str) -> Result<Share, String> {
-        let text = text.trim();
-        let (number, scale) = match text.strip_suffix('%') {
-            Some(number) => (number.trim(), 0.01),
-            None => (text, 1.0),
-        };
-        let value = number
-            .parse::<f64>()
-            .ok()
-            .map(|v| v * scale)
-            .filter(|v| (0.0..=1.0).contains(v))
-            .ok_or_else(|| "expected a share from 0 to 1 (`0.05`) or a percentage (`5%`)".to_string())?;
-        Ok(Share((value * 1e6).round() as u32))
-    }
-}
 
 /// When a check stops running seeds.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -611,54 +392,6 @@ impl fmt::Display for CheckSummary {
     }
 }
 
-/// While a run is in progress, reports its seed (or tape) and replay command on
-/// standard error if a panic unwinds through it: a panic that escapes the engine
-/// (from the check's closure itself, or from a destructor) still says which seed
-/// it was. Task panics do not escape: they become [`Failure`]s.
-#[derive(Debug)]
-pub struct SeedGuard<'a> {
-    config: &'a Config,
-}
-
-impl<'a> SeedGuard<'a> {
-    /// Guards the run configured by `config`.
-    pub fn new(config: &'a Config) -> SeedGuard<'a> {
-        SeedGuard { config }
-    }
-
-    /// What the guard prints.
-    pub fn message(&self) -> String {
-        let config = self.config;
-        let seed = config.strategy.seed();
-        let tape = match &config.strategy {
-            StrategyKind::Replay(tape) => tape.clone(),
-            _ => Tape::new(),
-        };
-        let which = match (&config.strategy, seed) {
-            (_, Some(seed)) => format!("seed {seed}"),
-            (StrategyKind::Replay(tape), None) => format!("tape {tape}"),
-            (StrategyKind::Pct { seed, depth, .. }, None) => format!("PCT seed {seed} (depth {depth})"),
-            (StrategyKind::Fifo, None) => "the canonical order".to_string(),
-            (other, None) => format!("{other:?}"),
-        };
-        let name = config.name.as_deref();
-        let tape = matches!(config.strategy, StrategyKind::Replay(_)).then_some(&tape);
-        let replay = replay_command(config.replay_hint.as_deref(), name, seed, tape, config.model);
-        format!(
-            "lockstep: failing {which} of `{}`: a panic escaped the simulation (no failure report)\n  replay: {replay}",
-            name.unwrap_or("simulation")
-        )
-    }
-}
-
-impl Drop for SeedGuard<'_> {
-    fn drop(&mut self) {
-        if std::thread::panicking() {
-            eprintln!("{}", self.message());
-        }
-    }
-}
-
 /// The seed of the simulation current on this thread, when it runs a seeded strategy.
 pub fn current_seed() -> Option<u64> {
     let handle = context::try_current()?;
@@ -681,50 +414,6 @@ where
 {
     let env = EnvOverrides::from_env().unwrap_or_else(|e| panic!("lockstep: {e}"));
     check_with(cfg, &env, f)
-}
-
-/// Runs `f` over `seeds` (environment overrides applied) and panics with the
-/// report of the lowest failing seed, if any.
-///
-/// # Panics
-/// When a seed fails, and as [`check`] does.
-#[track_caller]
-pub fn check_random<F, Fut>(seeds: Range<u64>, f: F)
-where
-    F: Fn() -> Fut + Sync + Send,
-    Fut: Future<Output = ()> + 'static,
-{
-    check(CheckConfig::default().seeds(seeds), f).assert_ok();
-}
-
-/// Runs `f` under one seed with its full trace kept (and printed to standard
-/// error), and panics with the report if it fails. Ignores the environment.
-///
-/// # Panics
-/// When the run fails.
-#[track_caller]
-pub fn replay<F, Fut>(seed: u64, f: F)
-where
-    F: Fn() -> Fut + Sync + Send,
-    Fut: Future<Output = ()> + 'static,
-{
-    let env = EnvOverrides { seed: Some(seed), ..EnvOverrides::none() };
-    check_with(CheckConfig::default(), &env, f).assert_ok();
-}
-
-/// Replays `tape` with its full trace kept (and printed to standard error), and
-/// panics with the report if the run fails. Ignores the environment.
-///
-/// # Panics
-/// When the run fails.
-#[track_caller]
-pub fn replay_tape<F, Fut>(tape: Tape, f: F)
-where
-    F: Fn() -> Fut + Sync + Send,
-    Fut: Future<Output = ()> + 'static,
-{
-    let env = EnvOverrides { tape: Some(tape), ..EnvOverrides::none() };
-    check_with(CheckConfig::default(), &env, f).assert_ok();
 }
 
 /// The runner: runs `f` as `cfg` and `env` say, on `cfg.jobs` worker threads.
@@ -880,10 +569,7 @@ where
     ) {
         if let (Err(failure), None, None) = (&mut result, self.command, &self.cfg.sim.replay_hint) {
             // Not a test `cargo test` started: the Rust that replays the check's closure `f`.
-            failure.replay = match failure.seed {
-                Some(seed) => format!("sim_core::replay({seed}, f)"),
-                None => format!("sim_core::replay_tape({:?}.parse()?, f)", failure.tape.to_string()),
-            };
+            failure.replay = super::rust_replay(failure, "f");
         }
         if let Some(trace) = &trace {
             print_single(self.cfg, self.plan, trace, &result);
