@@ -1,93 +1,141 @@
 //! Each processor's world, written once as one closure (`move |input| world(variant, input)`),
-//! run under every strategy: seeded random, PCT, exhaustive enumeration (reduced), and proptest
-//! drawing the inputs and the schedule together. Every buggy variant is caught by each of them,
-//! with its own assertion (never some other failure); every fixed variant passes them all.
+//! run under every strategy of the one runner: seeded random, PCT (its steps estimated from a
+//! canonical run), exhaustive enumeration (reduced), proptest over schedules alone and over
+//! generated inputs and schedules together, and the replay of every failure as printed. Every
+//! buggy variant is caught by each strategy with its own assertion (never some other failure);
+//! every fixed variant passes them all, its enumeration proven.
+//!
+//! Run with `LOCKSTEP_SEED` or `LOCKSTEP_TAPE` set (the replay command a failure prints), a
+//! test does what a user's property test does: it runs its world once under that seed or tape,
+//! with the full trace, and fails with the report.
 
 use std::fmt::Debug;
 use std::future::Future;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::process::Command;
 
 use buggy_ten::*;
 use proptest::prelude::*;
-use sim_core::check::{check, CheckConfig, Seeded};
-use sim_core::explore::{exhaustive_check, proptest_check_with, ExhaustiveCheck, PropCheck};
-use sim_core::{Config, Sim};
+use sim_core::{replay, Check, Config, Report, Sim};
 
 /// Seeds of the random strategy.
 const SEEDS: u64 = 1000;
 /// Runs of PCT (depth 2).
 const PCT_RUNS: u64 = 300;
-/// Cases of proptest (inputs and schedule drawn together).
+/// Cases of proptest.
 const CASES: u32 = 256;
 
-/// What each strategy found: the report of its (first, or shrunk) failure.
-#[derive(Debug)]
+/// What one strategy found.
 struct Found {
-    random: Option<String>,
-    pct: Option<String>,
-    exhaustive: Option<String>,
-    exhaustive_proven: bool,
-    proptest: Option<String>,
+    strategy: &'static str,
+    /// The report's text: the failure, or the summary of a pass.
+    text: String,
+    /// The failure: its tape, fingerprint and printed replay.
+    failure: Option<(String, String, String)>,
+    /// Whether it passed (for the exhaustive search: proven).
+    ok: bool,
 }
 
-/// The number of scheduling choice points of the canonical run: PCT's `steps`.
-fn canonical_choices<I, F, Fut>(world: &F, input: &I) -> u64
-where
-    F: Fn(I) -> Fut,
-    Fut: Future<Output = ()> + 'static,
-    I: Clone,
-{
-    let mut sim = Sim::new(Config::default());
-    let _ = sim.block_on(world(input.clone()));
-    sim.recorded_tape().len() as u64
+impl Found {
+    fn of<V: Debug>(strategy: &'static str, report: Report<V>) -> Found {
+        let failure = report.failure().map(|f| (f.tape.to_string(), f.fingerprint.to_string(), f.replay.clone()));
+        let text = match report.failure() {
+            Some(f) => f.to_string(),
+            None => report.to_string(),
+        };
+        Found { strategy, text, failure, ok: report.is_ok() }
+    }
 }
 
-/// Runs the one closure `world` under every strategy: the fixed input `default` for random,
-/// PCT and exhaustive, inputs drawn from `inputs` for proptest.
-fn run_all<I, F, Fut>(world: F, default: I, inputs: impl Strategy<Value = I>) -> Found
+/// Whether this test was started by a printed replay command.
+fn replaying() -> bool {
+    std::env::var_os("LOCKSTEP_SEED").is_some() || std::env::var_os("LOCKSTEP_TAPE").is_some()
+}
+
+/// Runs the one closure `world` under every strategy: the input `default` for random, PCT,
+/// exhaustive and proptest over schedules, inputs drawn from `inputs` for proptest over inputs.
+fn run_all<I, F, Fut>(world: F, default: I, inputs: impl Strategy<Value = I>) -> Vec<Found>
 where
     I: Clone + Debug + Send + Sync + 'static,
     F: Fn(I) -> Fut + Send + Sync,
     Fut: Future<Output = ()> + 'static,
 {
-    let steps = canonical_choices(&world, &default).max(1);
-    let random = check(CheckConfig::default().seeds(0..SEEDS), || world(default.clone()));
-    let pct = check(CheckConfig::default().seeds(0..PCT_RUNS).seeded(Seeded::Pct { depth: 2, steps }), || {
-        world(default.clone())
-    });
-    let exhaustive =
-        exhaustive_check(ExhaustiveCheck::default().print(false), |sim| sim.block_on(world(default.clone())));
-    let prop =
-        proptest_check_with(PropCheck::default().cases(CASES), inputs, |input, sim| sim.block_on(world(input.clone())));
-    Found {
-        random: random.first_failure().map(|f| f.failure.to_string()),
-        pct: pct.first_failure().map(|f| f.failure.to_string()),
-        exhaustive: exhaustive.first_failing.as_ref().map(|f| f.failure.to_string()),
-        exhaustive_proven: exhaustive.is_proven(),
-        proptest: prop.counterexample.as_ref().map(|c| c.failure.to_string()),
-    }
+    let fixed_input = || world(default.clone());
+    vec![
+        Found::of("random", Check::random(SEEDS).run(fixed_input)),
+        Found::of("pct", Check::pct(PCT_RUNS, 2).run(fixed_input)),
+        Found::of("exhaustive", Check::exhaustive().run(fixed_input)),
+        Found::of("proptest", Check::proptest(CASES).run(fixed_input)),
+        Found::of("proptest with inputs", Check::proptest(CASES).run_inputs(inputs, &world)),
+    ]
 }
 
-/// Every strategy failed, each with the processor's own assertion `message`.
-fn assert_caught(found: &Found, message: &str) {
-    for (strategy, report) in [
-        ("random", &found.random),
-        ("pct", &found.pct),
-        ("exhaustive", &found.exhaustive),
-        ("proptest", &found.proptest),
-    ] {
-        let report = report.as_deref().unwrap_or_else(|| panic!("{strategy} did not catch the bug: {found:#?}"));
-        assert!(report.contains(message), "{strategy} failed otherwise than by `{message}`:\n{report}");
+/// Runs a buggy world under every strategy and checks that each caught it with `message`,
+/// and that each failure of the default input replays, as printed, to the same fingerprint.
+fn assert_caught<I, F, Fut>(world: F, default: I, inputs: impl Strategy<Value = I>, message: &str)
+where
+    I: Clone + Debug + Send + Sync + 'static,
+    F: Fn(I) -> Fut + Send + Sync,
+    Fut: Future<Output = ()> + 'static,
+{
+    let fixed_input = || world(default.clone());
+    if replaying() {
+        Check::random(SEEDS).run(fixed_input).assert_ok();
+        return;
     }
+    let found = run_all(&world, default.clone(), inputs);
+    for f in &found {
+        let (tape, fingerprint, _) =
+            f.failure.as_ref().unwrap_or_else(|| panic!("{} did not catch the bug:\n{}", f.strategy, f.text));
+        assert!(f.text.contains(message), "{} failed otherwise than by `{message}`:\n{}", f.strategy, f.text);
+        if f.strategy == "proptest with inputs" {
+            continue; // its tape belongs to the shrunk inputs, not the default ones
+        }
+        // The Rust replay a report prints outside `cargo test`, `sim_core::replay(f, "t2:…")`.
+        let replayed =
+            catch_unwind(AssertUnwindSafe(|| replay(fixed_input, tape.as_str()))).expect_err("the replay fails");
+        let text = replayed.downcast_ref::<String>().expect("a report");
+        assert!(text.contains(&format!("fingerprint: {fingerprint}")), "{}: replay of {tape}:\n{text}", f.strategy);
+    }
+    // The printed command of the random search's failure, run as printed.
+    let (_, fingerprint, command) = found[0].failure.as_ref().unwrap();
+    run_printed(command, fingerprint, message);
 }
 
-/// No strategy failed, and the enumeration was exhausted: the fixed variant is proven for the
-/// default input.
-fn assert_clean(found: &Found) {
+/// Runs `command` (a printed `LOCKSTEP_SEED=… cargo test …`) as printed, in this package's
+/// folder with no other `LOCKSTEP_*` variable, and checks it runs one test that fails the
+/// same way, with `fingerprint`.
+fn run_printed(command: &str, fingerprint: &str, message: &str) {
     assert!(
-        found.random.is_none() && found.pct.is_none() && found.exhaustive.is_none() && found.proptest.is_none(),
-        "{found:#?}"
+        command.starts_with("LOCKSTEP_SEED=")
+            && command.contains(" cargo test -p buggy-ten --test all_strategies -- --exact "),
+        "{command}"
     );
-    assert!(found.exhaustive_proven, "{found:#?}");
+    let mut shell = Command::new("sh");
+    shell.args(["-c", command]).current_dir(env!("CARGO_MANIFEST_DIR"));
+    for (key, _) in std::env::vars_os() {
+        if key.to_string_lossy().starts_with("LOCKSTEP_") {
+            shell.env_remove(key);
+        }
+    }
+    let out = shell.output().expect("sh runs");
+    let text = format!("{}\n{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(!out.status.success(), "the replay fails:\n{text}");
+    assert!(text.contains("running 1 test"), "the command selects exactly one test:\n{text}");
+    assert!(text.contains(message), "{text}");
+    assert!(text.contains(&format!("fingerprint: {fingerprint}")), "{text}");
+}
+
+/// Runs a fixed world under every strategy and checks that all pass, the enumeration proven.
+fn assert_clean<I, F, Fut>(world: F, default: I, inputs: impl Strategy<Value = I>)
+where
+    I: Clone + Debug + Send + Sync + 'static,
+    F: Fn(I) -> Fut + Send + Sync,
+    Fut: Future<Output = ()> + 'static,
+{
+    for f in run_all(world, default, inputs) {
+        assert!(f.ok, "{} failed the fixed variant:\n{}", f.strategy, f.text);
+    }
 }
 
 fn gaps(values: &[u64], max_len: usize) -> impl Strategy<Value = Vec<u64>> {
@@ -99,13 +147,13 @@ macro_rules! both {
         #[test]
         fn $buggy() {
             let world = |input| $module::world(Variant::Buggy, input);
-            assert_caught(&run_all(world, $module::Input::default(), $inputs), $message);
+            assert_caught(world, $module::Input::default(), $inputs, $message);
         }
 
         #[test]
         fn $fixed() {
             let world = |input| $module::world(Variant::Fixed, input);
-            assert_clean(&run_all(world, $module::Input::default(), $inputs));
+            assert_clean(world, $module::Input::default(), $inputs);
         }
     };
 }
