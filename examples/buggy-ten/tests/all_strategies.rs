@@ -271,3 +271,76 @@ fn a_seed_run_twice_gives_the_same_fingerprint() {
         }
     }
 }
+
+/// Every order of `world` (no reduction): how many runs, and how many failed.
+fn every_order<F: Future<Output = ()> + 'static>(world: impl Fn() -> F + Sync + Send) -> (usize, usize) {
+    match Check::exhaustive().every_order(true).explain(false).run(world) {
+        Report::Exhaustive(s) => {
+            assert!(s.exhausted, "{s}");
+            (s.runs, s.failing)
+        }
+        other => panic!("not an enumeration: {other}"),
+    }
+}
+
+/// The rate limiter's default world, every order: 6, of which 3 fail.
+///
+/// Main makes the limiter at 0 ms (which arms the refill interval for 100 ms and spawns the
+/// refill task R), takes two tokens, and sleeps until 100 ms (its own timer, set second). At
+/// 0 ms one event is due at a time (main's poll, then R's first poll): no choice. At 100 ms two
+/// timers are due: the interval's firing `Fr` (which wakes R, whose poll `Pr` adds a token) and
+/// main's `Fm` (which wakes main, whose poll `Pm` takes a token and ends the world: the run
+/// stops there). Orders are interleavings of `Fr < Pr` and `Fm < Pm` cut at `Pm`:
+/// - `Pr` before `Pm` (the token is there): `Fr Pr Fm Pm`, `Fr Fm Pr Pm`, `Fm Fr Pr Pm`: 3;
+/// - `Pm` before `Pr` (refused): `Fm Pm`, `Fr Fm Pm`, `Fm Fr Pm`: 3, all failing.
+///
+/// The fixed limiter has no refill task: main alone, 1 order.
+#[test]
+fn rate_limiter_has_exactly_6_orders_of_which_3_fail() {
+    assert_eq!(every_order(|| rate_limiter::world(Variant::Buggy, Default::default())), (6, 3));
+    assert_eq!(every_order(|| rate_limiter::world(Variant::Fixed, Default::default())), (1, 0));
+}
+
+/// The session window's default world, every order: 7, of which 4 fail.
+///
+/// Items 1 and 2 at 0 and 50 ms go through with one event due at a time. Item 3 is due at 150
+/// ms, exactly one gap after item 2: main's timer `Fm` (set first, at 50 ms, right after its
+/// send) and the sessionizer's timeout `Fs` (set when it took item 2) are both due. `Pm` sends 3
+/// and closes the input; `Ps` is the sessionizer's poll, whose `timeout` polls `recv` first.
+/// - `Fs Ps …`: the timeout is seen, [1, 2] closes, then 3 alone: `Fs Ps Fm Pm Ps Pm`, 1 order,
+///   and `Fs Fm Ps …` (the same once `Ps` ran first), 1: both pass;
+/// - `Fs Fm Pm Ps Pm` and `Fm Fs Pm Ps Pm`: 3 was sent before the sessionizer ran, `recv` wins
+///   and 3 joins [1, 2]: 2 failing; `Fm Fs Ps …` passes: 1;
+/// - `Fm Pm` (3 sent and the sessionizer woken by it, its timer still pending), then `Ps Pm`
+///   or `Fs Ps Pm`: `recv` wins either way: 2 failing.
+///
+/// 7 orders, 4 failing. The fixed sessionizer closes [1, 2] from 3's timestamp: the same 7
+/// orders, none failing. In the canonical order (`Fm` set first, fires first) it fails too:
+/// tokio with paused time takes that order, so this one plain tokio shows as well.
+#[test]
+fn session_window_has_exactly_7_orders_of_which_4_fail() {
+    assert_eq!(every_order(|| session::world(Variant::Buggy, Default::default())), (7, 4));
+    assert_eq!(every_order(|| session::world(Variant::Fixed, Default::default())), (7, 0));
+}
+
+/// The config reload's default world, every order: 48, of which 16 fail.
+///
+/// Everything happens at 0 ms, and only one task is ever due at a time (main and the worker
+/// hand over to each other), so there is no scheduling choice: the choices are the worker's
+/// `select!`, 2 ways (which branch is polled first) each time it runs its loop.
+/// 1. The worker's first poll: request 1 is ready (one loop, 2 ways) and then nothing (one
+///    loop, 2 ways): 4.
+/// 2. Main, answered, publishes version 2 and sends request 2; the worker's second poll:
+///    - `changed` first: it refreshes its copy, then answers request 2 with version 2 (a loop,
+///      2 ways), then waits (2 ways): 4 passing;
+///    - the request first: answered with version 1 (stale), then `changed` (2 ways), then it
+///      waits (2 ways): 4 failing, and main's assertion ends the run.
+/// 3. On the passing path main closes the requests; the worker's last loop (2 ways) ends it.
+///
+/// Passing: 4 × 4 × 2 = 32; failing: 4 × 4 = 16; 48 in all. The fixed worker answers with the
+/// published version on both paths: 4 × 8 × 2 = 64, none failing.
+#[test]
+fn config_reload_has_exactly_48_orders_of_which_16_fail() {
+    assert_eq!(every_order(|| config_reload::world(Variant::Buggy, Default::default())), (48, 16));
+    assert_eq!(every_order(|| config_reload::world(Variant::Fixed, Default::default())), (64, 0));
+}
