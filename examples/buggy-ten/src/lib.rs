@@ -10,7 +10,7 @@
 //! input's timestamps alone (`expected`), and `world(variant, input)`: an `async fn` that builds
 //! the processor, drives it with the input, and asserts that what came out is what the
 //! timestamps say. A test turns it into one closure, `move |input| world(variant, input)`, and
-//! runs that same closure under every strategy (`tests/all_strategies.rs`).
+//! runs that same closure under every strategy (`examples/buggy-ten/tests/all_strategies.rs`).
 //!
 //! | module | the race |
 //! | --- | --- |

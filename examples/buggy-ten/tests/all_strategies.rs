@@ -344,3 +344,28 @@ fn config_reload_has_exactly_48_orders_of_which_16_fail() {
     assert_eq!(every_order(|| config_reload::world(Variant::Buggy, Default::default())), (48, 16));
     assert_eq!(every_order(|| config_reload::world(Variant::Fixed, Default::default())), (64, 0));
 }
+
+/// The canonical order (oldest event first) passes eight of the ten buggy processors: their
+/// races need another order. The session window's `timeout` polls `recv` first, and the
+/// circuit breaker's late failure is set before the stale timer, so those two fail in it too.
+#[test]
+fn the_canonical_order_fails_only_the_session_window_and_the_circuit_breaker() {
+    fn canonical<F: Future<Output = ()> + 'static>(world: F) -> bool {
+        Sim::new(Config::default()).block_on(world).is_ok()
+    }
+    let b = Variant::Buggy;
+    let passes = [
+        ("debounce", canonical(debounce::world(b, Default::default()))),
+        ("batcher", canonical(batcher::world(b, Default::default()))),
+        ("rate_limiter", canonical(rate_limiter::world(b, Default::default()))),
+        ("retry", canonical(retry::world(b, Default::default()))),
+        ("lease", canonical(lease::world(b, Default::default()))),
+        ("session", canonical(session::world(b, Default::default()))),
+        ("dedup", canonical(dedup::world(b, Default::default()))),
+        ("circuit_breaker", canonical(circuit_breaker::world(b, Default::default()))),
+        ("config_reload", canonical(config_reload::world(b, Default::default()))),
+        ("shutdown", canonical(shutdown::world(b, Default::default()))),
+    ];
+    let failing: Vec<&str> = passes.iter().filter(|(_, ok)| !ok).map(|(name, _)| *name).collect();
+    assert_eq!(failing, ["session", "circuit_breaker"]);
+}
