@@ -62,7 +62,7 @@ thread_local! {
 
 /// Runs `f` with `name` as the default name of every task, channel and other
 /// primitive created inside it without an explicit name (one that would otherwise be
-/// named after its creation site, like `debounce.rs:42`, or `task-N`).
+/// named after its creation site, like `debounce.rs:42`).
 ///
 /// ```
 /// use sim_core::sync::mpsc;

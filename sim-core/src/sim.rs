@@ -316,9 +316,12 @@ impl Sim {
         f()
     }
 
-    /// Spawns an unnamed task.
+    /// Spawns a task named after the line that spawns it (`world.rs:42`), or by an
+    /// enclosing [`named`](crate::named) scope.
+    #[track_caller]
     pub fn spawn<F: Future + 'static>(&self, future: F) -> JoinHandle<F::Output> {
-        spawn_on(&self.shared, None, future)
+        let name = crate::task::default_name(None, std::panic::Location::caller());
+        spawn_on(&self.shared, Some(name), future)
     }
 
     /// Spawns a named task; the name appears in traces and reports.

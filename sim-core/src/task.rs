@@ -2,6 +2,7 @@
 
 use std::fmt;
 use std::future::Future;
+use std::panic::Location;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
@@ -17,6 +18,10 @@ mod join_set;
 pub use join_set::JoinSet;
 
 /// Spawns a task on the current simulation. The future need not be `Send`.
+///
+/// The task is named after the line that spawned it (`debounce.rs:42`), or by an
+/// enclosing [`named`](crate::named) scope; [`Builder::name`] and
+/// [`Sim::spawn_named`](crate::Sim::spawn_named) name it explicitly.
 ///
 /// # Panics
 /// Panics when no simulation is current on this thread.
@@ -35,7 +40,8 @@ pub struct Builder {
 }
 
 impl Builder {
-    /// A builder for an unnamed task (reports call it `task-N`).
+    /// A builder for a task named after the line that spawns it (`debounce.rs:42`),
+    /// or by an enclosing [`named`](crate::named) scope, unless [`name`](Builder::name)d.
     pub fn new() -> Builder {
         Builder::default()
     }
@@ -55,8 +61,15 @@ impl Builder {
     where
         F: Future + 'static,
     {
-        spawn_on(&context::current(), self.name, future)
+        let name = default_name(self.name, Location::caller());
+        spawn_on(&context::current(), Some(name), future)
     }
+}
+
+/// A task's name: the explicit one, else the enclosing [`named`](crate::named) scope's,
+/// else the spawn site's (`debounce.rs:42`).
+pub(crate) fn default_name(explicit: Option<String>, spawned_at: &Location<'_>) -> String {
+    explicit.or_else(context::scoped_name).unwrap_or_else(|| crate::core::location_name(spawned_at))
 }
 
 pub(crate) fn spawn_on<F>(handle: &Handle, name: Option<String>, future: F) -> JoinHandle<F::Output>

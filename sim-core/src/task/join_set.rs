@@ -135,7 +135,8 @@ impl<T: 'static> JoinSet<T> {
         self.tasks.is_empty()
     }
 
-    /// Spawns `future` as a task of the set (an unnamed task, `task-N` in reports).
+    /// Spawns `future` as a task of the set, named after the line that spawns it
+    /// (`worker.rs:12`) or by an enclosing [`named`](crate::named) scope.
     ///
     /// # Panics
     /// Outside a simulation.

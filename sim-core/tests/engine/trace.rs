@@ -219,3 +219,56 @@ fn oneshot_and_watch_senders_show_their_values_too() {
         ]
     );
 }
+
+/// The names of the tasks a run spawned, in spawn order.
+fn spawned(sim: &Sim) -> Vec<String> {
+    sim.trace().lines.into_iter().filter(|l| l.kind == RecordKind::Spawn).filter_map(|l| l.task).collect()
+}
+
+#[test]
+fn tasks_spawned_without_a_name_are_named_after_their_spawn_site() {
+    let run = |seed: u64| {
+        let mut sim = Sim::new(Config::random(seed).trace(TraceMode::Full));
+        let first = line!() + 1;
+        sim.spawn(async {
+            sim_core::spawn(async {});
+            sim_core::task::Builder::new().spawn(async {});
+            sim_core::task::Builder::new().name("explicit").spawn(async {});
+            sim_core::named("scoped", || sim_core::spawn(async {}));
+            let mut set = sim_core::task::JoinSet::new();
+            set.spawn(async {});
+            set.spawn_named("in-set", async {});
+            while set.join_next().await.is_some() {}
+        });
+        sim.spawn_named("by-name", async {});
+        sim.run().unwrap();
+        (sim.fingerprint(), spawned(&sim), first)
+    };
+    let (fingerprint, names, first) = run(5);
+    let at = |offset: u32| format!("trace.rs:{}", first + offset);
+    assert_eq!(
+        names,
+        [at(0), "by-name".to_string(), at(1), at(2), "explicit".into(), "scoped".into(), at(6), "in-set".into()]
+    );
+    // The same seed runs the same, names and all.
+    for _ in 0..2 {
+        assert_eq!(run(5).0, fingerprint);
+    }
+}
+
+#[test]
+fn a_task_spawned_from_another_line_changes_the_fingerprint() {
+    // Names are fingerprinted: the same run, its task spawned from another line.
+    let run = |which: bool| {
+        let mut sim = Sim::new(Config::default());
+        if which {
+            sim.spawn(async {});
+        } else {
+            sim.spawn(async {});
+        }
+        sim.run().unwrap();
+        sim.fingerprint()
+    };
+    assert_eq!(run(true), run(true));
+    assert_ne!(run(true), run(false));
+}
