@@ -413,10 +413,12 @@ impl<T: Clone> Receiver<T> {
             return if st.senders == 0 { Got::Closed } else { Got::Empty };
         }
         let index = (self.next - st.head) as usize;
-        // Cloned first: a `clone` that panics leaves the receiver where it was.
-        let value = st.buffer[index].0.clone();
-        st.buffer[index].1 -= 1;
+        // As tokio's, the receiver moves past the value before cloning it: a `clone`
+        // that panics loses that value for this receiver (the next receive gets the
+        // one after it), and leaves the count consistent with where it stands.
         self.next += 1;
+        st.buffer[index].1 -= 1;
+        let value = st.buffer[index].0.clone();
         st.trim();
         Got::Value(value)
     }

@@ -16,7 +16,8 @@ use parking_lot::{
     RwLockReadGuard as PlReadGuard, RwLockWriteGuard as PlWriteGuard,
 };
 
-use super::semaphore::{block_on, Semaphore, TryAcquireError};
+use super::block_on;
+use super::semaphore::{Semaphore, TryAcquireError};
 use crate::Wait;
 
 /// [`Mutex::try_lock`], [`RwLock::try_read`] and [`RwLock::try_write`] found the
@@ -42,19 +43,6 @@ fn read_wait(id: crate::ChannelId, _: u32) -> Wait {
 
 fn write_wait(id: crate::ChannelId, _: u32) -> Wait {
     Wait::Write(id)
-}
-
-/// The panic of a blocking call that would block the simulation's thread for good.
-fn would_hang(what: &str) -> String {
-    format!("{what} would block the simulation's only thread forever (reported as an escape)")
-}
-
-/// Ends the run with an escape (inside a simulation) for a thread-blocking lock.
-#[track_caller]
-fn blocking_escape(what: &str, name: &str) {
-    crate::task::escape(format!(
-        "{what} on `{name}`: a simulated task cannot block its thread (tokio panics here inside a runtime)"
-    ));
 }
 
 // ---------------------------------------------------------------- Mutex
@@ -118,27 +106,25 @@ impl<T> Mutex<T> {
         Ok(OwnedMutexGuard { lock: self, guard: Some(guard) })
     }
 
-    /// tokio's thread-blocking lock. Inside a simulation a task cannot block its
-    /// thread: the run stops with an escape naming the task (the call returns the
-    /// guard when the lock is free, else the task panics rather than hang the
-    /// thread). Outside any simulation it blocks the thread, as tokio's.
+    /// tokio's thread-blocking lock, for a thread that runs no simulation: it parks
+    /// the thread until the lock is free, as tokio's.
+    ///
+    /// # Panics
+    /// Inside a simulation, with tokio's "Cannot block the current thread from
+    /// within a runtime" (in a simulated task the run fails with that panic).
     #[track_caller]
     pub fn blocking_lock(&self) -> MutexGuard<'_, T> {
-        if self.sem.simulated() {
-            blocking_escape("Mutex::blocking_lock", &self.sem.name());
-            return self.try_lock().unwrap_or_else(|_| panic!("{}", would_hang("Mutex::blocking_lock")));
-        }
-        block_on(self.lock())
+        block_on("Mutex::blocking_lock", || self.sem.name(), self.lock())
     }
 
     /// tokio's thread-blocking owned lock (see [`blocking_lock`](Mutex::blocking_lock)).
+    ///
+    /// # Panics
+    /// Inside a simulation.
     #[track_caller]
     pub fn blocking_lock_owned(self: Arc<Self>) -> OwnedMutexGuard<T> {
-        if self.sem.simulated() {
-            blocking_escape("Mutex::blocking_lock_owned", &self.sem.name());
-            return self.try_lock_owned().unwrap_or_else(|_| panic!("{}", would_hang("Mutex::blocking_lock_owned")));
-        }
-        block_on(self.lock_owned())
+        let name = self.sem.name();
+        block_on("Mutex::blocking_lock_owned", || name, self.lock_owned())
     }
 
     /// The value, through exclusive access to the mutex (no locking).
@@ -461,26 +447,26 @@ impl<T> RwLock<T> {
         Ok(OwnedRwLockWriteGuard { lock: self, guard: Some(guard) })
     }
 
-    /// tokio's thread-blocking read: an escape inside a simulation (see
-    /// [`Mutex::blocking_lock`]), a blocking wait outside.
+    /// tokio's thread-blocking read, for a thread that runs no simulation (see
+    /// [`Mutex::blocking_lock`]).
+    ///
+    /// # Panics
+    /// Inside a simulation, with tokio's "Cannot block the current thread from
+    /// within a runtime".
     #[track_caller]
     pub fn blocking_read(&self) -> RwLockReadGuard<'_, T> {
-        if self.sem.simulated() {
-            blocking_escape("RwLock::blocking_read", &self.sem.name());
-            return self.try_read().unwrap_or_else(|_| panic!("{}", would_hang("RwLock::blocking_read")));
-        }
-        block_on(self.read())
+        block_on("RwLock::blocking_read", || self.sem.name(), self.read())
     }
 
-    /// tokio's thread-blocking write: an escape inside a simulation (see
-    /// [`Mutex::blocking_lock`]), a blocking wait outside.
+    /// tokio's thread-blocking write, for a thread that runs no simulation (see
+    /// [`Mutex::blocking_lock`]).
+    ///
+    /// # Panics
+    /// Inside a simulation, with tokio's "Cannot block the current thread from
+    /// within a runtime".
     #[track_caller]
     pub fn blocking_write(&self) -> RwLockWriteGuard<'_, T> {
-        if self.sem.simulated() {
-            blocking_escape("RwLock::blocking_write", &self.sem.name());
-            return self.try_write().unwrap_or_else(|_| panic!("{}", would_hang("RwLock::blocking_write")));
-        }
-        block_on(self.write())
+        block_on("RwLock::blocking_write", || self.sem.name(), self.write())
     }
 
     /// The value, through exclusive access to the lock (no locking).

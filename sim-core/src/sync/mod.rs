@@ -60,3 +60,27 @@ pub use locks::{
 pub use notify::{Notified, Notify};
 pub use once_cell::{OnceCell, SetError};
 pub use semaphore::{AcquireError, OwnedSemaphorePermit, Semaphore, SemaphorePermit, TryAcquireError};
+
+/// tokio's panic when a thread-blocking call (`blocking_send`, `blocking_lock`,
+/// `Semaphore::blocking_acquire`, ...) runs on a thread that drives tasks.
+pub(crate) const CANNOT_BLOCK: &str = "Cannot block the current thread from within a runtime. This happens because a \
+     function attempted to block the current thread while the thread is being used to drive asynchronous tasks.";
+
+/// tokio's panic when something that needs the runtime's timer runs outside any runtime.
+pub(crate) const NO_REACTOR: &str =
+    "there is no reactor running, must be called from the context of a Tokio 1.x runtime";
+
+/// tokio's thread-blocking calls: inside a simulation (a simulated task, or a thread
+/// where a `Sim` is alive) the thread drives the simulation, so it panics with
+/// tokio's text (in a task, the run fails with that panic like any task's);
+/// outside any simulation it parks the thread until `future` completes, as tokio's.
+/// A wake-up that comes from a simulation's thread is an ordinary wake for this
+/// thread; this thread's wake of a simulated task is a foreign wake there
+/// (`FailureKind::Escape`), as any.
+#[track_caller]
+pub(crate) fn block_on<F: std::future::Future>(what: &str, name: impl FnOnce() -> String, future: F) -> F::Output {
+    if crate::context::try_current().is_some() {
+        panic!("{CANNOT_BLOCK} ({what} on `{}` in a simulation)", name());
+    }
+    futures::executor::block_on(future)
+}

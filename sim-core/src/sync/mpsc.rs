@@ -56,9 +56,6 @@ pub use unbounded::{UnboundedReceiver, UnboundedSender, WeakUnboundedSender};
 use crate::select::Selectable;
 use chan::Chan;
 
-const BLOCKING_RECV: &str =
-    "mpsc blocking_recv: a simulated task cannot block its thread (tokio panics here inside a runtime; outside one it needs a real thread the simulation cannot order)";
-
 /// A bounded channel with room for `capacity` messages (buffered plus in flight),
 /// named after its creation site (`debounce.rs:42`) in traces and reports.
 ///

@@ -205,9 +205,14 @@ impl<T> Sender<T> {
 
     /// Polls for the receiver being dropped or closed.
     pub fn poll_closed(&mut self, cx: &mut Context<'_>) -> Poll<()> {
-        let Some(inner) = &self.inner else { return Poll::Ready(()) };
+        let coop = std::task::ready!(crate::coop::poll_proceed(cx));
+        let Some(inner) = &self.inner else {
+            coop.made_progress();
+            return Poll::Ready(());
+        };
         let mut st = inner.state();
         if st.rx_closed {
+            coop.made_progress();
             return Poll::Ready(());
         }
         match &mut st.tx_waker {
@@ -283,20 +288,20 @@ impl<T> Receiver<T> {
         }
     }
 
-    /// tokio's thread-blocking receive. A simulated task cannot block its thread: the
-    /// run stops with an escape naming the task (`FailureKind::Escape`).
+    /// tokio's thread-blocking receive, for a thread that runs no simulation: it
+    /// parks the thread until the value comes or the sender is gone (a wake of a
+    /// simulated task from that thread is a foreign wake there, an escape).
     ///
     /// # Errors
-    /// Always [`RecvError`].
+    /// [`RecvError`] when the sender was dropped without sending.
     ///
     /// # Panics
-    /// Outside a simulation.
+    /// Inside a simulation, with tokio's "Cannot block the current thread from
+    /// within a runtime".
     #[track_caller]
     pub fn blocking_recv(self) -> Result<T, RecvError> {
-        crate::task::escape(
-            "oneshot blocking_recv: a simulated task cannot block its thread (tokio panics here inside a runtime; outside one it needs a real thread the simulation cannot order)",
-        );
-        Err(RecvError(()))
+        let name = self.inner.bind.name();
+        crate::sync::block_on("oneshot::Receiver::blocking_recv", || name, self)
     }
 
     /// Closes the channel: a send from now on fails. A value sent before can still
@@ -338,16 +343,20 @@ impl<T> Future for Receiver<T> {
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         // tokio's receiver panics the same way once it returned its value or error.
         assert!(!self.terminated, "called after complete");
+        // As tokio's: a unit of the task's cooperative budget when it completes.
+        let coop = std::task::ready!(crate::coop::poll_proceed(cx));
         let mut st = self.inner.state();
         if let Some(value) = st.value.take() {
             let hash = st.values.of(&value);
             drop(st);
+            coop.made_progress();
             self.inner.bind.record_message(RecordKind::Recv, hash);
             self.terminated = true;
             return Poll::Ready(Ok(value));
         }
         if st.tx_done || st.rx_closed {
             drop(st);
+            coop.made_progress();
             self.terminated = true;
             return Poll::Ready(Err(RecvError(())));
         }

@@ -13,6 +13,7 @@ use std::task::{Context, Poll, Waker};
 use parking_lot::Mutex;
 
 use crate::sync::bind::Binding;
+use crate::sync::block_on;
 use crate::trace::RecordKind;
 use crate::{ChannelId, Wait};
 
@@ -282,35 +283,43 @@ impl Semaphore {
     }
 
     /// tokio's thread-blocking acquire of one permit: outside any simulation it
-    /// blocks the thread, as tokio's; inside one it is an escape naming the task (the
-    /// permit is returned when one is free, else the task panics rather than hang).
+    /// parks the thread until a permit is free, as tokio's; inside one it panics with
+    /// tokio's "Cannot block the current thread from within a runtime" (a simulated
+    /// task's thread drives the simulation).
     ///
     /// # Errors
     /// [`AcquireError`] when the semaphore is closed.
+    ///
+    /// # Panics
+    /// Inside a simulation.
     #[track_caller]
     pub fn blocking_acquire(&self) -> Result<SemaphorePermit<'_>, AcquireError> {
-        self.blocking_acquire_many(1)
+        block_on("Semaphore::blocking_acquire", || self.name(), self.acquire())
     }
 
     /// tokio's thread-blocking acquire of `n` permits (see [`blocking_acquire`](Semaphore::blocking_acquire)).
     ///
     /// # Errors
     /// [`AcquireError`] when the semaphore is closed.
+    ///
+    /// # Panics
+    /// Inside a simulation.
     #[track_caller]
     pub fn blocking_acquire_many(&self, n: u32) -> Result<SemaphorePermit<'_>, AcquireError> {
-        if self.blocking_escape("Semaphore::blocking_acquire") {
-            return self.try_acquire_many(n).map_err(|e| self.hang_or_closed(e));
-        }
-        block_on(self.acquire_many(n))
+        block_on("Semaphore::blocking_acquire_many", || self.name(), self.acquire_many(n))
     }
 
     /// tokio's thread-blocking owned acquire (see [`blocking_acquire`](Semaphore::blocking_acquire)).
     ///
     /// # Errors
     /// [`AcquireError`] when the semaphore is closed.
+    ///
+    /// # Panics
+    /// Inside a simulation.
     #[track_caller]
     pub fn blocking_acquire_owned(self: Arc<Self>) -> Result<OwnedSemaphorePermit, AcquireError> {
-        self.blocking_acquire_many_owned(1)
+        let name = self.name();
+        block_on("Semaphore::blocking_acquire_owned", || name, self.acquire_owned())
     }
 
     /// tokio's thread-blocking owned acquire of `n` permits (see
@@ -318,37 +327,13 @@ impl Semaphore {
     ///
     /// # Errors
     /// [`AcquireError`] when the semaphore is closed.
+    ///
+    /// # Panics
+    /// Inside a simulation.
     #[track_caller]
     pub fn blocking_acquire_many_owned(self: Arc<Self>, n: u32) -> Result<OwnedSemaphorePermit, AcquireError> {
-        if self.blocking_escape("Semaphore::blocking_acquire") {
-            let sem = self.clone();
-            return self.try_acquire_many_owned(n).map_err(|e| sem.hang_or_closed(e));
-        }
-        block_on(self.acquire_many_owned(n))
-    }
-
-    /// Inside a simulation: reports the escape and says so.
-    #[track_caller]
-    fn blocking_escape(&self, what: &str) -> bool {
-        if !self.simulated() {
-            return false;
-        }
-        crate::task::escape(format!(
-            "{what} on `{}`: a simulated task cannot block its thread (tokio panics here inside a runtime)",
-            self.name()
-        ));
-        true
-    }
-
-    /// A blocking acquire under simulation that found no permits: it would hang.
-    fn hang_or_closed(&self, e: TryAcquireError) -> AcquireError {
-        match e {
-            TryAcquireError::Closed => AcquireError(()),
-            TryAcquireError::NoPermits => panic!(
-                "Semaphore::blocking_acquire on `{}` would block the simulation's only thread forever (reported as an escape)",
-                self.name()
-            ),
-        }
+        let name = self.name();
+        block_on("Semaphore::blocking_acquire_many_owned", || name, self.acquire_many_owned(n))
     }
 
     // ---- the raw operations the locks share ----
@@ -390,11 +375,6 @@ impl Semaphore {
     pub(crate) fn name(&self) -> String {
         self.bind.name()
     }
-
-    /// Whether the caller runs inside a simulation (for the blocking calls).
-    pub(crate) fn simulated(&self) -> bool {
-        crate::context::try_current().is_some()
-    }
 }
 
 impl fmt::Debug for Semaphore {
@@ -415,13 +395,17 @@ pub(crate) struct AcquireRaw<'a> {
 impl Future for AcquireRaw<'_> {
     type Output = Result<(), AcquireError>;
 
+    /// As tokio's: the permits are taken first (or the acquire queues), then one
+    /// unit of the task's cooperative budget is spent; with the budget spent, the
+    /// permits stay set aside for this acquire (returned if it is dropped) and it
+    /// yields, completing at its next poll.
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = &mut *self;
         let sem = this.sem;
         let n = this.n as usize;
         sem.bind.touch();
         let mut st = sem.state.lock();
-        match this.stage {
+        let key = match this.stage {
             Stage::Done => panic!("an acquire polled after it completed"),
             Stage::Init => {
                 if st.closed {
@@ -430,37 +414,53 @@ impl Future for AcquireRaw<'_> {
                 }
                 if st.waiters.is_empty() && st.permits >= n {
                     st.permits -= n;
-                    drop(st);
-                    this.stage = Stage::Done;
-                    sem.bind.record(RecordKind::Acquire);
-                    return Poll::Ready(Ok(()));
+                    let key = st.next_key;
+                    st.next_key += 1;
+                    Some(key)
+                } else {
+                    let assigned = if st.waiters.is_empty() { st.permits.min(n) } else { 0 };
+                    st.permits -= assigned;
+                    let key = st.next_key;
+                    st.next_key += 1;
+                    st.waiters.push_back(Waiter { key, needed: n, assigned, waker: Some(cx.waker().clone()) });
+                    this.stage = Stage::Waiting(key);
+                    None
                 }
-                let assigned = if st.waiters.is_empty() { st.permits.min(n) } else { 0 };
-                st.permits -= assigned;
-                let key = st.next_key;
-                st.next_key += 1;
-                st.waiters.push_back(Waiter { key, needed: n, assigned, waker: Some(cx.waker().clone()) });
-                this.stage = Stage::Waiting(key);
             }
             Stage::Waiting(key) => {
                 if let Some(pos) = st.granted.iter().position(|k| *k == key) {
                     st.granted.swap_remove(pos);
-                    drop(st);
-                    this.stage = Stage::Done;
-                    sem.bind.record(RecordKind::Acquire);
-                    return Poll::Ready(Ok(()));
-                }
-                if st.closed {
+                    Some(key)
+                } else if st.closed {
                     this.stage = Stage::Done;
                     return Poll::Ready(Err(AcquireError(())));
-                }
-                if let Some(w) = st.waiters.iter_mut().find(|w| w.key == key) {
-                    match &mut w.waker {
-                        Some(old) if old.will_wake(cx.waker()) => {}
-                        slot => *slot = Some(cx.waker().clone()),
+                } else {
+                    if let Some(w) = st.waiters.iter_mut().find(|w| w.key == key) {
+                        match &mut w.waker {
+                            Some(old) if old.will_wake(cx.waker()) => {}
+                            slot => *slot = Some(cx.waker().clone()),
+                        }
                     }
+                    None
                 }
             }
+        };
+        if let Some(key) = key {
+            if crate::coop::has_budget_remaining() {
+                drop(st);
+                if let Poll::Ready(restore) = crate::coop::poll_proceed(cx) {
+                    restore.made_progress();
+                }
+                this.stage = Stage::Done;
+                sem.bind.record(RecordKind::Acquire);
+                return Poll::Ready(Ok(()));
+            }
+            // Budget spent: hold the permits, and run again after the others.
+            st.granted.push(key);
+            this.stage = Stage::Waiting(key);
+            drop(st);
+            cx.waker().wake_by_ref();
+            return Poll::Pending;
         }
         drop(st);
         let wait = this.wait;
@@ -597,10 +597,4 @@ impl fmt::Debug for OwnedSemaphorePermit {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("OwnedSemaphorePermit").field("sem", &self.sem.bind).field("permits", &self.permits).finish()
     }
-}
-
-/// Runs `future` to completion on this thread (the `blocking_*` calls outside a
-/// simulation, as tokio's block the calling thread).
-pub(crate) fn block_on<F: Future>(future: F) -> F::Output {
-    futures::executor::block_on(future)
 }

@@ -377,18 +377,21 @@ fn lock_operations_are_traced() {
     assert_eq!(kinds, [RecordKind::Acquire, RecordKind::Release]);
 }
 
-/// `blocking_lock` inside a simulation is an escape naming the task.
+/// `blocking_lock` inside a simulation panics with tokio's text (the thread drives
+/// the simulation, as a runtime's thread drives its tasks): the run fails with that
+/// panic, naming the task.
 #[test]
-fn blocking_lock_under_simulation_is_an_escape() {
+fn blocking_lock_under_simulation_panics_as_tokio_does() {
     let mut sim = Sim::new(Config::default());
     let m = Arc::new(Mutex::named("m", 0));
     sim.spawn_named("blocker", async move {
         let _g = m.blocking_lock();
     });
     let failure = sim.run().unwrap_err();
-    let FailureKind::Escape { task, cause } = &failure.kind else { panic!("{failure}") };
+    let FailureKind::Panic { task, message } = &failure.kind else { panic!("{failure}") };
     assert_eq!(task, "blocker");
-    assert!(cause.contains("Mutex::blocking_lock on `m`"), "{cause}");
+    assert!(message.starts_with("Cannot block the current thread from within a runtime"), "{message}");
+    assert!(message.contains("Mutex::blocking_lock on `m`"), "{message}");
 }
 
 /// Outside any simulation the locks are plain async code, and the blocking calls

@@ -24,6 +24,7 @@ mod sync;
 mod sync_send;
 mod tape_text;
 mod timers;
+mod tokio_parity;
 mod trace;
 mod verdicts;
 mod watchdog;

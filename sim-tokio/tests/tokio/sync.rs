@@ -345,26 +345,34 @@ fn errors_read_like_tokio() {
     assert_eq!(result.unwrap(), "channel closed");
 }
 
+/// A thread-blocking call in a simulated task panics with tokio's text, as tokio's
+/// do inside a runtime (`blocking_send_async`, `blocking_recv_async` in tokio's
+/// tests): in a spawned task the panic is that task's (its `JoinError`), in the main
+/// task the run fails with it.
 #[test]
-fn blocking_send_and_recv_under_simulation_are_escapes_naming_the_task() {
-    for which in 0..3 {
+fn blocking_send_and_recv_under_simulation_panic_as_tokio_does() {
+    fn block(which: u32) {
+        let (tx, mut rx) = mpsc::channel::<u32>(1);
+        match which {
+            0 => drop(tx.blocking_send(1)),
+            1 => drop(rx.blocking_recv()),
+            2 => drop(rx.blocking_recv_many(&mut Vec::new(), 1)),
+            _ => drop(oneshot::channel::<u32>().1.blocking_recv()),
+        }
+    }
+    for which in 0..4 {
         let (result, _) = run(Config::default(), move || async move {
-            let h = lockstep::named("blocker", || {
-                tokio::spawn(async move {
-                    let (tx, mut rx) = mpsc::channel::<u32>(1);
-                    match which {
-                        0 => drop(tx.blocking_send(1)),
-                        1 => drop(rx.blocking_recv()),
-                        _ => drop(oneshot::channel::<u32>().1.blocking_recv()),
-                    }
-                })
-            });
-            let _ = h.await;
+            let err = tokio::spawn(async move { block(which) }).await.unwrap_err();
+            let payload = err.into_panic();
+            let message = payload.downcast_ref::<String>().expect("a formatted panic");
+            assert!(message.starts_with("Cannot block the current thread from within a runtime"), "{message}");
+            block(which);
         });
         let failure = result.unwrap_err();
-        let FailureKind::Escape { task, cause } = &failure.kind else { panic!("expected an escape, got {failure}") };
-        assert_eq!(task, "blocker");
-        assert!(cause.contains("blocking_") && cause.contains("cannot block"), "{cause}");
+        let FailureKind::Panic { task, message } = &failure.kind else { panic!("expected a panic, got {failure}") };
+        assert_eq!(task, "main");
+        assert!(message.starts_with("Cannot block the current thread from within a runtime"), "{message}");
+        assert!(message.contains("blocking_recv") || message.contains("blocking_send"), "{message}");
     }
 }
 

@@ -14,9 +14,6 @@ use super::error::{SendError, SendTimeoutError, TryRecvError, TrySendError};
 use super::{ClosedFuture, Recv, RecvMany};
 use crate::select::Selectable;
 
-const BLOCKING_SEND: &str =
-    "mpsc blocking_send: a simulated task cannot block its thread (tokio panics here inside a runtime; outside one it needs a real thread the simulation cannot order)";
-
 /// Sends values to a bounded channel's [`Receiver`]. Cloning makes another sender;
 /// the channel closes for the receiver when the last one is dropped.
 pub struct Sender<T> {
@@ -93,19 +90,21 @@ impl<T> Sender<T> {
         SendFuture { chan: &self.chan, value: Some(value), slot: SendSlot::Idle }
     }
 
-    /// tokio's thread-blocking send. A simulated task cannot block its thread: the run
-    /// stops with an escape naming the task (`FailureKind::Escape`), and the value is
-    /// handed back.
+    /// tokio's thread-blocking send, for a thread that runs no simulation (a
+    /// `std::thread` talking to simulated code): it parks the thread until the value
+    /// is sent (or the receiver is gone). Waking a simulated receiver from that thread
+    /// is a wake-up from another OS thread, which ends that simulation's run as an
+    /// escape, unless the message arrives before the receiver waits for it.
     ///
     /// # Errors
-    /// Always, with the value.
+    /// [`SendError`] with the value when the receiver is dropped or closed.
     ///
     /// # Panics
-    /// Outside a simulation.
+    /// Inside a simulation, with tokio's "Cannot block the current thread from
+    /// within a runtime" (in a simulated task the run fails with that panic).
     #[track_caller]
     pub fn blocking_send(&self, value: T) -> Result<(), SendError<T>> {
-        crate::task::escape(BLOCKING_SEND);
-        Err(SendError(value))
+        crate::sync::block_on("mpsc::Sender::blocking_send", || self.chan.bind.name(), self.send(value))
     }
 
     /// Sends `value` if there is room now.
@@ -127,7 +126,15 @@ impl<T> Sender<T> {
     /// # Errors
     /// [`SendTimeoutError::Timeout`] with the value when no slot came in time;
     /// [`SendTimeoutError::Closed`] with the value when the receiver is dropped or closed.
+    ///
+    /// # Panics
+    /// Outside any simulation, with tokio's "there is no reactor running, must be
+    /// called from the context of a Tokio 1.x runtime" (tokio makes its timer first,
+    /// which needs a runtime, even when the send would not wait).
     pub async fn send_timeout(&self, value: T, timeout: Duration) -> Result<(), SendTimeoutError<T>> {
+        if crate::context::try_current().is_none() {
+            panic!("{}", crate::sync::NO_REACTOR);
+        }
         let mut send = self.send(value);
         let mut timer: Option<crate::time::Sleep> = None;
         std::future::poll_fn(|cx| {
@@ -188,7 +195,7 @@ impl<T> Sender<T> {
     /// [`SendError`] when the receiver is dropped or closed, or when `n` exceeds the
     /// channel's capacity (it could never be granted), as tokio's.
     pub async fn reserve_many(&self, n: usize) -> Result<PermitIterator<'_, T>, SendError<()>> {
-        if n > self.max_capacity() {
+        if n > self.max_capacity() || (n == 0 && self.chan.is_rx_closed()) {
             return Err(SendError(()));
         }
         let mut held = PermitIterator { chan: &self.chan, n: 0 };
@@ -314,15 +321,33 @@ impl<T> Receiver<T> {
         self.chan.poll_recv(cx)
     }
 
-    /// tokio's thread-blocking receive. A simulated task cannot block its thread: the
-    /// run stops with an escape naming the task (`FailureKind::Escape`); returns `None`.
+    /// tokio's thread-blocking receive, for a thread that runs no simulation: it
+    /// parks the thread until a message comes or the channel is closed and drained
+    /// (see [`Sender::blocking_send`]).
     ///
     /// # Panics
-    /// Outside a simulation.
+    /// Inside a simulation, with tokio's "Cannot block the current thread from
+    /// within a runtime".
     #[track_caller]
     pub fn blocking_recv(&mut self) -> Option<T> {
-        crate::task::escape(super::BLOCKING_RECV);
-        None
+        let chan = &self.chan;
+        crate::sync::block_on("mpsc::Receiver::blocking_recv", || chan.bind.name(), Recv { chan })
+    }
+
+    /// tokio's thread-blocking [`recv_many`](Receiver::recv_many) (see
+    /// [`blocking_recv`](Receiver::blocking_recv)).
+    ///
+    /// # Panics
+    /// Inside a simulation, with tokio's "Cannot block the current thread from
+    /// within a runtime".
+    #[track_caller]
+    pub fn blocking_recv_many(&mut self, buffer: &mut Vec<T>, limit: usize) -> usize {
+        let chan = &self.chan;
+        crate::sync::block_on(
+            "mpsc::Receiver::blocking_recv_many",
+            || chan.bind.name(),
+            RecvMany { chan, buffer, limit },
+        )
     }
 
     /// Waits for at least one message, then moves up to `limit` buffered messages

@@ -54,6 +54,13 @@ pub(super) struct Chan<T> {
     state: Mutex<State<T>>,
 }
 
+// A panic while the state is borrowed (a value's `Hash`, say) leaves no change half
+// made that a later operation could trip on: wakers run and values drop after the
+// borrow ends, and the lock does not poison. So the channel's handles are
+// `UnwindSafe` and `RefUnwindSafe` whatever `T` is, as tokio's.
+impl<T> std::panic::RefUnwindSafe for Chan<T> {}
+impl<T> std::panic::UnwindSafe for Chan<T> {}
+
 pub(super) struct State<T> {
     /// Hashes a message for the fingerprint, once the channel opted in.
     values: crate::trace::ValueRecorder<T>,
@@ -340,7 +347,7 @@ impl<T> Chan<T> {
         if st.rx_closed {
             return Err(Refused::Closed);
         }
-        let room = self.bound.is_none_or(|b| st.waiters.is_empty() && st.used() + n <= b);
+        let room = self.bound.is_none_or(|b| st.waiters.is_empty() && st.used().checked_add(n).is_some_and(|u| u <= b));
         if !room {
             return Err(Refused::Full);
         }
@@ -536,12 +543,17 @@ impl<T> Chan<T> {
         Some(value)
     }
 
-    pub(super) fn poll_recv(&self, cx: &Context<'_>) -> Poll<Option<T>> {
+    /// One poll of `recv`; it spends a unit of the task's cooperative budget when it
+    /// completes (and yields when the budget is spent), as tokio's.
+    pub(super) fn poll_recv(&self, cx: &mut Context<'_>) -> Poll<Option<T>> {
+        let coop = std::task::ready!(crate::coop::poll_proceed(cx));
         let mut st = self.state();
         if let Some(value) = self.take(&mut st) {
+            coop.made_progress();
             return Poll::Ready(Some(value));
         }
         if st.is_finished() {
+            coop.made_progress();
             return Poll::Ready(None);
         }
         match &mut st.rx_waker {
@@ -555,8 +567,10 @@ impl<T> Chan<T> {
 
     /// One poll of `recv_many`: moves up to `limit` buffered messages into `out` and
     /// says how many; 0 once the channel is closed and drained (or `limit` is 0).
-    pub(super) fn poll_recv_many(&self, cx: &Context<'_>, out: &mut Vec<T>, limit: usize) -> Poll<usize> {
+    pub(super) fn poll_recv_many(&self, cx: &mut Context<'_>, out: &mut Vec<T>, limit: usize) -> Poll<usize> {
+        let coop = std::task::ready!(crate::coop::poll_proceed(cx));
         if limit == 0 {
+            coop.made_progress();
             self.touch();
             return Poll::Ready(0);
         }
@@ -568,9 +582,11 @@ impl<T> Chan<T> {
             n += 1;
         }
         if n > 0 {
+            coop.made_progress();
             return Poll::Ready(n);
         }
         if st.is_finished() {
+            coop.made_progress();
             return Poll::Ready(0);
         }
         match &mut st.rx_waker {

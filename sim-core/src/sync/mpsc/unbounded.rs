@@ -162,15 +162,33 @@ impl<T> UnboundedReceiver<T> {
         self.chan.poll_recv(cx)
     }
 
-    /// tokio's thread-blocking receive. A simulated task cannot block its thread: the
-    /// run stops with an escape naming the task (`FailureKind::Escape`); returns `None`.
+    /// tokio's thread-blocking receive, for a thread that runs no simulation: it
+    /// parks the thread until a message comes or the channel is closed and drained
+    /// (see [`Sender::blocking_send`](super::Sender::blocking_send)).
     ///
     /// # Panics
-    /// Outside a simulation.
+    /// Inside a simulation, with tokio's "Cannot block the current thread from
+    /// within a runtime".
     #[track_caller]
     pub fn blocking_recv(&mut self) -> Option<T> {
-        crate::task::escape(super::BLOCKING_RECV);
-        None
+        let chan = &self.chan;
+        crate::sync::block_on("mpsc::UnboundedReceiver::blocking_recv", || chan.bind.name(), Recv { chan })
+    }
+
+    /// tokio's thread-blocking [`recv_many`](UnboundedReceiver::recv_many) (see
+    /// [`blocking_recv`](UnboundedReceiver::blocking_recv)).
+    ///
+    /// # Panics
+    /// Inside a simulation, with tokio's "Cannot block the current thread from
+    /// within a runtime".
+    #[track_caller]
+    pub fn blocking_recv_many(&mut self, buffer: &mut Vec<T>, limit: usize) -> usize {
+        let chan = &self.chan;
+        crate::sync::block_on(
+            "mpsc::UnboundedReceiver::blocking_recv_many",
+            || chan.bind.name(),
+            RecvMany { chan, buffer, limit },
+        )
     }
 
     /// Waits for at least one message, then moves up to `limit` buffered messages
