@@ -54,20 +54,27 @@ fn replaying() -> bool {
 
 /// Runs the one closure `world` under every strategy: the input `default` for random, PCT,
 /// exhaustive and proptest over schedules, inputs drawn from `inputs` for proptest over inputs.
-fn run_all<I, F, Fut>(world: F, default: I, inputs: impl Strategy<Value = I>) -> Vec<Found>
+/// Also returns the proptest search's shrunk inputs, when it failed.
+fn run_all<I, F, Fut>(world: F, default: I, inputs: impl Strategy<Value = I>) -> (Vec<Found>, Option<I>)
 where
     I: Clone + Debug + Send + Sync + 'static,
     F: Fn(I) -> Fut + Send + Sync,
     Fut: Future<Output = ()> + 'static,
 {
     let fixed_input = || world(default.clone());
-    vec![
+    let with_inputs = Check::proptest(CASES).run_inputs(inputs, &world);
+    let shrunk = match &with_inputs {
+        Report::Proptest(summary) => summary.counterexample.as_ref().map(|c| c.inputs.clone()),
+        _ => None,
+    };
+    let found = vec![
         Found::of("random", Check::random(SEEDS).run(fixed_input)),
         Found::of("pct", Check::pct(PCT_RUNS, 2).run(fixed_input)),
         Found::of("exhaustive", Check::exhaustive().run(fixed_input)),
         Found::of("proptest", Check::proptest(CASES).run(fixed_input)),
-        Found::of("proptest with inputs", Check::proptest(CASES).run_inputs(inputs, &world)),
-    ]
+        Found::of("proptest with inputs", with_inputs),
+    ];
+    (found, shrunk)
 }
 
 /// Runs a buggy world under every strategy and checks that each caught it with `message`,
@@ -83,31 +90,39 @@ where
         Check::random(SEEDS).run(fixed_input).assert_ok();
         return;
     }
-    let found = run_all(&world, default.clone(), inputs);
+    let (found, shrunk) = run_all(&world, default.clone(), inputs);
     for f in &found {
         let (tape, fingerprint, _) =
             f.failure.as_ref().unwrap_or_else(|| panic!("{} did not catch the bug:\n{}", f.strategy, f.text));
         assert!(f.text.contains(message), "{} failed otherwise than by `{message}`:\n{}", f.strategy, f.text);
-        if f.strategy == "proptest with inputs" {
-            continue; // its tape belongs to the shrunk inputs, not the default ones
-        }
-        // The Rust replay a report prints outside `cargo test`, `sim_core::replay(f, "t2:…")`.
-        let replayed =
-            catch_unwind(AssertUnwindSafe(|| replay(fixed_input, tape.as_str()))).expect_err("the replay fails");
+        // The Rust replay a report prints outside `cargo test`: `sim_core::replay(f, "t2:…")`,
+        // and with generated inputs `sim_core::replay(|| f(<inputs>), "t2:…")`.
+        let replayed = match f.strategy {
+            "proptest with inputs" => {
+                let shrunk = shrunk.clone().expect("the shrunk inputs");
+                catch_unwind(AssertUnwindSafe(|| replay(|| world(shrunk.clone()), tape.as_str())))
+            }
+            _ => catch_unwind(AssertUnwindSafe(|| replay(fixed_input, tape.as_str()))),
+        };
+        let replayed = replayed.expect_err("the replay fails");
         let text = replayed.downcast_ref::<String>().expect("a report");
         assert!(text.contains(&format!("fingerprint: {fingerprint}")), "{}: replay of {tape}:\n{text}", f.strategy);
     }
-    // The printed command of the random search's failure, run as printed.
-    let (_, fingerprint, command) = found[0].failure.as_ref().unwrap();
-    run_printed(command, fingerprint, message);
+    // The printed commands of the random search's failure (a seed) and of the exhaustive
+    // search's (a tape), run as printed. (The proptest search with inputs prints its
+    // generator's seed, which runs the whole check again; its shrunk case is replayed above.)
+    for f in [&found[0], &found[2]] {
+        let (_, fingerprint, command) = f.failure.as_ref().unwrap();
+        run_printed(command, fingerprint, message);
+    }
 }
 
-/// Runs `command` (a printed `LOCKSTEP_SEED=… cargo test …`) as printed, in this package's
+/// Runs `command` (a printed `LOCKSTEP_SEED=…` or `LOCKSTEP_TAPE='…'` `cargo test …`) as printed, in this package's
 /// folder with no other `LOCKSTEP_*` variable, and checks it runs one test that fails the
 /// same way, with `fingerprint`.
 fn run_printed(command: &str, fingerprint: &str, message: &str) {
     assert!(
-        command.starts_with("LOCKSTEP_SEED=")
+        (command.starts_with("LOCKSTEP_SEED=") || command.starts_with("LOCKSTEP_TAPE='"))
             && command.contains(" cargo test -p buggy-ten --test all_strategies -- --exact "),
         "{command}"
     );
@@ -133,7 +148,7 @@ where
     F: Fn(I) -> Fut + Send + Sync,
     Fut: Future<Output = ()> + 'static,
 {
-    for f in run_all(world, default, inputs) {
+    for f in run_all(world, default, inputs).0 {
         assert!(f.ok, "{} failed the fixed variant:\n{}", f.strategy, f.text);
     }
 }
