@@ -466,10 +466,12 @@ pub fn try_join_impl(input: TokenStream) -> TokenStream {
 struct Args {
     krate: TokenStream2,
     seeds: Option<syn::LitInt>,
+    /// `flavor`, if given.
+    flavor: Option<String>,
 }
 
 fn parse_args(attr: TokenStream, test: bool) -> syn::Result<Args> {
-    let mut args = Args { krate: quote! { tokio }, seeds: None };
+    let mut args = Args { krate: quote! { tokio }, seeds: None, flavor: None };
     let parser = |input: ParseStream<'_>| -> syn::Result<()> {
         while !input.is_empty() {
             let name = input.call(Ident::parse_any)?;
@@ -494,6 +496,7 @@ fn parse_args(attr: TokenStream, test: bool) -> syn::Result<Args> {
                             "`flavor` is `current_thread`, `multi_thread` or `local` (each runs as one simulation)",
                         ));
                     }
+                    args.flavor = Some(s.value());
                 }
                 ("worker_threads", Lit::Int(_)) | ("start_paused", Lit::Bool(_)) | ("unhandled_panic", Lit::Str(_)) => {
                 }
@@ -542,6 +545,8 @@ pub fn main(attr: TokenStream, item: TokenStream) -> TokenStream {
         Err(e) => return e.to_compile_error().into(),
     };
     let krate = &args.krate;
+    // tokio's default flavors: `multi_thread` for `main`, `current_thread` for `test`.
+    let flavor = args.flavor.as_deref().unwrap_or("multi_thread");
     let ItemFn { attrs, vis, mut sig, block } = item;
     sig.asyncness = None;
     let name = sig.ident.to_string();
@@ -558,6 +563,7 @@ pub fn main(attr: TokenStream, item: TokenStream) -> TokenStream {
                     crate_name: ::core::env!("CARGO_CRATE_NAME"),
                     bin: ::core::option_env!("CARGO_BIN_NAME"),
                     seeds: ::core::option::Option::None,
+                    flavor: #flavor,
                 },
                 __lockstep_body,
             )
@@ -583,6 +589,7 @@ pub fn test(attr: TokenStream, item: TokenStream) -> TokenStream {
             .into();
     }
     let krate = &args.krate;
+    let flavor = args.flavor.as_deref().unwrap_or("current_thread");
     let seeds = match &args.seeds {
         Some(n) => quote! { ::core::option::Option::Some(#n) },
         None => quote! { ::core::option::Option::None },
@@ -605,6 +612,7 @@ pub fn test(attr: TokenStream, item: TokenStream) -> TokenStream {
                     crate_name: ::core::env!("CARGO_CRATE_NAME"),
                     bin: ::core::option_env!("CARGO_BIN_NAME"),
                     seeds: #seeds,
+                    flavor: #flavor,
                 },
                 || async { #krate::__private::TestOutcome::check(__lockstep_test_body().await) },
             )

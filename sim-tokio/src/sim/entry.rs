@@ -6,7 +6,7 @@ use std::future::Future;
 use sim_core::check::Check;
 use sim_core::Config;
 
-use crate::sim::runtime::{config_from_env, Runtime};
+use crate::sim::runtime::{config_from_env, Flavor, Runtime};
 
 /// Where a `#[tokio::main]` / `#[tokio::test]` function lives, as the macros see it.
 #[derive(Clone, Copy, Debug)]
@@ -25,6 +25,8 @@ pub struct Entry {
     pub bin: Option<&'static str>,
     /// `seeds = N` of `#[tokio::test]`.
     pub seeds: Option<u64>,
+    /// The runtime flavor: `current_thread`, `multi_thread` or `local`.
+    pub flavor: &'static str,
 }
 
 impl Entry {
@@ -73,7 +75,7 @@ pub fn block_on_main<F: Future>(entry: Entry, future: F) -> F::Output {
     };
     let name = name.or_else(|| Some(entry.test_name()));
     let config = config_from_env(name, Some(command)).unwrap_or_else(|e| panic!("lockstep: {e}"));
-    Runtime::with_config(config).block_on(future)
+    Runtime::with_config(config, Flavor::parse(entry.flavor)).block_on(future)
 }
 
 /// What a test body may return: `()`, or `Result<(), E>` whose `Err` fails the run.
@@ -114,5 +116,13 @@ where
         format!("LOCKSTEP_SEED={{seed}} {command}")
     });
     let seeds = entry.seeds.unwrap_or(1000);
+    let flavor = Flavor::parse(entry.flavor);
+    let body = move || {
+        let body = body();
+        async move {
+            let _flavor = flavor.enter();
+            body.await
+        }
+    };
     Check::random(seeds).name(name).sim(sim).run(body).assert_ok();
 }

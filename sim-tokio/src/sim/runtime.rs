@@ -6,7 +6,7 @@
 //! Every builder option of tokio's is accepted; none changes the simulation (it has
 //! one thread, virtual time, and every driver enabled).
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::fmt;
 use std::future::Future;
 use std::io;
@@ -20,11 +20,62 @@ use sim_core::{Config, Sim, StrategyKind};
 use crate::sim::task::{self, JoinHandle};
 
 /// Builds a [`Runtime`] (tokio's builder; every option is accepted and recorded
-/// nowhere: a simulation has one thread and every driver).
+/// nowhere but the flavor: a simulation has one thread and every driver).
 #[derive(Debug)]
 pub struct Builder {
-    _options: (),
+    flavor: Flavor,
 }
+
+/// Which of tokio's runtimes a simulation stands for. Each is the same simulation;
+/// the flavor only decides what tokio forbids in it: `task::spawn_local` outside a
+/// `LocalSet` panics, as in tokio, unless the flavor is `local`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Flavor {
+    CurrentThread,
+    MultiThread,
+    Local,
+}
+
+thread_local! {
+    /// The flavor of the runtime driving this thread's simulation, if it was started
+    /// by a `Runtime`, `#[tokio::main]` or `#[tokio::test]` (a raw `Sim` has none).
+    static FLAVOR: Cell<Option<Flavor>> = const { Cell::new(None) };
+}
+
+impl Flavor {
+    /// The flavor named by `#[tokio::test(flavor = "…")]` (the macro checked the name).
+    pub(crate) fn parse(name: &str) -> Flavor {
+        match name {
+            "multi_thread" => Flavor::MultiThread,
+            "local" => Flavor::Local,
+            _ => Flavor::CurrentThread,
+        }
+    }
+
+    /// Makes this the thread's flavor until the guard is dropped.
+    pub(crate) fn enter(self) -> FlavorGuard {
+        FlavorGuard(FLAVOR.replace(Some(self)))
+    }
+}
+
+/// Restores the thread's previous flavor when dropped.
+pub(crate) struct FlavorGuard(Option<Flavor>);
+
+impl Drop for FlavorGuard {
+    fn drop(&mut self) {
+        FLAVOR.set(self.0);
+    }
+}
+
+/// Whether `spawn_local` may spawn outside a `LocalSet` here: tokio allows it only
+/// on a `LocalRuntime`; a raw `Sim` (no runtime flavor) allows it too.
+pub(crate) fn spawn_local_outside_local_set() -> bool {
+    !matches!(FLAVOR.get(), Some(Flavor::CurrentThread | Flavor::MultiThread))
+}
+
+/// tokio's panic for `spawn_local` outside a `LocalSet` or `LocalRuntime`.
+pub(crate) const SPAWN_LOCAL_OUTSIDE: &str =
+    "`spawn_local` called from outside of a `task::LocalSet` or `runtime::LocalRuntime`";
 
 macro_rules! ignored_options {
     ($($(#[$doc:meta])* $name:ident($($arg:ident: $ty:ty),*);)*) => {
@@ -41,12 +92,12 @@ macro_rules! ignored_options {
 impl Builder {
     /// tokio's single-threaded runtime: here, a simulation.
     pub fn new_current_thread() -> Builder {
-        Builder { _options: () }
+        Builder { flavor: Flavor::CurrentThread }
     }
 
     /// tokio's work-stealing runtime: here, the same single-threaded simulation.
     pub fn new_multi_thread() -> Builder {
-        Builder { _options: () }
+        Builder { flavor: Flavor::MultiThread }
     }
 
     ignored_options! {
@@ -95,7 +146,7 @@ impl Builder {
     /// `InvalidInput` when a `LOCKSTEP_*` variable holds a bad value.
     pub fn build(&mut self) -> io::Result<Runtime> {
         let config = config_from_env(thread_test_name(), None)?;
-        Ok(Runtime::with_config(config))
+        Ok(Runtime::with_config(config, self.flavor))
     }
 }
 
@@ -129,6 +180,7 @@ pub(crate) fn config_from_env(name: Option<String>, command: Option<String>) -> 
 pub struct Runtime {
     sim: RefCell<Sim>,
     handle: Handle,
+    flavor: Flavor,
 }
 
 impl Runtime {
@@ -140,8 +192,8 @@ impl Runtime {
         Builder::new_multi_thread().enable_all().build()
     }
 
-    pub(crate) fn with_config(config: Config) -> Runtime {
-        Runtime { sim: RefCell::new(Sim::new(config)), handle: Handle { _not_send: PhantomData } }
+    pub(crate) fn with_config(config: Config, flavor: Flavor) -> Runtime {
+        Runtime { sim: RefCell::new(Sim::new(config)), handle: Handle { _not_send: PhantomData }, flavor }
     }
 
     /// Runs `future` as the task `main` until it completes; tasks it spawned run
@@ -159,7 +211,10 @@ impl Runtime {
              attempted to block the current thread while the thread is being used to drive asynchronous tasks."
         );
         let mut sim = self.sim.borrow_mut();
-        match sim.block_on_local(future) {
+        let flavor = self.flavor.enter();
+        let result = sim.block_on_local(future);
+        drop(flavor);
+        match result {
             Ok(value) => value,
             Err(failure) => {
                 // The future is gone, so the run cannot be re-run: its artefacts hold

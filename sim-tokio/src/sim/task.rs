@@ -73,12 +73,76 @@ struct Shared {
     name: String,
     handle_alive: AtomicBool,
     panic: Mutex<Option<Box<dyn Any + Send>>>,
+    /// Whether that panic came from the future's destructor, as the task was aborted:
+    /// tokio contains it (the handle reports it; dropping the handle is no failure).
+    in_drop: AtomicBool,
 }
 
 impl Shared {
+    fn new(name: String) -> Shared {
+        Shared { name, handle_alive: AtomicBool::new(true), panic: Mutex::new(None), in_drop: AtomicBool::new(false) }
+    }
+
     /// The state of a task nobody tracks any more.
     fn detached() -> Shared {
-        Shared { name: String::new(), handle_alive: AtomicBool::new(false), panic: Mutex::new(None) }
+        let shared = Shared::new(String::new());
+        shared.handle_alive.store(false, Ordering::Relaxed);
+        shared
+    }
+
+    /// The error of an ended task that gave no value: the panic it left (a
+    /// destructor's when it was aborted), else cancelled.
+    fn ended_without_value(&self, id: Id, aborted: bool) -> JoinError {
+        let panicked = self.panic.lock().unwrap_or_else(PoisonError::into_inner).is_some();
+        if aborted && !panicked {
+            JoinError::cancelled(id)
+        } else {
+            JoinError::panicked(id, self)
+        }
+    }
+}
+
+pin_project_lite::pin_project! {
+    #[project = SlotProj]
+    enum Slot<F> {
+        Live { #[pin] future: F },
+        Gone,
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// A task's future, whose destructor's panic (when the task is aborted, or the
+    /// simulation ends with it pending) is caught and kept for the task's handle, as
+    /// tokio does: the aborting task and the run go on.
+    struct ContainDrop<F> {
+        #[pin]
+        slot: Slot<F>,
+        shared: Arc<Shared>,
+    }
+
+    impl<F> PinnedDrop for ContainDrop<F> {
+        fn drop(this: Pin<&mut Self>) {
+            let this = this.project();
+            let mut slot = this.slot;
+            if let Err(payload) = std::panic::catch_unwind(AssertUnwindSafe(|| slot.set(Slot::Gone))) {
+                let mut panic = this.shared.panic.lock().unwrap_or_else(PoisonError::into_inner);
+                if panic.is_none() {
+                    *panic = Some(payload);
+                    this.shared.in_drop.store(true, Ordering::Relaxed);
+                }
+            }
+        }
+    }
+}
+
+impl<F: Future> Future for ContainDrop<F> {
+    type Output = F::Output;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
+        match self.project().slot.project() {
+            SlotProj::Live { future } => future.poll(cx),
+            SlotProj::Gone => Poll::Pending,
+        }
     }
 }
 
@@ -110,7 +174,9 @@ where
 /// dropping the set aborts it.
 ///
 /// # Panics
-/// Outside a simulation.
+/// Outside a simulation; and, as tokio's, outside a `LocalSet` in a simulation that a
+/// `current_thread` or `multi_thread` runtime runs (`Runtime`, `#[tokio::main]`,
+/// `#[tokio::test]`): only `flavor = "local"` (or a raw `Sim`) allows it there.
 #[track_caller]
 pub fn spawn_local<F>(future: F) -> JoinHandle<F::Output>
 where
@@ -119,6 +185,9 @@ where
 {
     match local::current() {
         Some(set) => set.spawn_at(Location::caller(), future),
+        None if !crate::sim::runtime::spawn_local_outside_local_set() => {
+            panic!("{}", crate::sim::runtime::SPAWN_LOCAL_OUTSIDE)
+        }
         None => spawn_at(Location::caller(), future),
     }
 }
@@ -145,8 +214,9 @@ where
     F::Output: 'static,
 {
     let name = naming::name_for(location);
-    let shared = Arc::new(Shared { name: name.clone(), handle_alive: AtomicBool::new(true), panic: Mutex::new(None) });
+    let shared = Arc::new(Shared::new(name.clone()));
     let task_side = shared.clone();
+    let future = ContainDrop { slot: Slot::Live { future }, shared: shared.clone() };
     let future = async move {
         match AssertUnwindSafe(future).catch_unwind().await {
             Ok(value) => Some(value),
@@ -246,8 +316,8 @@ impl<T> Future for JoinHandle<T> {
         match Pin::new(&mut this.inner).poll(cx) {
             Poll::Pending => Poll::Pending,
             Poll::Ready(Ok(Some(value))) => Poll::Ready(Ok(value)),
-            Poll::Ready(Ok(None)) => Poll::Ready(Err(JoinError::panicked(this.id, &this.shared))),
-            Poll::Ready(Err(_aborted)) => Poll::Ready(Err(JoinError::cancelled(this.id))),
+            Poll::Ready(Ok(None)) => Poll::Ready(Err(this.shared.ended_without_value(this.id, false))),
+            Poll::Ready(Err(_aborted)) => Poll::Ready(Err(this.shared.ended_without_value(this.id, true))),
         }
     }
 }
@@ -257,7 +327,8 @@ impl<T> Drop for JoinHandle<T> {
         self.shared.handle_alive.store(false, Ordering::Relaxed);
         let unobserved = self.shared.panic.lock().unwrap_or_else(PoisonError::into_inner).take();
         if let Some(payload) = unobserved {
-            if sim_core::task::current_task().is_some() {
+            // A destructor's panic at an abort is contained, as tokio's.
+            if sim_core::task::current_task().is_some() && !self.shared.in_drop.load(Ordering::Relaxed) {
                 let message = panic_text(&*payload).unwrap_or("(non-string panic payload)");
                 sim_core::fail(format!(
                     "task `{}` panicked and its JoinHandle was dropped without being awaited: {message}",

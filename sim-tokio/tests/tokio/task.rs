@@ -104,3 +104,47 @@ fn block_in_place_is_reported_as_an_escape() {
     let failure = result.unwrap_err();
     assert!(matches!(&failure.kind, FailureKind::Escape { task, .. } if task == "main"), "{failure}");
 }
+
+/// Panics in its destructor.
+struct PanicOnDrop;
+
+impl Drop for PanicOnDrop {
+    fn drop(&mut self) {
+        panic!("dropped");
+    }
+}
+
+/// A task whose future panics when the abort drops it: as tokio, the panic is caught,
+/// the aborting task goes on, and the handle reports it as a panic (not a
+/// cancellation); dropping the handle instead fails nothing. A `JoinSet` reports it
+/// the same way.
+#[test]
+fn a_destructor_panic_at_an_abort_is_contained_and_reported_by_the_handle() {
+    let got = twice(0, || async {
+        let spawn_pending = || {
+            tokio::spawn(async {
+                let _guard = PanicOnDrop;
+                std::future::pending::<()>().await
+            })
+        };
+        let returned = spawn_pending();
+        tokio::time::sleep(MS).await;
+        returned.abort();
+        let err = returned.await.unwrap_err();
+        let text = err.to_string();
+        let dropped = spawn_pending();
+        tokio::time::sleep(MS).await;
+        dropped.abort();
+        drop(dropped);
+        let mut set = tokio::task::JoinSet::new();
+        set.spawn(async {
+            let _guard = PanicOnDrop;
+            std::future::pending::<()>().await
+        });
+        tokio::time::sleep(MS).await;
+        set.abort_all();
+        let in_set = set.join_next().await.unwrap().unwrap_err();
+        (err.is_panic(), text.ends_with("panicked with message \"dropped\""), in_set.is_panic())
+    });
+    assert_eq!(got, (true, true, true));
+}

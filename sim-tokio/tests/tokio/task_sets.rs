@@ -468,3 +468,49 @@ fn task_local_scope_sync_scope_with_and_errors() {
     });
     assert_eq!(result.unwrap(), Some(3));
 }
+
+/// As tokio: `spawn_local` outside a `LocalSet` panics with tokio's text in a
+/// `current_thread` or `multi_thread` runtime (here in `Runtime::block_on`), and works
+/// inside a `LocalSet` on the same runtime.
+#[test]
+fn spawn_local_outside_a_local_set_panics_in_a_current_thread_or_multi_thread_runtime() {
+    let expected = "`spawn_local` called from outside of a `task::LocalSet` or `runtime::LocalRuntime`";
+    for multi in [false, true] {
+        let rt = if multi {
+            tokio::runtime::Builder::new_multi_thread().build().unwrap()
+        } else {
+            tokio::runtime::Builder::new_current_thread().build().unwrap()
+        };
+        let free = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            rt.block_on(async {
+                drop(task::spawn_local(async {}));
+            })
+        }));
+        let message = *free.unwrap_err().downcast::<String>().unwrap();
+        assert!(message.contains(expected), "{message}");
+        let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+        let in_set = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            rt.block_on(async {
+                let mut set = JoinSet::new();
+                set.spawn_local(async {});
+            })
+        }));
+        let message = *in_set.unwrap_err().downcast::<String>().unwrap();
+        assert!(message.contains(expected), "{message}");
+        let local = LocalSet::new();
+        assert_eq!(local.block_on(&rt, async { task::spawn_local(async { 7 }).await.unwrap() }), 7);
+    }
+}
+
+/// `#[tokio::test(flavor = "multi_thread")]` remembers its flavor on every seed.
+#[tokio::test(flavor = "multi_thread", seeds = 3)]
+#[should_panic(expected = "`spawn_local` called from outside of a `task::LocalSet` or `runtime::LocalRuntime`")]
+async fn spawn_local_panics_in_a_multi_thread_test() {
+    drop(task::spawn_local(async {}));
+}
+
+/// `flavor = "local"` is tokio's `LocalRuntime`: `spawn_local` works without a `LocalSet`.
+#[tokio::test(flavor = "local", seeds = 3)]
+async fn spawn_local_works_in_a_local_runtime() {
+    assert_eq!(task::spawn_local(async { 7 }).await.unwrap(), 7);
+}

@@ -61,17 +61,20 @@ impl<T: 'static> JoinSet<T> {
     /// there is one (see [`task::spawn_local`](super::spawn_local)).
     ///
     /// # Panics
-    /// Outside a simulation.
+    /// Outside a simulation, or outside a `LocalSet` where `task::spawn_local` panics.
     #[track_caller]
     pub fn spawn_local<F>(&mut self, future: F) -> AbortHandle
     where
         F: Future<Output = T> + 'static,
     {
+        let local = local::current();
         assert!(
-            sim_core::task::in_simulation(),
-            "`spawn_local` called from outside of a `task::LocalSet` or `runtime::LocalRuntime`"
+            sim_core::task::in_simulation()
+                && (local.is_some() || crate::sim::runtime::spawn_local_outside_local_set()),
+            "{}",
+            crate::sim::runtime::SPAWN_LOCAL_OUTSIDE
         );
-        self.spawn_at(Location::caller(), future, local::current())
+        self.spawn_at(Location::caller(), future, local)
     }
 
     /// Spawns `future` as a task of the set and of `local`.
@@ -189,11 +192,11 @@ impl<T: 'static> JoinSet<T> {
         let tid = Id::from(id);
         match result {
             Ok(Some(value)) => Ok((tid, value)),
-            Ok(None) => Err(match shared {
-                Some(shared) => JoinError::panicked(tid, &shared),
-                None => JoinError::panicked(tid, &Shared::detached()),
+            Ok(None) => Err(shared.unwrap_or_else(|| Arc::new(Shared::detached())).ended_without_value(tid, false)),
+            Err(_aborted) => Err(match shared {
+                Some(shared) => shared.ended_without_value(tid, true),
+                None => JoinError::cancelled(tid),
             }),
-            Err(_aborted) => Err(JoinError::cancelled(tid)),
         }
     }
 
