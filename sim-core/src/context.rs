@@ -56,35 +56,6 @@ pub(crate) type Handle = Rc<Shared>;
 
 thread_local! {
     static CURRENT: RefCell<Vec<Handle>> = const { RefCell::new(Vec::new()) };
-    /// The names of the enclosing [`named`] scopes, innermost last.
-    static NAMES: RefCell<Vec<String>> = const { RefCell::new(Vec::new()) };
-}
-
-/// Runs `f` with `name` as the default name of every task, channel and other
-/// primitive created inside it without an explicit name (one that would otherwise be
-/// named after its creation site, like `debounce.rs:42`).
-///
-/// ```
-/// use sim_core::sync::mpsc;
-/// # let sim = sim_core::Sim::new(sim_core::Config::default());
-/// let (tx, rx) = sim_core::named("in", || mpsc::channel::<u32>(8));
-/// # drop((tx, rx));
-/// ```
-pub fn named<R>(name: impl Into<String>, f: impl FnOnce() -> R) -> R {
-    struct Pop;
-    impl Drop for Pop {
-        fn drop(&mut self) {
-            NAMES.with(|n| n.borrow_mut().pop());
-        }
-    }
-    NAMES.with(|n| n.borrow_mut().push(name.into()));
-    let _pop = Pop;
-    f()
-}
-
-/// The name of the innermost [`named`] scope, if any.
-pub(crate) fn scoped_name() -> Option<String> {
-    NAMES.with(|n| n.borrow().last().cloned())
 }
 
 /// The current simulation.

@@ -238,6 +238,7 @@ pub mod env;
 pub mod explore;
 pub mod footprint;
 pub mod identity;
+mod ids;
 #[cfg(feature = "log")]
 pub mod log;
 pub mod model;
@@ -259,9 +260,9 @@ pub mod watchdog;
 #[cfg(feature = "proptest")]
 pub use crate::check::check_proptest;
 pub use crate::check::{check_exhaustive, check_pct, check_random, replay, Check, Report};
-pub use crate::context::named;
-pub use crate::core::{ChannelId, TaskId, TimerId, Wait};
+pub use crate::core::named;
 pub use crate::determinism::{check_determinism, Nondeterminism};
+pub use crate::ids::{ChannelId, TaskId, TimerId, Wait};
 pub use crate::model::{Model, TokioReach};
 pub use crate::report::{BlockedTask, Failure, FailureKind};
 pub use crate::sim::{Config, Sim, StepLimit, TimeLimit};

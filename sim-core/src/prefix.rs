@@ -18,20 +18,10 @@ use std::collections::BTreeMap;
 
 use crate::determinism::{into_failure, verify, Difference, Nondeterminism, Observed};
 use crate::report::replay_command;
-use crate::time::Instant;
-use crate::trace::{Fingerprint, TraceMode};
+use crate::trace::TraceMode;
 use crate::{Choice, Config, Failure, Sim};
 
-/// Where a run stood just before one of its choices (or at its end).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) struct Mark {
-    /// The step being taken (the run's last step, at its end).
-    pub(crate) step: u64,
-    /// The virtual time.
-    pub(crate) time: Instant,
-    /// The fingerprint of the trace so far.
-    pub(crate) fingerprint: Fingerprint,
-}
+pub(crate) use crate::core::Mark;
 
 /// What one run did, as far as comparing it with other runs of the program goes.
 #[derive(Clone, Debug)]

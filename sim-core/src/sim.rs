@@ -13,15 +13,14 @@ use std::time::Duration;
 use crate::artefacts::Artefacts;
 use crate::context::{self, EnterGuard, Handle, Shared};
 use crate::core::{Core, Event, Stop, TaskState, Woken};
-use crate::footprint::Access;
 use crate::model::{Model, TokioReach};
 use crate::report::{replay_command, BlockedTask, Failure, FailureKind};
 use crate::strategy::StrategyKind;
 use crate::task::{spawn_on, JoinHandle};
 use crate::time::Instant;
-use crate::trace::{Fingerprint, RecordKind, Trace, TraceBuf, TraceLine, TraceMode, TraceRecord};
+use crate::trace::{Fingerprint, Trace, TraceBuf, TraceLine, TraceMode, TraceRecord};
 use crate::watchdog::Stamp;
-use crate::{Choice, Tape, TaskId, Wait};
+use crate::{Tape, TaskId, Wait};
 
 /// When a run stops for taking too many steps.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -290,7 +289,7 @@ impl Sim {
         let footprints = strategy.wants_footprints();
         let watch = Watch::arm(&config, strategy.seed());
         let mut core = Core::new(strategy, TraceBuf::new(config.trace), config.model);
-        core.watch = watch.as_ref().map(|w| w.stamp.clone()).filter(|s| s.records_choices());
+        core.set_watch(watch.as_ref().map(|w| w.stamp.clone()).filter(|s| s.records_choices()));
         let shared = Rc::new(Shared {
             id: context::next_sim_id(),
             core: RefCell::new(core),
@@ -336,7 +335,7 @@ impl Sim {
 
     /// Steps taken so far.
     pub fn steps(&self) -> u64 {
-        self.shared.core.borrow().step
+        self.shared.core.borrow().step()
     }
 
     /// The configuration.
@@ -353,12 +352,12 @@ impl Sim {
     /// what it picked (see [`crate::identity`]).
     pub fn recorded_tape(&self) -> Tape {
         let core = self.shared.core.borrow();
-        Tape::with_identities(core.tape.clone(), core.tape_identities())
+        Tape::with_identities(core.tape().to_vec(), core.tape_identities())
     }
 
     /// Where the run stood at each recorded choice, just before it was made.
-    pub(crate) fn marks(&self) -> Vec<crate::prefix::Mark> {
-        self.shared.core.borrow().marks.clone()
+    pub(crate) fn marks(&self) -> Vec<crate::core::Mark> {
+        self.shared.core.borrow().marks().to_vec()
     }
 
     /// The choices made so far, trailing canonical ones left out: replays this run.
@@ -373,7 +372,7 @@ impl Sim {
 
     /// Whether the run so far is an order tokio's current-thread runtime could take.
     pub(crate) fn tokio_reach(&self) -> TokioReach {
-        self.shared.core.borrow().tokio.reach()
+        self.shared.core.borrow().tokio_reach()
     }
 
     /// The strategy, as in `random(seed=7)`.
@@ -384,35 +383,35 @@ impl Sim {
     /// Task names by id, then channel names by id.
     pub(crate) fn names(&self) -> (Vec<String>, Vec<String>) {
         let core = self.shared.core.borrow();
-        let tasks = (0..core.tasks.len()).map(|i| core.task_name(TaskId(i as u32)).to_string()).collect();
+        let tasks = (0..core.task_count()).map(|i| core.task_name(TaskId(i as u32)).to_string()).collect();
         let channels =
-            (0..core.channels.len()).map(|i| core.channel_name(crate::ChannelId(i as u32)).to_string()).collect();
+            (0..core.channel_count()).map(|i| core.channel_name(crate::ChannelId(i as u32)).to_string()).collect();
         (tasks, channels)
     }
 
     /// Whether the run's order so far is one tokio's current-thread runtime could take
     /// (see [`crate::model`]). Always reachable under [`Model::Tokio`].
     pub fn tokio_model(&self) -> TokioReach {
-        self.shared.core.borrow().tokio.reach()
+        self.shared.core.borrow().tokio_reach()
     }
 
     /// Whether a waker was invoked from another OS thread (a determinism leak).
     pub fn saw_foreign_wake(&self) -> bool {
-        self.shared.core.borrow().foreign_wake
+        self.shared.core.borrow().saw_foreign_wake()
     }
 
     /// The fingerprint of everything recorded so far.
     pub fn fingerprint(&self) -> Fingerprint {
-        self.shared.core.borrow().trace.fingerprint()
+        self.shared.core.borrow().trace().fingerprint()
     }
 
     /// The trace kept so far (all of it with [`TraceMode::Full`], else the tail).
     pub fn trace(&self) -> Trace {
         let core = self.shared.core.borrow();
         Trace {
-            lines: core.trace.records().map(|(r, text)| resolve(&core, r, text)).collect(),
-            fingerprint: Some(core.trace.fingerprint()),
-            complete: core.trace.is_full(),
+            lines: core.trace().records().map(|(r, text)| resolve(&core, r, text)).collect(),
+            fingerprint: Some(core.trace().fingerprint()),
+            complete: core.trace().is_full(),
         }
     }
 
@@ -466,7 +465,7 @@ impl Sim {
     /// other failure of the run.
     pub fn run(&mut self) -> Result<(), Box<Failure>> {
         let _guard = EnterGuard::new(&self.shared);
-        match self.drive(Instant::MAX, |core| core.live_tasks == 0)? {
+        match self.drive(Instant::MAX, |core| core.live_tasks() == 0)? {
             Progress::Done => Ok(()),
             Progress::Idle => Err(self.deadlock()),
         }
@@ -518,7 +517,7 @@ impl Sim {
         };
         let _guard = EnterGuard::new(&self.shared);
         let mut local = Some(Local { id, poll: &mut poll });
-        let done = |core: &Core| core.tasks[id.0 as usize].state != TaskState::Running;
+        let done = |core: &Core| core.task_state(id) != TaskState::Running;
         let progress = loop {
             if done(&self.shared.core.borrow()) {
                 break Progress::Done;
@@ -538,25 +537,25 @@ impl Sim {
     /// Builds a failure report for `kind` at the current point of the run.
     pub fn failure(&self, kind: FailureKind) -> Box<Failure> {
         let core = self.shared.core.borrow();
-        let tape = Tape::with_identities(core.tape.clone(), core.tape_identities()).trimmed();
+        let tape = Tape::with_identities(core.tape().to_vec(), core.tape_identities()).trimmed();
         let seed = core.strategy().seed();
         let name = self.config.name.as_deref();
-        let mut trace_tail: Vec<TraceLine> = core.trace.records().map(|(r, text)| resolve(&core, r, text)).collect();
+        let mut trace_tail: Vec<TraceLine> = core.trace().records().map(|(r, text)| resolve(&core, r, text)).collect();
         let keep = 16;
         if trace_tail.len() > keep {
             trace_tail.drain(..trace_tail.len() - keep);
         }
         Box::new(Failure {
             time: core.now(),
-            step: core.step,
+            step: core.step(),
             name: self.config.name.clone(),
             seed,
             strategy: core.strategy().describe(),
             replay: replay_command(self.config.replay_hint.as_deref(), name, seed, Some(&tape), self.config.model),
             model: self.config.model,
-            tokio_model: core.tokio.reach(),
+            tokio_model: core.tokio_reach(),
             tape,
-            fingerprint: core.trace.fingerprint(),
+            fingerprint: core.trace().fingerprint(),
             trace_tail,
             kind,
         })
@@ -571,13 +570,13 @@ impl Sim {
         }
         let blocked = {
             let core = self.shared.core.borrow();
-            (0..core.tasks.len())
+            (0..core.task_count())
                 .map(|i| TaskId(i as u32))
-                .filter(|&id| core.tasks[id.0 as usize].state == TaskState::Running)
+                .filter(|&id| core.task_state(id) == TaskState::Running)
                 .map(|id| BlockedTask {
                     id,
                     name: core.task_name(id).to_string(),
-                    waits: core.tasks[id.0 as usize].waits.iter().map(|w| core.describe_wait(w)).collect(),
+                    waits: core.waits(id).iter().map(|w| core.describe_wait(w)).collect(),
                 })
                 .collect()
         };
@@ -590,12 +589,11 @@ impl Sim {
     fn await_foreign_wake(&mut self) -> Option<Box<Failure>> {
         let suspect = {
             let core = self.shared.core.borrow();
-            (0..core.tasks.len()).map(|i| TaskId(i as u32)).any(|id| {
-                let meta = &core.tasks[id.0 as usize];
+            (0..core.task_count()).map(|i| TaskId(i as u32)).any(|id| {
                 // Each wait but a timer's keeps one clone of the task's waker in its
                 // primitive; more clones than that are held by something else.
-                let kept = meta.waits.iter().filter(|w| !matches!(w, Wait::Timer { .. })).count();
-                meta.state == TaskState::Running && core.waker_clones(id) > kept
+                let kept = core.waits(id).iter().filter(|w| !matches!(w, Wait::Timer { .. })).count();
+                core.task_state(id) == TaskState::Running && core.waker_clones(id) > kept
             })
         };
         if !suspect {
@@ -642,7 +640,7 @@ impl Sim {
         local: &mut Option<Local<'_>>,
     ) -> Result<bool, Box<Failure>> {
         let mut core = self.shared.core.borrow_mut();
-        if core.step >= self.max_steps {
+        if core.step() >= self.max_steps {
             drop(core);
             return Err(self.failure(FailureKind::StepLimit { limit: self.max_steps }));
         }
@@ -657,56 +655,58 @@ impl Sim {
             self.check_stop()?;
             return Ok(false);
         };
-        core.begin_footprint();
-        match event {
-            Event::Wake(id) => {
-                drop(core);
-                match local {
-                    Some(l) if l.id == id => self.poll_local(l, choice),
-                    _ => self.poll_task(id, choice),
+        // A task is polled when it is still running and its future is there to poll
+        // (the caller's, for the task `local` stands for).
+        let runnable = match (event, &local) {
+            (Event::Wake(id), Some(l)) if l.id == id => true,
+            (Event::Wake(id), _) => self.shared.futures.borrow().get(id.0 as usize).is_some_and(Option::is_some),
+            _ => true,
+        };
+        if core.begin_step(event, choice, runnable) {
+            match event {
+                Event::Wake(id) => {
+                    drop(core);
+                    match local {
+                        Some(l) if l.id == id => self.poll_local(l),
+                        _ => self.poll_task(id),
+                    }
+                }
+                Event::Timer(key, id) => {
+                    let woken = core.timer_fire(key, id);
+                    drop(core);
+                    if let Woken::Waker(w) = woken {
+                        w.wake();
+                    }
+                }
+                Event::Deliver(channel) => {
+                    core.count_delivery(channel);
+                    let target = core.deliver_target(channel);
+                    drop(core);
+                    if let Some(next) = target.and_then(|t| t.deliver()) {
+                        self.shared.core.borrow_mut().schedule_delivery(channel, next);
+                    }
                 }
             }
-            Event::Timer(key, id) => {
-                let woken = core.timer_fire(key, id, choice);
-                drop(core);
-                if let Woken::Waker(w) = woken {
-                    w.wake();
-                }
-            }
-            Event::Deliver(channel) => {
-                let mut r = TraceRecord::new(core.step, core.now(), RecordKind::Deliver);
-                r.channel = Some(channel);
-                r.choice = choice;
-                core.record(r);
-                core.count_delivery(channel);
-                let target = core.deliver_target(channel);
-                drop(core);
-                if let Some(next) = target.and_then(|t| t.deliver()) {
-                    self.shared.core.borrow_mut().schedule_delivery(channel, next);
-                }
-            }
+        } else {
+            drop(core);
         }
         if self.shared.footprints {
             let mut core = self.shared.core.borrow_mut();
-            if stops(&core) {
-                core.touch(Access::Stop);
-            }
-            core.end_footprint();
+            let stops = stops(&core);
+            core.end_footprint(stops);
         }
         self.check_stop()?;
         Ok(true)
     }
 
-    fn poll_task(&mut self, id: TaskId, choice: Option<Choice>) {
-        let Some(mut future) = self.shared.futures.borrow_mut()[id.0 as usize].take() else {
+    /// Polls task `id` (its step begun with [`Core::begin_step`]).
+    fn poll_task(&mut self, id: TaskId) {
+        let Some(mut future) = self.shared.futures.borrow_mut().get_mut(id.0 as usize).and_then(Option::take) else {
             return;
         };
         let (waker, span) = {
             let mut core = self.shared.core.borrow_mut();
             let waker = core.begin_poll(id);
-            let mut r = core.record_here(RecordKind::Poll);
-            r.choice = choice;
-            core.record(r);
             let span = tracing::info_span!("task", name = %core.task_name(id), id = id.0);
             Watch::begin(&mut self.watch, &core, id);
             (waker, span)
@@ -720,7 +720,7 @@ impl Sim {
         let mut core = self.shared.core.borrow_mut();
         core.end_poll(id, waker);
         match result {
-            Ok(Poll::Pending) if core.tasks[id.0 as usize].state == TaskState::Running => {
+            Ok(Poll::Pending) if core.task_state(id) == TaskState::Running => {
                 drop(core);
                 self.shared.futures.borrow_mut()[id.0 as usize] = Some(future);
             }
@@ -733,10 +733,8 @@ impl Sim {
                 }
             }
             Err(payload) => {
-                core.touch(Access::Stop);
                 core.end_task(id, TaskState::Done);
-                let stop = panic_stop(id, &*payload);
-                core.stop.get_or_insert(stop);
+                core.stop_with(panic_stop(id, &*payload));
                 drop(core);
                 // A future that panicked may panic again when dropped; contain that too.
                 let _ = in_task(move || drop(future));
@@ -744,18 +742,13 @@ impl Sim {
         }
     }
 
-    /// Polls the task whose future the caller keeps ([`Sim::block_on_local`]).
-    fn poll_local(&mut self, local: &mut Local<'_>, choice: Option<Choice>) {
+    /// Polls the task whose future the caller keeps ([`Sim::block_on_local`]), its
+    /// step begun with [`Core::begin_step`].
+    fn poll_local(&mut self, local: &mut Local<'_>) {
         let id = local.id;
         let (waker, span) = {
             let mut core = self.shared.core.borrow_mut();
-            if core.tasks[id.0 as usize].state != TaskState::Running {
-                return;
-            }
             let waker = core.begin_poll(id);
-            let mut r = core.record_here(RecordKind::Poll);
-            r.choice = choice;
-            core.record(r);
             let span = tracing::info_span!("task", name = %core.task_name(id), id = id.0);
             Watch::begin(&mut self.watch, &core, id);
             (waker, span)
@@ -778,16 +771,14 @@ impl Sim {
                 }
             }
             Err(payload) => {
-                core.touch(Access::Stop);
                 core.end_task(id, TaskState::Done);
-                let stop = panic_stop(id, &*payload);
-                core.stop.get_or_insert(stop);
+                core.stop_with(panic_stop(id, &*payload));
             }
         }
     }
 
     fn check_stop(&mut self) -> Result<(), Box<Failure>> {
-        let stop = self.shared.core.borrow_mut().stop.take();
+        let stop = self.shared.core.borrow_mut().take_stop();
         let Some(stop) = stop else { return Ok(()) };
         let kind = {
             let core = self.shared.core.borrow();

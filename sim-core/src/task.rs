@@ -10,9 +10,10 @@ use std::task::{Context, Poll};
 use parking_lot::Mutex;
 
 use crate::context::{self, Handle};
-use crate::core::{TaskState, Wait};
+use crate::core::TaskState;
 use crate::footprint::Access;
 use crate::TaskId;
+use crate::Wait;
 
 mod join_set;
 pub use join_set::JoinSet;
@@ -69,7 +70,7 @@ impl Builder {
 /// A task's name: the explicit one, else the enclosing [`named`](crate::named) scope's,
 /// else the spawn site's (`debounce.rs:42`).
 pub(crate) fn default_name(explicit: Option<String>, spawned_at: &Location<'_>) -> String {
-    explicit.or_else(context::scoped_name).unwrap_or_else(|| crate::core::location_name(spawned_at))
+    explicit.or_else(crate::core::scoped_name).unwrap_or_else(|| crate::core::location_name(spawned_at))
 }
 
 pub(crate) fn spawn_on<F>(handle: &Handle, name: Option<String>, future: F) -> JoinHandle<F::Output>
@@ -170,7 +171,7 @@ impl<T> JoinHandle<T> {
 fn is_finished(handle: &Handle, id: TaskId) -> bool {
     let mut core = handle.core.borrow_mut();
     core.touch(Access::Task(id));
-    core.tasks[id.0 as usize].state != TaskState::Running
+    core.task_state(id) != TaskState::Running
 }
 
 fn abort_task(handle: &Handle, id: TaskId) {
@@ -227,12 +228,16 @@ impl<T> Future for JoinHandle<T> {
             return Poll::Ready(Ok(value));
         }
         let mut core = handle.core.borrow_mut();
-        match core.tasks[self.id.0 as usize].state {
+        match core.task_state(self.id) {
             TaskState::Aborted => Poll::Ready(Err(JoinError::Aborted)),
             TaskState::Done => panic!("JoinHandle polled after it returned the task's output"),
             TaskState::Running => {
-                core.tasks[self.id.0 as usize].join_waker = Some(cx.waker().clone());
+                let replaced = core.set_join_waker(self.id, cx.waker().clone());
                 core.wait_on(Wait::Join(self.id));
+                drop(core);
+                // Dropped once the core is let go: a waker's drop may run code that
+                // uses the simulation.
+                drop(replaced);
                 Poll::Pending
             }
         }
@@ -286,7 +291,7 @@ pub fn fail(message: impl Into<String>) {
 #[track_caller]
 pub fn escape(cause: impl Into<String>) {
     context::with_core(|core| {
-        let task = core.current;
+        let task = core.current();
         core.escape(task, cause.into());
     });
 }
@@ -312,7 +317,7 @@ pub fn in_task_poll() -> bool {
 
 /// The id of the task being polled, if any.
 pub fn current_task() -> Option<TaskId> {
-    context::try_current().and_then(|h| h.core.borrow().current)
+    context::try_current().and_then(|h| h.core.borrow().current())
 }
 
 /// Whether a simulation is current on this thread (being driven, or alive: see

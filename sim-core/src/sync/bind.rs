@@ -78,7 +78,7 @@ impl Binding {
 
     /// As [`Binding::new`], created at `at`.
     pub(crate) fn at(name: Option<String>, at: &'static Location<'static>) -> Binding {
-        let binding = Binding { name: name.or_else(context::scoped_name), at, slot: OnceLock::new() };
+        let binding = Binding { name: name.or_else(crate::core::scoped_name), at, slot: OnceLock::new() };
         drop(binding.reach());
         binding
     }
@@ -108,7 +108,7 @@ impl Binding {
             Some(&(sim, id)) if sim == handle.id => Some(Bound { handle, id }),
             Some(_) => {
                 if let Ok(mut core) = handle.core.try_borrow_mut() {
-                    let task = core.current;
+                    let task = core.current();
                     core.escape(
                         task,
                         format!(

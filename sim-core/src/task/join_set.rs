@@ -12,9 +12,10 @@ use parking_lot::Mutex;
 
 use super::{AbortHandle, Builder, JoinError, JoinHandle};
 use crate::context;
-use crate::core::{location_name, Wait};
+use crate::core::location_name;
 use crate::footprint::Access;
 use crate::trace::RecordKind;
+use crate::Wait;
 use crate::{ChannelId, TaskId};
 
 /// A set of tasks spawned on the current simulation, joined in the order they end
@@ -115,7 +116,7 @@ impl<T: 'static> JoinSet<T> {
     }
 
     fn make(name: Option<String>, at: &'static Location<'static>) -> JoinSet<T> {
-        let name = name.or_else(context::scoped_name);
+        let name = name.or_else(crate::core::scoped_name);
         let state = Arc::new(Mutex::new(SetState { ended: VecDeque::new(), waker: None, next_key: 0 }));
         JoinSet { name, at, id: None, tasks: Vec::new(), state }
     }

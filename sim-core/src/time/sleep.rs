@@ -81,9 +81,12 @@ impl Sleep {
     pub fn reset(&mut self, deadline: Instant) {
         let handle = self.home();
         let mut core = handle.core.borrow_mut();
-        core.timer_cancel(self.timer);
+        let kept = core.timer_cancel(self.timer);
         self.timer = core.timer_register(deadline, self.name);
         self.deadline = deadline;
+        drop(core);
+        // Dropped once the core is let go: a waker's drop may use the simulation.
+        drop(kept);
     }
 }
 
@@ -91,7 +94,10 @@ impl Future for Sleep {
     type Output = ();
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
-        if self.home().core.borrow_mut().timer_poll(self.timer, cx.waker()) {
+        let (fired, replaced) = self.home().core.borrow_mut().timer_poll(self.timer, cx.waker());
+        // Dropped once the core is let go: a waker's drop may use the simulation.
+        drop(replaced);
+        if fired {
             Poll::Ready(())
         } else {
             Poll::Pending
@@ -102,9 +108,8 @@ impl Future for Sleep {
 impl Drop for Sleep {
     fn drop(&mut self) {
         if let Some(handle) = context::home(self.sim) {
-            if let Ok(mut core) = handle.core.try_borrow_mut() {
-                core.timer_cancel(self.timer);
-            }
+            let kept = handle.core.try_borrow_mut().ok().and_then(|mut core| core.timer_cancel(self.timer));
+            drop(kept);
         }
     }
 }

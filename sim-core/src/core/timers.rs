@@ -1,0 +1,239 @@
+//! The timer model: every timer of a run, its deadline, whether it fired, who
+//! created it and who waits on it, and timer names. A timer's firing is an event in
+//! the queue ([`super::queue`]); this file keeps the timers themselves.
+
+use std::collections::BTreeMap;
+use std::task::Waker;
+
+use slab::Slab;
+
+use crate::footprint::Access;
+use crate::time::Instant;
+use crate::{TaskId, TimerId};
+
+/// A registered timer: where it lives and who it is.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct TimerKey {
+    pub(crate) key: usize,
+    pub(crate) id: TimerId,
+}
+
+/// What a timer firing hands back to the step loop.
+pub(crate) enum Woken {
+    /// A waker to call (outside the core's borrow).
+    Waker(Waker),
+    /// Nothing to call: the task was scheduled directly, or nobody waits.
+    Done,
+}
+
+/// Who a timer wakes when it fires. A task polling its own timer is remembered by
+/// id (no waker clone, no reference count touched); any other waker is kept.
+enum TimerWaker {
+    None,
+    Task(TaskId),
+    Other(Waker),
+}
+
+/// Who a fired timer wakes.
+pub(super) enum Wakee {
+    Nobody,
+    /// The task that polled it with its own waker: queue its wake-up directly.
+    Task(TaskId),
+    /// Any other waker: call it.
+    Waker(Waker),
+}
+
+struct TimerEntry {
+    id: TimerId,
+    deadline: Instant,
+    fired: bool,
+    owner: Option<TaskId>,
+    /// The timer's number among those its owner created.
+    ordinal: u32,
+    waker: TimerWaker,
+    /// The task that last polled the timer (whose wake-up its firing queues).
+    waiter: Option<TaskId>,
+    /// The timer's name, as an index into [`Timers::names`].
+    name: u32,
+}
+
+/// A timer as its trace records show it.
+#[derive(Clone, Copy, Debug)]
+pub(super) struct TimerInfo {
+    pub(super) id: TimerId,
+    pub(super) deadline: Instant,
+    pub(super) owner: Option<TaskId>,
+    pub(super) name: u32,
+}
+
+/// A timer taken out by [`Timers::remove`].
+pub(super) struct Removed {
+    pub(super) info: TimerInfo,
+    pub(super) fired: bool,
+    pub(super) access: Access,
+    pub(super) waker: Option<Waker>,
+}
+
+/// What names a timer: the enclosing [`crate::named`] scope, else its creation site.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+enum TimerName {
+    Named(String),
+    Site(&'static str, u32, u32),
+}
+
+/// The timers of a run.
+pub(super) struct Timers {
+    slab: Slab<TimerEntry>,
+    next_id: u64,
+    /// Timers created outside any task so far (their ordinals).
+    ownerless: u32,
+    /// Every timer name used so far (`debounce.rs:42`, or a [`crate::named`] scope's),
+    /// each once; a timer and its trace records hold an index.
+    names: Vec<String>,
+    name_ids: BTreeMap<TimerName, u32>,
+}
+
+impl Timers {
+    pub(super) fn new() -> Timers {
+        Timers { slab: Slab::new(), next_id: 0, ownerless: 0, names: Vec::new(), name_ids: BTreeMap::new() }
+    }
+
+    /// The name of a timer created at `at` inside the scope named `scoped`, if any:
+    /// the scope's name, else the creation site (`debounce.rs:42`), kept once each.
+    pub(super) fn name(&mut self, scoped: Option<String>, at: &'static std::panic::Location<'static>) -> u32 {
+        let key = match scoped {
+            Some(name) => TimerName::Named(name),
+            None => TimerName::Site(at.file(), at.line(), at.column()),
+        };
+        if let Some(&id) = self.name_ids.get(&key) {
+            return id;
+        }
+        let name = match &key {
+            TimerName::Named(name) => name.clone(),
+            TimerName::Site(..) => super::identities::location_name(at),
+        };
+        let id = u32::try_from(self.names.len()).expect("too many timer names");
+        self.names.push(name);
+        self.name_ids.insert(key, id);
+        id
+    }
+
+    /// A timer name by index (see [`Timers::name`]).
+    pub(super) fn name_text(&self, name: u32) -> &str {
+        &self.names[name as usize]
+    }
+
+    /// The next ordinal of a timer created outside any task.
+    pub(super) fn next_ownerless(&mut self) -> u32 {
+        self.ownerless += 1;
+        self.ownerless - 1
+    }
+
+    /// Adds a timer; `ordinal` is its number among those its owner created.
+    pub(super) fn insert(&mut self, deadline: Instant, owner: Option<TaskId>, ordinal: u32, name: u32) -> TimerKey {
+        let id = TimerId(self.next_id);
+        self.next_id += 1;
+        let key = self.slab.insert(TimerEntry {
+            id,
+            deadline,
+            fired: false,
+            owner,
+            ordinal,
+            waker: TimerWaker::None,
+            waiter: None,
+            name,
+        });
+        TimerKey { key, id }
+    }
+
+    /// Whether the timer in slot `key` is still timer `id` (not cancelled since).
+    pub(super) fn is_live(&self, key: usize, id: TimerId) -> bool {
+        self.slab.get(key).is_some_and(|t| t.id == id)
+    }
+
+    /// The timer in slot `key` as a footprint access: its owner and ordinal, which
+    /// are stable across orders (unlike timer ids).
+    pub(super) fn access(&self, key: usize) -> Option<Access> {
+        self.slab.get(key).map(|e| Access::Timer(e.owner, e.ordinal))
+    }
+
+    /// The timer in slot `key`'s owner and ordinal (its identity), if it is there.
+    pub(super) fn owner_ordinal(&self, key: usize) -> Option<(Option<TaskId>, u32)> {
+        self.slab.get(key).map(|e| (e.owner, e.ordinal))
+    }
+
+    /// The task that last polled the timer in slot `key`.
+    pub(super) fn waiter(&self, key: usize) -> Option<TaskId> {
+        self.slab.get(key).and_then(|e| e.waiter)
+    }
+
+    /// Timer `id` in slot `key`, as trace records show it, if it is still there.
+    pub(super) fn info(&self, key: usize, id: TimerId) -> Option<TimerInfo> {
+        let e = self.slab.get(key).filter(|e| e.id == id)?;
+        Some(TimerInfo { id, deadline: e.deadline, owner: e.owner, name: e.name })
+    }
+
+    /// The name of timer `id`, if it is still registered.
+    pub(super) fn name_of(&self, id: TimerId) -> Option<&str> {
+        self.slab.iter().find(|(_, e)| e.id == id).map(|(_, e)| self.name_text(e.name))
+    }
+
+    /// A poll of the timer by `waiter` with `waker` (`own`: the waker is `waiter`'s
+    /// own task waker). `Err` when it has fired; else remembers who to wake and
+    /// returns its deadline, and the waker it no longer keeps, for the caller to
+    /// drop outside the core's borrow (a waker's drop may run code that uses the
+    /// simulation).
+    pub(super) fn poll(
+        &mut self,
+        key: usize,
+        waiter: Option<TaskId>,
+        own: Option<TaskId>,
+        waker: &Waker,
+    ) -> Result<(Instant, Option<Waker>), ()> {
+        let entry = &mut self.slab[key];
+        if entry.fired {
+            return Err(());
+        }
+        entry.waiter = waiter;
+        let keep = match (&entry.waker, own) {
+            (_, Some(task)) => TimerWaker::Task(task),
+            (TimerWaker::Other(w), None) if w.will_wake(waker) => return Ok((entry.deadline, None)),
+            (_, None) => TimerWaker::Other(waker.clone()),
+        };
+        let replaced = match std::mem::replace(&mut entry.waker, keep) {
+            TimerWaker::Other(w) => Some(w),
+            TimerWaker::None | TimerWaker::Task(_) => None,
+        };
+        Ok((entry.deadline, replaced))
+    }
+
+    /// Whether timer `id` in slot `key` has fired; `None` when it is gone.
+    pub(super) fn fired(&self, key: usize, id: TimerId) -> Option<bool> {
+        self.slab.get(key).filter(|e| e.id == id).map(|e| e.fired)
+    }
+
+    /// Removes the timer in slot `key`; returns it as trace records show it, whether
+    /// it had fired, its footprint access, and the waker it kept (for the caller to
+    /// drop outside the core's borrow).
+    pub(super) fn remove(&mut self, key: usize) -> Option<Removed> {
+        let e = self.slab.try_remove(key)?;
+        let info = TimerInfo { id: e.id, deadline: e.deadline, owner: e.owner, name: e.name };
+        let waker = match e.waker {
+            TimerWaker::Other(w) => Some(w),
+            TimerWaker::None | TimerWaker::Task(_) => None,
+        };
+        Some(Removed { info, fired: e.fired, access: Access::Timer(e.owner, e.ordinal), waker })
+    }
+
+    /// Marks timer `id` in slot `key` fired; returns who to wake, or `None` when the
+    /// timer is gone.
+    pub(super) fn fire(&mut self, key: usize, id: TimerId) -> Option<Wakee> {
+        let entry = self.slab.get_mut(key).filter(|e| e.id == id)?;
+        entry.fired = true;
+        Some(match std::mem::replace(&mut entry.waker, TimerWaker::None) {
+            TimerWaker::None => Wakee::Nobody,
+            TimerWaker::Task(task) => Wakee::Task(task),
+            TimerWaker::Other(w) => Wakee::Waker(w),
+        })
+    }
+}
