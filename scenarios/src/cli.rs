@@ -167,6 +167,23 @@ struct CorpusArgs {
     file: Option<PathBuf>,
 }
 
+/// `print!` that is no panic when standard output is gone (a reader such as `| head`
+/// closed the pipe): what could not be written is dropped.
+macro_rules! out {
+    ($($arg:tt)*) => {{
+        let _ = std::io::Write::write_fmt(&mut std::io::stdout().lock(), format_args!($($arg)*));
+    }};
+}
+
+/// `println!`, as [`out!`].
+macro_rules! outln {
+    () => { out!("\n") };
+    ($($arg:tt)*) => {{
+        out!($($arg)*);
+        out!("\n");
+    }};
+}
+
 /// Bad input: the one-line reason, exit status 2.
 struct BadInput(String);
 
@@ -309,7 +326,7 @@ fn list(reg: &'static Registry) -> Result<ExitCode, BadInput> {
             s.summary
         );
     }
-    print!("{out}");
+    out!("{out}");
     Ok(ExitCode::SUCCESS)
 }
 
@@ -372,20 +389,20 @@ fn run(reg: &'static Registry, args: RunArgs) -> Result<ExitCode, BadInput> {
     for scenario in scenarios {
         rows.push(run_one(scenario, &args));
     }
-    print!("{}", table(&rows));
+    out!("{}", table(&rows));
     let mut notes = String::new();
     for row in &rows {
         note(&mut notes, row);
     }
-    print!("{notes}");
+    out!("{notes}");
     if let (true, Some(path)) = (args.record, corpus_path) {
         let found: Vec<Entry> = rows.iter().flat_map(|r| r.found.iter().cloned()).collect();
         let added = corpus::append(&path, &found, &header)
             .map_err(|e| BadInput(format!("cannot record in the corpus {}: {e}", path.display())))?;
-        println!("recorded {added} new failure{} in {}", plural(added), path.display());
+        outln!("recorded {added} new failure{} in {}", plural(added), path.display());
     }
     let met = rows.iter().filter(|r| r.met).count();
-    println!("\n{met} of {} scenarios met their expectation", rows.len());
+    outln!("\n{met} of {} scenarios met their expectation", rows.len());
     Ok(if met == rows.len() { ExitCode::SUCCESS } else { ExitCode::FAILURE })
 }
 
@@ -445,7 +462,10 @@ fn run_one(scenario: &'static Scenario, args: &RunArgs) -> Row {
     }
     let secs = started.elapsed().as_secs_f64();
     row.rate = if secs > 0.0 { row.seeds_run as f64 / secs } else { 0.0 };
-    row.met = scenario.expect.met_by(row.failures);
+    // A seed that ran differently when run again is no catch: the scenario is broken.
+    let nondeterministic =
+        row.failure.as_ref().is_some_and(|f| matches!(f.kind, sim_core::FailureKind::Nondeterministic(_)));
+    row.met = !nondeterministic && scenario.expect.met_by(row.failures);
     row
 }
 
@@ -541,6 +561,9 @@ fn table(rows: &[Row]) -> String {
     for row in rows {
         let result = match (row.met, row.scenario.expect) {
             _ if row.panic.is_some() => "PANICKED",
+            _ if row.failure.as_ref().is_some_and(|f| matches!(f.kind, sim_core::FailureKind::Nondeterministic(_))) => {
+                "NONDETERMINISTIC"
+            }
             (true, Expectation::Caught { .. }) => "caught (expected)",
             (true, Expectation::Clean { .. }) => "clean (expected)",
             (false, Expectation::Caught { .. }) => "NOT CAUGHT",
@@ -604,10 +627,19 @@ struct Explored {
 }
 
 impl Explored {
+    /// Whether an order ran differently when run again (a run's state leaks across runs).
+    fn nondeterministic(&self) -> bool {
+        let s = &self.summary;
+        s.error.is_some()
+            || s.first_failing
+                .as_ref()
+                .is_some_and(|f| matches!(f.failure.kind, sim_core::FailureKind::Nondeterministic(_)))
+    }
+
     fn met(&self) -> bool {
         let s = &self.summary;
         match self.scenario.expect {
-            _ if s.error.is_some() => false,
+            _ if self.nondeterministic() => false,
             Expectation::Caught { .. } => s.failing > 0,
             Expectation::Clean { .. } => s.is_proven(),
         }
@@ -631,7 +663,7 @@ fn explore(reg: &'static Registry, args: ExploreArgs) -> Result<ExitCode, BadInp
     for row in &rows {
         let s = &row.summary;
         let result = match (row.met(), row.scenario.expect) {
-            _ if s.error.is_some() => "NONDETERMINISTIC",
+            _ if row.nondeterministic() => "NONDETERMINISTIC",
             (true, Expectation::Caught { .. }) => "caught (expected)",
             (true, Expectation::Clean { .. }) => "proven (expected)",
             (false, Expectation::Caught { .. }) => "NOT CAUGHT",
@@ -660,6 +692,15 @@ fn explore(reg: &'static Registry, args: ExploreArgs) -> Result<ExitCode, BadInp
                 let _ = writeln!(out, "\n{name}: first failing {one} (run {}): {}", found.run, found.failure.kind);
                 explain(&mut out, found);
             }
+            (Some(found), false) if row.nondeterministic() => {
+                let _ = writeln!(
+                    out,
+                    "\n{name}: run {} ran differently when run again (see `{} check-determinism {name}`)\n{}",
+                    found.run,
+                    reg.tool(),
+                    found.failure
+                );
+            }
             (Some(found), false) => {
                 let _ = writeln!(out, "\n{name}: UNEXPECTED FAILURE in run {}\n{}", found.run, found.failure);
             }
@@ -678,7 +719,7 @@ fn explore(reg: &'static Registry, args: ExploreArgs) -> Result<ExitCode, BadInp
     }
     let met = rows.iter().filter(|r| r.met()).count();
     let _ = writeln!(out, "\n{met} of {} scenarios met their expectation", rows.len());
-    print!("{out}");
+    out!("{out}");
     Ok(if met == rows.len() { ExitCode::SUCCESS } else { ExitCode::FAILURE })
 }
 
@@ -799,7 +840,7 @@ fn replay(reg: &'static Registry, args: ReplayArgs) -> Result<ExitCode, BadInput
             }
         }
     }
-    print!("{out}");
+    out!("{out}");
     Ok(if outcome.result.is_ok() { ExitCode::SUCCESS } else { ExitCode::FAILURE })
 }
 
@@ -860,7 +901,7 @@ fn check_determinism(reg: &'static Registry, args: DeterminismArgs) -> Result<Ex
             let mut distinct = fingerprints.clone();
             distinct.sort();
             distinct.dedup();
-            println!(
+            outln!(
                 "{}: `{}`: {} seeds each ran twice with identical traces ({} distinct runs)",
                 reg.tool(),
                 scenario.name,
@@ -870,7 +911,7 @@ fn check_determinism(reg: &'static Registry, args: DeterminismArgs) -> Result<Ex
             Ok(ExitCode::SUCCESS)
         }
         Err(nondeterminism) => {
-            println!("{nondeterminism}");
+            outln!("{nondeterminism}");
             Ok(ExitCode::FAILURE)
         }
     }
@@ -888,7 +929,7 @@ fn check_corpus(reg: &'static Registry, args: CorpusArgs) -> Result<ExitCode, Ba
     corpus::load(&path).map_err(|e| BadInput(format!("cannot read the corpus {}: {e}", path.display())))?;
     match corpus::check_file(reg, &path) {
         Ok(n) => {
-            println!(
+            outln!(
                 "{}: {n} corpus entr{} of {} replay{} as recorded",
                 reg.tool(),
                 if n == 1 { "y" } else { "ies" },
@@ -899,9 +940,9 @@ fn check_corpus(reg: &'static Registry, args: CorpusArgs) -> Result<ExitCode, Ba
         }
         Err(problems) => {
             for problem in &problems {
-                println!("{problem}");
+                outln!("{problem}");
             }
-            println!(
+            outln!(
                 "\n{} corpus entr{} of {} no longer replay{} as recorded",
                 problems.len(),
                 if problems.len() == 1 { "y" } else { "ies" },
