@@ -16,6 +16,7 @@ use std::process::Command;
 
 use buggy_ten::*;
 use proptest::prelude::*;
+use sim_core::artefacts::Artefacts;
 use sim_core::{replay, Check, Config, Report, Sim};
 
 /// Seeds of the random strategy.
@@ -62,16 +63,20 @@ where
     Fut: Future<Output = ()> + 'static,
 {
     let fixed_input = || world(default.clone());
-    let with_inputs = Check::proptest(CASES).run_inputs(inputs, &world);
+    // The buggy worlds fail by design, five searches each, on every test run: their
+    // artefacts would pile up under `target/lockstep/`. The printed replays, run as a user
+    // runs them, still leave theirs.
+    let quiet = |check: Check| check.artefacts(Artefacts::Off);
+    let with_inputs = quiet(Check::proptest(CASES)).run_inputs(inputs, &world);
     let shrunk = match &with_inputs {
         Report::Proptest(summary) => summary.counterexample.as_ref().map(|c| c.inputs.clone()),
         _ => None,
     };
     let found = vec![
-        Found::of("random", Check::random(SEEDS).run(fixed_input)),
-        Found::of("pct", Check::pct(PCT_RUNS, 2).run(fixed_input)),
-        Found::of("exhaustive", Check::exhaustive().run(fixed_input)),
-        Found::of("proptest", Check::proptest(CASES).run(fixed_input)),
+        Found::of("random", quiet(Check::random(SEEDS)).run(fixed_input)),
+        Found::of("pct", quiet(Check::pct(PCT_RUNS, 2)).run(fixed_input)),
+        Found::of("exhaustive", quiet(Check::exhaustive()).run(fixed_input)),
+        Found::of("proptest", quiet(Check::proptest(CASES)).run(fixed_input)),
         Found::of("proptest with inputs", with_inputs),
     ];
     (found, shrunk)
@@ -289,7 +294,7 @@ fn a_seed_run_twice_gives_the_same_fingerprint() {
 
 /// Every order of `world` (no reduction): how many runs, and how many failed.
 fn every_order<F: Future<Output = ()> + 'static>(world: impl Fn() -> F + Sync + Send) -> (usize, usize) {
-    match Check::exhaustive().every_order(true).explain(false).run(world) {
+    match Check::exhaustive().every_order(true).explain(false).artefacts(Artefacts::Off).run(world) {
         Report::Exhaustive(s) => {
             assert!(s.exhausted, "{s}");
             (s.runs, s.failing)
