@@ -8,7 +8,7 @@
 use std::fmt;
 use std::ops::{Deref, DerefMut};
 use std::panic::Location;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use parking_lot::{
     ArcMutexGuard, ArcRwLockReadGuard, ArcRwLockWriteGuard, MappedMutexGuard as PlMappedMutexGuard,
@@ -55,29 +55,54 @@ fn write_wait(id: crate::ChannelId, _: u32) -> Wait {
 /// reports ("lock on `state`").
 pub struct Mutex<T> {
     sem: Semaphore,
-    data: Arc<parking_lot::Mutex<T>>,
+    /// The value, in an `Arc` that owned guards share; made at the first use for a
+    /// mutex made by [`Mutex::const_new`] (a constant cannot hold an `Arc`).
+    data: OnceLock<Arc<parking_lot::Mutex<T>>>,
+    /// `const_new`'s value until then.
+    seed: parking_lot::Mutex<Option<T>>,
 }
 
 impl<T> Mutex<T> {
     /// A mutex holding `value`, named after its creation site.
     #[track_caller]
     pub fn new(value: T) -> Mutex<T> {
-        Mutex { sem: Semaphore::make(None, 1, Location::caller()), data: Arc::new(parking_lot::Mutex::new(value)) }
+        Mutex::make(None, value, Location::caller())
+    }
+
+    /// A mutex holding `value` that a `const` or `static` can hold (tokio's
+    /// `const_new`), named after its creation site and registered in the first
+    /// simulation that uses it.
+    #[track_caller]
+    pub const fn const_new(value: T) -> Mutex<T> {
+        Mutex { sem: Semaphore::const_new(1), data: OnceLock::new(), seed: parking_lot::Mutex::new(Some(value)) }
+    }
+
+    fn make(name: Option<String>, value: T, at: &'static Location<'static>) -> Mutex<T> {
+        Mutex {
+            sem: Semaphore::make(name, 1, at),
+            data: OnceLock::from(Arc::new(parking_lot::Mutex::new(value))),
+            seed: parking_lot::Mutex::new(None),
+        }
+    }
+
+    /// The value's lock (made now for a `const_new` mutex's first use).
+    fn data(&self) -> &Arc<parking_lot::Mutex<T>> {
+        self.data.get_or_init(|| {
+            let value = self.seed.lock().take().expect("a const mutex's value is moved in once");
+            Arc::new(parking_lot::Mutex::new(value))
+        })
     }
 
     /// A mutex holding `value`, named `name` in traces and reports.
     #[track_caller]
     pub fn named(name: impl Into<String>, value: T) -> Mutex<T> {
-        Mutex {
-            sem: Semaphore::make(Some(name.into()), 1, Location::caller()),
-            data: Arc::new(parking_lot::Mutex::new(value)),
-        }
+        Mutex::make(Some(name.into()), value, Location::caller())
     }
 
     /// Waits for the lock.
     pub async fn lock(&self) -> MutexGuard<'_, T> {
         self.sem.acquire_raw(1, lock_wait).await.expect("a mutex's semaphore is never closed");
-        MutexGuard { sem: &self.sem, lock: self, guard: Some(self.data.lock()) }
+        MutexGuard { sem: &self.sem, lock: self, guard: Some(self.data().lock()) }
     }
 
     /// Takes the lock if it is free now.
@@ -86,13 +111,13 @@ impl<T> Mutex<T> {
     /// [`TryLockError`] when it is held (or others wait first).
     pub fn try_lock(&self) -> Result<MutexGuard<'_, T>, TryLockError> {
         self.sem.try_acquire_raw(1).map_err(|_| TryLockError(()))?;
-        Ok(MutexGuard { sem: &self.sem, lock: self, guard: Some(self.data.lock()) })
+        Ok(MutexGuard { sem: &self.sem, lock: self, guard: Some(self.data().lock()) })
     }
 
     /// Waits for the lock, with a guard that owns the mutex (an `Arc`).
     pub async fn lock_owned(self: Arc<Self>) -> OwnedMutexGuard<T> {
         self.sem.acquire_raw(1, lock_wait).await.expect("a mutex's semaphore is never closed");
-        let guard = self.data.lock_arc();
+        let guard = self.data().lock_arc();
         OwnedMutexGuard { lock: self, guard: Some(guard) }
     }
 
@@ -102,7 +127,7 @@ impl<T> Mutex<T> {
     /// [`TryLockError`] when it is held (or others wait first).
     pub fn try_lock_owned(self: Arc<Self>) -> Result<OwnedMutexGuard<T>, TryLockError> {
         self.sem.try_acquire_raw(1).map_err(|_| TryLockError(()))?;
-        let guard = self.data.lock_arc();
+        let guard = self.data().lock_arc();
         Ok(OwnedMutexGuard { lock: self, guard: Some(guard) })
     }
 
@@ -129,14 +154,20 @@ impl<T> Mutex<T> {
 
     /// The value, through exclusive access to the mutex (no locking).
     pub fn get_mut(&mut self) -> &mut T {
-        Arc::get_mut(&mut self.data).expect("no guard outlives exclusive access").get_mut()
+        match self.data.get_mut() {
+            Some(data) => Arc::get_mut(data).expect("no guard outlives exclusive access").get_mut(),
+            None => self.seed.get_mut().as_mut().expect("a const mutex holds its value until first used"),
+        }
     }
 
     /// The value, consuming the mutex.
     pub fn into_inner(self) -> T {
-        match Arc::try_unwrap(self.data) {
-            Ok(m) => m.into_inner(),
-            Err(_) => unreachable!("no guard outlives the mutex it borrows"),
+        match self.data.into_inner() {
+            Some(data) => match Arc::try_unwrap(data) {
+                Ok(m) => m.into_inner(),
+                Err(_) => unreachable!("no guard outlives the mutex it borrows"),
+            },
+            None => self.seed.into_inner().expect("a const mutex holds its value until first used"),
         }
     }
 }
@@ -158,7 +189,7 @@ impl<T> From<T> for Mutex<T> {
 impl<T: fmt::Debug> fmt::Debug for Mutex<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let mut d = f.debug_struct("Mutex");
-        match self.data.try_lock() {
+        match self.data().try_lock() {
             Some(v) => d.field("data", &&*v),
             None => d.field("data", &format_args!("<locked>")),
         };
@@ -345,7 +376,11 @@ impl<T: fmt::Debug> fmt::Debug for OwnedMutexGuard<T> {
 pub struct RwLock<T> {
     sem: Semaphore,
     max_readers: u32,
-    data: Arc<parking_lot::RwLock<T>>,
+    /// The value, in an `Arc` that owned guards share; made at the first use for a
+    /// lock made by a `const fn` (a constant cannot hold an `Arc`).
+    data: OnceLock<Arc<parking_lot::RwLock<T>>>,
+    /// The `const fn`'s value until then.
+    seed: parking_lot::Mutex<Option<T>>,
 }
 
 /// tokio's limit on readers.
@@ -373,20 +408,53 @@ impl<T> RwLock<T> {
         RwLock::make(None, value, max_reads, Location::caller())
     }
 
+    /// A lock holding `value` that a `const` or `static` can hold (tokio's
+    /// `const_new`), named after its creation site and registered in the first
+    /// simulation that uses it.
+    #[track_caller]
+    pub const fn const_new(value: T) -> RwLock<T> {
+        RwLock::const_with_max_readers(value, MAX_READS)
+    }
+
+    /// As [`const_new`](RwLock::const_new), letting at most `max_reads` readers in at once.
+    ///
+    /// # Panics
+    /// When `max_reads` is 0 or above tokio's limit (`u32::MAX >> 3`).
+    #[track_caller]
+    pub const fn const_with_max_readers(value: T, max_reads: u32) -> RwLock<T> {
+        assert!(max_reads != 0, "a RwLock may not be created with 0 readers");
+        assert!(max_reads <= MAX_READS, "a RwLock may not be created with more than u32::MAX >> 3 readers");
+        RwLock {
+            sem: Semaphore::const_new(max_reads as usize),
+            max_readers: max_reads,
+            data: OnceLock::new(),
+            seed: parking_lot::Mutex::new(Some(value)),
+        }
+    }
+
     fn make(name: Option<String>, value: T, max_reads: u32, at: &'static Location<'static>) -> RwLock<T> {
         assert!(max_reads > 0, "a RwLock may not be created with 0 readers");
         assert!(max_reads <= MAX_READS, "a RwLock may not be created with more than {MAX_READS} readers");
         RwLock {
             sem: Semaphore::make(name, max_reads as usize, at),
             max_readers: max_reads,
-            data: Arc::new(parking_lot::RwLock::new(value)),
+            data: OnceLock::from(Arc::new(parking_lot::RwLock::new(value))),
+            seed: parking_lot::Mutex::new(None),
         }
+    }
+
+    /// The value's lock (made now for a `const fn` lock's first use).
+    fn data(&self) -> &Arc<parking_lot::RwLock<T>> {
+        self.data.get_or_init(|| {
+            let value = self.seed.lock().take().expect("a const lock's value is moved in once");
+            Arc::new(parking_lot::RwLock::new(value))
+        })
     }
 
     /// Waits for a read lock (behind any writer already waiting).
     pub async fn read(&self) -> RwLockReadGuard<'_, T> {
         self.sem.acquire_raw(1, read_wait).await.expect("an RwLock's semaphore is never closed");
-        RwLockReadGuard { sem: &self.sem, permits: 1, guard: Some(PlReadGuard::map(self.data.read(), |v| v)) }
+        RwLockReadGuard { sem: &self.sem, permits: 1, guard: Some(PlReadGuard::map(self.data().read(), |v| v)) }
     }
 
     /// Takes a read lock if one is free now.
@@ -395,13 +463,13 @@ impl<T> RwLock<T> {
     /// [`TryLockError`] when a writer holds the lock or waits for it.
     pub fn try_read(&self) -> Result<RwLockReadGuard<'_, T>, TryLockError> {
         self.sem.try_acquire_raw(1).map_err(|_| TryLockError(()))?;
-        Ok(RwLockReadGuard { sem: &self.sem, permits: 1, guard: Some(PlReadGuard::map(self.data.read(), |v| v)) })
+        Ok(RwLockReadGuard { sem: &self.sem, permits: 1, guard: Some(PlReadGuard::map(self.data().read(), |v| v)) })
     }
 
     /// Waits for the write lock.
     pub async fn write(&self) -> RwLockWriteGuard<'_, T> {
         self.sem.acquire_raw(self.max_readers, write_wait).await.expect("an RwLock's semaphore is never closed");
-        RwLockWriteGuard { lock: self, guard: Some(self.data.write()) }
+        RwLockWriteGuard { lock: self, guard: Some(self.data().write()) }
     }
 
     /// Takes the write lock if it is free now.
@@ -410,13 +478,13 @@ impl<T> RwLock<T> {
     /// [`TryLockError`] when it is held (by readers or a writer).
     pub fn try_write(&self) -> Result<RwLockWriteGuard<'_, T>, TryLockError> {
         self.sem.try_acquire_raw(self.max_readers).map_err(|_: TryAcquireError| TryLockError(()))?;
-        Ok(RwLockWriteGuard { lock: self, guard: Some(self.data.write()) })
+        Ok(RwLockWriteGuard { lock: self, guard: Some(self.data().write()) })
     }
 
     /// Waits for a read lock, with a guard that owns the lock (an `Arc`).
     pub async fn read_owned(self: Arc<Self>) -> OwnedRwLockReadGuard<T> {
         self.sem.acquire_raw(1, read_wait).await.expect("an RwLock's semaphore is never closed");
-        let guard = self.data.read_arc();
+        let guard = self.data().read_arc();
         OwnedRwLockReadGuard { lock: self, permits: 1, guard: Some(guard) }
     }
 
@@ -426,14 +494,14 @@ impl<T> RwLock<T> {
     /// [`TryLockError`] when a writer holds the lock or waits for it.
     pub fn try_read_owned(self: Arc<Self>) -> Result<OwnedRwLockReadGuard<T>, TryLockError> {
         self.sem.try_acquire_raw(1).map_err(|_| TryLockError(()))?;
-        let guard = self.data.read_arc();
+        let guard = self.data().read_arc();
         Ok(OwnedRwLockReadGuard { lock: self, permits: 1, guard: Some(guard) })
     }
 
     /// Waits for the write lock, with a guard that owns the lock.
     pub async fn write_owned(self: Arc<Self>) -> OwnedRwLockWriteGuard<T> {
         self.sem.acquire_raw(self.max_readers, write_wait).await.expect("an RwLock's semaphore is never closed");
-        let guard = self.data.write_arc();
+        let guard = self.data().write_arc();
         OwnedRwLockWriteGuard { lock: self, guard: Some(guard) }
     }
 
@@ -443,7 +511,7 @@ impl<T> RwLock<T> {
     /// [`TryLockError`] when it is held.
     pub fn try_write_owned(self: Arc<Self>) -> Result<OwnedRwLockWriteGuard<T>, TryLockError> {
         self.sem.try_acquire_raw(self.max_readers).map_err(|_| TryLockError(()))?;
-        let guard = self.data.write_arc();
+        let guard = self.data().write_arc();
         Ok(OwnedRwLockWriteGuard { lock: self, guard: Some(guard) })
     }
 
@@ -471,14 +539,20 @@ impl<T> RwLock<T> {
 
     /// The value, through exclusive access to the lock (no locking).
     pub fn get_mut(&mut self) -> &mut T {
-        Arc::get_mut(&mut self.data).expect("no guard outlives exclusive access").get_mut()
+        match self.data.get_mut() {
+            Some(data) => Arc::get_mut(data).expect("no guard outlives exclusive access").get_mut(),
+            None => self.seed.get_mut().as_mut().expect("a const lock holds its value until first used"),
+        }
     }
 
     /// The value, consuming the lock.
     pub fn into_inner(self) -> T {
-        match Arc::try_unwrap(self.data) {
-            Ok(l) => l.into_inner(),
-            Err(_) => unreachable!("no guard outlives the lock it borrows"),
+        match self.data.into_inner() {
+            Some(data) => match Arc::try_unwrap(data) {
+                Ok(l) => l.into_inner(),
+                Err(_) => unreachable!("no guard outlives the lock it borrows"),
+            },
+            None => self.seed.into_inner().expect("a const lock holds its value until first used"),
         }
     }
 }
@@ -500,7 +574,7 @@ impl<T> From<T> for RwLock<T> {
 impl<T: fmt::Debug> fmt::Debug for RwLock<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let mut d = f.debug_struct("RwLock");
-        match self.data.try_read() {
+        match self.data().try_read() {
             Some(v) => d.field("data", &&*v),
             None => d.field("data", &format_args!("<locked>")),
         };
@@ -595,6 +669,35 @@ impl<'a, T> RwLockWriteGuard<'a, T> {
         // Only now let the readers waiting behind in.
         lock.sem.release(lock.max_readers as usize - 1);
         RwLockReadGuard { sem: &lock.sem, permits: 1, guard: Some(read) }
+    }
+
+    /// Downgrades to a read lock of a part of the value when `f` finds one
+    /// (as [`downgrade_map`](RwLockWriteGuard::downgrade_map)); when it returns
+    /// `None` the write guard comes back, never unlocked nor downgraded meanwhile.
+    /// `f` runs before any waiting reader gets in, as tokio's.
+    ///
+    /// # Errors
+    /// The write guard, when `f` returns `None`.
+    pub fn try_downgrade_map<U>(
+        mut this: Self,
+        f: impl FnOnce(&T) -> Option<&U>,
+    ) -> Result<RwLockReadGuard<'a, U>, Self> {
+        let guard = this.guard.take().expect("held until dropped");
+        let lock = this.lock;
+        match PlReadGuard::try_map(PlWriteGuard::downgrade(guard), f) {
+            Ok(read) => {
+                // Only now let the readers waiting behind in.
+                lock.sem.release(lock.max_readers as usize - 1);
+                Ok(RwLockReadGuard { sem: &lock.sem, permits: 1, guard: Some(read) })
+            }
+            Err(read) => {
+                // The semaphore's permits are all still held: nobody else can reach
+                // the value between the inner read lock and the write lock again.
+                drop(read);
+                this.guard = Some(lock.data().write());
+                Err(this)
+            }
+        }
     }
 
     /// A write guard of a part of the value.

@@ -75,6 +75,12 @@ enum Stage {
     Done,
 }
 
+impl State {
+    const fn new() -> State {
+        State { permit: false, generation: 0, waiters: Vec::new(), picked: Vec::new(), next_key: 0 }
+    }
+}
+
 impl Notify {
     /// A `Notify` without a permit, named after its creation site.
     #[track_caller]
@@ -88,18 +94,16 @@ impl Notify {
         Notify::make(Some(name.into()))
     }
 
+    /// A `Notify` that a `const` or `static` can hold (tokio's `const_new`), named
+    /// after its creation site and registered in the first simulation that uses it.
+    #[track_caller]
+    pub const fn const_new() -> Notify {
+        Notify { bind: Binding::unregistered(std::panic::Location::caller()), state: Mutex::new(State::new()) }
+    }
+
     #[track_caller]
     fn make(name: Option<String>) -> Notify {
-        Notify {
-            bind: Binding::new(name),
-            state: Mutex::new(State {
-                permit: false,
-                generation: 0,
-                waiters: Vec::new(),
-                picked: Vec::new(),
-                next_key: 0,
-            }),
-        }
+        Notify { bind: Binding::new(name), state: Mutex::new(State::new()) }
     }
 
     /// The id under which traces name this `Notify`, once it is registered in a

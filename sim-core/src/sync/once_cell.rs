@@ -32,6 +32,9 @@ use crate::{ChannelId, Wait};
 pub struct OnceCell<T> {
     bind: Binding,
     value: OnceLock<T>,
+    /// The value given to [`OnceCell::const_new_with`] (a `OnceLock` cannot be set in
+    /// a constant), moved into `value` at the first use.
+    seed: Mutex<Option<T>>,
     state: Mutex<State>,
 }
 
@@ -116,13 +119,23 @@ impl<T> OnceCell<T> {
     /// An empty cell, named after its creation site.
     #[track_caller]
     pub fn new() -> OnceCell<T> {
-        OnceCell { bind: Binding::new(None), value: OnceLock::new(), state: Mutex::new(State::new()) }
+        OnceCell {
+            bind: Binding::new(None),
+            value: OnceLock::new(),
+            seed: Mutex::new(None),
+            state: Mutex::new(State::new()),
+        }
     }
 
     /// An empty cell named `name` in traces and reports.
     #[track_caller]
     pub fn named(name: impl Into<String>) -> OnceCell<T> {
-        OnceCell { bind: Binding::new(Some(name.into())), value: OnceLock::new(), state: Mutex::new(State::new()) }
+        OnceCell {
+            bind: Binding::new(Some(name.into())),
+            value: OnceLock::new(),
+            seed: Mutex::new(None),
+            state: Mutex::new(State::new()),
+        }
     }
 
     /// A cell holding `value` if it is `Some`.
@@ -142,8 +155,40 @@ impl<T> OnceCell<T> {
         OnceCell {
             bind: Binding::unregistered(Location::caller()),
             value: OnceLock::new(),
+            seed: Mutex::new(None),
             state: Mutex::new(State::new()),
         }
+    }
+
+    /// A cell holding `value` that a `const` or `static` can hold (tokio's
+    /// `const_new_with`), named after its creation site and registered in the first
+    /// simulation that uses it.
+    #[track_caller]
+    pub const fn const_new_with(value: T) -> OnceCell<T> {
+        OnceCell {
+            bind: Binding::unregistered(Location::caller()),
+            value: OnceLock::new(),
+            seed: Mutex::new(Some(value)),
+            state: Mutex::new(State::new()),
+        }
+    }
+
+    /// The value's slot, with a `const_new_with` value moved in.
+    fn slot(&self) -> &OnceLock<T> {
+        if self.value.get().is_none() {
+            if let Some(v) = self.seed.lock().take() {
+                let _ = self.value.set(v);
+            }
+        }
+        &self.value
+    }
+
+    /// The value's slot, to change, with a `const_new_with` value moved in.
+    fn slot_mut(&mut self) -> &mut OnceLock<T> {
+        if let Some(v) = self.seed.get_mut().take() {
+            let _ = self.value.set(v);
+        }
+        &mut self.value
     }
 
     /// The id under which traces name this cell, once it is registered.
@@ -154,19 +199,19 @@ impl<T> OnceCell<T> {
     /// Whether the cell is set.
     pub fn initialized(&self) -> bool {
         self.bind.touch();
-        self.value.get().is_some()
+        self.slot().get().is_some()
     }
 
     /// The value, if the cell is set.
     pub fn get(&self) -> Option<&T> {
         self.bind.touch();
-        self.value.get()
+        self.slot().get()
     }
 
     /// The value, if the cell is set (no other task can be initializing it).
     pub fn get_mut(&mut self) -> Option<&mut T> {
         self.bind.touch();
-        self.value.get_mut()
+        self.slot_mut().get_mut()
     }
 
     /// Sets the value.
@@ -175,7 +220,7 @@ impl<T> OnceCell<T> {
     /// [`SetError`] with `value` back when the cell is set or an initializer runs.
     pub fn set(&self, value: T) -> Result<(), SetError<T>> {
         self.bind.touch();
-        if self.value.get().is_some() {
+        if self.slot().get().is_some() {
             return Err(SetError::AlreadyInitializedError(value));
         }
         if self.state.lock().initializing {
@@ -187,7 +232,7 @@ impl<T> OnceCell<T> {
 
     /// Stores `value` (the cell is empty and no initializer runs) and wakes the waiters.
     fn put(&self, value: T) {
-        if self.value.set(value).is_err() {
+        if self.slot().set(value).is_err() {
             unreachable!("a OnceCell was set twice");
         }
         self.bind.record(RecordKind::Init);
@@ -221,7 +266,7 @@ impl<T> OnceCell<T> {
         Fut: Future<Output = Result<T, E>>,
     {
         if !self.acquire().await {
-            return Ok(self.value.get().expect("the cell is set"));
+            return Ok(self.slot().get().expect("the cell is set"));
         }
         let mut guard = InitGuard { cell: self, armed: true };
         let result = f().await;
@@ -231,7 +276,7 @@ impl<T> OnceCell<T> {
                 self.bind.touch();
                 self.state.lock().initializing = false;
                 self.put(value);
-                Ok(self.value.get().expect("the cell was just set"))
+                Ok(self.slot().get().expect("the cell was just set"))
             }
             Err(e) => {
                 drop(guard);
@@ -245,7 +290,7 @@ impl<T> OnceCell<T> {
         let mut key = None;
         std::future::poll_fn(|cx| {
             self.bind.touch();
-            if self.value.get().is_some() {
+            if self.slot().get().is_some() {
                 return Poll::Ready(false);
             }
             let mut st = self.state.lock();
@@ -279,12 +324,12 @@ impl<T> OnceCell<T> {
     /// Takes the value out, leaving the cell empty.
     pub fn take(&mut self) -> Option<T> {
         self.bind.touch();
-        self.value.take()
+        self.slot_mut().take()
     }
 
     /// The value, if the cell is set.
     pub fn into_inner(mut self) -> Option<T> {
-        self.value.take()
+        self.slot_mut().take()
     }
 }
 
@@ -297,7 +342,7 @@ impl<T> Default for OnceCell<T> {
 
 impl<T: fmt::Debug> fmt::Debug for OnceCell<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("OnceCell").field("value", &self.value.get()).finish()
+        f.debug_struct("OnceCell").field("value", &self.slot().get()).finish()
     }
 }
 

@@ -86,6 +86,10 @@ struct Waiter {
 }
 
 impl State {
+    const fn new(permits: usize) -> State {
+        State { permits, closed: false, waiters: VecDeque::new(), granted: Vec::new(), next_key: 0 }
+    }
+
     /// Hands `n` permits to the waiters in order, the rest to the pool; returns the
     /// wakers of the waiters now served.
     fn release(&mut self, mut n: usize, woken: &mut Vec<Waker>) {
@@ -144,21 +148,26 @@ impl Semaphore {
         Semaphore::make(Some(name.into()), permits, Location::caller())
     }
 
+    /// A semaphore with `permits` permits that a `const` or `static` can hold (tokio's
+    /// `const_new`): named after its creation site, and registered in the first
+    /// simulation that uses it (a `static` used by two simulations, two seeds of a
+    /// check say, stops the second's run with an escape: its state would leak from
+    /// one run into the other).
+    ///
+    /// # Panics
+    /// When `permits` exceeds [`MAX_PERMITS`](Semaphore::MAX_PERMITS).
+    #[track_caller]
+    pub const fn const_new(permits: usize) -> Semaphore {
+        assert!(permits <= Semaphore::MAX_PERMITS, "a semaphore may not have more than MAX_PERMITS permits");
+        Semaphore { bind: Binding::unregistered(Location::caller()), state: Mutex::new(State::new(permits)) }
+    }
+
     pub(crate) fn make(name: Option<String>, permits: usize, at: &'static Location<'static>) -> Semaphore {
         assert!(
             permits <= Semaphore::MAX_PERMITS,
             "a semaphore may not have more than MAX_PERMITS permits ({permits})"
         );
-        Semaphore {
-            bind: Binding::at(name, at),
-            state: Mutex::new(State {
-                permits,
-                closed: false,
-                waiters: VecDeque::new(),
-                granted: Vec::new(),
-                next_key: 0,
-            }),
-        }
+        Semaphore { bind: Binding::at(name, at), state: Mutex::new(State::new(permits)) }
     }
 
     /// The id under which traces name this semaphore, once registered in a simulation.

@@ -15,7 +15,7 @@ use std::time::Duration;
 use futures::FutureExt;
 use sim_core::coop::consume_budget;
 use sim_core::sync::mpsc::error::{TryRecvError, TrySendError};
-use sim_core::sync::{broadcast, mpsc, oneshot, Mutex, RwLock, Semaphore};
+use sim_core::sync::{broadcast, mpsc, oneshot, Mutex, Notify, OnceCell, RwLock, RwLockWriteGuard, Semaphore};
 use sim_core::{yield_now, Config, FailureKind, Sim};
 
 const CANNOT_BLOCK: &str = "Cannot block the current thread from within a runtime";
@@ -289,4 +289,88 @@ fn a_panicking_clone_skips_the_value_for_that_receiver() {
     drop(other);
     drop(rx);
     assert_eq!(tx.len(), 0, "every value seen or given up by every receiver is gone");
+}
+
+// ---- const constructors ----
+
+/// Primitives made by tokio's `const fn` constructors live in `static`s: each is
+/// registered in the first simulation that uses it, under its creation site's
+/// name, and a task waiting on it is named in a deadlock report.
+#[test]
+fn const_primitives_in_statics_register_at_first_use_and_are_named_in_deadlock_reports() {
+    static SEM: Semaphore = Semaphore::const_new(1);
+    static M: Mutex<u32> = Mutex::const_new(5);
+    static RW: RwLock<u32> = RwLock::const_with_max_readers(1, 2);
+    static N: Notify = Notify::const_new();
+    static C: OnceCell<u32> = OnceCell::const_new_with(7);
+    let line = line!() - 5;
+    assert!(SEM.id().is_none() && N.id().is_none(), "nothing is registered before a simulation uses it");
+    let mut sim = Sim::new(Config::default());
+    sim.spawn_named("holder", async {
+        let _p = SEM.acquire().await.unwrap();
+        let g = M.lock().await;
+        let _r1 = RW.read().await;
+        let _r2 = RW.read().await;
+        assert_eq!((*g, C.get()), (5, Some(&7)));
+        N.notified().await;
+    });
+    sim.spawn_named("sem", async { drop(SEM.acquire().await) });
+    sim.spawn_named("mutex", async { drop(M.lock().await) });
+    sim.spawn_named("rwlock", async { drop(RW.write().await) });
+    let failure = sim.run().unwrap_err();
+    let FailureKind::Deadlock { blocked } = &failure.kind else { panic!("{failure}") };
+    let blocked: Vec<String> = blocked.iter().map(ToString::to_string).collect();
+    let at = |n: u32| format!("tokio_parity.rs:{}", line + n);
+    assert_eq!(
+        blocked,
+        [
+            format!("holder (notified on `{}`)", at(3)),
+            format!("sem (acquire 1 on `{}`)", at(0)),
+            format!("mutex (lock on `{}`)", at(1)),
+            format!("rwlock (write on `{}`)", at(2)),
+        ]
+    );
+    assert!(SEM.id().is_some() && N.id().is_some());
+}
+
+/// A `const fn` lock that no simulation used: its value is reached by `get_mut`
+/// and `into_inner`; the reader limit of `const_with_max_readers` holds, and 0
+/// readers panics with tokio's text (`zero_max_readers_const`).
+#[test]
+fn const_locks_hold_their_value_and_limits() {
+    let mut m = Mutex::const_new(vec![1]);
+    m.get_mut().push(2);
+    assert_eq!(m.into_inner(), [1, 2]);
+    let mut rw = RwLock::const_new(3);
+    *rw.get_mut() += 1;
+    assert_eq!(rw.into_inner(), 4);
+    let rw = RwLock::const_with_max_readers(0u8, 2);
+    let (a, b) = (rw.try_read().unwrap(), rw.try_read().unwrap());
+    assert!(rw.try_read().is_err(), "two readers at most");
+    drop((a, b));
+    let zero = catch_unwind(|| RwLock::const_with_max_readers(1, 0)).unwrap_err();
+    assert_eq!(zero.downcast_ref::<&str>(), Some(&"a RwLock may not be created with 0 readers"));
+    let mut cell = OnceCell::const_new_with(9);
+    assert_eq!(cell.take(), Some(9));
+    assert_eq!(OnceCell::const_new_with(1).into_inner(), Some(1));
+    let sem = Semaphore::const_new(2);
+    assert_eq!(sem.try_acquire_many(2).map(|p| p.num_permits()), Ok(2));
+}
+
+/// `try_downgrade_map`: with `None` the write guard comes back still writing; with
+/// a part, a read lock of it that other readers share and writers wait for.
+#[test]
+fn try_downgrade_map_keeps_the_write_lock_or_downgrades_to_a_part() {
+    let mut sim = Sim::new(Config::default());
+    sim.block_on(async {
+        let rw = RwLock::named("rw", (1u8, None::<u8>));
+        let w = rw.write().await;
+        let w = RwLockWriteGuard::try_downgrade_map(w, |v| v.1.as_ref()).unwrap_err();
+        assert!(rw.try_read().is_err(), "still write-locked");
+        assert_eq!(*w, (1, None));
+        let first = RwLockWriteGuard::try_downgrade_map(w, |v| Some(&v.0)).unwrap();
+        assert_eq!(*first, 1);
+        assert!(rw.try_read().is_ok() && rw.try_write().is_err());
+    })
+    .unwrap();
 }
