@@ -468,10 +468,31 @@ struct Args {
     seeds: Option<syn::LitInt>,
     /// `flavor`, if given.
     flavor: Option<String>,
+    /// `start_paused = …`, and where it was written.
+    start_paused: Option<(bool, Span)>,
+}
+
+impl Args {
+    /// The flavor (`default` unless given) and `start_paused`; tokio's error when a
+    /// multi-thread runtime sets `start_paused`.
+    fn clock(&self, default: &'static str, what: &str) -> syn::Result<(String, bool)> {
+        let flavor = self.flavor.clone().unwrap_or_else(|| default.to_string());
+        match self.start_paused {
+            Some((_, span)) if flavor == "multi_thread" => Err(syn::Error::new(
+                span,
+                format!(
+                    "The `start_paused` option requires the `current_thread` runtime flavor. \
+                     Use `#[{what}(flavor = \"current_thread\")]`"
+                ),
+            )),
+            Some((paused, _)) => Ok((flavor, paused)),
+            None => Ok((flavor, false)),
+        }
+    }
 }
 
 fn parse_args(attr: TokenStream, test: bool) -> syn::Result<Args> {
-    let mut args = Args { krate: quote! { tokio }, seeds: None, flavor: None };
+    let mut args = Args { krate: quote! { tokio }, seeds: None, flavor: None, start_paused: None };
     let parser = |input: ParseStream<'_>| -> syn::Result<()> {
         while !input.is_empty() {
             let name = input.call(Ident::parse_any)?;
@@ -498,8 +519,8 @@ fn parse_args(attr: TokenStream, test: bool) -> syn::Result<Args> {
                     }
                     args.flavor = Some(s.value());
                 }
-                ("worker_threads", Lit::Int(_)) | ("start_paused", Lit::Bool(_)) | ("unhandled_panic", Lit::Str(_)) => {
-                }
+                ("start_paused", Lit::Bool(b)) => args.start_paused = Some((b.value, b.span())),
+                ("worker_threads", Lit::Int(_)) | ("unhandled_panic", Lit::Str(_)) => {}
                 ("crate" | "flavor", _) => {
                     return Err(syn::Error::new(value.span(), format!("`{name}` takes a string")))
                 }
@@ -546,7 +567,10 @@ pub fn main(attr: TokenStream, item: TokenStream) -> TokenStream {
     };
     let krate = &args.krate;
     // tokio's default flavors: `multi_thread` for `main`, `current_thread` for `test`.
-    let flavor = args.flavor.as_deref().unwrap_or("multi_thread");
+    let (flavor, start_paused) = match args.clock("multi_thread", "tokio::main") {
+        Ok(clock) => clock,
+        Err(e) => return e.to_compile_error().into(),
+    };
     let ItemFn { attrs, vis, mut sig, block } = item;
     sig.asyncness = None;
     let name = sig.ident.to_string();
@@ -564,6 +588,7 @@ pub fn main(attr: TokenStream, item: TokenStream) -> TokenStream {
                     bin: ::core::option_env!("CARGO_BIN_NAME"),
                     seeds: ::core::option::Option::None,
                     flavor: #flavor,
+                    start_paused: #start_paused,
                 },
                 __lockstep_body,
             )
@@ -589,7 +614,10 @@ pub fn test(attr: TokenStream, item: TokenStream) -> TokenStream {
             .into();
     }
     let krate = &args.krate;
-    let flavor = args.flavor.as_deref().unwrap_or("current_thread");
+    let (flavor, start_paused) = match args.clock("current_thread", "tokio::test") {
+        Ok(clock) => clock,
+        Err(e) => return e.to_compile_error().into(),
+    };
     let seeds = match &args.seeds {
         Some(n) => quote! { ::core::option::Option::Some(#n) },
         None => quote! { ::core::option::Option::None },
@@ -613,6 +641,7 @@ pub fn test(attr: TokenStream, item: TokenStream) -> TokenStream {
                     bin: ::core::option_env!("CARGO_BIN_NAME"),
                     seeds: #seeds,
                     flavor: #flavor,
+                    start_paused: #start_paused,
                 },
                 || async { #krate::__private::TestOutcome::check(__lockstep_test_body().await) },
             )

@@ -79,6 +79,8 @@ pub(crate) struct Core {
     tokio: TokioState,
     /// Scratch space for the tokio model's view of the events due now.
     cands: Vec<Cand>,
+    /// tokio's test-util clock mode (paused, pausable).
+    pub(crate) clock: crate::time::ClockState,
 }
 
 impl Core {
@@ -99,6 +101,7 @@ impl Core {
             stop: None,
             tokio: TokioState::new(model),
             cands: Vec::new(),
+            clock: crate::time::ClockState::default(),
         }
     }
 
@@ -660,7 +663,7 @@ impl Core {
             Some(t) => self.ids.next_timer_ordinal(t),
             None => self.timers.next_ownerless(),
         };
-        let timer = self.timers.insert(deadline, owner, ordinal, name);
+        let timer = self.timers.insert(deadline, owner, ordinal, name, deadline <= self.now());
         let mut r = self.record_here(RecordKind::TimerSet);
         r.timer = Some((timer.id, deadline));
         r.timer_name = Some(name);
@@ -677,6 +680,14 @@ impl Core {
     /// of the core (its drop may run code that uses the simulation).
     pub(crate) fn timer_poll(&mut self, timer: TimerKey, waker: &Waker) -> (bool, Option<Waker>) {
         self.touch_timer(timer.key);
+        if self.clock.paused {
+            if let Some(replaced) = self.timers.take_overdue(timer.key) {
+                // tokio's paused driver fires a timer already due as it registers it;
+                // the poller, which gets `Ready`, is not woken too.
+                self.fire_in_place(timer);
+                return (true, replaced);
+            }
+        }
         let own = self
             .current
             .filter(|_| waker.data() == self.current_waker.0 && std::ptr::eq(waker.vtable(), self.current_waker.1));
@@ -715,6 +726,47 @@ impl Core {
             self.queue.remove_due(Event::Timer(timer.key, timer.id));
         }
         waker
+    }
+
+    /// Fires a timer due now from inside the running step (its queued event is
+    /// dropped, and its `timer-fire` record written here), waking whoever waits on it.
+    fn fire_in_place(&mut self, timer: TimerKey) -> Woken {
+        let Some(info) = self.timers.info(timer.key, timer.id) else { return Woken::Done };
+        self.queue.remove_due(Event::Timer(timer.key, timer.id));
+        let mut r = TraceRecord::new(self.step, self.now(), RecordKind::TimerFire);
+        r.task = info.owner;
+        r.timer = Some((timer.id, info.deadline));
+        r.timer_name = Some(info.name);
+        self.rec.record(r);
+        self.timer_fire(timer.key, timer.id)
+    }
+
+    /// Moves the clock to `to` in one jump (tokio's test-util `advance`; never back)
+    /// and fires every timer due by then, in deadline order, then queue order. Other
+    /// events due by then join the events due now. Returns the wakers to call.
+    pub(crate) fn jump_clock(&mut self, to: Instant) -> Vec<Waker> {
+        self.drain_wakes();
+        let timers = &self.timers;
+        self.queue.jump_to(to, |e| is_live(timers, e));
+        let mut due: Vec<(Instant, u64, TimerKey)> = self
+            .queue
+            .due()
+            .filter_map(|(seq, event)| match event {
+                Event::Timer(key, id) => {
+                    let deadline = self.timers.info(key, id)?.deadline;
+                    Some((deadline, seq, TimerKey { key, id }))
+                }
+                Event::Wake(_) | Event::Deliver(_) => None,
+            })
+            .collect();
+        due.sort_by_key(|&(deadline, seq, _)| (deadline, seq));
+        let mut wakers = Vec::new();
+        for (_, _, timer) in due {
+            if let Woken::Waker(w) = self.fire_in_place(timer) {
+                wakers.push(w);
+            }
+        }
+        wakers
     }
 
     /// Applies a timer firing (its step begun with [`Core::begin_step`]); returns the

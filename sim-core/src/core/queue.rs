@@ -122,6 +122,22 @@ impl EventQueue {
         }
     }
 
+    /// Moves the clock to `t` in one jump (never back), even with events due now:
+    /// every event due by `t` that still applies joins the events due now, by time
+    /// and then queue order.
+    pub(super) fn jump_to(&mut self, t: Instant, live: impl Fn(&Event) -> bool) {
+        self.now = self.now.max(t);
+        while let Some(Reverse(q)) = self.later.peek() {
+            if q.time > self.now {
+                break;
+            }
+            let Reverse(q) = self.later.pop().expect("peeked");
+            if live(&q.event) {
+                self.ready.push_back((q.seq, q.event));
+            }
+        }
+    }
+
     /// Moves the clock forward to `t` (never back) with nothing applied, when nothing
     /// is due now.
     pub(super) fn advance_clock(&mut self, t: Instant) {

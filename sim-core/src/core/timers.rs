@@ -55,6 +55,9 @@ struct TimerEntry {
     waiter: Option<TaskId>,
     /// The timer's name, as an index into [`Timers::names`].
     name: u32,
+    /// Its deadline had passed when it was set: with the clock paused, the poll that
+    /// first sees it completes it (see [`crate::time::clock`]).
+    overdue: bool,
 }
 
 /// A timer as its trace records show it.
@@ -129,8 +132,16 @@ impl Timers {
         self.ownerless - 1
     }
 
-    /// Adds a timer; `ordinal` is its number among those its owner created.
-    pub(super) fn insert(&mut self, deadline: Instant, owner: Option<TaskId>, ordinal: u32, name: u32) -> TimerKey {
+    /// Adds a timer; `ordinal` is its number among those its owner created, `overdue`
+    /// whether its deadline had passed when it was set.
+    pub(super) fn insert(
+        &mut self,
+        deadline: Instant,
+        owner: Option<TaskId>,
+        ordinal: u32,
+        name: u32,
+        overdue: bool,
+    ) -> TimerKey {
         let id = TimerId(self.next_id);
         self.next_id += 1;
         let key = self.slab.insert(TimerEntry {
@@ -142,6 +153,7 @@ impl Timers {
             waker: TimerWaker::None,
             waiter: None,
             name,
+            overdue,
         });
         TimerKey { key, id }
     }
@@ -205,6 +217,20 @@ impl Timers {
             TimerWaker::None | TimerWaker::Task(_) => None,
         };
         Ok((entry.deadline, replaced))
+    }
+
+    /// Whether the timer in slot `key` has not fired and was overdue when set; if so,
+    /// forgets its waker (handed back, to drop outside the core's borrow), since
+    /// whoever polls it now gets it fired.
+    pub(super) fn take_overdue(&mut self, key: usize) -> Option<Option<Waker>> {
+        let entry = &mut self.slab[key];
+        if entry.fired || !entry.overdue {
+            return None;
+        }
+        Some(match std::mem::replace(&mut entry.waker, TimerWaker::None) {
+            TimerWaker::Other(w) => Some(w),
+            TimerWaker::None | TimerWaker::Task(_) => None,
+        })
     }
 
     /// Whether timer `id` in slot `key` has fired; `None` when it is gone.

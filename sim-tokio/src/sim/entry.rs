@@ -4,7 +4,7 @@ use std::fmt::Debug;
 use std::future::Future;
 
 use sim_core::check::Check;
-use sim_core::Config;
+use sim_core::{Config, TimeLimit};
 
 use crate::sim::runtime::{config_from_env, Flavor, Runtime};
 
@@ -27,6 +27,8 @@ pub struct Entry {
     pub seeds: Option<u64>,
     /// The runtime flavor: `current_thread`, `multi_thread` or `local`.
     pub flavor: &'static str,
+    /// `start_paused = true`.
+    pub start_paused: bool,
 }
 
 impl Entry {
@@ -75,7 +77,7 @@ pub fn block_on_main<F: Future>(entry: Entry, future: F) -> F::Output {
     };
     let name = name.or_else(|| Some(entry.test_name()));
     let config = config_from_env(name, Some(command)).unwrap_or_else(|e| panic!("lockstep: {e}"));
-    Runtime::with_config(config, Flavor::parse(entry.flavor)).block_on(future)
+    Runtime::with_config(config, Flavor::parse(entry.flavor), entry.start_paused).block_on(future)
 }
 
 /// What a test body may return: `()`, or `Result<(), E>` whose `Err` fails the run.
@@ -109,7 +111,7 @@ where
 {
     let name = entry.test_name();
     let command = entry.test_command();
-    let mut sim = Config::default();
+    let mut sim = Config::default().max_time(TimeLimit::Unlimited);
     sim.replay_hint = Some(if std::env::var_os(sim_core::env::TAPE).is_some_and(|v| !v.is_empty()) {
         format!("LOCKSTEP_TAPE='{{tape}}' {command}")
     } else {
@@ -117,10 +119,12 @@ where
     });
     let seeds = entry.seeds.unwrap_or(1000);
     let flavor = Flavor::parse(entry.flavor);
+    let start_paused = entry.start_paused;
     let body = move || {
         let body = body();
         async move {
             let _flavor = flavor.enter();
+            flavor.set_up_clock(start_paused);
             body.await
         }
     };

@@ -3,8 +3,15 @@
 //! or `LOCKSTEP_TAPE` say otherwise. A failed run (a panic, a deadlock, an escape)
 //! panics with the full report, which holds the replay.
 //!
-//! Every builder option of tokio's is accepted; none changes the simulation (it has
-//! one thread, virtual time, and every driver enabled).
+//! Every builder option of tokio's is accepted. Two shape the run as tokio's would be:
+//! the flavor (`time::pause()` and `task::spawn_local` outside a `LocalSet` panic in
+//! a multi-thread runtime, as tokio's) and `start_paused`. The others change nothing:
+//! a simulation has one thread, virtual time, and every driver enabled.
+//!
+//! Like tokio's paused clock, a simulation has no virtual-time limit (a sleep of 30
+//! years ends): a run that never ends in virtual time (a periodic timer forever) is
+//! reported by the step limit (`step limit of … steps reached (livelock?)`), a run
+//! with nothing left to do as a deadlock.
 
 use std::cell::{Cell, RefCell};
 use std::fmt;
@@ -15,15 +22,17 @@ use std::panic::Location;
 use std::time::Duration;
 
 use sim_core::env::EnvOverrides;
-use sim_core::{Config, Sim, StrategyKind};
+use sim_core::{Config, Sim, StrategyKind, TimeLimit};
 
 use crate::sim::task::{self, JoinHandle};
 
 /// Builds a [`Runtime`] (tokio's builder; every option is accepted and recorded
-/// nowhere but the flavor: a simulation has one thread and every driver).
+/// nowhere but the flavor and `start_paused`: a simulation has one thread and every
+/// driver).
 #[derive(Debug)]
 pub struct Builder {
     flavor: Flavor,
+    start_paused: bool,
 }
 
 /// Which of tokio's runtimes a simulation stands for. Each is the same simulation;
@@ -49,6 +58,18 @@ impl Flavor {
             "multi_thread" => Flavor::MultiThread,
             "local" => Flavor::Local,
             _ => Flavor::CurrentThread,
+        }
+    }
+
+    /// Sets the current simulation's clock up (inside it): a multi-thread runtime
+    /// refuses `time::pause()`, and `start_paused` pauses it.
+    ///
+    /// # Panics
+    /// With tokio's message when a multi-thread runtime starts paused.
+    pub(crate) fn set_up_clock(self, start_paused: bool) {
+        sim_core::time::set_pausable(self != Flavor::MultiThread);
+        if start_paused {
+            crate::sim::time::pause();
         }
     }
 
@@ -92,12 +113,19 @@ macro_rules! ignored_options {
 impl Builder {
     /// tokio's single-threaded runtime: here, a simulation.
     pub fn new_current_thread() -> Builder {
-        Builder { flavor: Flavor::CurrentThread }
+        Builder { flavor: Flavor::CurrentThread, start_paused: false }
     }
 
     /// tokio's work-stealing runtime: here, the same single-threaded simulation.
     pub fn new_multi_thread() -> Builder {
-        Builder { flavor: Flavor::MultiThread }
+        Builder { flavor: Flavor::MultiThread, start_paused: false }
+    }
+
+    /// Starts the clock paused, as tokio's (see [`crate::time::pause`]); a multi-thread
+    /// runtime then panics when built, as tokio's.
+    pub fn start_paused(&mut self, paused: bool) -> &mut Self {
+        self.start_paused = paused;
+        self
     }
 
     ignored_options! {
@@ -107,8 +135,6 @@ impl Builder {
         enable_time();
         /// Accepted; real I/O cannot be simulated (it escapes).
         enable_io();
-        /// Accepted; the clock is always paused with auto-advance.
-        start_paused(paused: bool);
         /// Accepted; there is one thread.
         worker_threads(n: usize);
         /// Accepted; there is no blocking pool.
@@ -144,9 +170,12 @@ impl Builder {
     ///
     /// # Errors
     /// `InvalidInput` when a `LOCKSTEP_*` variable holds a bad value.
+    ///
+    /// # Panics
+    /// With tokio's message when a multi-thread runtime starts paused.
     pub fn build(&mut self) -> io::Result<Runtime> {
         let config = config_from_env(thread_test_name(), None)?;
-        Ok(Runtime::with_config(config, self.flavor))
+        Ok(Runtime::with_config(config, self.flavor, self.start_paused))
     }
 }
 
@@ -163,6 +192,7 @@ pub(crate) fn config_from_env(name: Option<String>, command: Option<String>) -> 
         (None, Some(tape)) => Config::replay(tape),
         (None, None) => Config::default().strategy(StrategyKind::Fifo),
     };
+    config = config.max_time(TimeLimit::Unlimited);
     if let Some(name) = name {
         config = config.name(name);
     }
@@ -192,8 +222,10 @@ impl Runtime {
         Builder::new_multi_thread().enable_all().build()
     }
 
-    pub(crate) fn with_config(config: Config, flavor: Flavor) -> Runtime {
-        Runtime { sim: RefCell::new(Sim::new(config)), handle: Handle { _not_send: PhantomData }, flavor }
+    pub(crate) fn with_config(config: Config, flavor: Flavor, start_paused: bool) -> Runtime {
+        let sim = Sim::new(config);
+        sim.enter(|| flavor.set_up_clock(start_paused));
+        Runtime { sim: RefCell::new(sim), handle: Handle { _not_send: PhantomData }, flavor }
     }
 
     /// Runs `future` as the task `main` until it completes; tasks it spawned run

@@ -18,9 +18,29 @@ pub use std::time::Duration;
 
 /// A point in virtual time (tokio's `Instant`, with tokio's methods; arithmetic
 /// between instants saturates at zero like tokio's).
+///
+/// tokio's clock starts where the machine's monotonic clock stands, so
+/// `Instant::now() - Duration::from_secs(1)` works at once; virtual time starts at
+/// zero. So that it works here too, these instants count from a year (365 days)
+/// before virtual time zero: a year of instants before the simulation started (an
+/// instant before zero is treated as zero by timers, which fire at once). Printed, an
+/// instant is its virtual time (`t=50ms`, `t=-1s`).
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Instant {
-    inner: sim_core::Instant,
+    /// Nanoseconds since [`EPOCH_NANOS`] before virtual time zero.
+    nanos: u64,
+}
+
+/// How far before virtual time zero [`Instant`]s start, in nanoseconds: one year
+/// (365 days).
+const EPOCH_NANOS: u64 = 365 * 24 * 3600 * 1_000_000_000;
+
+/// tokio's limit on a sleep: about 30 years (`tokio::time`'s `safe_delay`).
+const MAX_DELAY: Duration = Duration::from_secs(86400 * 365 * 30);
+
+/// A delay clamped to tokio's limit (a longer sleep is a sleep of about 30 years).
+fn safe_delay(duration: Duration) -> Duration {
+    duration.min(MAX_DELAY)
 }
 
 /// The real instant that virtual time zero maps to in [`Instant::into_std`] and
@@ -37,35 +57,46 @@ impl Instant {
     /// Outside a simulation.
     #[track_caller]
     pub fn now() -> Instant {
-        Instant { inner: sim_core::Instant::now() }
+        Instant::from(sim_core::Instant::now())
     }
 
     /// Maps a real instant onto virtual time (by its distance from a fixed real
     /// origin). Only for code that converts back and forth: virtual time does not
     /// follow the real clock.
     pub fn from_std(std: std::time::Instant) -> Instant {
-        let nanos = std.saturating_duration_since(std_origin()).as_nanos();
-        Instant { inner: sim_core::Instant::from_nanos(u64::try_from(nanos).unwrap_or(u64::MAX)) }
+        let origin = std_origin();
+        let zero = Instant { nanos: EPOCH_NANOS };
+        match std.checked_duration_since(origin) {
+            Some(after) => zero.checked_add(after).unwrap_or(Instant { nanos: u64::MAX }),
+            None => zero.checked_sub(origin.duration_since(std)).unwrap_or(Instant { nanos: 0 }),
+        }
     }
 
     /// The real instant this virtual one maps to (see [`Instant::from_std`]).
     pub fn into_std(self) -> std::time::Instant {
-        std_origin() + self.inner.since_origin()
+        let origin = std_origin();
+        match self.nanos.checked_sub(EPOCH_NANOS) {
+            Some(after) => origin + Duration::from_nanos(after),
+            None => {
+                let before = Duration::from_nanos(EPOCH_NANOS - self.nanos);
+                origin.checked_sub(before).unwrap_or(origin)
+            }
+        }
     }
 
     /// The time from `earlier` to `self`, zero when `earlier` is later.
     pub fn duration_since(&self, earlier: Instant) -> Duration {
-        self.inner.saturating_duration_since(earlier.inner)
+        self.saturating_duration_since(earlier)
     }
 
     /// The time from `earlier` to `self`, `None` when `earlier` is later.
     pub fn checked_duration_since(&self, earlier: Instant) -> Option<Duration> {
-        self.inner.checked_duration_since(earlier.inner)
+        self.nanos.checked_sub(earlier.nanos).map(Duration::from_nanos)
     }
 
     /// The time from `earlier` to `self`, zero when `earlier` is later.
     pub fn saturating_duration_since(&self, earlier: Instant) -> Duration {
-        self.inner.saturating_duration_since(earlier.inner)
+        Duration::from_nanos(self.nanos.saturating_sub(earlier.nanos))
     }
 
     /// The virtual time elapsed since `self`.
@@ -79,25 +110,33 @@ impl Instant {
 
     /// `self + duration`, `None` on overflow.
     pub fn checked_add(&self, duration: Duration) -> Option<Instant> {
-        self.inner.checked_add(duration).map(|inner| Instant { inner })
+        let nanos = u64::try_from(duration.as_nanos()).ok()?;
+        self.nanos.checked_add(nanos).map(|nanos| Instant { nanos })
     }
 
-    /// `self - duration`, `None` before virtual time zero.
+    /// `self - duration`, `None` before the earliest instant (a year before virtual
+    /// time zero).
     pub fn checked_sub(&self, duration: Duration) -> Option<Instant> {
         let nanos = u64::try_from(duration.as_nanos()).ok()?;
-        self.inner.as_nanos().checked_sub(nanos).map(|n| Instant { inner: sim_core::Instant::from_nanos(n) })
+        self.nanos.checked_sub(nanos).map(|nanos| Instant { nanos })
+    }
+
+    /// The simulation's instant: virtual time, an instant before zero as zero.
+    fn virtual_time(self) -> sim_core::Instant {
+        sim_core::Instant::from_nanos(self.nanos.saturating_sub(EPOCH_NANOS))
     }
 }
 
 impl From<sim_core::Instant> for Instant {
     fn from(inner: sim_core::Instant) -> Instant {
-        Instant { inner }
+        Instant { nanos: inner.as_nanos().saturating_add(EPOCH_NANOS) }
     }
 }
 
+/// Virtual time; an instant before virtual time zero becomes zero.
 impl From<Instant> for sim_core::Instant {
     fn from(instant: Instant) -> sim_core::Instant {
-        instant.inner
+        instant.virtual_time()
     }
 }
 
@@ -152,17 +191,21 @@ impl Sub<Instant> for Instant {
 
 impl fmt::Debug for Instant {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Debug::fmt(&self.inner, f)
+        match self.nanos.checked_sub(EPOCH_NANOS) {
+            Some(after) => fmt::Debug::fmt(&sim_core::Instant::from_nanos(after), f),
+            None => write!(f, "t=-{}", sim_core::Instant::from_nanos(EPOCH_NANOS - self.nanos)),
+        }
     }
 }
 
-/// Waits until `duration` has elapsed (in virtual time).
+/// Waits until `duration` has elapsed (in virtual time). As tokio's, a duration
+/// beyond about 30 years is 30 years.
 ///
 /// # Panics
 /// Outside a simulation.
 #[track_caller]
 pub fn sleep(duration: Duration) -> Sleep {
-    Sleep { inner: sim_core::time::sleep(duration) }
+    Sleep::at(Instant::now() + safe_delay(duration))
 }
 
 /// Waits until `deadline`.
@@ -171,19 +214,28 @@ pub fn sleep(duration: Duration) -> Sleep {
 /// Outside a simulation.
 #[track_caller]
 pub fn sleep_until(deadline: Instant) -> Sleep {
-    Sleep { inner: sim_core::time::sleep_until(deadline.inner) }
+    Sleep::at(deadline)
 }
 
 /// The future of [`sleep`] and [`sleep_until`]: a timer in the event queue.
 #[must_use = "futures do nothing unless you `.await` or poll them"]
 pub struct Sleep {
     inner: sim_core::time::Sleep,
+    /// The deadline as given (it may lie before virtual time zero).
+    deadline: Instant,
 }
 
 impl Sleep {
+    /// A timer named after the caller's caller (`#[track_caller]` all the way).
+    #[track_caller]
+    fn at(deadline: Instant) -> Sleep {
+        let inner = sim_core::time::sleep_until(deadline.virtual_time());
+        Sleep { inner, deadline }
+    }
+
     /// When the timer fires.
     pub fn deadline(&self) -> Instant {
-        Instant { inner: self.inner.deadline() }
+        self.deadline
     }
 
     /// Whether the timer has fired.
@@ -194,7 +246,9 @@ impl Sleep {
     /// Moves the deadline (earlier or later); the timer is re-armed even if it had
     /// fired.
     pub fn reset(self: Pin<&mut Self>, deadline: Instant) {
-        self.get_mut().inner.reset(deadline.inner);
+        let this = self.get_mut();
+        this.inner.reset(deadline.virtual_time());
+        this.deadline = deadline;
     }
 }
 
@@ -236,13 +290,21 @@ pub mod error {
 }
 
 /// Requires `future` to complete within `duration`: `Err(Elapsed)` otherwise. The
-/// future is polled first, so one ready at the deadline wins.
+/// future is polled first, so one ready at the deadline wins. As tokio's, a duration
+/// too long to add to the current instant never times out.
 ///
 /// # Panics
 /// Outside a simulation.
 #[track_caller]
 pub fn timeout<F: IntoFuture>(duration: Duration, future: F) -> Timeout<F::IntoFuture> {
-    Timeout { value: future.into_future(), delay: sleep(duration) }
+    // Not `map(Sleep::at)`: the timer is named after the caller (`#[track_caller]`),
+    // which a function called through `map` does not see.
+    #[allow(clippy::manual_map)]
+    let delay = match Instant::now().checked_add(duration) {
+        Some(deadline) => Some(Sleep::at(deadline)),
+        None => None,
+    };
+    Timeout { value: future.into_future(), delay }
 }
 
 /// Requires `future` to complete by `deadline`.
@@ -251,7 +313,7 @@ pub fn timeout<F: IntoFuture>(duration: Duration, future: F) -> Timeout<F::IntoF
 /// Outside a simulation.
 #[track_caller]
 pub fn timeout_at<F: IntoFuture>(deadline: Instant, future: F) -> Timeout<F::IntoFuture> {
-    Timeout { value: future.into_future(), delay: sleep_until(deadline) }
+    Timeout { value: future.into_future(), delay: Some(Sleep::at(deadline)) }
 }
 
 pin_project_lite::pin_project! {
@@ -261,7 +323,7 @@ pin_project_lite::pin_project! {
     pub struct Timeout<T> {
         #[pin]
         value: T,
-        delay: Sleep,
+        delay: Option<Sleep>,
     }
 }
 
@@ -290,9 +352,9 @@ impl<T: Future> Future for Timeout<T> {
         if let Poll::Ready(v) = this.value.poll(cx) {
             return Poll::Ready(Ok(v));
         }
-        match Pin::new(this.delay).poll(cx) {
-            Poll::Ready(()) => Poll::Ready(Err(error::Elapsed(()))),
-            Poll::Pending => Poll::Pending,
+        match this.delay.as_mut().map(|delay| Pin::new(delay).poll(cx)) {
+            Some(Poll::Ready(())) => Poll::Ready(Err(error::Elapsed(()))),
+            Some(Poll::Pending) | None => Poll::Pending,
         }
     }
 }
@@ -332,14 +394,19 @@ pub fn interval(period: Duration) -> Interval {
     interval_at(Instant::now(), period)
 }
 
-/// Ticks every `period`, the first tick at `start`.
+/// Ticks every `period` (at most about 30 years, as tokio's), the first tick at
+/// `start`.
 ///
 /// # Panics
 /// When `period` is zero, or outside a simulation.
 #[track_caller]
 pub fn interval_at(start: Instant, period: Duration) -> Interval {
     assert!(period > Duration::ZERO, "`period` must be non-zero.");
-    Interval { delay: Box::pin(sleep_until(start)), period, missed_tick_behavior: MissedTickBehavior::Burst }
+    Interval {
+        delay: Box::pin(Sleep::at(start)),
+        period: safe_delay(period),
+        missed_tick_behavior: MissedTickBehavior::Burst,
+    }
 }
 
 /// The ticker of [`interval`] and [`interval_at`].
@@ -366,7 +433,7 @@ impl Interval {
         let next = if now > timeout + Duration::from_millis(5) {
             self.missed_tick_behavior.next_timeout(timeout, now, self.period)
         } else {
-            timeout.checked_add(self.period).unwrap_or(Instant { inner: sim_core::Instant::MAX })
+            timeout.checked_add(self.period).unwrap_or(Instant { nanos: u64::MAX })
         };
         self.delay.as_mut().reset(next);
         Poll::Ready(timeout)
@@ -382,9 +449,9 @@ impl Interval {
         self.delay.as_mut().reset(Instant::now());
     }
 
-    /// The next tick `after` from now.
+    /// The next tick `after` from now (at most about 30 years, as tokio's).
     pub fn reset_after(&mut self, after: Duration) {
-        self.delay.as_mut().reset(Instant::now() + after);
+        self.delay.as_mut().reset(Instant::now() + safe_delay(after));
     }
 
     /// The next tick at `deadline`.
@@ -408,20 +475,47 @@ impl Interval {
     }
 }
 
-/// Under simulation the clock is always paused (it moves only when nothing is
-/// runnable, straight to the next timer), so this does nothing.
-pub fn pause() {}
-
-/// Under simulation the clock never runs in real time, so this does nothing.
-pub fn resume() {}
-
-/// Moves the calling task `duration` forward in virtual time. Unlike tokio's (which
-/// jumps the clock and fires every timer due in one pass, in registration order),
-/// this sleeps: timers due in between fire at their own instants, in an order the
-/// strategy picks when they tie.
+/// Pauses the clock, as tokio's test-util `pause`: from now on, a timer whose
+/// deadline has already passed completes in the poll that first sees it (tokio's
+/// paused timer), and [`advance`] may move the clock. Virtual time moves only when
+/// nothing is runnable in either case (tokio's auto-advance); see
+/// [`sim_core::time::clock`].
 ///
 /// # Panics
-/// Outside a simulation.
+/// With tokio's messages: in a multi-thread runtime (`flavor = "multi_thread"`,
+/// `Builder::new_multi_thread`, `#[tokio::main]`'s default), or when the clock is
+/// already paused. Outside a simulation.
+#[track_caller]
+pub fn pause() {
+    if let Err(e) = sim_core::time::pause() {
+        panic!("{e}");
+    }
+}
+
+/// Unpauses the clock, as tokio's test-util `resume` (under simulation virtual time
+/// still moves only when nothing is runnable; a timer already due when first polled
+/// then fires as an event at the current instant).
+///
+/// # Panics
+/// When the clock is not paused (tokio's message), or outside a simulation.
+#[track_caller]
+pub fn resume() {
+    if let Err(e) = sim_core::time::resume() {
+        panic!("{e}");
+    }
+}
+
+/// Moves the paused clock `duration` forward in one jump, as tokio's `advance`: every
+/// timer due by then fires at the new time, then the calling task yields, so the tasks
+/// those timers woke run before it continues (in an order the model allows). See
+/// [`sim_core::time::advance`].
+///
+/// # Panics
+/// When the clock is not paused ("time is not frozen", tokio's message), when the new
+/// time overflows, or outside a simulation.
 pub async fn advance(duration: Duration) {
-    sleep(duration).await;
+    if !sim_core::time::is_paused() {
+        panic!("{}", sim_core::time::ClockError::NotPaused);
+    }
+    sim_core::time::advance(duration).await;
 }

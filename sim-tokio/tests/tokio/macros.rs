@@ -60,11 +60,27 @@ fn pin_pins_in_both_forms() {
 }
 
 /// `#[tokio::test]` with tokio's arguments, over 50 seeds.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2, start_paused = true, seeds = 50)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2, seeds = 50)]
 async fn tokio_test_accepts_tokios_arguments() {
     let start = Instant::now();
     sleep(MS).await;
     assert_eq!(start.elapsed(), MS);
+}
+
+/// `start_paused = true` pauses the clock from the start, as tokio's (so
+/// `time::advance` may move it).
+#[tokio::test(flavor = "current_thread", start_paused = true, seeds = 5)]
+async fn tokio_test_may_start_paused() {
+    let start = Instant::now();
+    tokio::time::advance(MS).await;
+    assert_eq!(start.elapsed(), MS);
+}
+
+/// A multi-thread `#[tokio::test]` refuses `time::pause()` with tokio's panic.
+#[tokio::test(flavor = "multi_thread", seeds = 1)]
+#[should_panic(expected = "`time::pause()` requires the `current_thread` Tokio runtime")]
+async fn a_multi_thread_tokio_test_refuses_to_pause_its_clock() {
+    tokio::time::pause();
 }
 
 /// A body returning `Result` passes on `Ok`.

@@ -8,7 +8,7 @@ const MS: Duration = Duration::from_millis(1);
 
 #[test]
 fn block_on_may_borrow_and_continues_one_simulation() {
-    let rt = Builder::new_multi_thread().worker_threads(4).enable_all().start_paused(true).build().unwrap();
+    let rt = Builder::new_current_thread().enable_all().start_paused(true).build().unwrap();
     let words = String::from("ab");
     let spawned = rt.spawn(async { tokio::time::sleep(3 * MS).await });
     let n = rt.block_on(async {
@@ -42,4 +42,27 @@ fn handle_current_spawns_inside_and_is_absent_outside() {
 fn a_failed_run_panics_with_the_report() {
     let rt = Runtime::new().unwrap();
     rt.block_on(std::future::pending::<()>());
+}
+
+/// tokio's multi-thread runtime cannot pause its clock: building one with
+/// `start_paused(true)` panics with tokio's message, as does `time::pause()` in it.
+#[test]
+fn a_multi_thread_runtime_refuses_a_paused_clock_like_tokio() {
+    const REFUSED: &str = "`time::pause()` requires the `current_thread` Tokio runtime";
+    let built = std::panic::catch_unwind(|| Builder::new_multi_thread().start_paused(true).build().map(drop));
+    let payload = built.expect_err("a paused multi-thread runtime was built");
+    assert!(payload.downcast_ref::<String>().is_some_and(|m| m.contains(REFUSED)));
+    let rt = Runtime::new().unwrap();
+    let paused = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| rt.block_on(async { tokio::time::pause() })));
+    let payload = paused.expect_err("a multi-thread runtime paused its clock");
+    assert!(payload.downcast_ref::<String>().is_some_and(|m| m.contains(REFUSED)));
+    // The current-thread runtime may pause, and `advance` then moves its clock.
+    let rt = Builder::new_current_thread().build().unwrap();
+    let elapsed = rt.block_on(async {
+        let start = tokio::time::Instant::now();
+        tokio::time::pause();
+        tokio::time::advance(MS).await;
+        start.elapsed()
+    });
+    assert_eq!(elapsed, MS);
 }

@@ -34,7 +34,13 @@ fn instant_arithmetic_saturates_like_tokio() {
         assert_eq!(early.checked_duration_since(late), None);
         assert_eq!(late.checked_duration_since(early), Some(10 * MS));
         assert_eq!(late.checked_sub(10 * MS), Some(early));
-        assert_eq!(early.checked_sub(MS), None);
+        // tokio's clock starts where the machine's stands, so instants before the
+        // start exist: here a year of them.
+        assert_eq!(early.checked_sub(MS).map(|before| early - before), Some(MS));
+        let year = Duration::from_secs(365 * 24 * 3600);
+        assert!(early.checked_sub(year).is_some());
+        assert_eq!(early.checked_sub(year + Duration::from_nanos(1)), None);
+        assert_eq!(format!("{:?}", early - MS), "t=-1ms");
         let mut t = early;
         t += 3 * MS;
         t -= MS;
@@ -124,22 +130,83 @@ fn missed_tick_behaviors_follow_tokio() {
 /// `advance` sleeps: a timer due halfway fires at its own instant, before the
 /// advancing task resumes.
 #[test]
-fn pause_and_resume_do_nothing_and_advance_lets_earlier_timers_fire_on_time() {
-    let log = twice(3, || async {
-        time::pause();
-        let log = Rc::new(RefCell::new(Vec::new()));
-        let start = Instant::now();
-        let l = log.clone();
-        let _t = tokio::spawn(async move {
-            time::sleep(5 * MS).await;
-            l.borrow_mut().push(("timer", start.elapsed()));
+fn advance_jumps_the_clock_and_fires_every_timer_due_before_it_returns() {
+    // tokio's `advance` moves the clock in one jump: the 5 ms timers fire at 10 ms,
+    // before `advance` returns, and the spawned task they wake sees 10 ms. No task
+    // runs at 5 ms.
+    for seed in 0..20 {
+        let log = twice(seed, || async {
+            time::pause();
+            let log = Rc::new(RefCell::new(Vec::new()));
+            let start = Instant::now();
+            let l = log.clone();
+            let timer = time::sleep(5 * MS);
+            let t = tokio::spawn(async move {
+                timer.await;
+                l.borrow_mut().push(("timer", start.elapsed()));
+            });
+            let mut own = Box::pin(time::sleep(5 * MS));
+            let waker = futures::task::noop_waker();
+            let first = std::future::Future::poll(own.as_mut(), &mut std::task::Context::from_waker(&waker));
+            assert!(first.is_pending());
+            time::advance(10 * MS).await;
+            assert!(own.is_elapsed(), "a timer due by then had not fired when advance returned");
+            log.borrow_mut().push(("advanced", start.elapsed()));
+            t.await.unwrap();
+            time::resume();
+            log.take()
         });
-        time::advance(10 * MS).await;
-        log.borrow_mut().push(("advanced", start.elapsed()));
-        time::resume();
-        log.take()
+        let mut sorted = log.clone();
+        sorted.sort();
+        assert_eq!(sorted, [("advanced", 10 * MS), ("timer", 10 * MS)], "seed {seed}");
+    }
+}
+
+#[test]
+fn advance_and_resume_need_a_paused_clock_and_pause_only_once() {
+    for (what, message) in
+        [("advance", "time is not frozen"), ("resume", "time is not frozen"), ("pause twice", "time is already frozen")]
+    {
+        let (result, _) = run(Config::default(), || async move {
+            match what {
+                "advance" => time::advance(MS).await,
+                "resume" => time::resume(),
+                _ => {
+                    time::pause();
+                    time::pause();
+                }
+            }
+        });
+        let failure = result.unwrap_err();
+        assert!(failure.to_string().contains(message), "{what}: {failure}");
+    }
+}
+
+#[test]
+fn with_the_clock_paused_a_timer_already_due_completes_in_its_first_poll() {
+    use std::future::Future;
+    use std::task::{Context, Poll};
+    // tokio's paused timer fires a timer already due as the first poll registers it;
+    // unpaused, such a timer is an event at the current instant (tokio rounds a
+    // deadline up to the next millisecond), so its first poll is pending.
+    let polls = twice(0, || async {
+        let mut firsts = Vec::new();
+        for paused in [false, true] {
+            if paused {
+                time::pause();
+            }
+            let past = Instant::now();
+            time::sleep(MS).await;
+            let mut sleep = Box::pin(time::sleep_until(past));
+            assert!(!sleep.is_elapsed(), "not fired before its first poll");
+            let waker = futures::task::noop_waker();
+            let first = sleep.as_mut().poll(&mut Context::from_waker(&waker));
+            firsts.push((paused, first == Poll::Ready(())));
+            sleep.await;
+        }
+        firsts
     });
-    assert_eq!(log, [("timer", 5 * MS), ("advanced", 10 * MS)]);
+    assert_eq!(polls, [(false, false), (true, true)]);
 }
 
 #[test]

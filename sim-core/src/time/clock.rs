@@ -1,0 +1,143 @@
+//! tokio's test-util clock controls over virtual time: [`pause`], [`resume`],
+//! [`advance`].
+//!
+//! Virtual time never runs by itself: it moves when nothing is runnable, straight to
+//! the next event (tokio's paused clock with auto-advance), or by [`advance`]. What
+//! pausing changes is how a timer whose deadline has already passed behaves:
+//!
+//! - **Paused** (tokio's `start_paused`, `time::pause()`): such a timer completes in
+//!   the poll that first sees it, as tokio's paused timer does (its driver fires a
+//!   timer already due while registering it). `sleep_until(now).await` does not yield.
+//! - **Not paused** (the default): it fires as an event at the current instant, so
+//!   whatever else is due then may run first. Real tokio rounds a deadline up to the
+//!   next millisecond, so a timer set for "now" waits for the driver's next turn, and
+//!   a message due in the same millisecond comes before or after it.
+//!
+//! A timer set for a later instant is an event whatever the mode: when it falls due
+//! together with other events, the model ([`crate::Model`]) says which orders a run
+//! may take.
+
+use std::fmt;
+use std::time::Duration;
+
+use crate::context;
+
+/// Why a clock control was refused. The texts are tokio's panic messages.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ClockError {
+    /// [`pause`] in a simulation that refuses it ([`set_pausable`]; tokio's
+    /// multi-thread runtime).
+    NotPausable,
+    /// [`pause`] while the clock is paused.
+    AlreadyPaused,
+    /// [`resume`] while the clock is not paused.
+    NotPaused,
+}
+
+impl fmt::Display for ClockError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            ClockError::NotPausable => {
+                "`time::pause()` requires the `current_thread` Tokio runtime. \
+                 This is the default Runtime used by `#[tokio::test]."
+            }
+            ClockError::AlreadyPaused => "time is already frozen",
+            ClockError::NotPaused => "time is not frozen",
+        })
+    }
+}
+
+impl std::error::Error for ClockError {}
+
+/// A simulation's clock mode.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct ClockState {
+    pub(crate) paused: bool,
+    pub(crate) pausable: bool,
+}
+
+impl Default for ClockState {
+    fn default() -> ClockState {
+        ClockState { paused: false, pausable: true }
+    }
+}
+
+/// Pauses the clock of the current simulation (see the [module docs](self)).
+///
+/// # Errors
+/// [`ClockError::NotPausable`] when the simulation refuses pausing,
+/// [`ClockError::AlreadyPaused`] when it is paused.
+///
+/// # Panics
+/// When no simulation is current on this thread.
+#[track_caller]
+pub fn pause() -> Result<(), ClockError> {
+    context::with_core(|core| match core.clock {
+        ClockState { pausable: false, .. } => Err(ClockError::NotPausable),
+        ClockState { paused: true, .. } => Err(ClockError::AlreadyPaused),
+        ClockState { paused: false, .. } => {
+            core.clock.paused = true;
+            Ok(())
+        }
+    })
+}
+
+/// Unpauses the clock of the current simulation (virtual time still moves only when
+/// nothing is runnable; see the [module docs](self)).
+///
+/// # Errors
+/// [`ClockError::NotPaused`] when it is not paused.
+///
+/// # Panics
+/// When no simulation is current on this thread.
+#[track_caller]
+pub fn resume() -> Result<(), ClockError> {
+    context::with_core(|core| {
+        if !core.clock.paused {
+            return Err(ClockError::NotPaused);
+        }
+        core.clock.paused = false;
+        Ok(())
+    })
+}
+
+/// Whether the clock of the current simulation is paused.
+///
+/// # Panics
+/// When no simulation is current on this thread.
+#[track_caller]
+pub fn is_paused() -> bool {
+    context::with_core(|core| core.clock.paused)
+}
+
+/// Sets whether [`pause`] may pause the clock of the current simulation (default:
+/// yes). tokio allows it on its current-thread runtime only; sim-tokio's
+/// multi-thread runtimes refuse it.
+///
+/// # Panics
+/// When no simulation is current on this thread.
+#[track_caller]
+pub fn set_pausable(pausable: bool) {
+    context::with_core(|core| core.clock.pausable = pausable);
+}
+
+/// Moves the clock `duration` forward in one jump, as tokio's `time::advance`: every
+/// timer due by the new time fires at once (at the new time, in deadline order, then
+/// registration order), waking its waiter, and the calling task then yields, so it
+/// continues after the tasks those timers woke have had their turn (in an order the
+/// model allows). Tasks woken on the way do not run at intermediate instants: they all
+/// see the new time.
+///
+/// # Panics
+/// When no simulation is current on this thread, or when the new time overflows.
+pub async fn advance(duration: Duration) {
+    let wakers = context::with_core(|core| {
+        let to = core.now().checked_add(duration).expect("overflow when adding duration to instant");
+        core.jump_clock(to)
+    });
+    for waker in wakers {
+        waker.wake();
+    }
+    crate::task::yield_now().await;
+}
