@@ -40,7 +40,7 @@
 //! | feature | adds | pulls in |
 //! | --- | --- | --- |
 //! | `proptest` | [`explore::proptest_check`], [`explore::proptest_check_with`], [`explore::schedules`] | `proptest` |
-//! | `json` | [`Trace::write_jsonl`] (JSON Lines traces); serde's `Serialize` for trace lines, [`Instant`], [`Choice`], [`Fingerprint`] | `serde`, `serde_json` |
+//! | `json` | [`Trace::write_jsonl`] (JSON Lines traces, written without `serde_json`, which would change type inference in users' code); serde's `Serialize` for trace lines, [`Instant`], [`Choice`], [`Fingerprint`] | `serde` |
 //! | `log` | the [`log`] module: [`log::VirtualTime`], [`log::init_test_logging`] | `tracing-subscriber` |
 //! | `timeline` | the [`timeline`] module: a run as one self-contained HTML page | nothing |
 //!

@@ -543,6 +543,71 @@ impl PartialEq for TraceLine {
 impl Eq for TraceLine {}
 
 #[cfg(feature = "json")]
+impl TraceLine {
+    /// The line as one JSON object, the fields in declaration order, `None`s left
+    /// out (as its `Serialize` through `serde_json`).
+    fn write_json(&self, out: &mut String) {
+        use std::fmt::Write as _;
+        let mut kind = String::new();
+        for (i, c) in format!("{:?}", self.kind).chars().enumerate() {
+            if c.is_ascii_uppercase() && i > 0 {
+                kind.push('-');
+            }
+            kind.push(c.to_ascii_lowercase());
+        }
+        let _ = write!(out, "{{\"step\":{},\"t_ns\":{},\"kind\":", self.step, self.t_ns);
+        json_string(out, &kind);
+        let number = |out: &mut String, key: &str, v: Option<u64>| {
+            if let Some(v) = v {
+                let _ = write!(out, ",\"{key}\":{v}");
+            }
+        };
+        let string = |out: &mut String, key: &str, v: &Option<String>| {
+            if let Some(v) = v {
+                let _ = write!(out, ",\"{key}\":");
+                json_string(out, v);
+            }
+        };
+        number(out, "task_id", self.task_id.map(u64::from));
+        string(out, "task", &self.task);
+        number(out, "channel_id", self.channel_id.map(u64::from));
+        string(out, "channel", &self.channel);
+        number(out, "timer_id", self.timer_id);
+        string(out, "timer", &self.timer);
+        number(out, "deadline_ns", self.deadline_ns);
+        if let Some([options, index]) = self.choice {
+            let _ = write!(out, ",\"choice\":[{options},{index}]");
+        }
+        string(out, "value", &self.value.map(|v| format!("{v:016x}")));
+        string(out, "value_text", &self.value_text);
+        out.push('}');
+    }
+}
+
+/// `s` as a JSON string, escaped as `serde_json` escapes it.
+#[cfg(feature = "json")]
+fn json_string(out: &mut String, s: &str) {
+    use std::fmt::Write as _;
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            '\u{08}' => out.push_str("\\b"),
+            '\u{0c}' => out.push_str("\\f"),
+            c if u32::from(c) < 0x20 => {
+                let _ = write!(out, "\\u{:04x}", u32::from(c));
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+}
+
+#[cfg(feature = "json")]
 fn hex_value<S: serde::Serializer>(value: &Option<u64>, s: S) -> Result<S::Ok, S::Error> {
     match value {
         Some(v) => s.serialize_str(&format!("{v:016x}")),
@@ -591,15 +656,25 @@ pub struct Trace {
 }
 
 impl Trace {
-    /// Writes the trace as JSON Lines, one record per line (feature `json`).
+    /// Writes the trace as JSON Lines, one record per line (feature `json`): each
+    /// line is what `serde_json` makes of the [`TraceLine`]'s `Serialize`.
+    ///
+    /// Written here rather than by `serde_json`: a crate in a build graph brings its
+    /// trait impls into every crate's type inference, and `serde_json`'s
+    /// `PartialEq<Value>` for the integer types breaks code such as
+    /// `assert_eq!(items, vec![])` with `items: Vec<u32>` (tokio's own tests do that)
+    /// in any crate that depends on sim-tokio, which depends on this crate.
     ///
     /// # Errors
     /// Returns the writer's I/O error.
     #[cfg(feature = "json")]
     pub fn write_jsonl(&self, mut w: impl std::io::Write) -> std::io::Result<()> {
+        let mut text = String::new();
         for line in &self.lines {
-            serde_json::to_writer(&mut w, line)?;
-            w.write_all(b"\n")?;
+            text.clear();
+            line.write_json(&mut text);
+            text.push('\n');
+            w.write_all(text.as_bytes())?;
         }
         Ok(())
     }

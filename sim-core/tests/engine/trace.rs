@@ -66,6 +66,63 @@ fn a_trace_exports_as_json_lines_that_parse_back() {
     assert!(lines.iter().all(|l| l["step"].is_u64() && l["t_ns"].is_u64()));
 }
 
+/// `write_jsonl` writes JSON by hand (serde_json in a user's build graph breaks
+/// their type inference, see `Trace::write_jsonl`): each line must be what serde_json
+/// makes of the line's `Serialize`, on a real trace and on a line with every field
+/// set, every record kind, and names that need escaping.
+#[test]
+fn json_lines_are_what_serde_json_writes() {
+    use sim_core::trace::TraceLine;
+    let mut trace = ping(Config::random(4)).trace();
+    let kinds = [
+        RecordKind::Poll,
+        RecordKind::TimerFire,
+        RecordKind::Deliver,
+        RecordKind::Spawn,
+        RecordKind::TaskEnd,
+        RecordKind::TaskAbort,
+        RecordKind::TimerSet,
+        RecordKind::TimerCancel,
+        RecordKind::Send,
+        RecordKind::Recv,
+        RecordKind::Close,
+        RecordKind::Choose,
+        RecordKind::Violation,
+        RecordKind::ForeignWake,
+        RecordKind::Notify,
+        RecordKind::Notified,
+        RecordKind::Read,
+        RecordKind::Reserve,
+        RecordKind::Join,
+        RecordKind::Arrive,
+        RecordKind::Init,
+        RecordKind::Acquire,
+        RecordKind::Release,
+    ];
+    for (i, kind) in kinds.into_iter().enumerate() {
+        trace.lines.push(TraceLine {
+            step: i as u64,
+            t_ns: u64::MAX,
+            kind,
+            task_id: Some(u32::MAX),
+            task: Some("a \"quoted\" \\ task\n\t\r\u{8}\u{c}\u{1}\u{7f} é 🦀".to_string()),
+            channel_id: Some(0),
+            channel: Some(String::new()),
+            timer_id: Some(7),
+            timer: Some("debounce.rs:42".to_string()),
+            deadline_ns: Some(0),
+            choice: Some([3, 2]),
+            value: Some(0x0123_4567_89ab_cdef),
+            value_text: Some("Item { id: 1 }".to_string()),
+        });
+    }
+    let mut out = Vec::new();
+    trace.write_jsonl(&mut out).unwrap();
+    let text = String::from_utf8(out).unwrap();
+    let expected: Vec<String> = trace.lines.iter().map(|l| serde_json::to_string(l).unwrap()).collect();
+    assert_eq!(text.lines().collect::<Vec<_>>(), expected);
+}
+
 #[test]
 fn the_tail_mode_keeps_the_last_records_but_fingerprints_everything() {
     let full = ping(Config::random(4));

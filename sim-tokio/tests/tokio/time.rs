@@ -246,3 +246,13 @@ fn tokio_timers_are_named_after_the_line_that_created_them() {
     // The interval is re-armed after its tick under the name it was created with.
     assert_eq!(names, [at(0), at(1), at(2), at(1), "cooldown".to_string()]);
 }
+
+/// sim-tokio's dependencies add no trait impl that breaks type inference in a user's
+/// code: `assert_eq!(items, vec![])` with `items: Vec<u32>` compiles, as with tokio
+/// (tokio's `time_interval` test does this; `serde_json`'s `PartialEq<Value> for u32`,
+/// once in sim-core's graph, made it ambiguous). This test fails by not compiling.
+#[tokio::test(seeds = 1)]
+async fn an_empty_vec_literal_compares_with_a_vec_of_integers() {
+    let items: Vec<u32> = Vec::with_capacity(0);
+    assert_eq!(items, vec![]);
+}
