@@ -19,6 +19,8 @@ pub(crate) struct Shared {
     /// Unique among the simulations of this process: a primitive remembers the
     /// simulation it is registered in by this number (see `crate::sync::bind`).
     pub(crate) id: u64,
+    /// What its tasks' handles see of it from any thread (see [`crate::task`]).
+    pub(crate) life: std::sync::Arc<crate::task::Life>,
     pub(crate) core: RefCell<Core>,
     pub(crate) futures: RefCell<Vec<Option<BoxFuture>>>,
     /// Whether the strategy collects footprints: primitives check it before

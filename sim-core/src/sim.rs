@@ -290,8 +290,10 @@ impl Sim {
         let watch = Watch::arm(&config, strategy.seed());
         let mut core = Core::new(strategy, TraceBuf::new(config.trace), config.model);
         core.set_watch(watch.as_ref().map(|w| w.stamp.clone()).filter(|s| s.records_choices()));
+        let id = context::next_sim_id();
         let shared = Rc::new(Shared {
-            id: context::next_sim_id(),
+            id,
+            life: Arc::new(crate::task::Life::new(id)),
             core: RefCell::new(core),
             futures: RefCell::new(Vec::new()),
             footprints,
@@ -653,6 +655,12 @@ impl Sim {
             drop(core);
             // Draining the queue may have found a wake-up from another thread.
             self.check_stop()?;
+            // Nothing is due at any time: the point where aborts asked from other
+            // threads land (the same point whenever they were asked).
+            if until == Instant::MAX && crate::task::apply_remote_aborts(&self.shared) {
+                self.check_stop()?;
+                return Ok(true);
+            }
             return Ok(false);
         };
         // A task is polled when it is still running and its future is there to poll
@@ -805,6 +813,8 @@ impl Drop for Sim {
         let futures = std::mem::take(&mut *self.shared.futures.borrow_mut());
         drop(futures);
         context::remove(&self.shared);
+        // Handles outlive it: from now on their tasks are gone.
+        self.shared.life.alive.store(false, std::sync::atomic::Ordering::Release);
     }
 }
 

@@ -4,6 +4,7 @@ use std::fmt;
 use std::future::Future;
 use std::panic::Location;
 use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
@@ -79,9 +80,12 @@ where
 {
     let slot: Arc<Mutex<Option<F::Output>>> = Arc::new(Mutex::new(None));
     let out = slot.clone();
+    let ended = Arc::new(AtomicBool::new(false));
+    let ends = ended.clone();
     let wrapped = Box::pin(async move {
         let value = future.await;
         *out.lock() = Some(value);
+        ends.store(true, Ordering::Release);
     });
     let id = handle.core.borrow_mut().register_task(name);
     let mut futures = handle.futures.borrow_mut();
@@ -90,7 +94,108 @@ where
         futures.resize_with(index + 1, || None);
     }
     futures[index] = Some(wrapped);
-    JoinHandle { id, slot, sim: handle.id }
+    JoinHandle { id, slot, link: Link { life: handle.life.clone(), ended } }
+}
+
+/// What a task's handles keep of its simulation: enough to tell, from any thread,
+/// whether it still exists, and to ask it for an abort.
+#[derive(Clone)]
+struct Link {
+    life: Arc<Life>,
+    /// Set when the task ends (finished, or aborted through a handle).
+    ended: Arc<AtomicBool>,
+}
+
+/// Where a handle is used, relative to its task's simulation.
+enum Reach {
+    /// Its simulation is current on this thread.
+    Home(Handle),
+    /// Its simulation was dropped: the task was dropped with it.
+    Gone,
+    /// Its simulation exists, on another thread or not current on this one.
+    Elsewhere,
+}
+
+impl Link {
+    fn reach(&self) -> Reach {
+        if let Some(handle) = context::home(self.life.id) {
+            Reach::Home(handle)
+        } else if self.life.alive.load(Ordering::Acquire) {
+            Reach::Elsewhere
+        } else {
+            Reach::Gone
+        }
+    }
+
+    fn is_finished(&self, id: TaskId) -> bool {
+        match self.reach() {
+            Reach::Home(handle) => is_finished(&handle, id),
+            Reach::Gone => true,
+            Reach::Elsewhere => self.ended.load(Ordering::Acquire),
+        }
+    }
+
+    /// Aborts the task: at once on its simulation's thread; from elsewhere, the
+    /// simulation applies it when it next runs out of events (see
+    /// [`Life::remote_aborts`]); nothing when the simulation is gone.
+    fn abort(&self, id: TaskId) {
+        match self.reach() {
+            Reach::Home(handle) => {
+                abort_task(&handle, id);
+                self.ended.store(true, Ordering::Release);
+            }
+            Reach::Gone => {}
+            Reach::Elsewhere => {
+                self.life.remote_aborts.lock().push((id, self.ended.clone()));
+                self.life.remote_pending.store(true, Ordering::Release);
+            }
+        }
+    }
+}
+
+/// A simulation as its tasks' handles see it from any thread (`Send` and `Sync`,
+/// unlike the simulation itself).
+pub(crate) struct Life {
+    /// The simulation's number ([`crate::context::Shared::id`]).
+    pub(crate) id: u64,
+    /// False once the simulation was dropped.
+    pub(crate) alive: AtomicBool,
+    /// Aborts asked through handles on other threads (tokio allows them: an abort
+    /// from any thread). The simulation applies them only when it has nothing else
+    /// to do (no event due at any time), so where they land in the run does not
+    /// depend on when the other thread asked: a run that reaches that point takes
+    /// them there, in the order asked. Each with its task's `ended` flag.
+    pub(crate) remote_aborts: Mutex<Vec<(TaskId, Arc<AtomicBool>)>>,
+    /// Whether `remote_aborts` may hold something (checked without locking).
+    pub(crate) remote_pending: AtomicBool,
+}
+
+impl Life {
+    pub(crate) fn new(id: u64) -> Life {
+        Life {
+            id,
+            alive: AtomicBool::new(true),
+            remote_aborts: Mutex::new(Vec::new()),
+            remote_pending: AtomicBool::new(false),
+        }
+    }
+}
+
+/// Applies the aborts asked from other threads (see [`Life::remote_aborts`]);
+/// whether there were any.
+pub(crate) fn apply_remote_aborts(handle: &Handle) -> bool {
+    if !handle.life.remote_pending.swap(false, Ordering::AcqRel) {
+        return false;
+    }
+    let asked = std::mem::take(&mut *handle.life.remote_aborts.lock());
+    let any = !asked.is_empty();
+    for (id, ended) in asked {
+        if handle.core.borrow().task_state(id) == TaskState::Running {
+            abort_task(handle, id);
+        }
+        ended.store(true, Ordering::Release);
+    }
+    any
 }
 
 /// Why a joined task produced no value.
@@ -116,17 +221,18 @@ impl std::error::Error for JoinError {}
 /// A task that panics fails the whole run (with its name in the report), so a
 /// join never observes a panic.
 ///
-/// It is `Send` and `Sync` when `T: Send`, as tokio's is; its methods reach the
-/// task's simulation through the thread's current one.
+/// It is `Send` and `Sync` when `T: Send`, as tokio's is. As tokio's, it may be used
+/// after its simulation is gone (the task was dropped with it: polling gives its
+/// output if it finished, else [`JoinError::Aborted`]; `is_finished` is true), and
+/// `abort` / `is_finished` work from another thread while it runs (an abort asked
+/// there is applied when the simulation runs out of events).
 ///
 /// # Panics
-/// Its methods (and polling it) panic when its simulation is not current on this
-/// thread.
+/// Polling it panics when its simulation exists but is not current on this thread.
 pub struct JoinHandle<T> {
     id: TaskId,
     slot: Arc<Mutex<Option<T>>>,
-    /// The simulation's number ([`crate::context::Shared::id`]).
-    sim: u64,
+    link: Link,
 }
 
 /// The simulation numbered `sim`, if it is current on this thread.
@@ -150,21 +256,19 @@ impl<T> JoinHandle<T> {
     }
 
     /// Whether the task has ended (finished or aborted).
-    #[track_caller]
     pub fn is_finished(&self) -> bool {
-        is_finished(&home(self.sim, self.id), self.id)
+        self.link.is_finished(self.id)
     }
 
     /// Aborts the task: its future is dropped and it is never polled again. A
     /// task may abort itself; it then stops at the end of its current poll.
-    #[track_caller]
     pub fn abort(&self) {
-        abort_task(&home(self.sim, self.id), self.id);
+        self.link.abort(self.id);
     }
 
     /// A handle that aborts the task without awaiting it.
     pub fn abort_handle(&self) -> AbortHandle {
-        AbortHandle { id: self.id, sim: self.sim }
+        AbortHandle { id: self.id, link: self.link.clone() }
     }
 }
 
@@ -185,12 +289,12 @@ fn abort_task(handle: &Handle, id: TaskId) {
 
 /// Aborts a task without owning its [`JoinHandle`] (mirrors `tokio::task::AbortHandle`).
 ///
-/// `Send` and `Sync`; its methods panic when the task's simulation is not current on
-/// this thread.
+/// `Send` and `Sync`; usable from any thread and after the simulation is gone, as
+/// [`JoinHandle`]'s methods are.
 #[derive(Clone)]
 pub struct AbortHandle {
     id: TaskId,
-    sim: u64,
+    link: Link,
 }
 
 impl AbortHandle {
@@ -200,15 +304,13 @@ impl AbortHandle {
     }
 
     /// Aborts the task, as [`JoinHandle::abort`] does.
-    #[track_caller]
     pub fn abort(&self) {
-        abort_task(&home(self.sim, self.id), self.id);
+        self.link.abort(self.id);
     }
 
     /// Whether the task has ended (finished or aborted).
-    #[track_caller]
     pub fn is_finished(&self) -> bool {
-        is_finished(&home(self.sim, self.id), self.id)
+        self.link.is_finished(self.id)
     }
 }
 
@@ -222,7 +324,12 @@ impl<T> Future for JoinHandle<T> {
     type Output = Result<T, JoinError>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let handle = home(self.sim, self.id);
+        let handle = match self.link.reach() {
+            Reach::Home(handle) => handle,
+            // The simulation dropped the task with it: its output if it had finished.
+            Reach::Gone => return Poll::Ready(self.slot.lock().take().ok_or(JoinError::Aborted)),
+            Reach::Elsewhere => home(self.link.life.id, self.id),
+        };
         handle.touch(Access::Task(self.id));
         if let Some(value) = self.slot.lock().take() {
             return Poll::Ready(Ok(value));

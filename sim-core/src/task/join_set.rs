@@ -58,6 +58,9 @@ pub struct JoinSet<T> {
     at: &'static Location<'static>,
     /// Registered in the simulation at the first spawn.
     id: Option<ChannelId>,
+    /// That simulation's number: another one current later (this one gone) is never
+    /// told of the set.
+    sim: Option<u64>,
     /// The tasks not yet joined, in spawn order, under their keys.
     tasks: Vec<(u64, JoinHandle<T>)>,
     state: Arc<Mutex<SetState>>,
@@ -118,7 +121,7 @@ impl<T: 'static> JoinSet<T> {
     fn make(name: Option<String>, at: &'static Location<'static>) -> JoinSet<T> {
         let name = name.or_else(crate::core::scoped_name);
         let state = Arc::new(Mutex::new(SetState { ended: VecDeque::new(), waker: None, next_key: 0 }));
-        JoinSet { name, at, id: None, tasks: Vec::new(), state }
+        JoinSet { name, at, id: None, sim: None, tasks: Vec::new(), state }
     }
 
     /// The set's id in traces, once it is registered (at its first spawn).
@@ -196,6 +199,7 @@ impl<T: 'static> JoinSet<T> {
         let name = Some(self.name.clone().unwrap_or_else(|| format!("set@{}", location_name(self.at))));
         let id = handle.core.borrow_mut().register_channel(name, self.at);
         self.id = Some(id);
+        self.sim = Some(handle.id);
         id
     }
 
@@ -236,7 +240,8 @@ impl<T: 'static> JoinSet<T> {
 
     fn next_ended(&mut self, waker: Option<&Waker>) -> Poll<Option<(TaskId, Result<T, JoinError>)>> {
         let Some(set) = self.id else { return Poll::Ready(None) };
-        let handle = context::try_current();
+        // Its own simulation, if current (it may be gone: its tasks then end as aborted).
+        let handle = context::try_current().filter(|h| Some(h.id) == self.sim);
         if let Some(h) = &handle {
             h.touch(Access::Channel(set));
         }
@@ -291,7 +296,7 @@ impl<T: 'static> JoinSet<T> {
     /// Removes every task from the set without aborting it: they run on, and their
     /// results are lost.
     pub fn detach_all(&mut self) {
-        if let (Some(set), Some(h)) = (self.id, context::try_current()) {
+        if let (Some(set), Some(h)) = (self.id, context::try_current().filter(|h| Some(h.id) == self.sim)) {
             h.touch(Access::Channel(set));
         }
         self.tasks.clear();

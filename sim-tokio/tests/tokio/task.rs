@@ -148,3 +148,75 @@ fn a_destructor_panic_at_an_abort_is_contained_and_reported_by_the_handle() {
     });
     assert_eq!(got, (true, true, true));
 }
+
+/// As tokio: handles outlive their runtime. Once it is dropped, a task that had
+/// finished still gives its output, one that had not is cancelled (it was dropped with
+/// the runtime), `is_finished` is true and `abort` does nothing, even while another
+/// simulation is current; a `JoinSet` polled in another runtime joins it as cancelled.
+#[test]
+fn handles_work_after_their_runtime_is_gone() {
+    let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+    let done = rt.spawn(async { 1 });
+    let pending = rt.spawn(std::future::pending::<()>());
+    let mut set = tokio::task::JoinSet::new();
+    rt.block_on(async {
+        set.spawn(std::future::pending::<u8>());
+        tokio::task::yield_now().await;
+    });
+    let abort = pending.abort_handle();
+    assert!(!abort.is_finished());
+    drop(rt);
+    assert!(done.is_finished() && pending.is_finished() && abort.is_finished());
+    abort.abort();
+    let other = tokio::runtime::Builder::new_current_thread().build().unwrap();
+    let (done, pending, joined) = other.block_on(async { (done.await, pending.await, set.join_next().await) });
+    assert_eq!(done.unwrap(), 1);
+    assert!(pending.unwrap_err().is_cancelled());
+    assert!(joined.unwrap().unwrap_err().is_cancelled());
+}
+
+/// As tokio, a task may be aborted from another OS thread while its simulation runs.
+/// The abort lands where the simulation has nothing else to do (here: `main` waits
+/// on the handle), whenever the thread asked, so a seed runs the same twice; the
+/// task's future is dropped on the simulation's thread, and the handle is cancelled.
+#[test]
+fn an_abort_from_another_thread_lands_when_the_simulation_runs_out_of_events() {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::Arc;
+    struct Flag(Arc<AtomicBool>, std::thread::ThreadId);
+    impl Drop for Flag {
+        fn drop(&mut self) {
+            assert_eq!(std::thread::current().id(), self.1, "dropped on another thread");
+            self.0.store(true, Ordering::SeqCst);
+        }
+    }
+    let got = twice(3, || async {
+        let dropped = Arc::new(AtomicBool::new(false));
+        let flag = Flag(dropped.clone(), std::thread::current().id());
+        let handle = tokio::spawn(async move {
+            let _flag = flag;
+            std::future::pending::<()>().await
+        });
+        let ticker = tokio::spawn(async {
+            for _ in 0..3 {
+                tokio::time::sleep(MS).await;
+            }
+        });
+        let handle = std::thread::spawn(move || {
+            handle.abort();
+            assert!(!handle.is_finished());
+            handle
+        })
+        .join()
+        .unwrap();
+        let start = tokio::time::Instant::now();
+        let before = dropped.load(Ordering::SeqCst);
+        let result = handle.await;
+        let at = start.elapsed();
+        ticker.await.unwrap();
+        (before, result.unwrap_err().is_cancelled(), dropped.load(Ordering::SeqCst), at)
+    });
+    // The ticker's three sleeps came first: the abort waited until the simulation ran
+    // out of events, 3 ms in.
+    assert_eq!(got, (false, true, true, 3 * MS));
+}
