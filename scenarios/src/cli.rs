@@ -8,7 +8,7 @@
 //! order, and no scenario that fails to replay its own prefix; for `replay`, the run passed; for `check-determinism`, every seed ran
 //! the same twice), 1 when not, 2 on bad input, with a one-line reason on
 //! standard error; 3 when a poll did not return within the watchdog's bound
-//! (`LOCKSTEP_POLL_TIMEOUT`, default 60 s; see [`sim_core::watchdog`]): the task's
+//! (`LOCKSTEP_POLL_TIMEOUT`, default 60 s; see [`sim_core::tooling::watchdog`]): the task's
 //! name, the seed and the replay command are on standard error.
 
 use std::fmt::Write as _;
@@ -224,7 +224,7 @@ fn tool(reg: &'static Registry, command: clap::Command) -> ExitCode {
     // message included, is what the tool prints. Any other panic is shown as usual.
     let default_hook = std::panic::take_hook();
     std::panic::set_hook(Box::new(move |info| {
-        if !sim_core::task::in_task_poll() {
+        if !sim_core::tooling::task::in_task_poll() {
             default_hook(info);
         }
     }));
@@ -233,7 +233,7 @@ fn tool(reg: &'static Registry, command: clap::Command) -> ExitCode {
         Err(e) => return clap_error(reg, e),
     };
     match sim_core::env::poll_timeout_from_env() {
-        Ok(bound) => crate::set_poll_timeout(bound.unwrap_or(sim_core::watchdog::DEFAULT_BOUND)),
+        Ok(bound) => crate::set_poll_timeout(bound.unwrap_or(sim_core::tooling::watchdog::DEFAULT_BOUND)),
         Err(e) => {
             eprintln!("{}: {}", reg.tool(), one_line(&e.to_string()));
             return ExitCode::from(2);

@@ -10,8 +10,8 @@ use std::sync::Arc;
 
 use sim_core::check::{CheckConfig, Seeded, StopAt};
 use sim_core::explore::{proptest_check, PropCheck, PropSummary};
-use sim_core::strategy::exhaustive::{explore_reduced, ExploreError};
-use sim_core::strategy::{explore_all, Strategy};
+use sim_core::tooling::strategy::{explore_all, Strategy};
+use sim_core::tooling::strategy::{explore_reduced, ExploreError};
 use sim_core::{Config, Failure, Sim, StrategyKind, Tape};
 
 use crate::scenario::Outcome;

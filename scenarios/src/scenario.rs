@@ -9,7 +9,7 @@ use std::time::Duration;
 use sim_core::artefacts::Artefacts;
 use sim_core::check::{check_with, CheckConfig, CheckSummary};
 use sim_core::env::EnvOverrides;
-use sim_core::strategy::{explore_all, Strategy};
+use sim_core::tooling::strategy::{explore_all, Strategy};
 use sim_core::{Config, Failure, Fingerprint, Sim, StepLimit, StrategyKind, Tape, TimeLimit, Trace};
 
 use crate::world::{Ctx, Observer, Timeline, World};
@@ -25,13 +25,13 @@ static POLL_TIMEOUT: OnceLock<Duration> = OnceLock::new();
 
 /// Sets the poll watchdog's bound of every scenario run of this process (the
 /// `lockstep` tool sets it from `LOCKSTEP_POLL_TIMEOUT`; zero: no watchdog). The
-/// first call wins. Default: [`sim_core::watchdog::DEFAULT_BOUND`].
+/// first call wins. Default: [`sim_core::tooling::watchdog::DEFAULT_BOUND`].
 pub fn set_poll_timeout(bound: Duration) {
     let _ = POLL_TIMEOUT.set(bound);
 }
 
 fn poll_timeout() -> Duration {
-    POLL_TIMEOUT.get().copied().unwrap_or(sim_core::watchdog::DEFAULT_BOUND)
+    POLL_TIMEOUT.get().copied().unwrap_or(sim_core::tooling::watchdog::DEFAULT_BOUND)
 }
 
 /// Which variant of a race a scenario is.

@@ -95,7 +95,7 @@ impl Flow {
 /// The message ledger: for every flow, messages sent, received and dropped on
 /// purpose. Its counts are only incremented while the world runs and read by the
 /// harness once every task has ended, so increments in either order leave the same
-/// state and need no [`touch`](sim_core::footprint::touch). Conservation holds when every message sent was received or dropped by
+/// state and need no [`touch`](sim_core::touch). Conservation holds when every message sent was received or dropped by
 /// a counted cause; a message still sitting in a buffer when the run is over was
 /// lost (no task will read it).
 #[derive(Debug, Default)]
@@ -187,7 +187,7 @@ impl Observer {
     pub fn emit(&self, value: impl fmt::Display) {
         // The output's order is what the checks compare: declared, so the reduced
         // enumeration orders emissions of different tasks.
-        sim_core::footprint::touch("output");
+        sim_core::touch("output");
         self.output.borrow_mut().push(Emission { at: Instant::now(), value: value.to_string() });
     }
 

@@ -14,7 +14,7 @@ use std::hint::black_box;
 use std::sync::Arc;
 use std::time::{Duration, Instant as WallInstant};
 
-use sim_core::strategy::random::SimRng;
+use sim_core::tooling::strategy::SimRng;
 use sim_core::{Config, Sim};
 
 /// Items the producer sends.

@@ -25,11 +25,11 @@ use std::time::Duration;
 
 use sim_core::explore::{proptest_check, PropCheck};
 use sim_core::select::{select, Either};
-use sim_core::strategy::exhaustive::explore_reduced;
-use sim_core::strategy::explore_all;
-use sim_core::strategy::pct::DEFAULT_STEPS;
 use sim_core::sync::mpsc;
 use sim_core::time::sleep;
+use sim_core::tooling::strategy::explore_all;
+use sim_core::tooling::strategy::explore_reduced;
+use sim_core::tooling::strategy::PCT_DEFAULT_STEPS;
 use sim_core::{yield_now, Config, Failure, Sim, StrategyKind};
 
 type Program = fn(&mut Sim) -> Result<(), Box<Failure>>;
@@ -90,7 +90,7 @@ fn reader_writer(sim: &mut Sim, reads: usize, torn: fn(&[u32]) -> bool) -> Resul
             if i > 0 {
                 yield_now().await;
             }
-            sim_core::footprint::touch("version");
+            sim_core::touch("version");
             seen.push(v.get());
         }
         if torn(&seen) {
@@ -99,7 +99,7 @@ fn reader_writer(sim: &mut Sim, reads: usize, torn: fn(&[u32]) -> bool) -> Resul
     });
     sim.spawn_named("writer", async move {
         for _ in 0..WRITES {
-            sim_core::footprint::touch("version");
+            sim_core::touch("version");
             version.set(version.get() + 1);
             yield_now().await;
         }
@@ -199,7 +199,7 @@ fn main() {
             seeds(p, |seed| StrategyKind::Pct { seed, depth, steps })
         });
     }
-    row("PCT, depth 2, k = 100", &|p| seeds(p, |seed| StrategyKind::Pct { seed, depth: 2, steps: DEFAULT_STEPS }));
+    row("PCT, depth 2, k = 100", &|p| seeds(p, |seed| StrategyKind::Pct { seed, depth: 2, steps: PCT_DEFAULT_STEPS }));
     row("proptest (1,000 cases)", &proptest_path);
     row("exhaustive (DFS)", &exhaustive);
     row("exhaustive, sleep sets", &reduced);

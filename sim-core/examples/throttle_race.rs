@@ -29,9 +29,9 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use sim_core::select::{select, Either};
-use sim_core::strategy::explore_all;
 use sim_core::sync::mpsc::{self, Receiver, Sender};
 use sim_core::time::{sleep, Instant, Sleep};
+use sim_core::tooling::strategy::explore_all;
 use sim_core::{fail, Config, Failure, FailureKind, Fingerprint, Sim, Tape};
 
 /// The throttle's period, and the driver's pause between its two items.

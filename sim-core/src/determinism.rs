@@ -4,7 +4,7 @@
 //! outside it leaks in: the wall clock, iteration order of a `HashMap` with a random
 //! hasher, an OS thread, randomness not drawn through [`choose`](crate::choose), a
 //! counter that outlives a run. [`check_determinism`] runs a seed twice with the full
-//! trace kept and compares the runs: their [fingerprints](crate::trace) (which cover
+//! trace kept and compares the runs: their [fingerprints](crate::Fingerprint) (which cover
 //! every step, every task and channel name, and the values of channels that
 //! fingerprint them), their outcomes, and their traces record by record. When they
 //! differ it names the first differing step, both runs' records there, and **what

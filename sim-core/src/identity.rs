@@ -76,7 +76,7 @@ impl fmt::Display for EventIdentity {
 
 /// An event's identity by ids: the key used to match events across re-executions
 /// of one program (ids are stable for a fixed prefix of choices). Which events
-/// commute is decided from what they touch when they run (see [`crate::footprint`]).
+/// commute is decided from what they touch when they run (see [`crate::tooling::footprint`]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct EventKey {
     /// The kind of event.

@@ -7,29 +7,27 @@
 //! is a pure function of the code and the seed (or tape): a failing order replays
 //! exactly, and a correct program can be shown correct over thousands of orders.
 //!
-//! ## Map: start here, drop down when you outgrow it
-//! - [`Sim`] and [`Config`]: a simulation, driven by [`Sim::run`], [`Sim::block_on`]
-//!   or by hand ([`Sim::step`], [`Sim::advance`], [`Sim::run_until`],
-//!   [`Sim::run_until_idle`]).
-//! - [`check`]: **the one runner**. A world is an async closure `Fn() -> Fut` (with
-//!   generated inputs, `Fn(V) -> Fut`); the same closure runs under [`check_random`],
-//!   [`check_pct`], [`check_exhaustive`], [`check_proptest`], configured by [`Check`]
-//!   (which returns a [`Report`]), and any failure replays with [`replay`]`(f, printed)`;
-//!   [`env`](mod@env) reads `LOCKSTEP_SEED` / `LOCKSTEP_TAPE` and friends.
-//! - [`time`]: virtual [`Instant`] and tokio-shaped timers (`sleep`, `interval`, `timeout`).
-//! - [`sync`]: tokio-shaped channels (`mpsc`, `oneshot`), optionally with latency.
-//! - [`select`](mod@select): Go-style selection whose pick among ready branches is a recorded choice.
-//! - [`spawn`], [`task::Builder`], [`JoinHandle`], [`choose`], [`fail`]: tasks and choices.
-//! - [`strategy`]: FIFO, seeded random, replay, exhaustive enumeration;
-//!   [`footprint`]: what a step touched, and when two steps commute.
-//! - [`explore`]: every order of a property as a test ([`explore::exhaustive_check`]),
-//!   proptest schedules that shrink, the critical pair of a failure, schedule
-//!   independence as a check; deep races: [`strategy::pct`] (see `docs/exploration.md`).
-//! - [`Tape`], [`trace`], [`Failure`]: what a run did and how to replay it.
-//! - [`artefacts`]: where a failing check leaves its report, tape, trace and HTML
-//!   timeline (`target/lockstep/…`), and how to turn that off.
-//! - [`determinism`]: run a seed twice and name the first step where runs differ.
-//! - [`log`]: `tracing` output stamped with virtual time and the running task.
+//! ## The whole public surface
+//! Every public module and every item at the crate root, one row per group (a test,
+//! `sim-core/tests/surface.rs`, checks this table against `pub mod` and `pub use` below).
+//! Start at the top; [`tooling`] is for tools built on the engine, not for tests.
+//!
+//! | group | items | what for |
+//! | --- | --- | --- |
+//! | run | [`Sim`], [`Config`], [`StepLimit`], [`TimeLimit`], [`StrategyKind`] | one simulation: [`Sim::run`], [`Sim::block_on`], or by hand ([`Sim::step`], [`Sim::advance`]) |
+//! | check | [`check`], [`Check`], [`check_random`], [`check_pct`], [`check_exhaustive`], [`check_proptest`], [`replay`], [`Report`] | **the one runner**: one async-closure world (`Fn() -> Fut`, or `Fn(V) -> Fut` with inputs) under every strategy; any failure replays from what its report prints |
+//! | explore | [`explore`] | every order ([`explore::exhaustive_check`]), proptest schedules that shrink, critical pairs |
+//! | environment | [`env`](mod@env) | `LOCKSTEP_SEED`, `LOCKSTEP_TAPE` and friends |
+//! | in a task | [`spawn`], [`yield_now`], [`choose`], [`fail`], [`named`], [`touch`], [`JoinHandle`], [`JoinError`], [`TaskId`] | tasks, recorded choices, violations, names, shared memory the engine cannot see |
+//! | primitives | [`time`] ([`Instant`]), [`sync`], [`task`], [`select`](mod@select) | tokio-shaped timers, channels, locks, join sets; the same types sim-tokio re-exports under tokio's paths |
+//! | reports | [`Failure`], [`FailureKind`], [`BlockedTask`], [`Wait`], [`ChannelId`], [`TimerId`] | what failed, who was blocked on what |
+//! | tapes | [`Tape`], [`Choice`], [`TapeParseError`] | the recorded choices a report prints, which replay the run |
+//! | traces | [`Trace`], [`TraceMode`], [`Fingerprint`] | what a run did, and its hash |
+//! | determinism | [`determinism`], [`check_determinism`], [`Nondeterminism`] | run a seed twice, name the first difference |
+//! | tokio's order | [`model`], [`Model`], [`TokioReach`] | whether tokio's current-thread runtime could take a failing order |
+//! | artefacts | [`artefacts`] | the report, tape, trace and timeline a failing check leaves under `target/lockstep/` |
+//! | features | [`log`], [`timeline`] | virtual-time `tracing` output; a run as one HTML page |
+//! | tool builders | [`tooling`] | strategies and enumerators, footprints, identities, trace records, watchdog, coop budget |
 //!
 //! ## Cargo features
 //! Integrations with other libraries are optional. All four are on by default, since
@@ -211,33 +209,30 @@
 //! `LOCKSTEP_SEED=3 cargo test -p my-crate --test my_tests -- --exact module::my_test`.
 //!
 //! ## Limitations
-//! - Only code that uses Lockstep's primitives (or the processors' clock
-//!   abstraction) is scheduled deterministically. A real socket, file, thread or
+//! - Only code that uses Lockstep's primitives (directly or through sim-tokio)
+//!   is scheduled deterministically. A real socket, file, thread or
 //!   `tokio::time` call inside a simulation escapes it (see `docs/determinism.md`);
 //!   the escapes the engine can see (a wake-up from another thread, tokio's "no
-//!   reactor" panic, [`task::escape`]) end the run as [`FailureKind::Escape`].
+//!   reactor" panic, [`tooling::task::escape`]) end the run as [`FailureKind::Escape`].
 //! - A task waiting on a future that is not a Lockstep primitive is reported in a
 //!   deadlock without saying what it waits on.
 //! - A poll is atomic, so a poll that never returns (a loop with no `.await` in it)
 //!   hangs the run: no single-threaded scheduler can preempt it. Loops that await
 //!   something are caught by the step limit (livelock) or the virtual-time limit.
 //! - Random tie-breaking finds shallow races; exhaustive enumeration
-//!   ([`strategy::explore_all`]) is for small programs.
+//!   ([`explore::exhaustive_check`]) is for small programs.
 //! - The reduced enumeration sees what steps do to Lockstep's primitives; memory the
-//!   tasks share outside them counts only where it is declared with
-//!   [`footprint::touch`].
+//!   tasks share outside them counts only where it is declared with [`touch`].
 #![forbid(unsafe_code)]
 
 pub mod artefacts;
 pub mod check;
 mod context;
-pub mod coop;
 mod core;
 pub mod determinism;
 pub mod env;
 pub mod explore;
-pub mod footprint;
-pub mod identity;
+mod footprint;
 mod ids;
 #[cfg(feature = "log")]
 pub mod log;
@@ -247,21 +242,26 @@ mod report;
 pub mod select;
 mod share;
 mod sim;
-pub mod strategy;
+mod strategy;
 pub mod sync;
 mod tape;
 pub mod task;
 pub mod time;
 #[cfg(feature = "timeline")]
 pub mod timeline;
-pub mod trace;
-pub mod watchdog;
+pub mod tooling;
+mod trace;
+
+// Modules that live under `tooling` as a whole; these names keep `crate::coop::…` and
+// the like working inside the crate.
+use crate::tooling::{coop, identity, watchdog};
 
 #[cfg(feature = "proptest")]
 pub use crate::check::check_proptest;
 pub use crate::check::{check_exhaustive, check_pct, check_random, replay, Check, Report};
 pub use crate::core::named;
 pub use crate::determinism::{check_determinism, Nondeterminism};
+pub use crate::footprint::touch;
 pub use crate::ids::{ChannelId, TaskId, TimerId, Wait};
 pub use crate::model::{Model, TokioReach};
 pub use crate::report::{BlockedTask, Failure, FailureKind};

@@ -396,7 +396,7 @@ pub fn fail(message: impl Into<String>) {
 /// # Panics
 /// Panics when no simulation is current on this thread.
 #[track_caller]
-pub fn escape(cause: impl Into<String>) {
+pub(crate) fn escape(cause: impl Into<String>) {
     context::with_core(|core| {
         let task = core.current();
         core.escape(task, cause.into());
@@ -418,17 +418,17 @@ pub fn choose(n: usize) -> usize {
 /// there is caught and becomes the run's failure (`FailureKind::Panic`, message
 /// included). It borrows nothing and never panics, so a panic hook may call it: the
 /// `lockstep` tool's hook stays quiet for such panics, which its reports already show.
-pub fn in_task_poll() -> bool {
+pub(crate) fn in_task_poll() -> bool {
     crate::sim::in_task_poll()
 }
 
 /// The id of the task being polled, if any.
-pub fn current_task() -> Option<TaskId> {
+pub(crate) fn current_task() -> Option<TaskId> {
     context::try_current().and_then(|h| h.core.borrow().current())
 }
 
 /// Whether a simulation is current on this thread (being driven, or alive: see
 /// [`Sim`](crate::Sim)), so that tasks and primitives created now belong to it.
-pub fn in_simulation() -> bool {
+pub(crate) fn in_simulation() -> bool {
     context::try_current().is_some()
 }

@@ -1,24 +1,8 @@
-//! Traces: every step and every operation of a run, and the run's fingerprint.
+//! Traces: every step and every operation of a run, and the run's fingerprint
+//! ([`Fingerprint`] says what it covers).
 //!
 //! Each record holds ids, not names, so recording costs no allocation; names are
-//! resolved when a [`Trace`] is taken from the simulation. The fingerprint is a
-//! running hash (the mixing step below, defined here so that it never changes under
-//! us) over everything that can reach an output:
-//!
-//! - every record's fields: step, virtual time, kind, task, channel, timer and its
-//!   deadline, choice;
-//! - every task's and channel's **name**, folded in when the task is spawned or the
-//!   channel created;
-//! - the **value** of every message sent or received on a channel that opted in with
-//!   `fingerprint_values` (for example
-//!   [`mpsc::Sender::fingerprint_values`](crate::sync::mpsc::Sender::fingerprint_values)):
-//!   values of any `T: Hash`, hashed with [`value_hash`], which is the same in every
-//!   process and on every platform (integers are hashed as little-endian bytes,
-//!   `usize` as 64 bits).
-//!
-//! Two runs with equal fingerprints made the same steps in the same order at the same
-//! virtual times with the same choices, named their tasks and channels the same, and
-//! sent the same values on every fingerprinted channel.
+//! resolved when a [`Trace`] is taken from the simulation.
 //!
 //! **Values as text.** A channel that opted in with `show_values` (for example
 //! [`mpsc::Sender::show_values`](crate::sync::mpsc::Sender::show_values); it needs
@@ -349,6 +333,25 @@ fn mix(h: u64, x: u64) -> u64 {
 }
 
 /// A run's fingerprint: a hash of its whole trace.
+///
+/// A running hash (its mixing step is defined in this crate so that it never changes
+/// under us) over everything that can reach an output:
+///
+/// - every record's fields: step, virtual time, kind, task, channel, timer and its
+///   deadline, choice;
+/// - every task's and channel's **name**, folded in when the task is spawned or the
+///   channel created;
+/// - the **value** of every message sent or received on a channel that opted in with
+///   `fingerprint_values` (for example
+///   [`mpsc::Sender::fingerprint_values`](crate::sync::mpsc::Sender::fingerprint_values)):
+///   values of any `T: Hash`, hashed with
+///   [`value_hash`](crate::tooling::trace::value_hash), which is the same in every
+///   process and on every platform (integers are hashed as little-endian bytes,
+///   `usize` as 64 bits).
+///
+/// Two runs with equal fingerprints made the same steps in the same order at the same
+/// virtual times with the same choices, named their tasks and channels the same, and
+/// sent the same values on every fingerprinted channel.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 #[cfg_attr(feature = "json", derive(serde::Serialize, serde::Deserialize))]
 pub struct Fingerprint(pub u64);

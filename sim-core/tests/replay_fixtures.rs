@@ -7,9 +7,8 @@ use std::cell::RefCell;
 use std::rc::Rc;
 use std::time::Duration;
 
-use sim_core::footprint::touch;
 use sim_core::time::sleep;
-use sim_core::{check_pct, check_proptest, check_random, fail, Check};
+use sim_core::{check_pct, check_proptest, check_random, fail, touch, Check};
 
 /// Two tasks wake at 10 ms and log their names; it fails when `b` logs first.
 fn spawn_race() -> Rc<RefCell<Vec<&'static str>>> {

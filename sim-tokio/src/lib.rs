@@ -50,6 +50,6 @@ pub use sim_tokio_macros::test;
 pub mod __private {
     pub use crate::sim::entry::{block_on_main, run_test, Entry, TestOutcome};
     pub use crate::sim::macros::{join_start, maybe_done, select_start, Cons, Nil};
-    pub use sim_core::coop::poll_budget_available;
+    pub use sim_core::tooling::coop::poll_budget_available;
     pub use sim_tokio_macros::{join_impl, select_impl, try_join_impl};
 }

@@ -12,7 +12,7 @@ use std::fmt::Debug;
 use std::future::Future;
 use std::time::Duration;
 
-use sim_core::strategy::explore_all;
+use sim_core::tooling::strategy::explore_all;
 use sim_core::{Config, Sim};
 use tokio::sync::mpsc;
 use tokio::time::{sleep, Instant};

@@ -33,10 +33,10 @@ pub fn log<T>() -> Log<T> {
 
 /// Appends `value` to `log`, stamped now. Logs are memory the world's tasks share
 /// outside Lockstep's primitives, so the append is declared with
-/// [`touch`](sim_core::footprint::touch): the reduced enumeration then orders it
+/// [`touch`](sim_core::touch): the reduced enumeration then orders it
 /// against every other step that writes a log.
 pub fn note<T>(log: &Log<T>, value: T) {
-    sim_core::footprint::touch("log");
+    sim_core::touch("log");
     log.borrow_mut().push((Instant::now(), value));
 }
 

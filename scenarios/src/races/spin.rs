@@ -1,5 +1,5 @@
 //! Not a race: `spin/buggy`, a task that loops without ever yielding. A poll that
-//! never returns cannot be preempted; the poll watchdog ([`sim_core::watchdog`])
+//! never returns cannot be preempted; the poll watchdog ([`sim_core::tooling::watchdog`])
 //! reports it (task, seed, replay command) and ends the tool with status 3 instead
 //! of hanging. Hidden: reachable by name only, never part of `lockstep run --all`.
 

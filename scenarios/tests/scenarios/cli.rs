@@ -332,7 +332,7 @@ fn a_task_that_never_yields_ends_the_tool_with_the_watchdog_report() {
     // One worker: seed 0 is the only run in progress when the watchdog looks.
     let out = lockstep_guarded(&["run", "spin/buggy", "--seeds", "3", "--jobs", "1"], &bound);
     let err = stderr(&out);
-    assert_eq!(out.status.code(), Some(sim_core::watchdog::EXIT_CODE), "{err}");
+    assert_eq!(out.status.code(), Some(sim_core::tooling::watchdog::EXIT_CODE), "{err}");
     assert!(
         err.contains(
             "lockstep: watchdog: a poll of task `spinner` has not returned after 300ms of wall-clock time \
@@ -345,7 +345,7 @@ fn a_task_that_never_yields_ends_the_tool_with_the_watchdog_report() {
     assert_eq!(replay, "cargo run --release -p scenarios --bin lockstep -- replay spin/buggy --seed 0");
     let args: Vec<&str> = replay.split(" -- ").nth(1).unwrap().split(' ').collect();
     let again = lockstep_guarded(&args, &bound);
-    assert_eq!(again.status.code(), Some(sim_core::watchdog::EXIT_CODE), "{}", stderr(&again));
+    assert_eq!(again.status.code(), Some(sim_core::tooling::watchdog::EXIT_CODE), "{}", stderr(&again));
     assert!(stderr(&again).contains("task `spinner`") && stderr(&again).contains(replay), "{}", stderr(&again));
     // The hidden scenario is in no listing and no --all.
     assert!(!stdout(&lockstep(&["list"])).contains("spin/"));

@@ -279,7 +279,7 @@ impl fmt::Display for ExhaustiveSummary {
 /// ```
 /// use std::time::Duration;
 /// use sim_core::explore::{exhaustive_check, ExhaustiveCheck};
-/// use sim_core::footprint::touch;
+/// use sim_core::touch;
 /// use sim_core::time::sleep;
 /// use sim_core::fail;
 ///

@@ -22,8 +22,8 @@
 //!   an output under FIFO and several seeds and report the first two runs whose
 //!   outputs differ.
 //!
-//! Deep bugs are the business of [`strategy::pct`](crate::strategy::pct), exhaustive
-//! enumeration that of [`strategy::exhaustive`](crate::strategy::exhaustive).
+//! Deep bugs are the business of PCT ([`crate::StrategyKind::Pct`]),
+//! exhaustive enumeration that of [`crate::tooling::strategy`].
 //!
 //! Every helper here takes the property as a closure over a simulation it has
 //! created (`Fn(&mut Sim) -> …`): the simulation is current while the closure runs,

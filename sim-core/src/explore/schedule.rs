@@ -14,7 +14,7 @@ pub const DEPARTURE_WEIGHT: u32 = 3;
 
 /// A schedule: one number per choice point, run as `min(value, options - 1)` at the
 /// `j`-th choice point and canonically past the end (see
-/// [`Scripted`](crate::strategy::Scripted)). Its `Debug` form is `script[0,1,0,2]`.
+/// [`StrategyKind::Scripted`](crate::StrategyKind::Scripted)). Its `Debug` form is `script[0,1,0,2]`.
 #[derive(Clone, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Schedule {
     values: Vec<u32>,

@@ -9,7 +9,7 @@ use std::cell::RefCell;
 use std::ops::ControlFlow;
 use std::rc::Rc;
 
-use super::{Candidate, ChoiceKind, ChoicePoint, Strategy};
+use super::{Candidate, ChoiceKind, ChoicePoint, Policy, Strategy};
 use crate::footprint::Footprint;
 use crate::identity::EventKey;
 use crate::{Choice, Tape};
@@ -52,7 +52,7 @@ pub(crate) fn explore_all_until(max_runs: usize, mut run: impl FnMut(&Tape) -> C
 }
 
 /// The prefix of the next run after one that recorded `tape`, or `None` when done.
-pub fn next_prefix(tape: &Tape) -> Option<Tape> {
+pub(crate) fn next_prefix(tape: &Tape) -> Option<Tape> {
     let choices = tape.choices();
     let pos = choices.iter().rposition(|c| c.index + 1 < c.options)?;
     let mut next = choices[..pos].to_vec();
@@ -203,7 +203,7 @@ struct Search {
 /// The strategy that drives one run of the reduced search.
 struct SleepSets(Rc<RefCell<Search>>);
 
-impl Strategy for SleepSets {
+impl Policy for SleepSets {
     fn wants_candidates(&self) -> bool {
         true
     }
@@ -296,7 +296,7 @@ impl Strategy for SleepSets {
 /// This is depth-first search with sleep sets (Godefroid): after exploring the
 /// orders that begin with event `a` at a choice point, a sibling `b` that commutes
 /// with `a` is explored with `a` asleep, so `b;a` is never explored again after
-/// `a;b`. Two steps commute when their [footprints](crate::footprint) do not
+/// `a;b`. Two steps commute when their [footprints](crate::tooling::footprint) do not
 /// conflict: the engine records every channel, timer and task a step touches and
 /// every task it wakes, and memory shared outside Lockstep's primitives counts only
 /// where code declares it with [`touch`](crate::footprint::touch). An asleep event

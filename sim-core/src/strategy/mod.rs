@@ -6,121 +6,136 @@
 //! canonical order. Every pick is recorded on the run's [`Tape`], so a
 //! run replays exactly whatever strategy made it.
 //!
-//! One file per strategy: [`fifo`], [`random`], [`replay`], and [`exhaustive`] (the
-//! depth-first enumerator used to count and prove orders).
-//! Also [`pct`] (random priorities with change points, for deep bugs) and
-//! [`scripted`] (raw numbers per choice point, which property tests generate and shrink).
+//! Users pick a strategy by its kind, [`StrategyKind`] (at the crate root), in a
+//! [`Config`](crate::Config); tools get the rest through `tooling::strategy`. One file
+//! per strategy: `fifo`, `random`, `replay`, `pct` (random priorities with change points,
+//! for deep bugs), `scripted` (raw numbers per choice point, which property tests
+//! generate and shrink), and `exhaustive` (the depth-first enumerators).
 
-pub mod exhaustive;
-pub mod fifo;
-pub mod pct;
-pub mod random;
-pub mod replay;
-pub mod scripted;
+pub(crate) mod exhaustive;
+mod fifo;
+pub(crate) mod pct;
+pub(crate) mod random;
+pub(crate) mod replay;
+pub(crate) mod scripted;
 
-use crate::footprint::Footprint;
-use crate::identity::{EventIdentity, EventKey};
-use crate::time::Instant;
-use crate::{Tape, TaskId};
+use crate::Tape;
 
-pub use exhaustive::{explore_all, Exploration};
-pub use fifo::Fifo;
-pub use pct::Pct;
-pub use random::Random;
-pub use replay::Replay;
-pub use scripted::Scripted;
+pub use exhaustive::{explore_all, explore_reduced, Exploration, ExploreError, ReducedExploration};
+pub use random::SimRng;
 
-/// What is being decided at a choice point.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum ChoiceKind {
-    /// Which of several events due at the current instant the scheduler applies next.
-    Schedule,
-    /// Which of several ready branches a [`select`](crate::select::select) takes.
-    Select,
-    /// A value asked for with [`choose`](crate::choose).
-    User,
-}
+pub(crate) use fifo::Fifo;
+pub(crate) use pct::Pct;
+pub(crate) use random::Random;
+pub(crate) use replay::Replay;
+pub(crate) use scripted::Scripted;
 
-/// One candidate at a scheduling choice point.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Candidate {
-    /// The task the event would poll or wake, when there is one.
-    pub task: Option<TaskId>,
-    /// The order in which the event was queued (smaller is older).
-    pub seq: u64,
-    /// The event's key: stable across re-executions, and what it touches.
-    pub event: EventKey,
-}
+/// A scheduling strategy: what resolves a run's choice points. Users name one with a
+/// [`StrategyKind`] ([`Config::strategy`](crate::Config::strategy)); tool builders get
+/// them from the enumerators ([`explore_all`], [`explore_reduced`]) and hand them to
+/// [`Sim::with_strategy`](crate::Sim::with_strategy). The trait is sealed: its
+/// methods are the engine's business, and every strategy is one of the kinds.
+pub trait Strategy: sealed::Policy {}
 
-/// Everything a strategy may look at when it picks.
-#[derive(Debug)]
-#[non_exhaustive]
-pub struct ChoicePoint<'a> {
-    /// How many options there are (at least 2).
-    pub options: usize,
-    /// What is being decided.
-    pub kind: ChoiceKind,
-    /// The step about to be taken.
-    pub step: u64,
-    /// The current virtual time.
-    pub time: Instant,
-    /// For [`ChoiceKind::Schedule`] and a strategy whose [`Strategy::wants_identities`]
-    /// is true, the identity of each candidate, in canonical order; empty otherwise.
-    pub identities: &'a [EventIdentity],
-    /// For a code-level choice ([`ChoiceKind::Select`], [`ChoiceKind::User`]) and a
-    /// strategy whose [`Strategy::wants_identities`] is true, the choice's identity.
-    pub identity: Option<&'a EventIdentity>,
-    /// For [`ChoiceKind::Schedule`] and a strategy whose [`Strategy::wants_candidates`]
-    /// is true, the candidates in canonical order; empty otherwise.
-    pub candidates: &'a [Candidate],
-}
+impl<T: sealed::Policy + ?Sized> Strategy for T {}
 
-/// A policy that resolves choice points. It must be deterministic given its own
-/// construction parameters: no clock, no OS randomness.
-pub trait Strategy {
-    /// Picks an index below `point.options`.
-    fn choose(&mut self, point: &ChoicePoint<'_>) -> usize;
+pub(crate) use sealed::{Candidate, ChoiceKind, ChoicePoint, Policy};
 
-    /// A short description for reports, such as `random(seed=7)`.
-    fn describe(&self) -> String;
+/// The engine's side of a strategy: public items of a private module, so the trait can
+/// name them while nothing outside the crate can.
+mod sealed {
+    use crate::footprint::Footprint;
+    use crate::identity::{EventIdentity, EventKey};
+    use crate::TaskId;
 
-    /// Whether [`ChoicePoint::candidates`] should be filled in (it costs a pass over
-    /// the events due now at every choice point).
-    fn wants_candidates(&self) -> bool {
-        false
+    /// What is being decided at a choice point.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+    pub enum ChoiceKind {
+        /// Which of several events due at the current instant the scheduler applies next.
+        Schedule,
+        /// Which of several ready branches a [`select`](crate::select::select) takes.
+        Select,
+        /// A value asked for with [`choose`](crate::choose).
+        User,
     }
 
-    /// Called, for strategies whose [`Strategy::wants_candidates`] is true, with each
-    /// event the scheduler applies without a choice (the only one due). Explorers
-    /// use it to track what ran between choice points.
-    fn observe(&mut self, _event: &Candidate) {}
-
-    /// Whether the engine should collect what each step touches and hand it to
-    /// [`Strategy::after_step`] (it costs a little on every channel and timer
-    /// operation).
-    fn wants_footprints(&self) -> bool {
-        false
+    /// One candidate at a scheduling choice point.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+    pub struct Candidate {
+        /// The task the event would poll or wake, when there is one.
+        pub task: Option<TaskId>,
+        /// The order in which the event was queued (smaller is older).
+        pub seq: u64,
+        /// The event's key: stable across re-executions, and what it touches.
+        pub event: EventKey,
     }
 
-    /// Called, for strategies whose [`Strategy::wants_footprints`] is true, at the end
-    /// of every step with what the step touched (see [`crate::footprint`]).
-    fn after_step(&mut self, _footprint: &Footprint) {}
-
-    /// Whether [`ChoicePoint::identities`] and [`ChoicePoint::identity`] should be
-    /// filled in (it costs resolving names at every choice point).
-    fn wants_identities(&self) -> bool {
-        false
+    /// Everything a strategy may look at when it picks.
+    #[derive(Debug)]
+    pub struct ChoicePoint<'a> {
+        /// How many options there are (at least 2).
+        pub options: usize,
+        /// What is being decided.
+        pub kind: ChoiceKind,
+        /// The step about to be taken.
+        pub step: u64,
+        /// For [`ChoiceKind::Schedule`] and a strategy whose [`Policy::wants_identities`]
+        /// is true, the identity of each candidate, in canonical order; empty otherwise.
+        pub identities: &'a [EventIdentity],
+        /// For a code-level choice ([`ChoiceKind::Select`], [`ChoiceKind::User`]) and a
+        /// strategy whose [`Policy::wants_identities`] is true, the choice's identity.
+        pub identity: Option<&'a EventIdentity>,
+        /// For [`ChoiceKind::Schedule`] and a strategy whose [`Policy::wants_candidates`]
+        /// is true, the candidates in canonical order; empty otherwise.
+        pub candidates: &'a [Candidate],
     }
 
-    /// The seed, for strategies that have one.
-    fn seed(&self) -> Option<u64> {
-        None
-    }
+    /// A policy that resolves choice points. It must be deterministic given its own
+    /// construction parameters: no clock, no OS randomness.
+    pub trait Policy {
+        /// Picks an index below `point.options`.
+        fn choose(&mut self, point: &ChoicePoint<'_>) -> usize;
 
-    /// Whether a replayed tape no longer matched the run (the option counts differed).
-    fn diverged(&self) -> bool {
-        false
+        /// A short description for reports, such as `random(seed=7)`.
+        fn describe(&self) -> String;
+
+        /// Whether [`ChoicePoint::candidates`] should be filled in (it costs a pass over
+        /// the events due now at every choice point).
+        fn wants_candidates(&self) -> bool {
+            false
+        }
+
+        /// Called, for strategies whose [`Policy::wants_candidates`] is true, with each
+        /// event the scheduler applies without a choice (the only one due). Explorers
+        /// use it to track what ran between choice points.
+        fn observe(&mut self, _event: &Candidate) {}
+
+        /// Whether the engine should collect what each step touches and hand it to
+        /// [`Policy::after_step`] (it costs a little on every channel and timer
+        /// operation).
+        fn wants_footprints(&self) -> bool {
+            false
+        }
+
+        /// Called, for strategies whose [`Policy::wants_footprints`] is true, at the end
+        /// of every step with what the step touched (see [`crate::footprint`]).
+        fn after_step(&mut self, _footprint: &Footprint) {}
+
+        /// Whether [`ChoicePoint::identities`] and [`ChoicePoint::identity`] should be
+        /// filled in (it costs resolving names at every choice point).
+        fn wants_identities(&self) -> bool {
+            false
+        }
+
+        /// The seed, for strategies that have one.
+        fn seed(&self) -> Option<u64> {
+            None
+        }
+
+        /// Whether a replayed tape no longer matched the run (the option counts differed).
+        fn diverged(&self) -> bool {
+            false
+        }
     }
 }
 
@@ -138,7 +153,7 @@ pub enum StrategyKind {
     /// Replays a tape; once it runs out, continues canonically.
     Replay(Tape),
     /// PCT: random task priorities with `depth - 1` change points among the first
-    /// `steps` scheduling choice points (see [`pct`]). Its reports replay by tape,
+    /// `steps` scheduling choice points (see `docs/exploration.md`). Its reports replay by tape,
     /// not by seed ([`StrategyKind::seed`] is `None`): `LOCKSTEP_SEED` means
     /// seeded random tie-breaking.
     Pct {
@@ -147,17 +162,18 @@ pub enum StrategyKind {
         /// The bug depth aimed at (at least 1): `depth - 1` change points.
         depth: u32,
         /// The estimated number of scheduling choice points of a run (`k`), over
-        /// which change points are drawn; [`pct::DEFAULT_STEPS`] is a start.
+        /// which change points are drawn;
+        /// [`PCT_DEFAULT_STEPS`](crate::tooling::strategy::PCT_DEFAULT_STEPS) is a start.
         steps: u64,
     },
     /// Picks `min(values[j], options - 1)` at the `j`-th choice point; past the
-    /// end, canonically (see [`scripted`]). What a property-test framework drives.
+    /// end, canonically. What a property-test framework drives.
     Scripted(Vec<u32>),
 }
 
 impl StrategyKind {
     /// Builds the strategy.
-    pub fn build(&self) -> Box<dyn Strategy> {
+    pub(crate) fn build(&self) -> Box<dyn Strategy> {
         match self {
             StrategyKind::Fifo => Box::new(Fifo),
             StrategyKind::Random { seed } => Box::new(Random::new(*seed)),

@@ -35,7 +35,7 @@
 //!   not count towards `n`.
 //! - **Choices made by code** (a [`select`](crate::select::select) among ready
 //!   branches, [`choose`](crate::choose)) are not scheduling: they are drawn
-//!   uniformly from the same seeded generator, as [`Random`](super::Random) does. The
+//!   uniformly from the same seeded generator, as seeded random tie-breaking does. The
 //!   bound holds for the scheduling constraints of a bug, given that such choices go
 //!   the bug's way.
 //! - Change points beyond the run's last choice point are never reached; an
@@ -44,7 +44,7 @@
 use std::collections::BTreeMap;
 
 use super::random::SimRng;
-use super::{ChoiceKind, ChoicePoint, Strategy};
+use super::{ChoiceKind, ChoicePoint, Policy};
 use crate::identity::IdentityKind;
 use crate::TaskId;
 
@@ -62,7 +62,7 @@ enum Holder {
 
 /// Random task priorities with `depth - 1` priority change points.
 #[derive(Clone, Debug)]
-pub struct Pct {
+pub(crate) struct Pct {
     seed: u64,
     depth: u32,
     steps: u64,
@@ -96,7 +96,8 @@ impl Pct {
     }
 
     /// The choice points (numbered from 1) at which a priority drops.
-    pub fn change_points(&self) -> &[u64] {
+    #[cfg(test)]
+    pub(crate) fn change_points(&self) -> &[u64] {
         &self.change_points
     }
 
@@ -143,7 +144,7 @@ impl Pct {
     }
 }
 
-impl Strategy for Pct {
+impl Policy for Pct {
     fn choose(&mut self, point: &ChoicePoint<'_>) -> usize {
         if point.kind == ChoiceKind::Schedule && point.candidates.len() == point.options {
             self.schedule(point)
@@ -165,14 +166,12 @@ impl Strategy for Pct {
 mod tests {
     use super::*;
     use crate::strategy::Candidate;
-    use crate::time::Instant;
 
     fn point(candidates: &[Candidate]) -> ChoicePoint<'_> {
         ChoicePoint {
             options: candidates.len(),
             kind: ChoiceKind::Schedule,
             step: 1,
-            time: Instant::ZERO,
             candidates,
             identities: &[],
             identity: None,

@@ -10,7 +10,7 @@
 use rand_chacha::ChaCha8Rng;
 use rand_core::{RngCore, SeedableRng};
 
-use super::{ChoicePoint, Strategy};
+use super::{ChoicePoint, Policy};
 
 /// A value-stable seeded generator, the only source of randomness in a simulation.
 #[derive(Clone, Debug)]
@@ -67,7 +67,7 @@ impl Random {
     }
 }
 
-impl Strategy for Random {
+impl Policy for Random {
     fn choose(&mut self, point: &ChoicePoint<'_>) -> usize {
         self.rng.below(point.options as u64) as usize
     }

@@ -1,6 +1,6 @@
 //! Replaying a tape.
 
-use super::{ChoiceKind, ChoicePoint, Strategy};
+use super::{ChoiceKind, ChoicePoint, Policy};
 use crate::identity::{EventIdentity, IdentityKind};
 use crate::Tape;
 
@@ -9,7 +9,7 @@ use crate::Tape;
 /// A tape **without identities** (`t1:`) replays by position: the j-th choice point
 /// takes the j-th recorded index. When the number of options differs from the
 /// recording, the tape no longer matches the code: the recorded index is taken if
-/// still in range (0 otherwise) and [`Strategy::diverged`] reports it.
+/// still in range (0 otherwise) and [`Policy::diverged`](super::Policy::diverged) reports it.
 ///
 /// A tape **with identities** (`t2:`) replays by identity: at each choice point the
 /// next recorded entry's event (or, for a selection, its selecting task and
@@ -18,7 +18,7 @@ use crate::Tape;
 /// from code added elsewhere), the canonical option is taken and the tape waits.
 /// Harmless refactors (renamed locals, an extra event elsewhere) therefore replay to
 /// the same failure. Entries left unmatched at the end mark the tape **stale**
-/// ([`Strategy::diverged`]): the code changed in a way that matters, and the run
+/// ([`Policy::diverged`](super::Policy::diverged)): the code changed in a way that matters, and the run
 /// continued canonically instead of failing to parse.
 #[derive(Clone, Debug)]
 pub struct Replay {
@@ -33,11 +33,6 @@ impl Replay {
     pub fn new(tape: Tape) -> Replay {
         let ids = tape.identities().map(<[EventIdentity]>::to_vec);
         Replay { tape, ids, pos: 0, diverged: false }
-    }
-
-    /// Recorded entries not consumed (so far).
-    pub fn unmatched(&self) -> usize {
-        self.tape.len() - self.pos
     }
 
     fn by_position(&mut self, point: &ChoicePoint<'_>) -> usize {
@@ -80,7 +75,7 @@ impl Replay {
     }
 }
 
-impl Strategy for Replay {
+impl Policy for Replay {
     fn choose(&mut self, point: &ChoicePoint<'_>) -> usize {
         if self.ids.is_some() {
             self.by_identity(point)

@@ -1,7 +1,7 @@
 //! A schedule given as raw numbers, one per choice point, for property-test
 //! frameworks to generate and shrink.
 
-use super::{ChoicePoint, Strategy};
+use super::{ChoicePoint, Policy};
 
 /// Takes the `j`-th number for the `j`-th choice point, clamped to the options:
 /// the pick is `min(value, options - 1)`; past the end of the list, canonical (0).
@@ -24,7 +24,7 @@ impl Scripted {
     }
 }
 
-impl Strategy for Scripted {
+impl Policy for Scripted {
     fn choose(&mut self, point: &ChoicePoint<'_>) -> usize {
         let value = self.script.get(self.pos).copied().unwrap_or(0);
         self.pos += 1;
@@ -47,18 +47,9 @@ pub(crate) fn describe_script(script: &[u32]) -> String {
 mod tests {
     use super::*;
     use crate::strategy::ChoiceKind;
-    use crate::time::Instant;
 
     fn point(options: usize) -> ChoicePoint<'static> {
-        ChoicePoint {
-            options,
-            kind: ChoiceKind::Schedule,
-            step: 1,
-            time: Instant::ZERO,
-            candidates: &[],
-            identities: &[],
-            identity: None,
-        }
+        ChoicePoint { options, kind: ChoiceKind::Schedule, step: 1, candidates: &[], identities: &[], identity: None }
     }
 
     #[test]

@@ -113,8 +113,8 @@ impl<T: 'static> JoinSet<T> {
     }
 
     /// An empty set created at `at` (its default name), for wrappers that pass their
-    /// caller's location on.
-    pub fn new_at(name: Option<String>, at: &'static Location<'static>) -> JoinSet<T> {
+    /// caller's location on ([`tooling::task::join_set_at`](crate::tooling::task::join_set_at)).
+    pub(crate) fn new_at(name: Option<String>, at: &'static Location<'static>) -> JoinSet<T> {
         JoinSet::make(name, at)
     }
 

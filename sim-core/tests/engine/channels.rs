@@ -10,7 +10,7 @@ use sim_core::select::{select, Either, Selectable};
 use sim_core::sync::mpsc::error::{SendError, TryRecvError, TrySendError};
 use sim_core::sync::{mpsc, oneshot};
 use sim_core::time::{sleep, Instant};
-use sim_core::trace::RecordKind;
+use sim_core::tooling::trace::RecordKind;
 use sim_core::{spawn, yield_now, Config, FailureKind, Sim, TraceMode};
 
 type Log<T> = Rc<RefCell<Vec<T>>>;

@@ -396,7 +396,7 @@ fn a_failure_that_passes_on_replay_is_a_nondeterminism_failure() {
     assert_eq!(nd.seed, Some(0));
     // The first run's violation record against the second run's end.
     let first = nd.first.as_ref().expect("the first run's record");
-    assert_eq!(first.kind, sim_core::trace::RecordKind::Violation);
+    assert_eq!(first.kind, sim_core::tooling::trace::RecordKind::Violation);
     let text = failure.to_string();
     assert!(text.starts_with("lockstep: nondeterminism in `flaky`"), "{text}");
     assert!(text.contains("nondeterministic: seed 0 failed (violation), then passed on replay"), "{text}");

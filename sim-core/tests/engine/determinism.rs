@@ -12,7 +12,7 @@ use std::time::Duration;
 use sim_core::determinism::{check_determinism, check_determinism_seeds, Difference};
 use sim_core::sync::mpsc;
 use sim_core::time::{sleep, sleep_until, Instant};
-use sim_core::trace::RecordKind;
+use sim_core::tooling::trace::RecordKind;
 use sim_core::{choose, spawn, Config, Sim, TraceMode};
 
 /// Four tasks sleep to the same instants (10, 20, 30 ms), draw a number at each and

@@ -12,9 +12,9 @@ use sim_core::explore::{
     critical_pair, proptest_check, proptest_check_with, schedule_independence, schedules, shrink_tape,
     shrink_tape_bounded, timeline_independence, Independence, Minimality, OutputDifference, PropCheck,
 };
-use sim_core::strategy::pct::DEFAULT_STEPS;
 use sim_core::sync::mpsc;
 use sim_core::time::sleep;
+use sim_core::tooling::strategy::PCT_DEFAULT_STEPS;
 use sim_core::{yield_now, Config, Failure, FailureKind, Sim, StrategyKind, Tape};
 
 // ---- a depth-2 bug: a snapshot torn by a whole batch of writes ----
@@ -83,7 +83,7 @@ fn pct_is_deterministic_per_seed() {
             let _ = torn_snapshot(&mut sim);
             (sim.fingerprint(), sim.tape())
         };
-        let config = Config::default().strategy(StrategyKind::Pct { seed, depth: 3, steps: DEFAULT_STEPS });
+        let config = Config::default().strategy(StrategyKind::Pct { seed, depth: 3, steps: PCT_DEFAULT_STEPS });
         assert_eq!(run(config.clone()), run(config), "seed {seed}");
     }
 }

@@ -89,7 +89,7 @@ fn the_golden_program_is_deterministic_and_seed_dependent() {
 /// change to `value_hash` changes every fingerprinted channel's fingerprint.
 #[test]
 fn value_hashes_match_their_golden_values() {
-    use sim_core::trace::value_hash;
+    use sim_core::tooling::trace::value_hash;
     let got =
         [value_hash(&1u32), value_hash(&1u64), value_hash("hello"), value_hash(&vec![1u64, 2]), value_hash(&1usize)];
     println!("{got:016x?}");

@@ -11,7 +11,7 @@ use std::sync::Arc;
 use std::task::{Context, Poll, Waker};
 
 use sim_core::sync::{AcquireError, Mutex, RwLock, Semaphore, TryAcquireError};
-use sim_core::trace::RecordKind;
+use sim_core::tooling::trace::RecordKind;
 use sim_core::{yield_now, Config, FailureKind, Sim, TraceMode};
 
 use crate::support::{explore, explore_reduced};

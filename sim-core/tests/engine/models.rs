@@ -10,9 +10,9 @@ use std::time::Duration;
 
 use sim_core::check::{check, CheckConfig};
 use sim_core::select::{select, Either};
-use sim_core::strategy::explore_all;
 use sim_core::sync::mpsc;
 use sim_core::time::sleep;
+use sim_core::tooling::strategy::explore_all;
 use sim_core::{fail, Config, Failure, Fingerprint, Model, Sim, Tape, TokioReach, TraceMode};
 
 fn ms(n: u64) -> Duration {

@@ -5,9 +5,9 @@ use std::collections::BTreeSet;
 use std::rc::Rc;
 use std::time::Duration;
 
-use sim_core::footprint::touch;
 use sim_core::sync::mpsc;
 use sim_core::time::sleep;
+use sim_core::touch;
 use sim_core::Sim;
 
 use crate::support::{explore, explore_reduced};

@@ -10,15 +10,15 @@ use std::time::Duration;
 use proptest::prelude::*;
 use proptest::test_runner::{Config as ProptestConfig, RngAlgorithm, TestRng, TestRunner};
 
-use sim_core::footprint::touch;
 use sim_core::select::{select, Either};
-use sim_core::strategy::exhaustive::explore_reduced;
-use sim_core::strategy::explore_all;
 use sim_core::sync::mpsc;
 use sim_core::sync::oneshot;
 use sim_core::sync::{broadcast, watch, Barrier, Notify, OnceCell};
 use sim_core::task::JoinSet;
 use sim_core::time::{interval, sleep, timeout};
+use sim_core::tooling::strategy::explore_all;
+use sim_core::tooling::strategy::explore_reduced;
+use sim_core::touch;
 use sim_core::{choose, yield_now, Config, Sim};
 
 /// One operation of a generated task.
@@ -213,7 +213,7 @@ fn collecting_footprints_leaves_the_run_unchanged() {
 /// more on every other execution) is reported, not explored wrongly.
 #[test]
 fn a_program_that_does_not_replay_its_prefix_is_reported() {
-    use sim_core::strategy::exhaustive::ExploreError;
+    use sim_core::tooling::strategy::ExploreError;
     let executions = std::cell::Cell::new(0usize);
     let result = explore_reduced(100, |strategy| {
         let mut sim = Sim::with_strategy(Config::default(), strategy);

@@ -4,8 +4,8 @@ use std::cell::RefCell;
 use std::rc::Rc;
 use std::time::Duration;
 
-use sim_core::strategy::StrategyKind;
 use sim_core::time::sleep;
+use sim_core::StrategyKind;
 use sim_core::{choose, Config, Fingerprint, Sim, Tape};
 
 /// Five tasks waking at overlapping instants and drawing choices: many choice points.

@@ -47,19 +47,19 @@ fn block_on_reports_a_deadlock_when_main_waits_forever() {
 #[test]
 fn in_task_poll_is_true_inside_a_tasks_poll_only() {
     // A panic hook asks it: true where a panic becomes the run's failure, false elsewhere.
-    assert!(!sim_core::task::in_task_poll());
+    assert!(!sim_core::tooling::task::in_task_poll());
     let mut sim = Sim::new(Config::random(3).name("engine::in_task_poll"));
     let seen = std::rc::Rc::new(std::cell::Cell::new(false));
     let inside = seen.clone();
-    let result = sim.block_on(async move { inside.set(sim_core::task::in_task_poll()) });
+    let result = sim.block_on(async move { inside.set(sim_core::tooling::task::in_task_poll()) });
     assert!(result.is_ok());
     assert!(seen.get(), "inside the poll of `main`");
-    assert!(!sim_core::task::in_task_poll(), "reset after the run");
+    assert!(!sim_core::tooling::task::in_task_poll(), "reset after the run");
     // Also after a task's panic, which the run catches.
     let mut sim = Sim::new(Config::random(3).name("engine::in_task_poll_panic"));
     sim.spawn_named("boom", async { panic!("caught") });
     assert!(sim.run().is_err());
-    assert!(!sim_core::task::in_task_poll(), "reset after a caught panic");
+    assert!(!sim_core::tooling::task::in_task_poll(), "reset after a caught panic");
 }
 
 #[test]

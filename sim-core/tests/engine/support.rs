@@ -7,8 +7,8 @@ use sim_core::select::{select, Either};
 use sim_core::sync::mpsc;
 use sim_core::time::sleep;
 
-use sim_core::strategy::exhaustive::explore_reduced as reduce;
-use sim_core::strategy::explore_all;
+use sim_core::tooling::strategy::explore_all;
+use sim_core::tooling::strategy::explore_reduced as reduce;
 use sim_core::{Config, Fingerprint, Sim};
 
 /// What an exhaustive enumeration of a small program found.

@@ -11,7 +11,7 @@ use std::time::Duration;
 use sim_core::sync::mpsc::error::{SendTimeoutError, TrySendError};
 use sim_core::sync::{mpsc, oneshot, watch, Notify};
 use sim_core::time::{sleep, timeout, Instant};
-use sim_core::trace::RecordKind;
+use sim_core::tooling::trace::RecordKind;
 use sim_core::{spawn, yield_now, Config, FailureKind, Sim, TraceMode};
 
 use crate::support::{explore, explore_reduced};

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::task::{Context, Poll, Wake, Waker};
 
 use sim_core::sync::{mpsc, oneshot, watch, Mutex, Notify, RwLock, Semaphore};
-use sim_core::trace::RecordKind;
+use sim_core::tooling::trace::RecordKind;
 use sim_core::{spawn, Config, FailureKind, Sim, TraceMode};
 
 // ---- auto traits, as tokio's (tokio's tests assert the same) ----
@@ -446,7 +446,7 @@ fn a_seed_runs_twice_to_the_same_fingerprint_with_send_primitives() {
         sim.spawn(async move {
             while let Some(v) = rx.recv().await {
                 let _ = wrx.has_changed();
-                sim_core::footprint::touch(if v % 2 == 0 { "even" } else { "odd" });
+                sim_core::touch(if v % 2 == 0 { "even" } else { "odd" });
             }
         });
         sim.spawn(async move {

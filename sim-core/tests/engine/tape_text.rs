@@ -2,7 +2,7 @@
 //! and bad text is a typed error, never a panic.
 
 use proptest::prelude::*;
-use sim_core::identity::{EventIdentity, IdentityKind};
+use sim_core::tooling::identity::{EventIdentity, IdentityKind};
 use sim_core::{Choice, Tape};
 
 fn choice() -> impl Strategy<Value = Choice> {

@@ -78,7 +78,7 @@ fn a_dropped_timer_never_fires() {
         sleep(20 * MS).await;
     });
     sim.run().unwrap();
-    let fires = sim.trace().lines.iter().filter(|l| l.kind == sim_core::trace::RecordKind::TimerFire).count();
+    let fires = sim.trace().lines.iter().filter(|l| l.kind == sim_core::tooling::trace::RecordKind::TimerFire).count();
     assert_eq!(fires, 1);
     assert_eq!(sim.now(), Instant::from_millis(20));
 }

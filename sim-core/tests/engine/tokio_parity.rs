@@ -13,7 +13,6 @@ use std::task::{Context, Poll, Wake, Waker};
 use std::time::Duration;
 
 use futures::FutureExt;
-use sim_core::coop::consume_budget;
 use sim_core::sync::mpsc::error::{TryRecvError, TrySendError};
 use sim_core::sync::{broadcast, mpsc, oneshot, Mutex, Notify, OnceCell, RwLock, RwLockWriteGuard, Semaphore};
 use sim_core::{yield_now, Config, FailureKind, Sim};

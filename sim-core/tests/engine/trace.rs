@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use sim_core::sync::mpsc;
 use sim_core::time::sleep;
-use sim_core::trace::RecordKind;
+use sim_core::tooling::trace::RecordKind;
 use sim_core::{Config, Sim, TraceMode};
 
 fn ping(config: Config) -> Sim {
@@ -72,7 +72,7 @@ fn a_trace_exports_as_json_lines_that_parse_back() {
 /// set, every record kind, and names that need escaping.
 #[test]
 fn json_lines_are_what_serde_json_writes() {
-    use sim_core::trace::TraceLine;
+    use sim_core::tooling::trace::TraceLine;
     let mut trace = ping(Config::random(4)).trace();
     let kinds = [
         RecordKind::Poll,
@@ -205,7 +205,10 @@ fn shown_and_fingerprinted_values_keep_the_hash_in_the_fingerprint_and_the_text_
     assert_eq!(both.fingerprint(), hashed.fingerprint(), "the text is never fingerprinted");
     assert_ne!(hashed.fingerprint(), plain.fingerprint(), "the hash is");
     let line = both.trace().lines.into_iter().find(|l| l.kind == RecordKind::Recv).unwrap();
-    assert_eq!((line.value, line.value_text.as_deref()), (Some(sim_core::trace::value_hash(&0u32)), Some("0")));
+    assert_eq!(
+        (line.value, line.value_text.as_deref()),
+        (Some(sim_core::tooling::trace::value_hash(&0u32)), Some("0"))
+    );
 }
 
 #[test]
@@ -215,7 +218,8 @@ fn a_tail_keeps_the_texts_of_the_records_it_keeps() {
     let tail = numbers(Config::random(9).trace(TraceMode::Tail(7)), 50, true, false).trace();
     let last = &full.lines[full.lines.len() - 7..];
     assert_eq!(tail.lines, last);
-    let texts = |lines: &[sim_core::trace::TraceLine]| lines.iter().map(|l| l.value_text.clone()).collect::<Vec<_>>();
+    let texts =
+        |lines: &[sim_core::tooling::trace::TraceLine]| lines.iter().map(|l| l.value_text.clone()).collect::<Vec<_>>();
     assert_eq!(texts(&tail.lines), texts(last));
     assert!(texts(last).iter().any(Option::is_some), "{full}");
     // No record kept: no text either, and the run is the same.
@@ -225,7 +229,7 @@ fn a_tail_keeps_the_texts_of_the_records_it_keeps() {
 
 #[test]
 fn a_value_text_is_one_line_and_cut_at_its_bound() {
-    use sim_core::trace::{value_text, MAX_VALUE_TEXT};
+    use sim_core::tooling::trace::{value_text, MAX_VALUE_TEXT};
     assert_eq!(value_text(&"a\nb"), "\"a\\nb\"");
     struct Lines;
     impl std::fmt::Debug for Lines {

@@ -11,8 +11,8 @@ use proptest::strategy::Just;
 use sim_core::check::Share;
 use sim_core::determinism::Difference;
 use sim_core::explore::{exhaustive_check, proptest_check_with, ExhaustiveCheck, PropCheck};
-use sim_core::footprint::touch;
 use sim_core::time::sleep;
+use sim_core::touch;
 use sim_core::{fail, Failure, FailureKind, Sim};
 
 /// Two tasks wake at 10 ms; the property fails when `b` goes first, but only on

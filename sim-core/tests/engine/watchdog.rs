@@ -8,7 +8,7 @@ use std::time::{Duration, Instant as WallClock};
 
 use sim_core::check::{check, current_seed, CheckConfig, Seeded};
 use sim_core::env::{EnvOverrides, POLL_TIMEOUT};
-use sim_core::watchdog::{DEFAULT_BOUND, EXIT_CODE};
+use sim_core::tooling::watchdog::{DEFAULT_BOUND, EXIT_CODE};
 
 /// This test's path, as `cargo test -- --exact` takes it.
 const NAME: &str = "watchdog::a_poll_that_never_returns_ends_the_process_with_a_report";
@@ -163,7 +163,7 @@ fn hanging_exhaustive_check() {
             let first = first.clone();
             sim.spawn_named(name, async move {
                 sim_core::time::sleep(Duration::from_millis(10)).await;
-                sim_core::footprint::touch("first");
+                sim_core::touch("first");
                 if first.get().is_empty() {
                     first.set(name);
                 }
@@ -171,7 +171,7 @@ fn hanging_exhaustive_check() {
         }
         sim.spawn_named("spinner", async move {
             sim_core::time::sleep(Duration::from_millis(20)).await;
-            sim_core::footprint::touch("first");
+            sim_core::touch("first");
             while first.get() == "b" && std::hint::black_box(true) {
                 std::hint::spin_loop();
             }

@@ -64,7 +64,7 @@ pub fn select_start(n: usize, disabled: u64, biased: bool) -> Option<usize> {
         1 => 0,
         _ if biased => 0,
         // Outside a simulated task (no simulation to record the choice) the pick is the first.
-        _ if sim_core::task::current_task().is_none() => 0,
+        _ if sim_core::tooling::task::current_task().is_none() => 0,
         _ => sim_core::choose(k),
     };
     (0..n).filter(enabled).nth(pick)

@@ -238,7 +238,7 @@ impl Runtime {
     #[track_caller]
     pub fn block_on<F: Future>(&self, future: F) -> F::Output {
         assert!(
-            sim_core::task::current_task().is_none(),
+            sim_core::tooling::task::current_task().is_none(),
             "Cannot start a runtime from within a runtime. This happens because a function (like `block_on`) \
              attempted to block the current thread while the thread is being used to drive asynchronous tasks."
         );
@@ -348,7 +348,7 @@ impl Handle {
     /// # Errors
     /// Outside a simulated task.
     pub fn try_current() -> Result<Handle, TryCurrentError> {
-        match sim_core::task::current_task() {
+        match sim_core::tooling::task::current_task() {
             Some(_) => Ok(Handle { _not_send: PhantomData }),
             None => Err(TryCurrentError(())),
         }

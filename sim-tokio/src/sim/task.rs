@@ -64,7 +64,7 @@ pub fn id() -> Id {
 
 /// The id of the running task, if any.
 pub fn try_id() -> Option<Id> {
-    sim_core::task::current_task().map(Id::from)
+    sim_core::tooling::task::current_task().map(Id::from)
 }
 
 /// What a task and its handle share: whether the handle still exists, and a panic
@@ -246,7 +246,7 @@ where
     R: Send + 'static,
 {
     drop(f);
-    sim_core::task::escape(
+    sim_core::tooling::task::escape(
         "spawn_blocking: the closure would run on tokio's blocking thread pool, which the simulation cannot order",
     );
     spawn_at(Location::caller(), std::future::pending::<R>())
@@ -262,7 +262,7 @@ pub fn block_in_place<F, R>(f: F) -> R
 where
     F: FnOnce() -> R,
 {
-    sim_core::task::escape(
+    sim_core::tooling::task::escape(
         "block_in_place: the task blocks its thread, which the simulation cannot order (nor tokio's current-thread runtime allow)",
     );
     f()
@@ -328,7 +328,7 @@ impl<T> Drop for JoinHandle<T> {
         let unobserved = self.shared.panic.lock().unwrap_or_else(PoisonError::into_inner).take();
         if let Some(payload) = unobserved {
             // A destructor's panic at an abort is contained, as tokio's.
-            if sim_core::task::current_task().is_some() && !self.shared.in_drop.load(Ordering::Relaxed) {
+            if sim_core::tooling::task::current_task().is_some() && !self.shared.in_drop.load(Ordering::Relaxed) {
                 let message = panic_text(&*payload).unwrap_or("(non-string panic payload)");
                 sim_core::fail(format!(
                     "task `{}` panicked and its JoinHandle was dropped without being awaited: {message}",

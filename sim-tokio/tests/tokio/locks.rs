@@ -5,7 +5,7 @@
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
-use sim_core::strategy::explore_all;
+use sim_core::tooling::strategy::explore_all;
 use sim_core::{Config, FailureKind, Sim};
 use tokio::lockstep;
 use tokio::sync::{

@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use sim_core::strategy::explore_all;
+use sim_core::tooling::strategy::explore_all;
 use sim_core::{Config, FailureKind, Sim};
 use tokio::lockstep;
 use tokio::sync::mpsc::error::{SendError, SendTimeoutError, TryRecvError, TrySendError};

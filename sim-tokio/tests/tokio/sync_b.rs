@@ -4,7 +4,7 @@
 use std::collections::BTreeSet;
 use std::sync::{Arc, Mutex};
 
-use sim_core::strategy::explore_all;
+use sim_core::tooling::strategy::explore_all;
 use sim_core::{Config, FailureKind, Sim};
 use tokio::lockstep;
 use tokio::sync::broadcast::error::{RecvError, SendError, TryRecvError};

@@ -6,8 +6,9 @@ use std::collections::BTreeSet;
 use std::rc::Rc;
 use std::time::Duration;
 
-use sim_core::strategy::explore_all;
-use sim_core::trace::{RecordKind, TraceMode};
+use sim_core::tooling::strategy::explore_all;
+use sim_core::tooling::trace::RecordKind;
+use sim_core::TraceMode;
 use sim_core::{Config, FailureKind, Sim};
 use tokio::lockstep;
 use tokio::sync::oneshot;

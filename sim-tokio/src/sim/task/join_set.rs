@@ -31,7 +31,7 @@ impl<T: 'static> JoinSet<T> {
     /// simulation: it joins the one current at its first spawn.
     #[track_caller]
     pub fn new() -> JoinSet<T> {
-        JoinSet { inner: sim_core::task::JoinSet::new_at(None, Location::caller()), shared: BTreeMap::new() }
+        JoinSet { inner: sim_core::tooling::task::join_set_at(None, Location::caller()), shared: BTreeMap::new() }
     }
 
     /// How many tasks are in the set (running, or ended and not yet joined).
@@ -69,7 +69,7 @@ impl<T: 'static> JoinSet<T> {
     {
         let local = local::current();
         assert!(
-            sim_core::task::in_simulation()
+            sim_core::tooling::task::in_simulation()
                 && (local.is_some() || crate::sim::runtime::spawn_local_outside_local_set()),
             "{}",
             crate::sim::runtime::SPAWN_LOCAL_OUTSIDE
@@ -110,7 +110,7 @@ impl<T: 'static> JoinSet<T> {
         T: Send,
     {
         drop(f);
-        sim_core::task::escape(
+        sim_core::tooling::task::escape(
             "JoinSet::spawn_blocking: the closure would run on tokio's blocking thread pool, which the simulation \
              cannot order",
         );

@@ -237,7 +237,7 @@ impl Drop for LocalSet {
     fn drop(&mut self) {
         self.waiting = None;
         let tasks = std::mem::take(&mut *self.inner.tasks.borrow_mut());
-        if !sim_core::task::in_simulation() {
+        if !sim_core::tooling::task::in_simulation() {
             return;
         }
         for task in tasks {
