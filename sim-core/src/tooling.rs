@@ -9,7 +9,7 @@
 //! | [`strategy`] | the sealed [`Strategy`](strategy::Strategy) trait, the enumerators of every order ([`explore_all`](strategy::explore_all), [`explore_reduced`](strategy::explore_reduced)), PCT's default estimate, the value-stable generator |
 //! | [`footprint`] | what a step touched, and when two steps commute |
 //! | [`identity`] | event identities, which tapes carry so they replay across refactors |
-//! | [`trace`] | trace records and lines, [`value_hash`](trace::value_hash) |
+//! | [`trace`] | trace records and lines, how values are hashed ([`value_hash`](trace::value_hash)) and shown ([`value_text`](trace::value_text)) |
 //! | [`watchdog`] | the poll watchdog's exit code and default bound |
 //! | [`coop`] | tokio's cooperative budget, for sim-tokio's `task::coop` |
 //! | [`task`] | what sim-tokio needs of the running task: escapes, the current task, join sets named by their creation site |
@@ -58,7 +58,7 @@ pub mod footprint {
 pub mod trace {
     //! Trace records and lines: what a [`Trace`](crate::Trace) holds, record by record.
 
-    pub use crate::trace::{value_hash, RecordKind, TraceLine, TraceRecord};
+    pub use crate::trace::{value_hash, value_text, RecordKind, TraceLine, TraceRecord, MAX_VALUE_TEXT};
 }
 
 pub mod task {

@@ -104,7 +104,7 @@ use crate::env::EnvOverrides;
 #[cfg(feature = "proptest")]
 use crate::explore::PropSummary;
 use crate::explore::{ExhaustiveCheck, ExhaustiveSummary};
-use crate::strategy::{ChoiceKind, ChoicePoint, Strategy};
+use crate::strategy::{ChoiceKind, ChoicePoint, Policy};
 use crate::{Config, Failure, Model, Sim, Tape};
 
 /// What a world's future may return: `()`, or a `Result` whose `Err` fails the run
@@ -132,7 +132,7 @@ impl<T, E: fmt::Debug> Outcome for Result<T, E> {
 pub enum Search {
     /// Seeded random tie-breaking, one seed per run.
     Random,
-    /// PCT (see [`strategy::pct`](crate::strategy::pct)) aimed at bugs of `depth`
+    /// PCT (see `docs/exploration.md`) aimed at bugs of `depth`
     /// (at least 1), one seed per run, with change points drawn over the first
     /// `steps` scheduling choice points: `None` estimates them from a canonical run
     /// of the world (its count of scheduling choice points, at least 1).
@@ -496,7 +496,7 @@ impl Check {
 /// The canonical order, counting the scheduling choice points it passes.
 struct CountingFifo(Rc<Cell<u64>>);
 
-impl Strategy for CountingFifo {
+impl Policy for CountingFifo {
     fn choose(&mut self, point: &ChoicePoint<'_>) -> usize {
         if point.kind == ChoiceKind::Schedule {
             self.0.set(self.0.get() + 1);

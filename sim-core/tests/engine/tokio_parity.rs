@@ -15,6 +15,7 @@ use std::time::Duration;
 use futures::FutureExt;
 use sim_core::sync::mpsc::error::{TryRecvError, TrySendError};
 use sim_core::sync::{broadcast, mpsc, oneshot, Mutex, Notify, OnceCell, RwLock, RwLockWriteGuard, Semaphore};
+use sim_core::tooling::coop::consume_budget;
 use sim_core::{yield_now, Config, FailureKind, Sim};
 
 const CANNOT_BLOCK: &str = "Cannot block the current thread from within a runtime";

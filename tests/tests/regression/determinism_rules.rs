@@ -40,7 +40,7 @@ const ALLOWED: &[(&str, &str, &str)] = &[
         "the poll watchdog's thread only samples atomic poll counters and may end the process; it never touches a simulation",
     ),
     (
-        "sim-core/src/check.rs",
+        "sim-core/src/check/seeds.rs",
         "thread::Builder",
         "worker threads run seeds outside simulations; each simulation stays on one thread",
     ),
