@@ -182,6 +182,13 @@ fn broken_links(root: &Path) -> Vec<String> {
         let text = fs::read_to_string(&file).unwrap();
         let bases = [file.parent().unwrap().to_path_buf()];
         for dest in parse(&text).0 {
+            if dest.starts_with("file:") {
+                problems.push(format!(
+                    "{}: `{dest}`: points outside the repository",
+                    file.strip_prefix(root).unwrap().display()
+                ));
+                continue;
+            }
             if has_scheme(&dest) {
                 continue;
             }
@@ -342,6 +349,20 @@ fn the_readme_and_every_doc_are_checked() {
         assert!(md.iter().any(|m| m == expected), "{expected} not found among {md:?}");
     }
     assert!(files_with(&root, &["rs"]).iter().any(|p| p.ends_with("sim-core/src/lib.rs")));
+    // Every crate's README and crate docs (`src/lib.rs`) are among the files walked.
+    let rs = files_with(&root, &["rs"]);
+    let all_md = files_with(&root, &["md"]);
+    for manifest in files_with(&root, &["toml"]).iter().filter(|p| p.ends_with("Cargo.toml")) {
+        let dir = manifest.parent().unwrap();
+        for (file, walked) in [(dir.join("src/lib.rs"), &rs), (dir.join("README.md"), &all_md)] {
+            if file.is_file() {
+                assert!(walked.contains(&file), "{} is not checked", file.display());
+            }
+        }
+    }
+    for doc in fs::read_dir(root.join("docs")).unwrap().flatten().map(|e| e.path()) {
+        assert!(doc.extension().is_none_or(|e| e != "md") || all_md.contains(&doc), "{} is not checked", doc.display());
+    }
 }
 
 /// The checks find what they are for, in a small repository made for the purpose.
@@ -361,7 +382,7 @@ fn broken_links_anchors_and_mentions_are_reported() {
     fs::write(
         root.join("docs/b.md"),
         "# Semantics, at a glance\n\n[bad anchor](../README.md#nowhere) [bad file](missing.md) \
-         [outside](../../elsewhere.md) [dir](../sim-core)\n\nSee `race-catalog.md` and `sim-core/src/lib.rs`, \
+         [outside](../../elsewhere.md) [dir](../sim-core) [abs](file:///work/shared/a.md)\n\nSee `race-catalog.md` and `sim-core/src/lib.rs`, \
          not `run.jsonl`.\n",
     )
     .unwrap();
@@ -379,6 +400,7 @@ fn broken_links_anchors_and_mentions_are_reported() {
             "docs/b.md: `../README.md#nowhere`: no heading with anchor `#nowhere` in README.md",
             "docs/b.md: `missing.md`: no such file in the repository",
             "docs/b.md: `../../elsewhere.md`: no such file in the repository",
+            "docs/b.md: `file:///work/shared/a.md`: points outside the repository",
             "sim-core/src/lib.rs:1: `docs/gone.md#x`: no such file in the repository",
         ]
     );
