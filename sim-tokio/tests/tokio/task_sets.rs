@@ -515,3 +515,42 @@ async fn spawn_local_panics_in_a_multi_thread_test() {
 async fn spawn_local_works_in_a_local_runtime() {
     assert_eq!(task::spawn_local(async { 7 }).await.unwrap(), 7);
 }
+
+/// As tokio's, `join_next` spends the task's cooperative budget (128 units a poll):
+/// 300 finished tasks joined with `now_or_never` give `None` (budget spent) at least
+/// twice, never more than 128 results apart; each `yield_now` refills it. Without the
+/// budget no `None` would come: every task has ended.
+#[test]
+fn join_next_spends_the_cooperative_budget() {
+    use futures::FutureExt;
+    let got = twice(0, || async {
+        let mut set = JoinSet::new();
+        for _ in 0..300 {
+            set.spawn(async {});
+        }
+        tokio::time::sleep(MS).await;
+        let (mut joined, mut spent) = (0, Vec::new());
+        loop {
+            match set.join_next().now_or_never() {
+                Some(Some(result)) => {
+                    result.unwrap();
+                    joined += 1;
+                }
+                Some(None) => break,
+                None => {
+                    spent.push(joined);
+                    tokio::task::yield_now().await;
+                }
+            }
+        }
+        (joined, spent)
+    });
+    let (joined, spent) = got;
+    assert_eq!(joined, 300);
+    assert!(spent.len() >= 2, "{spent:?}");
+    let mut last = 0;
+    for at in spent {
+        assert!(at > last && at - last <= 128, "budget spent after {at} results");
+        last = at;
+    }
+}

@@ -179,8 +179,19 @@ impl<T: 'static> JoinSet<T> {
     }
 
     /// As [`poll_join_next`](JoinSet::poll_join_next), with the task's id.
+    ///
+    /// As tokio's, handing out a result spends a unit of the task's cooperative
+    /// budget: with none left it returns `Pending` (and wakes the task at once).
     pub fn poll_join_next_with_id(&mut self, cx: &mut Context<'_>) -> Poll<Option<Result<(Id, T), JoinError>>> {
-        self.inner.poll_join_next_with_id(cx).map(|next| next.map(|(id, result)| self.result(id, result)))
+        if self.inner.is_empty() {
+            return Poll::Ready(None);
+        }
+        let coop = std::task::ready!(sim_core::coop::poll_proceed(cx));
+        let next = self.inner.poll_join_next_with_id(cx);
+        if next.is_ready() {
+            coop.made_progress();
+        }
+        next.map(|next| next.map(|(id, result)| self.result(id, result)))
     }
 
     fn result(
