@@ -186,7 +186,7 @@ impl<T: 'static> JoinSet<T> {
         if self.inner.is_empty() {
             return Poll::Ready(None);
         }
-        let coop = std::task::ready!(sim_core::coop::poll_proceed(cx));
+        let coop = std::task::ready!(sim_core::tooling::coop::poll_proceed(cx));
         let next = self.inner.poll_join_next_with_id(cx);
         if next.is_ready() {
             coop.made_progress();
