@@ -15,7 +15,7 @@ use scenarios::exploration::{
     first_failing_seed, outcomes_of_every_order, outcomes_of_reduced_orders, proptest_path, reduced, replay_class,
 };
 use scenarios::registry;
-use sim_core::check::Seeded;
+use sim_core::check::Search;
 
 const SEEDS: u64 = 10_000;
 const RUNS: usize = 20_000;
@@ -32,9 +32,9 @@ fn main() {
     );
     println!("|---|---|---|---|---|---|---|---|---|");
     for s in registry::all() {
-        let random = seed(first_failing_seed(s, Seeded::Random, SEEDS, jobs));
-        let pct2 = seed(first_failing_seed(s, Seeded::Pct { depth: 2, steps: 64 }, SEEDS, jobs));
-        let pct3 = seed(first_failing_seed(s, Seeded::Pct { depth: 3, steps: 64 }, SEEDS, jobs));
+        let random = seed(first_failing_seed(s, Search::Random, SEEDS, jobs));
+        let pct2 = seed(first_failing_seed(s, Search::Pct { depth: 2, steps: Some(64) }, SEEDS, jobs));
+        let pct3 = seed(first_failing_seed(s, Search::Pct { depth: 3, steps: Some(64) }, SEEDS, jobs));
         let all = s.explore(RUNS);
         let all_text = format!(
             "{}/{}{}",

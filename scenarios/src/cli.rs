@@ -21,10 +21,10 @@ use std::time::Instant as WallClock;
 
 use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use sim_core::check::{CheckConfig, Seeded, Shard, StopAt};
+use sim_core::check::{Check, Report, Search, Shard, StopAt};
 use sim_core::determinism::check_determinism_seeds;
 use sim_core::env::EnvOverrides;
-use sim_core::explore::{exhaustive_check_with, ExhaustiveCheck, ExhaustiveSummary, FailingOrder};
+use sim_core::explore::{ExhaustiveSummary, FailingOrder};
 use sim_core::{StrategyKind, Tape, TraceMode};
 
 use crate::corpus::{self, Entry};
@@ -490,18 +490,22 @@ fn seed_plan(scenario: &Scenario, args: &RunArgs) -> (std::ops::Range<u64>, Shar
     (seeds, args.shard.unwrap_or(Shard::ALL))
 }
 
-fn seeded_strategy(args: &RunArgs) -> Seeded {
+fn seeded_strategy(args: &RunArgs) -> Search {
     match args.strategy {
         StrategyArg::Pct => {
-            Seeded::Pct { depth: args.depth.unwrap_or(PCT_DEPTH), steps: args.pct_steps.unwrap_or(PCT_STEPS) }
+            Search::Pct { depth: args.depth.unwrap_or(PCT_DEPTH), steps: Some(args.pct_steps.unwrap_or(PCT_STEPS)) }
         }
-        StrategyArg::Random | StrategyArg::Fifo => Seeded::Random,
+        StrategyArg::Random | StrategyArg::Fifo => Search::Random,
     }
 }
 
 /// `--seed S`: one run, of any seed up to `u64::MAX` (which no `Range<u64>` holds).
 fn single_seed_run(scenario: &Scenario, args: &RunArgs, seed: u64, row: &mut Row) {
-    let outcome = scenario.run(scenario.config(seeded_strategy(args).strategy(seed)));
+    let strategy = match seeded_strategy(args) {
+        Search::Pct { depth, steps } => StrategyKind::Pct { seed, depth, steps: steps.unwrap_or(PCT_STEPS) },
+        _ => StrategyKind::Random { seed },
+    };
+    let outcome = scenario.run(scenario.config(strategy));
     row.seeds_run = 1;
     if let Err(failure) = outcome.result {
         row.failures = 1;
@@ -518,12 +522,12 @@ fn seeded_run(scenario: &Scenario, args: &RunArgs, row: &mut Row) {
     }
     let (seeds, shard) = seed_plan(scenario, args);
     let planned = shard.len_of(&seeds);
-    let mut cfg = CheckConfig::default().seeds(seeds).shard(shard);
+    let mut cfg = Check::random(0).seeds(seeds).shard(shard);
     if let Some(jobs) = args.jobs {
         cfg = cfg.jobs(usize::try_from(jobs).unwrap_or(usize::MAX));
     }
     cfg = cfg.stop(if args.keep_going { StopAt::Never } else { StopAt::FirstFailure });
-    cfg = cfg.seeded(seeded_strategy(args));
+    cfg = cfg.search(seeded_strategy(args));
     let bar = progress(scenario, planned);
     let summary = scenario.check(cfg, &|| bar.inc(1));
     bar.finish_and_clear();
@@ -745,13 +749,16 @@ fn explain(out: &mut String, found: &FailingOrder) {
 }
 
 fn explore_one(scenario: &'static Scenario, max_runs: usize, every_order: bool) -> Explored {
-    let cfg = ExhaustiveCheck::default()
+    let cfg = Check::exhaustive()
         .name(scenario.name)
-        .max_runs(max_runs)
+        .runs(max_runs as u64)
         .every_order(every_order)
-        .print(false)
         .sim(scenario.config(StrategyKind::Fifo));
-    let summary = exhaustive_check_with(cfg, &EnvOverrides::none(), crate::exploration::property(scenario));
+    let canonical = scenario.ctx().canonical;
+    let world = move || scenario.build(&crate::world::Ctx { canonical: canonical.clone() }).harness;
+    let Report::Exhaustive(summary) = cfg.run_with_env(&EnvOverrides::none(), world) else {
+        unreachable!("an exhaustive check reports an exhaustive summary")
+    };
     Explored { scenario, summary }
 }
 

@@ -8,8 +8,9 @@
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
-use sim_core::check::{CheckConfig, Seeded, StopAt};
-use sim_core::explore::{proptest_check, PropCheck, PropSummary};
+use sim_core::check::{Check, Report, Search, StopAt};
+use sim_core::env::EnvOverrides;
+use sim_core::explore::PropSummary;
 use sim_core::tooling::strategy::{explore_all, Strategy};
 use sim_core::tooling::strategy::{explore_reduced, ExploreError};
 use sim_core::{Config, Failure, Sim, StrategyKind, Tape};
@@ -30,9 +31,9 @@ pub fn property(scenario: &Scenario) -> impl Fn(&mut Sim) -> Result<(), Box<Fail
     move |sim| run_on(scenario, &Ctx { canonical: canonical.clone() }, sim)
 }
 
-/// The first seed below `max` whose run fails under `seeded`, on `jobs` threads.
-pub fn first_failing_seed(scenario: &Scenario, seeded: Seeded, max: u64, jobs: usize) -> Option<u64> {
-    let cfg = CheckConfig::default().seeds(0..max).jobs(jobs).stop(StopAt::FirstFailure).seeded(seeded);
+/// The first seed below `max` whose run fails under `search` (random or PCT), on `jobs` threads.
+pub fn first_failing_seed(scenario: &Scenario, search: Search, max: u64, jobs: usize) -> Option<u64> {
+    let cfg = Check::new(search, max).jobs(jobs).stop(StopAt::FirstFailure);
     scenario.check(cfg, &|| {}).first_failure().and_then(|f| f.seed)
 }
 
@@ -112,8 +113,13 @@ pub fn outcomes_of_reduced_orders(scenario: &Scenario, limit: usize) -> Result<O
 
 /// Runs the proptest path over `cases` generated schedules.
 pub fn proptest_path(scenario: &Scenario, cases: u32) -> PropSummary<()> {
-    let cfg = PropCheck::default().name(scenario.name).cases(cases).sim(scenario.config(StrategyKind::Fifo));
-    proptest_check(cfg, property(scenario))
+    let cfg = Check::proptest(cases).name(scenario.name).sim(scenario.config(StrategyKind::Fifo));
+    let canonical = scenario.ctx().canonical;
+    let world = move || scenario.build(&Ctx { canonical: canonical.clone() }).harness;
+    match cfg.run_with_env(&EnvOverrides::none(), world) {
+        Report::Proptest(summary) => summary,
+        _ => unreachable!("a proptest check reports a proptest summary"),
+    }
 }
 
 /// Replays `tape` on the scenario: its failure class (`pass` when it passes).

@@ -30,7 +30,7 @@
 //! use scenarios::registry;
 //!
 //! let buggy = registry::get("throttle-hang/buggy").unwrap();
-//! let summary = buggy.check(sim_core::CheckConfig::default().seeds(0..100).jobs(1), &|| {});
+//! let summary = buggy.check(sim_core::Check::random(100).jobs(1), &|| {});
 //! let first = summary.first_failure().expect("the race is caught within 100 seeds");
 //! assert_eq!(first.failure.kind.class(), "deadlock");
 //! // The failing seed replays to the same run, step for step.

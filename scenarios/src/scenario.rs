@@ -7,7 +7,7 @@ use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use sim_core::artefacts::Artefacts;
-use sim_core::check::{check_with, CheckConfig, CheckSummary};
+use sim_core::check::{Check, CheckSummary, Report, Search};
 use sim_core::env::EnvOverrides;
 use sim_core::tooling::strategy::{explore_all, Strategy};
 use sim_core::{Config, Failure, Fingerprint, Sim, StepLimit, StrategyKind, Tape, TimeLimit, Trace};
@@ -373,23 +373,32 @@ impl Scenario {
         self.run(self.config(StrategyKind::Replay(tape)))
     }
 
-    /// Runs the seeds of `cfg` (its name and run template are replaced by this
-    /// scenario's) on `cfg.jobs` threads with [`sim_core::check`]; `on_run` is called
-    /// as each run starts (for a progress bar). Ignores `LOCKSTEP_*` variables.
+    /// Runs the seeds of `cfg` (a random or PCT check; its name and run template are
+    /// replaced by this scenario's) on `cfg.jobs` threads with the check runner;
+    /// `on_run` is called as each run starts (for a progress bar). Ignores
+    /// `LOCKSTEP_*` variables.
     ///
     /// # Panics
-    /// When a panic escapes a run (a bug in the scenario's code outside its tasks).
-    pub fn check(&self, cfg: CheckConfig, on_run: &(dyn Fn() + Sync)) -> CheckSummary {
+    /// When `cfg` is not a seeded search (random or PCT), or a panic escapes a run (a
+    /// bug in the scenario's code outside its tasks).
+    pub fn check(&self, cfg: Check, on_run: &(dyn Fn() + Sync)) -> CheckSummary {
         // The template's strategy is replaced per run; its replay command is that of the
         // seeded strategy (by seed for random tie-breaking, by tape for PCT).
-        let template = self.config(cfg.seeded.strategy(0));
-        let cfg = cfg.name(self.name).sim(template);
+        let strategy = match cfg.search {
+            Search::Random => StrategyKind::Random { seed: 0 },
+            _ => StrategyKind::Pct { seed: 0, depth: 1, steps: 1 },
+        };
+        let cfg = cfg.name(self.name).sim(self.config(strategy));
         let ctx = self.ctx();
         let canonical = ctx.canonical;
-        check_with(cfg, &EnvOverrides::none(), move || {
+        let report = cfg.run_with_env(&EnvOverrides::none(), move || {
             on_run();
             self.build(&Ctx { canonical: canonical.clone() }).harness
-        })
+        });
+        match report {
+            Report::Seeds(summary) => summary,
+            _ => panic!("`Scenario::check` runs a random or PCT check"),
+        }
     }
 
     /// Runs every order of same-instant events (depth first), up to `limit` runs.

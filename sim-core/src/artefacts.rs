@@ -1,7 +1,7 @@
 //! Failure artefacts: what a failing check leaves on disk.
 //!
-//! When a check fails ([`check`](crate::check::check) and [`check_random`](crate::check_random),
-//! [`exhaustive_check`](crate::explore::exhaustive_check), the proptest checks, and
+//! When a check fails (any search of the check runner: `check_random`, `check_pct`,
+//! `check_exhaustive`, `check_proptest`, `Check::run`, and
 //! sim-tokio's `#[tokio::test]`, `#[tokio::main]` and `Runtime::block_on`), it writes
 //! the failing run to a fresh directory and names it in the report:
 //!

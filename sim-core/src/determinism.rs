@@ -11,10 +11,9 @@
 //! differed** ([`Difference`]: a name, a value, a time, an order, …), read off the two
 //! records rather than guessed, with the places such a difference can come from.
 //!
-//! Every check runs this comparison as it goes: [`check`](crate::check::check) replays
-//! every failing seed and a share of the passing ones
-//! ([`CheckConfig::determinism`](crate::check::CheckConfig::determinism)), and the
-//! exploration checks of [`explore`](crate::explore) do the same for their runs. A
+//! Every check runs this comparison as it goes: whatever its search, the check
+//! runner replays every failing run and a share of the passing ones (the check's
+//! determinism share, 5% by default). A
 //! mismatch is a failure of its own kind, [`FailureKind::Nondeterministic`].
 //!
 //! ```

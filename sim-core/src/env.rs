@@ -72,7 +72,7 @@ pub struct EnvOverrides {
     pub jobs: Option<NonZeroUsize>,
     /// `LOCKSTEP_DETERMINISM`: the share of passing runs a check runs a second time
     /// and compares with the first (`0.05` or `5%`; `0` for none, `100%` for all);
-    /// see [`CheckConfig::determinism`](crate::check::CheckConfig::determinism).
+    /// the check's determinism share.
     /// Failing runs are always replayed.
     pub determinism: Option<Share>,
     /// `LOCKSTEP_LOG`: the most verbose level the test logging subscriber shows

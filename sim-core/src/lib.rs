@@ -37,7 +37,7 @@
 //!
 //! | feature | adds | pulls in |
 //! | --- | --- | --- |
-//! | `proptest` | [`explore::proptest_check`], [`explore::proptest_check_with`], [`explore::schedules`] | `proptest` |
+//! | `proptest` | [`check_proptest`], [`Check::proptest`], [`explore::schedules`] | `proptest` |
 //! | `json` | [`Trace::write_jsonl`] (JSON Lines traces, written without `serde_json`, which would change type inference in users' code); serde's `Serialize` for trace lines, [`Instant`], [`Choice`], [`Fingerprint`] | `serde` |
 //! | `log` | the [`log`] module: [`log::VirtualTime`], [`log::init_test_logging`] | `tracing-subscriber` |
 //! | `timeline` | the [`timeline`] module: a run as one self-contained HTML page | nothing |
@@ -203,8 +203,8 @@
 //! replay as printed, so this text stays true.
 //!
 //! A raw [`Sim`] prints the Rust that rebuilds the run (the world is yours to
-//! build); the checks ([`check_random`], [`explore::exhaustive_check`],
-//! [`explore::proptest_check`]) print, in a test that `cargo test` runs, the command
+//! build); the checks ([`check_random`], [`check_pct`], [`check_exhaustive`],
+//! [`check_proptest`], [`Check`]) print, in a test that `cargo test` runs, the command
 //! that runs that test alone on the failing seed or tape, as in
 //! `LOCKSTEP_SEED=3 cargo test -p my-crate --test my_tests -- --exact module::my_test`.
 //!

@@ -60,9 +60,8 @@ pub struct Config {
     /// The replay command printed in reports; `{seed}`, `{name}` and `{tape}` are
     /// filled in (`{tape}` with each `'` written `'\''`, for a single-quoted shell
     /// word, as in `--tape '{tape}'`). Default: none, and a report prints the Rust
-    /// that replays it, `Sim::new(Config::replay("t2:…".parse()?))`. The checks
-    /// ([`check`](crate::check::check), [`exhaustive_check`](crate::explore::exhaustive_check),
-    /// [`proptest_check`](crate::explore::proptest_check)) set it, when run by
+    /// that replays it, `Sim::new(Config::replay("t2:…".parse()?))`. The check
+    /// runner sets it, when run by
     /// `cargo test`, to the command that runs only their test with `LOCKSTEP_SEED`
     /// or `LOCKSTEP_TAPE` set ([`env::cargo_test_command`](crate::env::cargo_test_command)).
     pub replay_hint: Option<String>,

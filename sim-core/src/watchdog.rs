@@ -6,8 +6,7 @@
 //! replay command to standard error and **exits the process** with [`EXIT_CODE`].
 //!
 //! Runs are armed by [`Config::poll_timeout`](crate::Config::poll_timeout): the check
-//! runner ([`crate::check`]) and the exploration checks
-//! ([`exhaustive_check`](crate::explore::exhaustive_check), the proptest checks) arm
+//! runner (every search) arms
 //! every run with [`DEFAULT_BOUND`] unless the
 //! configuration or `LOCKSTEP_POLL_TIMEOUT` ([`crate::env`]) says otherwise; a raw
 //! [`Sim`](crate::Sim) is armed only when its configuration asks. The bound is wall-clock

@@ -470,6 +470,10 @@ struct Args {
     flavor: Option<String>,
     /// `start_paused = …`, and where it was written.
     start_paused: Option<(bool, Span)>,
+    /// `strategy = "random" | "pct" | "exhaustive"`.
+    strategy: Option<syn::LitStr>,
+    /// `depth = D` of `strategy = "pct"`.
+    depth: Option<syn::LitInt>,
 }
 
 impl Args {
@@ -492,7 +496,8 @@ impl Args {
 }
 
 fn parse_args(attr: TokenStream, test: bool) -> syn::Result<Args> {
-    let mut args = Args { krate: quote! { tokio }, seeds: None, flavor: None, start_paused: None };
+    let mut args =
+        Args { krate: quote! { tokio }, seeds: None, flavor: None, start_paused: None, strategy: None, depth: None };
     let parser = |input: ParseStream<'_>| -> syn::Result<()> {
         while !input.is_empty() {
             let name = input.call(Ident::parse_any)?;
@@ -510,6 +515,27 @@ fn parse_args(attr: TokenStream, test: bool) -> syn::Result<Args> {
                 ("seeds", _) if test => {
                     return Err(syn::Error::new(value.span(), "`seeds` takes a number, as in `seeds = 200`"))
                 }
+                ("strategy", Lit::Str(s)) if test => {
+                    if !matches!(s.value().as_str(), "random" | "pct" | "exhaustive") {
+                        return Err(syn::Error::new(
+                            s.span(),
+                            "`strategy` is `random` (the default), `pct` or `exhaustive`",
+                        ));
+                    }
+                    args.strategy = Some(s.clone());
+                }
+                ("strategy", _) if test => {
+                    return Err(syn::Error::new(value.span(), "`strategy` takes a string, as in `strategy = \"pct\"`"))
+                }
+                ("depth", Lit::Int(n)) if test => {
+                    if n.base10_parse::<u32>()? == 0 {
+                        return Err(syn::Error::new(n.span(), "`depth` is at least 1"));
+                    }
+                    args.depth = Some(n.clone());
+                }
+                ("depth", _) if test => {
+                    return Err(syn::Error::new(value.span(), "`depth` takes a number, as in `depth = 3`"))
+                }
                 ("flavor", Lit::Str(s)) => {
                     if !matches!(s.value().as_str(), "current_thread" | "multi_thread" | "local") {
                         return Err(syn::Error::new(
@@ -525,7 +551,7 @@ fn parse_args(attr: TokenStream, test: bool) -> syn::Result<Args> {
                     return Err(syn::Error::new(value.span(), format!("`{name}` takes a string")))
                 }
                 _ => {
-                    let extra = if test { ", `seeds`" } else { "" };
+                    let extra = if test { ", `seeds`, `strategy`, `depth`" } else { "" };
                     return Err(syn::Error::new(
                         name.span(),
                         format!(
@@ -589,6 +615,8 @@ pub fn main(attr: TokenStream, item: TokenStream) -> TokenStream {
                     seeds: ::core::option::Option::None,
                     flavor: #flavor,
                     start_paused: #start_paused,
+                    strategy: "random",
+                    depth: ::core::option::Option::None,
                 },
                 __lockstep_body,
             )
@@ -598,8 +626,10 @@ pub fn main(attr: TokenStream, item: TokenStream) -> TokenStream {
 }
 
 /// `#[tokio::test]`: a `#[test]` that runs the body as a simulation over a seed
-/// range (`seeds = N`, `LOCKSTEP_SEEDS`; default 1,000) and fails with the lowest
-/// failing seed's report and its replay command.
+/// range (`seeds = N`, `LOCKSTEP_SEEDS`; default 1,000) through sim-core's one check
+/// runner and fails with the lowest failing seed's report and its replay command.
+/// `strategy = "pct"` (with `depth = D`, default 3) runs PCT seeds instead, and
+/// `strategy = "exhaustive"` every class of orders (`seeds` then bounds the runs).
 #[proc_macro_attribute]
 pub fn test(attr: TokenStream, item: TokenStream) -> TokenStream {
     let item = syn::parse_macro_input!(item as ItemFn);
@@ -608,6 +638,9 @@ pub fn test(attr: TokenStream, item: TokenStream) -> TokenStream {
         Ok(args) => args,
         Err(e) => return e.to_compile_error().into(),
     };
+    if let (Some(depth), false) = (&args.depth, args.strategy.as_ref().is_some_and(|s| s.value() == "pct")) {
+        return syn::Error::new(depth.span(), "`depth` goes with `strategy = \"pct\"`").to_compile_error().into();
+    }
     if !item.sig.inputs.is_empty() {
         return syn::Error::new(item.sig.inputs.span(), "a `#[tokio::test]` function takes no arguments")
             .to_compile_error()
@@ -619,6 +652,14 @@ pub fn test(attr: TokenStream, item: TokenStream) -> TokenStream {
         Err(e) => return e.to_compile_error().into(),
     };
     let seeds = match &args.seeds {
+        Some(n) => quote! { ::core::option::Option::Some(#n) },
+        None => quote! { ::core::option::Option::None },
+    };
+    let strategy = match &args.strategy {
+        Some(s) => quote! { #s },
+        None => quote! { "random" },
+    };
+    let depth = match &args.depth {
         Some(n) => quote! { ::core::option::Option::Some(#n) },
         None => quote! { ::core::option::Option::None },
     };
@@ -642,6 +683,8 @@ pub fn test(attr: TokenStream, item: TokenStream) -> TokenStream {
                     seeds: #seeds,
                     flavor: #flavor,
                     start_paused: #start_paused,
+                    strategy: #strategy,
+                    depth: #depth,
                 },
                 || async { #krate::__private::TestOutcome::check(__lockstep_test_body().await) },
             )

@@ -3,7 +3,7 @@
 
 use std::process::Command;
 
-use sim_core::check::{check, CheckConfig, StopAt};
+use sim_core::check::{Check, Report, StopAt};
 use sim_core::{Config, FailureKind, Sim};
 use tokio_user::{debounce, throttle};
 
@@ -27,7 +27,7 @@ where
     F: Fn() -> Fut + Sync + Send,
     Fut: std::future::Future<Output = ()> + 'static,
 {
-    let summary = check(CheckConfig::default().name(name).seeds(0..1000).stop(StopAt::Never), world);
+    let Report::Seeds(summary) = Check::random(1000).name(name).stop(StopAt::Never).run(world) else { unreachable!() };
     (summary.failure_count, summary.failures.first().and_then(|f| f.seed))
 }
 

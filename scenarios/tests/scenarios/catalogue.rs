@@ -3,7 +3,7 @@
 //! every order, where the world is small), and the reports say what they must.
 
 use scenarios::{registry, Expectation, Scenario, Variant};
-use sim_core::check::CheckConfig;
+use sim_core::check::Check;
 use sim_core::FailureKind;
 
 fn scenarios(filter: impl Fn(&Scenario) -> bool) -> Vec<&'static Scenario> {
@@ -31,7 +31,7 @@ fn the_catalogue_holds_every_race_buggy_and_fixed_and_the_no_straggler_drain() {
 fn every_buggy_variant_fails_within_its_bound_and_replays_from_its_tape_to_the_same_fingerprint() {
     for s in scenarios(|s| s.variant == Variant::Buggy) {
         let Expectation::Caught { within } = s.expect else { unreachable!() };
-        let summary = s.check(CheckConfig::default().seeds(0..within), &|| {});
+        let summary = s.check(Check::default().seeds(0..within), &|| {});
         let first = summary.first_failure().unwrap_or_else(|| panic!("{}: not caught in {within} seeds", s.name));
         let failure = &first.failure;
         let replayed = s.run_tape(failure.tape.clone());
@@ -46,7 +46,7 @@ fn every_buggy_variant_fails_within_its_bound_and_replays_from_its_tape_to_the_s
 #[test]
 fn every_fixed_variant_passes_its_seed_budget() {
     for s in scenarios(|s| s.variant != Variant::Buggy) {
-        let summary = s.check(CheckConfig::default().seeds(0..s.expect.seeds()), &|| {});
+        let summary = s.check(Check::default().seeds(0..s.expect.seeds()), &|| {});
         assert!(summary.is_ok(), "{}: {summary}", s.name);
         assert_eq!(summary.seeds_run, s.expect.seeds());
     }
@@ -55,7 +55,7 @@ fn every_fixed_variant_passes_its_seed_budget() {
 #[test]
 fn the_drain_without_a_straggler_passes_every_seed_of_its_budget() {
     let s = registry::get("drain/no-straggler").unwrap();
-    let summary = s.check(CheckConfig::default().seeds(0..s.expect.seeds()), &|| {});
+    let summary = s.check(Check::default().seeds(0..s.expect.seeds()), &|| {});
     summary.assert_ok();
     // Same-instant sends of the two producers really are interleaved both ways.
     let outputs: std::collections::BTreeSet<String> = (0..20).map(|seed| s.run_seed(seed).output.to_string()).collect();
@@ -65,7 +65,7 @@ fn the_drain_without_a_straggler_passes_every_seed_of_its_budget() {
 #[test]
 fn the_throttle_hang_is_a_deadlock_naming_the_driver_and_the_throttle_and_what_each_waits_on() {
     let s = registry::get("throttle-hang/buggy").unwrap();
-    let summary = s.check(CheckConfig::default().seeds(0..100), &|| {});
+    let summary = s.check(Check::default().seeds(0..100), &|| {});
     let failure = &summary.first_failure().expect("caught").failure;
     let FailureKind::Deadlock { blocked } = &failure.kind else { panic!("not a deadlock: {failure}") };
     let waits = |task: &str| blocked.iter().find(|b| b.name == task).map(|b| b.waits.clone());

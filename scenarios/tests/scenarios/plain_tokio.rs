@@ -8,7 +8,7 @@ use std::process::Command;
 
 use scenarios::exploration::reduced;
 use scenarios::{registry, Scenario};
-use sim_core::check::CheckConfig;
+use sim_core::check::Check;
 use sim_core::FailureKind;
 
 /// Each tokio variant and its `sim-core` twin.
@@ -65,7 +65,7 @@ fn each_buggy_tokio_variant_is_caught_as_its_sim_core_twin_is() {
     for (tokio, twin) in TWINS.iter().filter(|(t, _)| t.ends_with("/buggy")) {
         let (tokio, twin) = (get(tokio), get(twin));
         let first = |s: &Scenario| {
-            let summary = s.check(CheckConfig::default().seeds(0..s.expect.seeds()).jobs(1), &|| {});
+            let summary = s.check(Check::default().seeds(0..s.expect.seeds()).jobs(1), &|| {});
             summary.first_failure().unwrap_or_else(|| panic!("{}: not caught", s.name)).failure.clone()
         };
         let (found, expected) = (first(tokio), first(twin));

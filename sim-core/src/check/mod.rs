@@ -97,7 +97,8 @@ use std::rc::Rc;
 
 pub use crate::determinism::SeedGuard;
 pub use crate::share::{Shard, ShardError, Share};
-pub use seeds::{check, check_with, current_seed, CheckConfig, CheckSummary, SeedFailure, Seeded, StopAt};
+pub use seeds::{current_seed, CheckSummary, SeedFailure, StopAt};
+use seeds::{CheckConfig, Seeded};
 
 use crate::artefacts::{Artefacts, Written};
 use crate::env::EnvOverrides;
@@ -204,7 +205,11 @@ impl Default for Check {
 }
 
 impl Check {
-    fn with_search(search: Search, runs: u64) -> Check {
+    /// How many failures a check that runs every seed keeps by default: 100.
+    pub const DEFAULT_KEEP: usize = 100;
+
+    /// A check of `runs` runs under `search` (the constructors below are shorter).
+    pub fn new(search: Search, runs: u64) -> Check {
         let thread = std::thread::current();
         Check {
             name: thread.name().filter(|n| *n != "main").map(str::to_string),
@@ -214,7 +219,7 @@ impl Check {
             shard: None,
             jobs: std::thread::available_parallelism().unwrap_or(NonZeroUsize::MIN),
             stop: StopAt::FirstFailure,
-            keep: CheckConfig::DEFAULT_KEEP,
+            keep: Check::DEFAULT_KEEP,
             determinism: Share::DEFAULT_DETERMINISM,
             explain: true,
             sim: Config::default(),
@@ -223,26 +228,40 @@ impl Check {
 
     /// Seeded random tie-breaking over seeds `0..runs`.
     pub fn random(runs: u64) -> Check {
-        Check::with_search(Search::Random, runs)
+        Check::new(Search::Random, runs)
     }
 
     /// PCT aimed at bugs of `depth` over seeds `0..runs`, its steps estimated from a
     /// canonical run (set them with [`Check::steps`]).
     pub fn pct(runs: u64, depth: u32) -> Check {
-        Check::with_search(Search::Pct { depth: depth.max(1), steps: None }, runs)
+        Check::new(Search::Pct { depth: depth.max(1), steps: None }, runs)
     }
 
     /// Every class of orders (one per set of orders that differ only by commuting
     /// steps), up to 100,000 complete runs.
     pub fn exhaustive() -> Check {
-        Check::with_search(Search::Exhaustive { every_order: false }, 100_000)
+        Check::new(Search::Exhaustive { every_order: false }, 100_000)
     }
 
     /// `cases` generated schedules (and inputs, with [`Check::run_inputs`]) of up to
     /// 64 choice points.
     #[cfg(feature = "proptest")]
     pub fn proptest(cases: u32) -> Check {
-        Check::with_search(Search::Proptest { max_choices: 64 }, u64::from(cases))
+        Check::new(Search::Proptest { max_choices: 64 }, u64::from(cases))
+    }
+
+    /// Sets the search.
+    pub fn search(mut self, search: Search) -> Check {
+        self.search = search;
+        self
+    }
+
+    /// The seeds a seeded search runs, in order (its shard applied; environment
+    /// overrides not).
+    pub fn planned_seeds(&self) -> impl Iterator<Item = u64> + '_ {
+        let shard = self.shard.unwrap_or(Shard::ALL);
+        let seeds = self.first_seed..self.first_seed.saturating_add(self.runs);
+        (0..shard.len_of(&seeds)).map_while(move |k| shard.nth_of(&seeds, k))
     }
 
     /// Sets the name used in reports.
@@ -462,6 +481,7 @@ impl Check {
             .max_runs(usize::try_from(self.runs).unwrap_or(usize::MAX))
             .every_order(every_order)
             .explain(self.explain)
+            .print(false)
             .determinism(self.determinism)
             .sim(self.sim.clone());
         cfg.name = self.name.clone();

@@ -39,14 +39,14 @@ pub enum StopAt {
     #[default]
     FirstFailure,
     /// Run every seed; count every failure and keep the lowest
-    /// [`CheckConfig::keep`] of them (memory stays bounded over any number of seeds).
+    /// [`Check::keep`](super::Check::keep) of them (memory stays bounded over any number of seeds).
     Never,
 }
 
 /// How a check runs. Build it from [`CheckConfig::default`] and the setters.
 #[derive(Clone, Debug)]
 #[non_exhaustive]
-pub struct CheckConfig {
+pub(crate) struct CheckConfig {
     /// The test name, used in reports and in the replay command. Default: the name
     /// of the current thread, which `cargo test` sets to the test's path (none on a
     /// thread called `main`).
@@ -85,7 +85,7 @@ pub struct CheckConfig {
 /// The seeded strategy a check runs for each seed of its range.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 #[non_exhaustive]
-pub enum Seeded {
+pub(crate) enum Seeded {
     /// Uniformly random tie-breaking ([`StrategyKind::Random`]).
     #[default]
     Random,
@@ -137,21 +137,9 @@ impl CheckConfig {
         self
     }
 
-    /// Sets the name used in reports and in the replay command.
-    pub fn name(mut self, name: impl Into<String>) -> CheckConfig {
-        self.name = Some(name.into());
-        self
-    }
-
     /// Sets the seed range.
     pub fn seeds(mut self, seeds: Range<u64>) -> CheckConfig {
         self.seeds = seeds;
-        self
-    }
-
-    /// Runs only `shard` of the range.
-    pub fn shard(mut self, shard: Shard) -> CheckConfig {
-        self.shard = Some(shard);
         self
     }
 
@@ -174,7 +162,7 @@ impl CheckConfig {
     }
 
     /// Sets the share of passing seeds run twice and compared (see
-    /// [`CheckConfig::determinism`]).
+    /// [`Check::determinism`](super::Check::determinism)).
     pub fn determinism(mut self, share: Share) -> CheckConfig {
         self.determinism = share;
         self
@@ -184,12 +172,6 @@ impl CheckConfig {
     pub fn seeded(mut self, seeded: Seeded) -> CheckConfig {
         self.seeded = seeded;
         self
-    }
-
-    /// The seeds this configuration runs, in order (its shard applied).
-    pub fn planned_seeds(&self) -> impl Iterator<Item = u64> + '_ {
-        let shard = self.shard.unwrap_or(Shard::ALL);
-        (0..shard.len_of(&self.seeds)).map_while(move |k| shard.nth_of(&self.seeds, k))
     }
 
     /// Applies environment overrides and says what to run.
@@ -303,7 +285,7 @@ pub struct CheckSummary {
     /// results are dropped so that the summary is the same on every machine).
     pub seeds_run: u64,
     /// The failures kept, lowest seed first: only the lowest with
-    /// [`StopAt::FirstFailure`], the lowest [`CheckConfig::keep`] with [`StopAt::Never`].
+    /// [`StopAt::FirstFailure`], the lowest [`Check::keep`](super::Check::keep) with [`StopAt::Never`].
     pub failures: Vec<SeedFailure>,
     /// How many runs failed, kept or not.
     pub failure_count: u64,
@@ -313,7 +295,7 @@ pub struct CheckSummary {
     pub trace: Option<Trace>,
     /// Of the runs counted in `seeds_run`, how many were run a second time and
     /// compared with their first run: every failing one and the share
-    /// [`CheckConfig::determinism`] picks.
+    /// [`Check::determinism`](super::Check::determinism) picks.
     pub replayed: u64,
     /// Where the lowest failure's artefacts (report, tape, trace, timeline) were
     /// written, or why they could not be; `None` when it passed or they are off
@@ -399,23 +381,6 @@ pub fn current_seed() -> Option<u64> {
     core.strategy().seed()
 }
 
-/// Runs `f` over the seeds of `cfg` with the environment overrides of
-/// [`crate::env`] applied, and returns what it found.
-///
-/// # Panics
-/// When a `LOCKSTEP_*` variable holds a bad value (the message names it), and when
-/// a panic escapes a run (the [`SeedGuard`] names its seed first). Failures of runs,
-/// task panics included, do not panic: they are in the summary.
-#[track_caller]
-pub fn check<F, Fut>(cfg: CheckConfig, f: F) -> CheckSummary
-where
-    F: Fn() -> Fut + Sync + Send,
-    Fut: Future<Output = ()> + 'static,
-{
-    let env = EnvOverrides::from_env().unwrap_or_else(|e| panic!("lockstep: {e}"));
-    check_with(cfg, &env, f)
-}
-
 /// The runner: runs `f` as `cfg` and `env` say, on `cfg.jobs` worker threads.
 ///
 /// With `env.seed` or `env.tape` set, runs that one seed or tape with
@@ -424,7 +389,7 @@ where
 /// # Panics
 /// When a panic escapes a run (the [`SeedGuard`] names its seed first); the panic
 /// of the lowest such run is resumed on the calling thread once the workers stopped.
-pub fn check_with<F, Fut>(cfg: CheckConfig, env: &EnvOverrides, f: F) -> CheckSummary
+pub(crate) fn check_with<F, Fut>(cfg: CheckConfig, env: &EnvOverrides, f: F) -> CheckSummary
 where
     F: Fn() -> Fut + Sync + Send,
     Fut: Future<Output = ()> + 'static,
@@ -533,7 +498,7 @@ where
         Some(state.next - 1)
     }
 
-    /// Runs `config` once; replays it and compares (see [`CheckConfig::determinism`])
+    /// Runs `config` once; replays it and compares (see [`Check::determinism`](super::Check::determinism))
     /// when it failed or `verify` says so. Also says whether it was replayed.
     fn run_one(&self, config: &Config, verify: bool) -> (Result<(), Box<Failure>>, Option<Trace>, bool) {
         let (result, trace, first) = {

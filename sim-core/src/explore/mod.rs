@@ -1,6 +1,13 @@
-//! Exploring schedules beyond seeded random tie-breaking: schedules that a property
-//! test generates and shrinks, the critical pair of a failure, and schedule
-//! independence as a built-in check.
+//! The tool builders' layer under the check runner: exploring schedules of a world
+//! that the caller builds on a [`Sim`] itself (`Fn(&mut Sim) -> Result`), shrinking a
+//! tape, the critical pair of a failure, and schedule independence as a check.
+//!
+//! **Tests use `sim_core::check`**: `check_exhaustive`, `check_proptest` and
+//! `Check` run an async-closure world under these same explorers, with one
+//! configuration, and are what the docs show. The entry points here that take a
+//! `&mut Sim` closure (`exhaustive_check`, `proptest_check`, `proptest_check_with`)
+//! are that machinery, for tools that own the simulation (the engine's own tests of
+//! the explorers use them).
 //!
 //! - [`schedules`] and [`Schedule`]: a [`proptest`] strategy for schedules (a number per
 //!   choice point, biased toward 0, the canonical order), run through

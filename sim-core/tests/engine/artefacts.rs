@@ -7,9 +7,8 @@ use std::rc::Rc;
 use std::time::Duration;
 
 use sim_core::artefacts::{target_dir, Artefacts};
-use sim_core::check::{check_with, CheckConfig, CheckSummary};
+use sim_core::check::{Check, CheckSummary, Report};
 use sim_core::env::EnvOverrides;
-use sim_core::explore::{exhaustive_check_with, ExhaustiveCheck};
 use sim_core::time::sleep;
 use sim_core::{fail, named, spawn, Config, Sim, TraceMode};
 
@@ -47,8 +46,11 @@ fn fresh(test: &str) -> PathBuf {
 /// Seeds 0..64 of `b_before_a` on one thread, artefacts as given, environment ignored.
 fn run(artefacts: Artefacts) -> CheckSummary {
     let sim = Config::default().artefacts(artefacts);
-    let cfg = CheckConfig::default().name("artefacts::b_before_a").seeds(0..64).jobs(1).sim(sim);
-    check_with(cfg, &EnvOverrides::none(), b_before_a)
+    let cfg = Check::random(64).name("artefacts::b_before_a").jobs(1).sim(sim);
+    match cfg.run_with_env(&EnvOverrides::none(), b_before_a) {
+        Report::Seeds(summary) => summary,
+        other => panic!("{other}"),
+    }
 }
 
 fn read(dir: &Path, file: &str) -> String {
@@ -141,16 +143,11 @@ fn a_directory_that_cannot_be_made_is_reported_and_the_check_fails_as_before() {
 #[test]
 fn an_exhaustive_check_writes_the_shrunk_order_with_its_critical_pair() {
     let root = fresh("exhaustive");
-    let property = |sim: &mut Sim| {
-        let future = sim.enter(b_before_a);
-        sim.block_on(future)
-    };
-    let cfg = ExhaustiveCheck::default()
+    let cfg = Check::exhaustive()
         .name("artefacts::exhaustive")
         .every_order(true)
-        .print(false)
         .sim(Config::default().artefacts(Artefacts::Dir(root.clone())));
-    let summary = exhaustive_check_with(cfg, &EnvOverrides::none(), property);
+    let Report::Exhaustive(summary) = cfg.run_with_env(&EnvOverrides::none(), b_before_a) else { panic!() };
     let found = summary.first_failing.as_ref().expect("b first fails");
     let written = summary.artefacts.clone().unwrap();
     let dir = written.dir.clone().unwrap();

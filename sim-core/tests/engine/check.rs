@@ -7,11 +7,24 @@ use std::rc::Rc;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use sim_core::check::{check_with, current_seed, replay, CheckConfig, SeedGuard, Shard, Share, StopAt};
+use sim_core::check::{current_seed, replay, Check, CheckSummary, Outcome, Report, SeedGuard, Shard, Share, StopAt};
 use sim_core::determinism::Difference;
 use sim_core::env::EnvOverrides;
 use sim_core::time::sleep;
 use sim_core::{choose, fail, spawn, Config, FailureKind, Sim, TraceMode};
+
+/// The seed runner's summary of `check` run under `env`.
+fn check_with<F, Fut>(check: Check, env: &EnvOverrides, f: F) -> CheckSummary
+where
+    F: Fn() -> Fut + Sync + Send,
+    Fut: std::future::Future + 'static,
+    Fut::Output: Outcome,
+{
+    match check.run_with_env(env, f) {
+        Report::Seeds(summary) => summary,
+        other => panic!("not a seeded search: {other}"),
+    }
+}
 
 /// Three tasks wake at 10ms and log their names; then a draw among four.
 async fn race() -> (Vec<&'static str>, usize) {
@@ -58,7 +71,7 @@ fn env(vars: &[(&str, &str)]) -> EnvOverrides {
 
 /// Runs `cfg` with `env` and returns the seeds that ran, sorted (no seed is run
 /// twice: the determinism share is 0 here).
-fn seeds_run(cfg: CheckConfig, env: &EnvOverrides) -> Vec<u64> {
+fn seeds_run(cfg: Check, env: &EnvOverrides) -> Vec<u64> {
     let seen = Arc::new(Mutex::new(Vec::new()));
     let summary = check_with(cfg.determinism(Share::NONE), env, || {
         let seen = seen.clone();
@@ -75,7 +88,7 @@ fn the_check_reports_the_lowest_failing_seed_whatever_the_number_of_workers() {
     let expected = failing_seeds(0..300);
     assert!(expected.len() >= 2 && expected.len() < 300, "the program must fail for some seeds only: {expected:?}");
     for jobs in [1, 2, 4] {
-        let cfg = CheckConfig::default().seeds(0..300).jobs(jobs).name("racy");
+        let cfg = Check::default().seeds(0..300).jobs(jobs).name("racy");
         let summary = check_with(cfg, &EnvOverrides::none(), racy);
         let first = summary.first_failure().expect("a failing seed");
         assert_eq!(first.seed, Some(expected[0]), "with {jobs} workers");
@@ -92,7 +105,7 @@ fn the_check_reports_the_lowest_failing_seed_whatever_the_number_of_workers() {
 #[test]
 fn collecting_all_failures_finds_exactly_the_failing_seeds() {
     let expected = failing_seeds(0..300);
-    let cfg = CheckConfig::default().seeds(0..300).jobs(3).stop(StopAt::Never);
+    let cfg = Check::default().seeds(0..300).jobs(3).stop(StopAt::Never);
     let summary = check_with(cfg, &EnvOverrides::none(), racy);
     assert_eq!(summary.failing_seeds(), expected);
     assert_eq!(summary.seeds_run, 300);
@@ -104,7 +117,7 @@ fn a_check_of_every_seed_counts_every_failure_but_keeps_only_the_lowest() {
     // Seeds 0, 3, 6, … 297 fail: 100 of 0..300. Kept: the lowest 4, whatever the
     // number of workers; counted: all 100.
     for jobs in [1, 3] {
-        let cfg = CheckConfig::default().seeds(0..300).jobs(jobs).stop(StopAt::Never).keep(4).name("thirds");
+        let cfg = Check::default().seeds(0..300).jobs(jobs).stop(StopAt::Never).keep(4).name("thirds");
         let summary = check_with(cfg, &EnvOverrides::none(), || async {
             if current_seed().expect("a seeded run") % 3 == 0 {
                 fail("a third of the seeds fail");
@@ -116,13 +129,13 @@ fn a_check_of_every_seed_counts_every_failure_but_keeps_only_the_lowest() {
         let report = summary.to_string();
         assert!(report.contains("100 of 300 runs failed (seeds 0..300); failing seeds: 0, 3, 6, 9, …"), "{report}");
     }
-    assert_eq!(CheckConfig::default().keep, CheckConfig::DEFAULT_KEEP);
-    assert_eq!(CheckConfig::default().keep(0).keep, 1);
+    assert_eq!(Check::default().keep, Check::DEFAULT_KEEP);
+    assert_eq!(Check::default().keep(0).keep, 1);
 }
 
 #[test]
 fn a_passing_check_runs_every_seed() {
-    let cfg = CheckConfig::default().seeds(0..200).jobs(2);
+    let cfg = Check::default().seeds(0..200).jobs(2);
     let summary = check_with(cfg, &EnvOverrides::none(), || async {
         let (order, _) = race().await;
         assert_eq!(order.len(), 3);
@@ -142,7 +155,7 @@ fn a_passing_check_runs_every_seed() {
 fn assert_ok_panics_with_the_report_and_its_replay_command() {
     let mut env = EnvOverrides::none();
     env.test_command = sim_core::env::cargo_test_command();
-    let cfg = CheckConfig::default().seeds(0..300).jobs(2).name("a display name");
+    let cfg = Check::default().seeds(0..300).jobs(2).name("a display name");
     let summary = check_with(cfg, &env, racy);
     let seed = summary.first_failure().unwrap().seed.unwrap();
     let payload = catch_unwind(AssertUnwindSafe(|| summary.assert_ok())).unwrap_err();
@@ -155,7 +168,7 @@ fn assert_ok_panics_with_the_report_and_its_replay_command() {
 
 #[test]
 fn the_default_name_is_the_test_path() {
-    let name = CheckConfig::default().name.unwrap();
+    let name = Check::default().name.unwrap();
     assert_eq!(name, "check::the_default_name_is_the_test_path");
 }
 
@@ -165,7 +178,7 @@ fn shards_partition_the_seed_range_exactly() {
         let mut union = Vec::new();
         for i in 0..n {
             let shard = Shard::new(i, n).unwrap();
-            let cfg = CheckConfig::default().seeds(5..105).shard(shard).jobs(3);
+            let cfg = Check::default().seeds(5..105).shard(shard).jobs(3);
             let planned: Vec<u64> = cfg.planned_seeds().collect();
             let ran = seeds_run(cfg, &EnvOverrides::none());
             assert_eq!(ran, planned);
@@ -189,13 +202,13 @@ fn shards_parse_from_i_slash_n_and_reject_the_rest() {
 #[test]
 fn lockstep_seeds_shard_and_jobs_override_the_config() {
     let overrides = env(&[("LOCKSTEP_SEEDS", "10"), ("LOCKSTEP_SHARD", "1/3"), ("LOCKSTEP_JOBS", "2")]);
-    assert_eq!(seeds_run(CheckConfig::default().seeds(100..200), &overrides), vec![101, 104, 107]);
+    assert_eq!(seeds_run(Check::default().seeds(100..200), &overrides), vec![101, 104, 107]);
 }
 
 #[test]
 fn lockstep_seed_runs_only_that_seed_with_its_full_trace() {
     let seen = Arc::new(Mutex::new(Vec::new()));
-    let summary = check_with(CheckConfig::default().seeds(0..50), &env(&[("LOCKSTEP_SEED", "7")]), || {
+    let summary = check_with(Check::default().seeds(0..50), &env(&[("LOCKSTEP_SEED", "7")]), || {
         let seen = seen.clone();
         async move {
             seen.lock().unwrap().push(current_seed().unwrap());
@@ -221,10 +234,10 @@ fn lockstep_seed_runs_only_that_seed_with_its_full_trace() {
 
 #[test]
 fn lockstep_tape_replays_a_failure_exactly() {
-    let summary = check_with(CheckConfig::default().seeds(0..300).jobs(2), &EnvOverrides::none(), racy);
+    let summary = check_with(Check::default().seeds(0..300).jobs(2), &EnvOverrides::none(), racy);
     let original = &summary.first_failure().unwrap().failure;
     let tape = original.tape.to_string();
-    let replayed = check_with(CheckConfig::default(), &env(&[("LOCKSTEP_TAPE", &tape)]), racy);
+    let replayed = check_with(Check::default(), &env(&[("LOCKSTEP_TAPE", &tape)]), racy);
     let again = &replayed.first_failure().expect("the tape fails again").failure;
     assert_eq!(again.fingerprint, original.fingerprint);
     assert_eq!(again.kind, original.kind);
@@ -245,7 +258,7 @@ fn replaying_a_failing_seed_panics_with_its_report() {
 
 #[test]
 fn a_panic_outside_any_task_escapes_with_its_own_message() {
-    let cfg = CheckConfig::default().seeds(0..20).jobs(2);
+    let cfg = Check::default().seeds(0..20).jobs(2);
     let payload = catch_unwind(AssertUnwindSafe(|| {
         check_with(cfg, &EnvOverrides::none(), || {
             let seed = current_seed().unwrap();
@@ -325,17 +338,15 @@ fn bad_environment_values_name_the_variable_and_the_value() {
 
 #[test]
 fn a_check_can_run_pct_seeds_and_reports_the_lowest_failing_one_with_its_tape() {
-    use sim_core::check::Seeded;
     use sim_core::StrategyKind;
-    let seeded = Seeded::Pct { depth: 3, steps: 8 };
     let expected: Vec<u64> = (0..300)
         .filter(|&seed| {
-            let config = Config::default().strategy(seeded.strategy(seed));
+            let config = Config::default().strategy(StrategyKind::Pct { seed, depth: 3, steps: 8 });
             is_bad(&Sim::new(config).block_on(race()).unwrap())
         })
         .collect();
     assert!(!expected.is_empty(), "PCT finds the bad order within 300 seeds");
-    let cfg = CheckConfig::default().name("pct").seeds(0..300).jobs(2).seeded(seeded);
+    let cfg = Check::pct(300, 3).steps(8).name("pct").jobs(2);
     let summary = check_with(cfg, &EnvOverrides::none(), racy);
     let first = summary.first_failure().expect("caught");
     let failure = &first.failure;
@@ -353,7 +364,7 @@ fn a_check_can_run_pct_seeds_and_reports_the_lowest_failing_one_with_its_tape() 
 fn lockstep_jobs_sets_the_number_of_worker_threads() {
     let threads = |jobs_env: &str, jobs_cfg: usize| {
         let seen = Arc::new(Mutex::new(std::collections::BTreeSet::new()));
-        let cfg = CheckConfig::default().seeds(0..64).jobs(jobs_cfg).determinism(Share::NONE);
+        let cfg = Check::default().seeds(0..64).jobs(jobs_cfg).determinism(Share::NONE);
         check_with(cfg, &env(&[("LOCKSTEP_JOBS", jobs_env)]), || {
             let seen = seen.clone();
             async move {
@@ -387,7 +398,7 @@ async fn flaky() {
 /// pass, with both runs' first differing step, whatever the share.
 #[test]
 fn a_failure_that_passes_on_replay_is_a_nondeterminism_failure() {
-    let cfg = CheckConfig::default().seeds(0..1).jobs(1).name("flaky").determinism(Share::NONE);
+    let cfg = Check::default().seeds(0..1).jobs(1).name("flaky").determinism(Share::NONE);
     let summary = check_with(cfg, &EnvOverrides::none(), flaky);
     assert!(!summary.is_ok(), "{summary}");
     let failure = &summary.first_failure().unwrap().failure;
@@ -421,7 +432,7 @@ fn determinism_sampling_flags_a_leak_in_a_passing_program() {
     let message = caught.downcast_ref::<String>().unwrap();
     assert!(message.contains("nondeterministic: seed 0 ran twice and differed"), "{message}");
     assert!(message.contains("what differed: a time"), "{message}");
-    let cfg = CheckConfig::default().seeds(0..20).determinism(Share::NONE);
+    let cfg = Check::default().seeds(0..20).determinism(Share::NONE);
     let summary = check_with(cfg, &EnvOverrides::none(), passing_leak);
     assert!(summary.is_ok() && summary.replayed == 0, "{summary}");
 }
@@ -431,7 +442,7 @@ fn determinism_sampling_flags_a_leak_in_a_passing_program() {
 /// lowest such seed.
 #[test]
 fn every_seed_can_be_replayed_and_a_deterministic_program_passes() {
-    let cfg = CheckConfig::default().seeds(0..50).determinism(Share::ALL);
+    let cfg = Check::default().seeds(0..50).determinism(Share::ALL);
     let summary = check_with(cfg.clone(), &EnvOverrides::none(), racy_but_deterministic);
     assert!(summary.is_ok(), "{summary}");
     assert_eq!((summary.seeds_run, summary.replayed), (50, 50));

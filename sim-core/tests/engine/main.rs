@@ -13,6 +13,7 @@ mod locks;
 mod models;
 mod orders;
 mod printed_replays;
+mod quick_start;
 mod reduction;
 mod replay;
 mod reports;

@@ -8,7 +8,7 @@ use std::rc::Rc;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use sim_core::check::{check, CheckConfig};
+use sim_core::check::Check;
 use sim_core::select::{select, Either};
 use sim_core::sync::mpsc;
 use sim_core::time::sleep;
@@ -361,27 +361,24 @@ fn a_seed_run_twice_gives_the_same_fingerprint_in_the_tokio_model() {
 /// `check` takes the model from its template: every seed's run is tokio's order.
 #[test]
 fn check_runs_in_the_model_of_its_template() {
-    let summary = check(
-        CheckConfig::default().seeds(0..8).name("models::check").sim(Config::default().model(Model::Tokio)),
-        || async {
-            // The deadline world's two tasks, spawned by `main` (which tokio polls
-            // first at t = 0 and which waits on the joins after).
-            let (tx, mut rx) = mpsc::channel_named("msgs", 1);
-            let worker = sim_core::spawn(async move {
-                let deadline = sleep(ms(50));
-                if let Either::Right(()) = select(rx.recv(), deadline).await {
-                    fail("late");
-                }
-            });
-            let producer = sim_core::spawn(async move {
-                sleep(ms(50)).await;
-                let _ = tx.send(1).await;
-            });
-            let _ = worker.await;
-            let _ = producer.await;
-        },
-    );
-    let failure = &summary.first_failure().expect("tokio's order fails").failure;
+    let summary = Check::random(8).name("models::check").sim(Config::default().model(Model::Tokio)).run(|| async {
+        // The deadline world's two tasks, spawned by `main` (which tokio polls
+        // first at t = 0 and which waits on the joins after).
+        let (tx, mut rx) = mpsc::channel_named("msgs", 1);
+        let worker = sim_core::spawn(async move {
+            let deadline = sleep(ms(50));
+            if let Either::Right(()) = select(rx.recv(), deadline).await {
+                fail("late");
+            }
+        });
+        let producer = sim_core::spawn(async move {
+            sleep(ms(50)).await;
+            let _ = tx.send(1).await;
+        });
+        let _ = worker.await;
+        let _ = producer.await;
+    });
+    let failure = summary.failure().expect("tokio's order fails");
     assert_eq!(failure.seed, Some(0));
     assert_eq!(failure.tokio_model, TokioReach::Reachable);
     assert_eq!(failure.model, Model::Tokio);

@@ -6,7 +6,7 @@
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant as WallClock};
 
-use sim_core::check::{check, current_seed, CheckConfig, Seeded};
+use sim_core::check::{current_seed, Check};
 use sim_core::env::{EnvOverrides, POLL_TIMEOUT};
 use sim_core::tooling::watchdog::{DEFAULT_BOUND, EXIT_CODE};
 
@@ -17,8 +17,7 @@ const CHILD: &str = "LOCKSTEP_WATCHDOG_TEST_CHILD";
 
 /// Seeds 0..8; seed 3's task `spinner` loops without ever yielding.
 fn hanging_check() {
-    let cfg = CheckConfig::default().seeds(0..8).jobs(2).name(NAME);
-    check(cfg, || async {
+    Check::random(8).jobs(2).name(NAME).run(|| async {
         let seed = current_seed().expect("a seeded run");
         let spinner = sim_core::task::Builder::new().name("spinner").spawn(async move {
             while seed == 3 && std::hint::black_box(true) {
@@ -94,8 +93,7 @@ const PCT_NAME: &str = "watchdog::a_pct_run_that_hangs_prints_the_tape_that_repl
 /// 20 ms, task `spinner` loops without ever yielding when `b` did. A PCT run is not
 /// replayed by its seed: the report must carry the choices made before the hang.
 fn hanging_pct_check() {
-    let cfg = CheckConfig::default().seeds(0..100).jobs(1).seeded(Seeded::Pct { depth: 2, steps: 4 }).name(PCT_NAME);
-    check(cfg, || async {
+    Check::pct(100, 2).steps(4).jobs(1).name(PCT_NAME).run(|| async {
         let first = std::rc::Rc::new(std::cell::Cell::new(""));
         for name in ["a", "b"] {
             let first = first.clone();
@@ -156,12 +154,11 @@ const EXHAUSTIVE_NAME: &str = "watchdog::an_exhaustive_check_that_hangs_prints_t
 /// `touch`, so both orders are classes of their own); at 20 ms `spinner` loops
 /// without yielding when `b` did. Run 1 (canonical: `a` first) passes; run 2 hangs.
 fn hanging_exhaustive_check() {
-    use sim_core::explore::{exhaustive_check, ExhaustiveCheck};
-    exhaustive_check(ExhaustiveCheck::default(), |sim| {
+    Check::exhaustive().run(|| async {
         let first = std::rc::Rc::new(std::cell::Cell::new(""));
         for name in ["a", "b"] {
             let first = first.clone();
-            sim.spawn_named(name, async move {
+            sim_core::task::Builder::new().name(name).spawn(async move {
                 sim_core::time::sleep(Duration::from_millis(10)).await;
                 sim_core::touch("first");
                 if first.get().is_empty() {
@@ -169,19 +166,19 @@ fn hanging_exhaustive_check() {
                 }
             });
         }
-        sim.spawn_named("spinner", async move {
+        let spinner = sim_core::task::Builder::new().name("spinner").spawn(async move {
             sim_core::time::sleep(Duration::from_millis(20)).await;
             sim_core::touch("first");
             while first.get() == "b" && std::hint::black_box(true) {
                 std::hint::spin_loop();
             }
         });
-        sim.run()
+        spinner.await.unwrap();
     });
     unreachable!("the order with `b` first never returns from its poll");
 }
 
-/// `exhaustive_check` is watched like `check`: a hung run is reported with the tape of
+/// The exhaustive search is watched like the seeded ones: a hung run is reported with the tape of
 /// the choices that led to it, and that command, run as printed, hangs the same way.
 #[test]
 fn an_exhaustive_check_that_hangs_prints_the_tape_that_replays_it() {

@@ -29,6 +29,10 @@ pub struct Entry {
     pub flavor: &'static str,
     /// `start_paused = true`.
     pub start_paused: bool,
+    /// `strategy = "…"` of `#[tokio::test]`: `random` (the default), `pct` or `exhaustive`.
+    pub strategy: &'static str,
+    /// `depth = D` of `#[tokio::test(strategy = "pct")]`.
+    pub depth: Option<u32>,
 }
 
 impl Entry {
@@ -111,13 +115,13 @@ where
 {
     let name = entry.test_name();
     let command = entry.test_command();
+    let by_tape = entry.strategy != "random" || std::env::var_os(sim_core::env::TAPE).is_some_and(|v| !v.is_empty());
     let mut sim = Config::default().max_time(TimeLimit::Unlimited);
-    sim.replay_hint = Some(if std::env::var_os(sim_core::env::TAPE).is_some_and(|v| !v.is_empty()) {
+    sim.replay_hint = Some(if by_tape {
         format!("LOCKSTEP_TAPE='{{tape}}' {command}")
     } else {
         format!("LOCKSTEP_SEED={{seed}} {command}")
     });
-    let seeds = entry.seeds.unwrap_or(1000);
     let flavor = Flavor::parse(entry.flavor);
     let start_paused = entry.start_paused;
     let body = move || {
@@ -128,5 +132,11 @@ where
             body.await
         }
     };
-    Check::random(seeds).name(name).sim(sim).run(body).assert_ok();
+    let check = match (entry.strategy, entry.seeds) {
+        ("pct", seeds) => Check::pct(seeds.unwrap_or(1000), entry.depth.unwrap_or(3)),
+        ("exhaustive", Some(runs)) => Check::exhaustive().runs(runs),
+        ("exhaustive", None) => Check::exhaustive(),
+        (_, seeds) => Check::random(seeds.unwrap_or(1000)),
+    };
+    check.name(name).sim(sim).run(body).assert_ok();
 }

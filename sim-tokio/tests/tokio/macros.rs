@@ -91,6 +91,57 @@ async fn tokio_test_body_may_return_a_result() -> Result<(), std::num::ParseIntE
     Ok(())
 }
 
+/// `strategy = "pct"` with a depth, and `strategy = "exhaustive"`: the same body under
+/// other searches of sim-core's one runner.
+#[tokio::test(strategy = "pct", depth = 2, seeds = 20)]
+async fn tokio_test_runs_pct_seeds() {
+    let task = tokio::spawn(async { sleep(MS).await });
+    sleep(MS).await;
+    task.await.unwrap();
+}
+
+#[tokio::test(strategy = "exhaustive")]
+async fn tokio_test_runs_every_class_of_orders() {
+    let task = tokio::spawn(async { sleep(MS).await });
+    sleep(MS).await;
+    task.await.unwrap();
+}
+
+/// What `#[tokio::test]` calls, counted: the exhaustive search runs a world without a
+/// choice point once and replays that first run (every check replays its first run):
+/// 2 calls. PCT makes exactly one call more than seeded random over the same seeds (both
+/// replay the same seeds, picked by the seed): the canonical run that estimates its steps.
+#[test]
+fn tokio_test_strategies_run_through_the_one_runner() {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    let calls = AtomicU64::new(0);
+    let count = |strategy: &'static str, seeds: Option<u64>| {
+        calls.store(0, Ordering::SeqCst);
+        let entry = tokio::__private::Entry {
+            module: module_path!(),
+            name: "counted",
+            package: env!("CARGO_PKG_NAME"),
+            integration: true,
+            crate_name: env!("CARGO_CRATE_NAME"),
+            bin: None,
+            seeds,
+            flavor: "current_thread",
+            start_paused: false,
+            strategy,
+            depth: None,
+        };
+        tokio::__private::run_test(entry, || {
+            calls.fetch_add(1, Ordering::SeqCst);
+            async { sleep(MS).await }
+        });
+        calls.load(Ordering::SeqCst)
+    };
+    assert_eq!(count("exhaustive", None), 2);
+    let random = count("random", Some(30));
+    assert!((31..=40).contains(&random), "30 seeds, seed 0 replayed, and the share's picks: {random}");
+    assert_eq!(count("pct", Some(30)), random + 1);
+}
+
 /// `#[tokio::main]` on a helper: one simulation, canonical order.
 #[tokio::main(flavor = "current_thread")]
 async fn simulated_main(n: u64) -> Duration {

@@ -5,7 +5,7 @@
 //! cargo run -p tokio-user-on-tokio --example failure_table
 //! ```
 
-use sim_core::check::{check, CheckConfig, StopAt};
+use sim_core::check::{Check, Report, StopAt};
 
 const RUNS: u64 = 1000;
 
@@ -14,7 +14,8 @@ where
     F: Fn() -> Fut + Sync + Send,
     Fut: std::future::Future<Output = ()> + 'static,
 {
-    check(CheckConfig::default().name(name).seeds(0..RUNS).stop(StopAt::Never), world).failure_count
+    let Report::Seeds(summary) = Check::random(RUNS).name(name).stop(StopAt::Never).run(world) else { unreachable!() };
+    summary.failure_count
 }
 
 fn tokio_paused(mut run: impl FnMut() -> bool) -> u64 {
