@@ -56,18 +56,7 @@ use crate::{Config, Failure, Sim, StrategyKind, Tape};
 /// The environment variable that overrides [`Config::artefacts`]: `off` or a directory.
 pub const ENV: &str = "LOCKSTEP_ARTEFACTS";
 
-/// Where a failing check writes its artefacts (see the [module docs](self)).
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum Artefacts {
-    /// Nowhere.
-    Off,
-    /// Under `lockstep/` in the workspace's target directory (the default).
-    #[default]
-    Target,
-    /// Under this directory.
-    Dir(PathBuf),
-}
+pub use crate::sim::Artefacts;
 
 impl Artefacts {
     /// This setting with `LOCKSTEP_ARTEFACTS` applied.

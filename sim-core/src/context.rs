@@ -39,7 +39,7 @@ pub(crate) fn next_sim_id() -> u64 {
 impl Shared {
     /// Notes that the running step touched `access`, when footprints are collected.
     #[inline(always)]
-    pub(crate) fn touch(&self, access: crate::footprint::Access) {
+    pub(crate) fn touch(&self, access: crate::access::Access) {
         if self.footprints {
             self.touch_slow(access);
         }
@@ -47,12 +47,31 @@ impl Shared {
 
     #[cold]
     #[inline(never)]
-    fn touch_slow(&self, access: crate::footprint::Access) {
-        if let Ok(mut core) = self.core.try_borrow_mut() {
-            core.touch(access);
+    fn touch_slow(&self, access: crate::access::Access) {
+        self.engine().touch(access);
+    }
+
+    /// The engine's state, for an operation of a primitive (a send, a receive, a
+    /// timer's cancellation) that must be recorded.
+    ///
+    /// # Panics
+    /// When the engine holds its state already. The engine never runs a primitive's
+    /// code while it does (it calls and drops wakers only after letting go), so that
+    /// would be a bug in Lockstep; the operation's trace record, footprint or wait
+    /// would be lost, and a run is never silently wrong: it fails loudly instead.
+    #[track_caller]
+    pub(crate) fn engine(&self) -> std::cell::RefMut<'_, Core> {
+        match self.core.try_borrow_mut() {
+            Ok(core) => core,
+            Err(_) => panic!("{ENGINE_BUSY}"),
         }
     }
 }
+
+/// Why [`Shared::engine`] panics.
+pub(crate) const ENGINE_BUSY: &str = "lockstep: a primitive's operation ran while the engine held the simulation's \
+     state (inside the engine's own code), so its trace record would be lost; this is a bug in Lockstep, please \
+     report it with the code that triggered it";
 
 pub(crate) type Handle = Rc<Shared>;
 
@@ -101,6 +120,26 @@ pub(crate) fn remove(handle: &Handle) {
             stack.remove(pos);
         }
     });
+}
+
+thread_local! {
+    /// Whether this thread is inside a task's poll, where a panic is caught and becomes
+    /// the run's failure ([`crate::task::in_task_poll`]).
+    static IN_TASK_POLL: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Whether this thread is inside a task's poll (see [`crate::task::in_task_poll`]).
+pub(crate) fn in_task_poll() -> bool {
+    IN_TASK_POLL.with(std::cell::Cell::get)
+}
+
+/// Runs a task's code (its poll, or the drop of a future that panicked), catching a
+/// panic, with [`in_task_poll`] true meanwhile.
+pub(crate) fn in_task<R>(f: impl FnOnce() -> R) -> std::thread::Result<R> {
+    let outer = IN_TASK_POLL.replace(true);
+    let result = crate::coop::with_budget(|| std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)));
+    IN_TASK_POLL.set(outer);
+    result
 }
 
 /// Makes a simulation current, with its wake-ups on the fast path, until dropped.

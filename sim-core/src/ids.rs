@@ -1,7 +1,7 @@
 //! The ids of one simulation's tasks, channels and timers, and what a blocked task
 //! waits on: plain values every layer of the engine names things by.
 
-use crate::time::Instant;
+use crate::instant::Instant;
 
 /// Identifies a task within one simulation (assigned in spawn order from 0).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]

@@ -225,6 +225,7 @@
 //!   tasks share outside them counts only where it is declared with [`touch`].
 #![forbid(unsafe_code)]
 
+mod access;
 pub mod artefacts;
 pub mod check;
 mod context;
@@ -234,6 +235,7 @@ pub mod env;
 pub mod explore;
 mod footprint;
 mod ids;
+mod instant;
 #[cfg(feature = "log")]
 pub mod log;
 pub mod model;
@@ -263,11 +265,11 @@ pub use crate::core::named;
 pub use crate::determinism::{check_determinism, Nondeterminism};
 pub use crate::footprint::touch;
 pub use crate::ids::{ChannelId, TaskId, TimerId, Wait};
+pub use crate::instant::Instant;
 pub use crate::model::{Model, TokioReach};
 pub use crate::report::{BlockedTask, Failure, FailureKind};
 pub use crate::sim::{Config, Sim, StepLimit, TimeLimit};
 pub use crate::strategy::StrategyKind;
 pub use crate::tape::{Choice, Tape, TapeParseError};
 pub use crate::task::{choose, fail, spawn, yield_now, JoinError, JoinHandle};
-pub use crate::time::Instant;
 pub use crate::trace::{Fingerprint, Trace, TraceMode};

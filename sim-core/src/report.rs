@@ -3,9 +3,8 @@
 use std::fmt;
 use std::time::Duration;
 
-use crate::determinism::Nondeterminism;
+use crate::instant::{write_nanos, Instant};
 use crate::model::{Model, TokioReach};
-use crate::time::{write_nanos, Instant};
 use crate::trace::{Fingerprint, TraceLine};
 use crate::{Tape, TaskId};
 
@@ -223,3 +222,162 @@ pub(crate) fn replay_command(
         .replace("{tape}", &tape)
         .replace("{name}", name.unwrap_or("-"))
 }
+
+/// What differed between two runs that should have been the same, read off the
+/// first record where their traces differ. The first that applies, in this order:
+/// an OS thread (a `foreign-wake` record in either run); a name (the records are
+/// the same but for a task or channel name); a value (the same but for the message
+/// value); an order (both runs hold the same records, in another order); a time (the
+/// same but for the virtual time or the timer deadline); an order again (the same
+/// kind of operation on another task, channel or timer); the operations.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Difference {
+    /// A waker was invoked from another OS thread in one of the runs (a
+    /// `foreign-wake` record).
+    OsThread,
+    /// The same record names a different task or channel, or a channel that no
+    /// record shows was created under another name.
+    Name,
+    /// The same send or receive carried a different value (on a channel that
+    /// fingerprints its values).
+    Value,
+    /// The same record happened at another virtual time, or set a timer for
+    /// another deadline.
+    Time,
+    /// Both runs did the same operations in a different order, or the same kind of
+    /// operation on another task, channel or timer.
+    Order,
+    /// The runs did different operations: another kind of step, or one run ended
+    /// where the other went on.
+    Operations,
+    /// Every record is the same, but the outcome differs (a failure message, or a
+    /// verdict computed from state outside the simulation).
+    Outcome,
+    /// The runs differed, but no two re-runs with the full trace kept differed: the
+    /// leak is intermittent, and only the fingerprints are known.
+    NotLocated,
+}
+
+impl Difference {
+    /// Where a difference of this kind can come from.
+    pub fn sources(self) -> &'static str {
+        match self {
+            Difference::OsThread => "a waker invoked from an OS thread (a thread the code started, a blocking pool)",
+            Difference::Name => {
+                "a name built from hash-map iteration order, a counter that outlives a run, or unseeded randomness"
+            }
+            Difference::Value => {
+                "a value computed from hash-map iteration order, the wall clock, state that outlives a run, or unseeded randomness"
+            }
+            Difference::Time => {
+                "a duration or deadline computed from the wall clock, state that outlives a run, hash-map iteration order, or unseeded randomness"
+            }
+            Difference::Order => {
+                "operations issued in hash-map iteration order, or a branch taken on unseeded randomness or state that outlives a run"
+            }
+            Difference::Operations => "a branch taken on state from outside the simulation (a counter that outlives a run, the wall clock, hash-map iteration order, unseeded randomness)",
+            Difference::Outcome => "a verdict or failure message computed from state outside the simulation",
+            Difference::NotLocated => "an intermittent leak: an OS thread, the wall clock, or state shared with other runs",
+        }
+    }
+}
+
+impl fmt::Display for Difference {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Difference::OsThread => "an OS thread",
+            Difference::Name => "a name",
+            Difference::Value => "a value",
+            Difference::Time => "a time",
+            Difference::Order => "an order",
+            Difference::Operations => "the operations",
+            Difference::Outcome => "the outcome",
+            Difference::NotLocated => "the fingerprint (the step was not located)",
+        })
+    }
+}
+
+/// Two runs of one seed (or one tape) differed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Nondeterminism {
+    /// The test or scenario name, when known.
+    pub name: Option<String>,
+    /// The seed that was run twice, for seeded strategies.
+    pub seed: Option<u64>,
+    /// The first run's tape (it replays that run's choices).
+    pub tape: Tape,
+    /// The two runs' outcomes: `None` for a pass, else the failure's class.
+    pub outcomes: [Option<&'static str>; 2],
+    /// The first step at which the runs differ (0 when not located, or when only
+    /// the outcome differs).
+    pub step: u64,
+    /// The virtual time of that step.
+    pub time: Instant,
+    /// The first run's record there; `None` when that run had already ended.
+    pub first: Option<TraceLine>,
+    /// The second run's record there; `None` when that run had already ended.
+    pub second: Option<TraceLine>,
+    /// The fingerprints of the two runs.
+    pub fingerprints: [Fingerprint; 2],
+    /// What differed.
+    pub difference: Difference,
+    /// The difference in words, as in "timer 3 of task `a` is set for 40ms in the
+    /// first run, 41ms in the second".
+    pub evidence: String,
+    /// The command that replays the first run.
+    pub replay: String,
+}
+
+impl Nondeterminism {
+    /// One line: what happened, and where the runs first differ.
+    pub fn summary(&self) -> String {
+        let which = match self.seed {
+            Some(seed) => format!("seed {seed}"),
+            None => "the run".to_string(),
+        };
+        let what = match self.outcomes {
+            [Some(class), None] => format!("{which} failed ({class}), then passed on replay"),
+            [None, Some(class)] => format!("{which} passed, then failed ({class}) on replay"),
+            [Some(a), Some(b)] if a != b => format!("{which} failed ({a}), then failed differently ({b}) on replay"),
+            _ => format!("{which} ran twice and differed"),
+        };
+        match self.difference {
+            Difference::NotLocated | Difference::Outcome => format!("{what}; what differed: {}", self.difference),
+            _ => format!("{what}; first difference at step {} (t={}): {}", self.step, self.time, self.difference),
+        }
+    }
+}
+
+impl fmt::Display for Nondeterminism {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let name = self.name.as_deref().unwrap_or("simulation");
+        writeln!(f, "lockstep: non-determinism in `{name}`: {}", self.summary())?;
+        self.write_details(f)?;
+        write!(f, "\n  replay: {}", self.replay)
+    }
+}
+
+impl Nondeterminism {
+    /// The lines under the headline (no trailing newline).
+    fn write_details(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let show =
+            |line: &Option<TraceLine>| line.as_ref().map_or("(the run had ended)".to_string(), |l| l.to_string());
+        if !matches!(self.difference, Difference::NotLocated | Difference::Outcome) {
+            writeln!(f, "  first run:  {}", show(&self.first))?;
+            writeln!(f, "  second run: {}", show(&self.second))?;
+        }
+        writeln!(f, "  what differed: {}: {}", self.difference, self.evidence)?;
+        writeln!(f, "  it can come from: {}", self.difference.sources())?;
+        write!(f, "  fingerprints: {} vs {}", self.fingerprints[0], self.fingerprints[1])
+    }
+
+    /// The report's lines as a [`FailureKind`] prints them.
+    pub(crate) fn kind_text(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(f, "nondeterministic: {}", self.summary())?;
+        self.write_details(f)
+    }
+}
+
+impl std::error::Error for Nondeterminism {}

@@ -2,16 +2,14 @@
 //! queue and applied.
 
 use std::any::Any;
-use std::cell::{Cell, RefCell};
+use std::cell::RefCell;
 use std::future::Future;
-use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::rc::Rc;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
-use crate::artefacts::Artefacts;
-use crate::context::{self, EnterGuard, Handle, Shared};
+use crate::context::{self, in_task, EnterGuard, Handle, Shared};
 use crate::core::{Core, Event, Stop, TaskState, Woken};
 use crate::model::{Model, TokioReach};
 use crate::report::{replay_command, BlockedTask, Failure, FailureKind};
@@ -41,6 +39,19 @@ pub enum TimeLimit {
     FailAfter(Duration),
     /// Never.
     Unlimited,
+}
+
+/// Where a failing check writes its artefacts (see [`crate::artefacts`]).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Artefacts {
+    /// Nowhere.
+    Off,
+    /// Under `lockstep/` in the workspace's target directory (the default).
+    #[default]
+    Target,
+    /// Under this directory.
+    Dir(std::path::PathBuf),
 }
 
 /// How a simulation is set up.
@@ -873,24 +884,4 @@ fn resolve(core: &Core, r: &TraceRecord, value_text: Option<&str>) -> TraceLine 
         value: r.value,
         value_text: value_text.map(str::to_string),
     }
-}
-
-thread_local! {
-    /// Whether this thread is inside a task's poll, where a panic is caught and becomes
-    /// the run's failure ([`crate::task::in_task_poll`]).
-    static IN_TASK_POLL: Cell<bool> = const { Cell::new(false) };
-}
-
-/// Whether this thread is inside a task's poll (see [`crate::task::in_task_poll`]).
-pub(crate) fn in_task_poll() -> bool {
-    IN_TASK_POLL.with(Cell::get)
-}
-
-/// Runs a task's code (its poll, or the drop of a future that panicked), catching a
-/// panic, with [`in_task_poll`] true meanwhile.
-fn in_task<R>(f: impl FnOnce() -> R) -> std::thread::Result<R> {
-    let outer = IN_TASK_POLL.replace(true);
-    let result = crate::coop::with_budget(|| catch_unwind(AssertUnwindSafe(f)));
-    IN_TASK_POLL.set(outer);
-    result
 }

@@ -10,9 +10,9 @@ use std::task::{Context, Poll};
 
 use parking_lot::Mutex;
 
+use crate::access::Access;
 use crate::context::{self, Handle};
 use crate::core::TaskState;
-use crate::footprint::Access;
 use crate::TaskId;
 use crate::Wait;
 
@@ -419,7 +419,7 @@ pub fn choose(n: usize) -> usize {
 /// included). It borrows nothing and never panics, so a panic hook may call it: the
 /// `lockstep` tool's hook stays quiet for such panics, which its reports already show.
 pub(crate) fn in_task_poll() -> bool {
-    crate::sim::in_task_poll()
+    context::in_task_poll()
 }
 
 /// The id of the task being polled, if any.

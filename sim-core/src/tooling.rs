@@ -52,7 +52,7 @@ pub mod footprint {
     //! [conflict](Footprint::conflicts_with) leave the same state in either order. Memory
     //! shared outside the primitives is declared with [`touch`](crate::touch).
 
-    pub use crate::footprint::{Access, Footprint};
+    pub use crate::access::{Access, Footprint};
 }
 
 pub mod trace {

@@ -17,7 +17,7 @@ use std::collections::VecDeque;
 use std::fmt;
 use std::hash::{Hash, Hasher};
 
-use crate::time::Instant;
+use crate::instant::Instant;
 use crate::{ChannelId, Choice, TaskId, TimerId};
 
 /// What a trace record is about.

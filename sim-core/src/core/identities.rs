@@ -10,7 +10,7 @@ use std::task::Waker;
 
 use super::wakes::TaskWakerHandle;
 use crate::identity::{EventIdentity, IdentityKind};
-use crate::time::Instant;
+use crate::instant::Instant;
 use crate::{ChannelId, TaskId, Wait};
 
 thread_local! {

@@ -23,18 +23,18 @@ use std::fmt;
 use std::sync::{Arc, Weak};
 use std::task::Waker;
 
-use crate::footprint::Access;
+use crate::access::Access;
 use crate::identity::{EventIdentity, EventKey, IdentityKind};
+use crate::instant::Instant;
 use crate::model::{Cand, Model, Rule, TokioReach, TokioState};
 use crate::strategy::{Candidate, ChoiceKind, ChoicePoint, Strategy};
-use crate::time::Instant;
 use crate::trace::{MessageValue, NameOf, RecordKind, TraceBuf, TraceRecord};
 use crate::watchdog::Stamp;
 use crate::{ChannelId, Choice, TaskId, TimerId, Wait};
 
 pub use identities::named;
 pub(crate) use identities::{location_name, scoped_name, Deliver, RawIdentity, TaskState};
-pub(crate) use queue::Event;
+pub(crate) use queue::{ClockState, Event};
 pub(crate) use record::Mark;
 pub(crate) use timers::{TimerKey, Woken};
 pub(crate) use wakes::{FastWakeGuard, WakeQueue};
@@ -80,7 +80,7 @@ pub(crate) struct Core {
     /// Scratch space for the tokio model's view of the events due now.
     cands: Vec<Cand>,
     /// tokio's test-util clock mode (paused, pausable).
-    pub(crate) clock: crate::time::ClockState,
+    pub(crate) clock: ClockState,
 }
 
 impl Core {
@@ -101,7 +101,7 @@ impl Core {
             stop: None,
             tokio: TokioState::new(model),
             cands: Vec::new(),
-            clock: crate::time::ClockState::default(),
+            clock: ClockState::default(),
         }
     }
 

@@ -6,7 +6,7 @@
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, VecDeque};
 
-use crate::time::Instant;
+use crate::instant::Instant;
 use crate::{ChannelId, TaskId, TimerId};
 
 /// An event in the queue.
@@ -166,5 +166,18 @@ impl EventQueue {
         if let Some(pos) = self.ready.iter().position(|(_, e)| *e == event) {
             self.ready.remove(pos);
         }
+    }
+}
+
+/// A simulation's clock mode (tokio's test-util `pause`; see [`crate::time::clock`]).
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct ClockState {
+    pub(crate) paused: bool,
+    pub(crate) pausable: bool,
+}
+
+impl Default for ClockState {
+    fn default() -> ClockState {
+        ClockState { paused: false, pausable: true }
     }
 }

@@ -5,8 +5,8 @@
 use std::sync::Arc;
 
 use super::identities::RawIdentity;
-use crate::footprint::{Access, Footprint};
-use crate::time::Instant;
+use crate::access::{Access, Footprint};
+use crate::instant::Instant;
 use crate::trace::{Fingerprint, NameOf, TraceBuf, TraceRecord};
 use crate::watchdog::Stamp;
 use crate::Choice;

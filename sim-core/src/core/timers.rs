@@ -7,8 +7,8 @@ use std::task::Waker;
 
 use slab::Slab;
 
-use crate::footprint::Access;
-use crate::time::Instant;
+use crate::access::Access;
+use crate::instant::Instant;
 use crate::{TaskId, TimerId};
 
 /// A registered timer: where it lives and who it is.

@@ -10,7 +10,7 @@ use std::ops::ControlFlow;
 use std::rc::Rc;
 
 use super::{Candidate, ChoiceKind, ChoicePoint, Policy, Strategy};
-use crate::footprint::Footprint;
+use crate::access::Footprint;
 use crate::identity::EventKey;
 use crate::{Choice, Tape};
 

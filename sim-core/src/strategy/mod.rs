@@ -44,7 +44,7 @@ pub(crate) use sealed::{Candidate, ChoiceKind, ChoicePoint, Policy};
 /// The engine's side of a strategy: public items of a private module, so the trait can
 /// name them while nothing outside the crate can.
 mod sealed {
-    use crate::footprint::Footprint;
+    use crate::access::Footprint;
     use crate::identity::{EventIdentity, EventKey};
     use crate::TaskId;
 

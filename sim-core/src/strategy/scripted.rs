@@ -46,6 +46,7 @@ pub(crate) fn describe_script(script: &[u32]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::instant::Instant;
     use crate::strategy::ChoiceKind;
 
     fn point(options: usize) -> ChoicePoint<'static> {

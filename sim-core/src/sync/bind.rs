@@ -17,9 +17,9 @@
 use std::panic::Location;
 use std::sync::OnceLock;
 
+use crate::access::Access;
 use crate::context::{self, Handle};
 use crate::core::location_name;
-use crate::footprint::Access;
 use crate::trace::{MessageValue, RecordKind};
 use crate::{ChannelId, Wait};
 
@@ -48,23 +48,17 @@ impl Bound {
 
     /// Records an operation by the running task.
     pub(crate) fn record(&self, kind: RecordKind) {
-        if let Ok(mut core) = self.handle.core.try_borrow_mut() {
-            core.record_channel(kind, self.id);
-        }
+        self.handle.engine().record_channel(kind, self.id);
     }
 
     /// Records a send or receive, with what the primitive records of the value.
     pub(crate) fn record_message(&self, kind: RecordKind, value: MessageValue) {
-        if let Ok(mut core) = self.handle.core.try_borrow_mut() {
-            core.record_message(kind, self.id, value);
-        }
+        self.handle.engine().record_message(kind, self.id, value);
     }
 
     /// Records that the running task waits on this primitive (for deadlock reports).
     pub(crate) fn wait_on(&self, wait: impl FnOnce(ChannelId) -> Wait) {
-        if let Ok(mut core) = self.handle.core.try_borrow_mut() {
-            core.wait_on(wait(self.id));
-        }
+        self.handle.engine().wait_on(wait(self.id));
     }
 }
 
@@ -107,7 +101,8 @@ impl Binding {
         match self.slot.get() {
             Some(&(sim, id)) if sim == handle.id => Some(Bound { handle, id }),
             Some(_) => {
-                if let Ok(mut core) = handle.core.try_borrow_mut() {
+                {
+                    let mut core = handle.engine();
                     let task = core.current();
                     core.escape(
                         task,
@@ -121,7 +116,7 @@ impl Binding {
                 None
             }
             None => {
-                let id = handle.core.try_borrow_mut().ok()?.register_channel(self.name.clone(), self.at);
+                let id = handle.engine().register_channel(self.name.clone(), self.at);
                 match self.slot.set((handle.id, id)) {
                     Ok(()) => Some(Bound { handle, id }),
                     // Registered meanwhile from another thread's simulation.
@@ -170,5 +165,25 @@ impl std::fmt::Debug for Binding {
             Some(id) => write!(f, "{}", id.0),
             None => f.write_str("unregistered"),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::sync::mpsc;
+    use crate::{Config, Sim};
+
+    /// The engine never runs a primitive's code while it holds the simulation's state;
+    /// if it ever did, the operation's trace record would be lost. That fails loudly,
+    /// never silently (this test holds the state by hand to get there).
+    #[test]
+    #[should_panic(expected = "while the engine held the simulation's state")]
+    fn a_primitive_used_while_the_engine_holds_its_state_fails_loudly() {
+        let sim = Sim::new(Config::default());
+        let (tx, _rx) = mpsc::unbounded_channel_named::<u32>("late");
+        let handle = crate::context::current();
+        let _held = handle.core.borrow_mut();
+        let _ = tx.send(1);
+        drop(sim);
     }
 }

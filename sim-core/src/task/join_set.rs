@@ -11,9 +11,9 @@ use std::task::{Context, Poll, Waker};
 use parking_lot::Mutex;
 
 use super::{AbortHandle, Builder, JoinError, JoinHandle};
+use crate::access::Access;
 use crate::context;
 use crate::core::location_name;
-use crate::footprint::Access;
 use crate::trace::RecordKind;
 use crate::Wait;
 use crate::{ChannelId, TaskId};

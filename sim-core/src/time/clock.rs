@@ -21,6 +21,7 @@ use std::fmt;
 use std::time::Duration;
 
 use crate::context;
+use crate::core::ClockState;
 
 /// Why a clock control was refused. The texts are tokio's panic messages.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -49,19 +50,6 @@ impl fmt::Display for ClockError {
 }
 
 impl std::error::Error for ClockError {}
-
-/// A simulation's clock mode.
-#[derive(Clone, Copy, Debug)]
-pub(crate) struct ClockState {
-    pub(crate) paused: bool,
-    pub(crate) pausable: bool,
-}
-
-impl Default for ClockState {
-    fn default() -> ClockState {
-        ClockState { paused: false, pausable: true }
-    }
-}
 
 /// Pauses the clock of the current simulation (see the [module docs](self)).
 ///

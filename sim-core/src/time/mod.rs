@@ -5,15 +5,24 @@
 //! [`resume`], [`advance`] (see [`clock`] for what pausing changes).
 
 pub mod clock;
-mod instant;
 mod interval;
 mod sleep;
 mod timeout;
 
-pub(crate) use clock::ClockState;
+pub use crate::instant::Instant;
 pub use clock::{advance, is_paused, pause, resume, set_pausable, ClockError};
-pub(crate) use instant::write_nanos;
-pub use instant::Instant;
 pub use interval::{interval, interval_at, Interval, MissedTickBehavior};
 pub use sleep::{sleep, sleep_until, Sleep};
 pub use timeout::{timeout, timeout_at, Elapsed, Timeout};
+
+impl Instant {
+    /// The current virtual time of the simulation running on this thread.
+    ///
+    /// # Panics
+    /// Panics when no simulation is current on this thread (outside a task and
+    /// outside [`crate::Sim::enter`]).
+    #[track_caller]
+    pub fn now() -> Instant {
+        crate::context::with_core(|core| core.now())
+    }
+}

@@ -110,7 +110,7 @@ impl Future for Sleep {
 impl Drop for Sleep {
     fn drop(&mut self) {
         if let Some(handle) = context::home(self.sim) {
-            let kept = handle.core.try_borrow_mut().ok().and_then(|mut core| core.timer_cancel(self.timer));
+            let kept = handle.engine().timer_cancel(self.timer);
             drop(kept);
         }
     }

@@ -333,3 +333,57 @@ fn a_task_spawned_from_another_line_changes_the_fingerprint() {
     assert_eq!(run(true), run(true));
     assert_ne!(run(true), run(false));
 }
+
+/// A waker whose drop sends on a channel, as a user's waker may.
+struct SendOnDrop(mpsc::UnboundedSender<u32>, u32);
+
+impl std::task::Wake for SendOnDrop {
+    fn wake(self: std::sync::Arc<Self>) {}
+}
+
+impl Drop for SendOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.send(self.1);
+    }
+}
+
+/// Every way the engine lets go of a waker it kept: a timer polled again with another
+/// waker drops the first (1), a timer dropped (cancelled) drops its waker (2), a
+/// JoinHandle polled again with another waker drops the first (3), and the joiner's
+/// waker is woken and dropped when the task ends (4). Each drop sends on `dropped`,
+/// and each send is in the trace: the engine drops them after letting go of the
+/// simulation's state (before, sends 1 to 3 ran while it held it and went unrecorded).
+#[test]
+fn a_send_from_a_waker_the_engine_drops_is_recorded() {
+    use std::future::Future;
+    use std::pin::Pin;
+    use std::sync::Arc;
+    use std::task::{Context, Waker};
+
+    let mut sim = Sim::new(Config::default().trace(TraceMode::Full));
+    let (tx, mut rx) = mpsc::unbounded_channel_named::<u32>("dropped");
+    sim.spawn_named("poller", async move {
+        let waker = |n| Waker::from(Arc::new(SendOnDrop(tx.clone(), n)));
+        let mut timer = Box::pin(sleep(Duration::from_millis(5)));
+        assert!(timer.as_mut().poll(&mut Context::from_waker(&waker(1))).is_pending());
+        assert!(timer.as_mut().poll(&mut Context::from_waker(&waker(2))).is_pending());
+        drop(timer);
+        let mut other = sim_core::task::Builder::new().name("other").spawn(sleep(Duration::from_millis(1)));
+        assert!(Pin::new(&mut other).poll(&mut Context::from_waker(&waker(3))).is_pending());
+        assert!(Pin::new(&mut other).poll(&mut Context::from_waker(&waker(4))).is_pending());
+    });
+    sim.run().unwrap();
+    let mut received = Vec::new();
+    while let Ok(v) = rx.try_recv() {
+        received.push(v);
+    }
+    assert_eq!(received, [1, 2, 3, 4]);
+    let sends: Vec<String> = sim
+        .trace()
+        .lines
+        .iter()
+        .filter(|l| l.kind == RecordKind::Send && l.channel.as_deref() == Some("dropped"))
+        .map(ToString::to_string)
+        .collect();
+    assert_eq!(sends.len(), 4, "every send is recorded: {sends:#?}");
+}

@@ -497,7 +497,7 @@ impl<T> Chan<T> {
     fn deposit(&self, st: &mut State<T>, value: T) {
         let hash = Chan::value_of(st, &value);
         let bound = self.bind.reach();
-        let core = bound.as_ref().and_then(|b| b.handle.core.try_borrow_mut().ok());
+        let core = bound.as_ref().map(|b| b.handle.engine());
         let Some((mut core, bound)) = core.zip(bound.as_ref()) else {
             // Outside any simulation (or in another one): delivered at once.
             st.buffer.push_back(value);

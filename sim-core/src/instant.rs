@@ -1,4 +1,5 @@
-//! Virtual instants.
+//! Virtual instants: plain values, below every other module (reading the clock,
+//! [`Instant::now`], is in [`crate::time`]).
 
 use std::fmt;
 use std::ops::{Add, AddAssign, Sub};
@@ -36,16 +37,6 @@ impl Instant {
     /// The time elapsed since the origin.
     pub const fn since_origin(self) -> Duration {
         Duration::from_nanos(self.0)
-    }
-
-    /// The current virtual time of the simulation running on this thread.
-    ///
-    /// # Panics
-    /// Panics when no simulation is current on this thread (outside a task and
-    /// outside [`crate::Sim::enter`]).
-    #[track_caller]
-    pub fn now() -> Instant {
-        crate::context::with_core(|core| core.now())
     }
 
     /// `self + d`, or `None` on overflow.

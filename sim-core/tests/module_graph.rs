@@ -1,0 +1,384 @@
+//! sim-core's layers: no import cycle among its top-level modules.
+//!
+//! Reads every file under `sim-core/src`, strips comments and string literals, and
+//! collects each `crate::…` path (in `use` trees, in code, and `$crate::` in macros).
+//! A path's first segment names the top-level module it reaches; a name that
+//! `lib.rs` re-exports (`pub use crate::sim::{Config, Sim}`) counts as the module it
+//! comes from, so a cycle cannot hide behind the crate root. `lib.rs` itself is the
+//! facade over every module and is not a node. The graph of edges between top-level
+//! modules must have no cycle; the test fails naming one, with a file and line for
+//! each edge.
+//!
+//! Run it: `cargo test -p sim-core --test module_graph` (docs/design.md, "Layers").
+//! `LOCKSTEP_MODULE_GRAPH=1` prints the graph (module → the modules it uses).
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fs;
+use std::path::{Path, PathBuf};
+
+/// One use of another module: where it is.
+#[derive(Clone, Debug)]
+struct Site {
+    file: String,
+    line: usize,
+}
+
+/// The graph: module → used module → the first place it is used.
+type Graph = BTreeMap<String, BTreeMap<String, Site>>;
+
+#[test]
+fn sim_core_has_no_import_cycle_between_its_modules() {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let graph = build_graph(&src);
+    if std::env::var_os("LOCKSTEP_MODULE_GRAPH").is_some() {
+        for (from, tos) in &graph {
+            let tos: Vec<&str> = tos.keys().map(String::as_str).collect();
+            println!("{from} -> {}", tos.join(", "));
+        }
+    }
+    assert!(graph.len() > 15, "too few modules found under {}: {:?}", src.display(), graph.keys());
+    let cycles = cycles(&graph);
+    assert!(cycles.is_empty(), "import cycles among sim-core's modules:\n{}", cycles.join("\n"));
+    println!("{} modules, {} edges, no cycle", graph.len(), graph.values().map(BTreeMap::len).sum::<usize>());
+}
+
+/// The checker itself: a graph with a cycle hidden behind a re-export is caught, a
+/// layered one passes, comments and strings are not code.
+#[test]
+fn the_checker_finds_a_cycle_behind_a_re_export_and_ignores_comments_and_strings() {
+    let dir = std::env::temp_dir().join(format!("lockstep-module-graph-{}", std::process::id()));
+    let _ = fs::remove_dir_all(&dir);
+    fs::create_dir_all(dir.join("b")).unwrap();
+    let write = |path: &str, text: &str| fs::write(dir.join(path), text).unwrap();
+    write("lib.rs", "mod a;\nmod b;\nmod c;\npub use crate::b::{Bee, Other as O};\n");
+    write("a.rs", "use crate::O;\n// use crate::c::X;\nfn f() { let _ = \"crate::c::X\"; let _ = 'c'; }\n");
+    write("b/mod.rs", "mod inner;\npub struct Bee;\npub struct Other;\n");
+    write("b/inner.rs", "pub fn g() { crate::c::h(); }\n");
+    write("c.rs", "/* crate::a */ pub fn h() {}\n");
+    let graph = build_graph(&dir);
+    let names = |m: &str| graph[m].keys().cloned().collect::<Vec<_>>();
+    assert_eq!(names("a"), ["b"], "the re-exported name counts as b, the comment and the string not at all");
+    assert_eq!(names("b"), ["c"], "a submodule's uses are its top-level module's");
+    assert!(names("c").is_empty(), "{graph:?}");
+    assert!(cycles(&graph).is_empty());
+    write("c.rs", "pub fn h() { let _ = crate::Bee; }\n");
+    let cycles = cycles(&build_graph(&dir));
+    assert_eq!(cycles.len(), 1, "{cycles:?}");
+    assert!(cycles[0].starts_with("b -> c (") && cycles[0].contains("c -> b ("), "{}", cycles[0]);
+    fs::remove_dir_all(&dir).unwrap();
+}
+
+/// Every `.rs` file under `dir`, sorted.
+fn rust_files(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for entry in fs::read_dir(&d).unwrap_or_else(|e| panic!("read {}: {e}", d.display())) {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                stack.push(path);
+            } else if path.extension().is_some_and(|e| e == "rs") {
+                out.push(path);
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+fn build_graph(src: &Path) -> Graph {
+    let lib = code_of(&fs::read_to_string(src.join("lib.rs")).expect("lib.rs"));
+    let modules = declared_modules(&lib);
+    let reexports = reexports(&lib, &modules);
+    let mut graph: Graph = modules.iter().map(|m| (m.clone(), BTreeMap::new())).collect();
+    for file in rust_files(src) {
+        let rel = file.strip_prefix(src).unwrap();
+        let first = rel.components().next().unwrap().as_os_str().to_string_lossy().into_owned();
+        if first == "lib.rs" {
+            continue;
+        }
+        let from = first.strip_suffix(".rs").unwrap_or(&first).to_string();
+        assert!(modules.contains(&from), "{} belongs to no module declared in lib.rs", rel.display());
+        let code = code_of(&fs::read_to_string(&file).unwrap());
+        for (line, first_segment) in crate_paths(&code) {
+            let to = if modules.contains(&first_segment) {
+                first_segment
+            } else if let Some(m) = reexports.get(&first_segment) {
+                m.clone()
+            } else {
+                panic!(
+                    "{}:{line}: `crate::{first_segment}` is neither a module nor a name lib.rs re-exports",
+                    rel.display()
+                )
+            };
+            if to != from {
+                let site = Site { file: rel.display().to_string(), line };
+                graph.get_mut(&from).unwrap().entry(to).or_insert(site);
+            }
+        }
+    }
+    graph
+}
+
+/// The modules `lib.rs` declares (`mod x;`, `pub mod x;`, `pub(crate) mod x;`).
+fn declared_modules(lib: &str) -> BTreeSet<String> {
+    let mut out = BTreeSet::new();
+    for line in lib.lines() {
+        let line = line.trim();
+        let rest = line.strip_prefix("pub ").or_else(|| line.strip_prefix("pub(crate) ")).unwrap_or(line);
+        if let Some(name) = rest.strip_prefix("mod ").and_then(|r| r.strip_suffix(';')) {
+            out.insert(name.trim().to_string());
+        }
+    }
+    out
+}
+
+/// The names `lib.rs` re-exports from a module (`pub use crate::m::{A, B as C}` or
+/// `pub use m::A`): the name users write after `crate::` → the module.
+fn reexports(lib: &str, modules: &BTreeSet<String>) -> BTreeMap<String, String> {
+    let mut out = BTreeMap::new();
+    for stmt in lib.split(';') {
+        let stmt = stmt.trim();
+        let Some(tree) = stmt.strip_prefix("pub use ") else { continue };
+        let tree = tree.trim().trim_start_matches("crate::");
+        let Some((module, rest)) = tree.split_once("::") else { continue };
+        if !modules.contains(module) {
+            continue;
+        }
+        let rest = rest.trim().trim_start_matches('{').trim_end_matches('}');
+        for item in rest.split(',') {
+            let item = item.split_whitespace().collect::<Vec<_>>().join(" ");
+            if item.is_empty() {
+                continue;
+            }
+            let name = match item.split_once(" as ") {
+                Some((_, alias)) => alias.trim(),
+                None => item.rsplit("::").next().unwrap().trim(),
+            };
+            out.insert(name.to_string(), module.to_string());
+        }
+    }
+    out
+}
+
+/// Each `crate::` path's first segment, with its line; `use crate::{a::X, b}` gives `a`
+/// and `b`.
+fn crate_paths(code: &str) -> Vec<(usize, String)> {
+    let mut out = Vec::new();
+    let bytes = code.as_bytes();
+    let mut i = 0;
+    while let Some(pos) = code[i..].find("crate::") {
+        let start = i + pos;
+        i = start + "crate::".len();
+        let before = start.checked_sub(1).map(|p| bytes[p]);
+        if before.is_some_and(|b| b.is_ascii_alphanumeric() || b == b'_') {
+            continue; // `sim_crate::` or similar
+        }
+        let line = code[..start].matches('\n').count() + 1;
+        let rest = &code[i..];
+        if rest.starts_with('{') {
+            let close = matching_brace(rest).unwrap_or_else(|| panic!("line {line}: unclosed `crate::{{`"));
+            for segment in top_level_segments(&rest[1..close]) {
+                out.push((line, segment));
+            }
+        } else {
+            let ident: String = rest.chars().take_while(|c| c.is_alphanumeric() || *c == '_').collect();
+            if !ident.is_empty() {
+                out.push((line, ident));
+            }
+        }
+    }
+    out
+}
+
+/// The byte index of the `}` closing the `{` that `text` starts with.
+fn matching_brace(text: &str) -> Option<usize> {
+    let mut depth = 0;
+    for (i, c) in text.char_indices() {
+        match c {
+            '{' => depth += 1,
+            '}' => {
+                depth -= 1;
+                if depth == 0 {
+                    return Some(i);
+                }
+            }
+            _ => {}
+        }
+    }
+    None
+}
+
+/// The first segment of each comma-separated item of a use group, nested groups skipped.
+fn top_level_segments(group: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut depth = 0;
+    let mut item = String::new();
+    for c in group.chars().chain(std::iter::once(',')) {
+        match c {
+            '{' => depth += 1,
+            '}' => depth -= 1,
+            ',' if depth == 0 => {
+                let name: String = item.trim().chars().take_while(|c| c.is_alphanumeric() || *c == '_').collect();
+                if !name.is_empty() && name != "self" {
+                    out.push(name);
+                }
+                item.clear();
+                continue;
+            }
+            _ => {}
+        }
+        if depth == 0 {
+            item.push(c);
+        }
+    }
+    out
+}
+
+/// `text` with comments and the contents of string and char literals blanked out
+/// (newlines kept, so lines still count).
+fn code_of(text: &str) -> String {
+    let chars: Vec<char> = text.chars().collect();
+    let mut out = String::with_capacity(text.len());
+    let mut i = 0;
+    let blank = |out: &mut String, c: char| out.push(if c == '\n' { '\n' } else { ' ' });
+    while i < chars.len() {
+        let c = chars[i];
+        let next = chars.get(i + 1).copied();
+        if c == '/' && next == Some('/') {
+            while i < chars.len() && chars[i] != '\n' {
+                i += 1;
+            }
+        } else if c == '/' && next == Some('*') {
+            let mut depth = 0;
+            while i < chars.len() {
+                if chars[i] == '/' && chars.get(i + 1) == Some(&'*') {
+                    depth += 1;
+                    i += 2;
+                } else if chars[i] == '*' && chars.get(i + 1) == Some(&'/') {
+                    depth -= 1;
+                    i += 2;
+                    if depth == 0 {
+                        break;
+                    }
+                } else {
+                    blank(&mut out, chars[i]);
+                    i += 1;
+                }
+            }
+        } else if c == 'r' && (next == Some('"') || next == Some('#')) && !ident_char_before(&chars, i) {
+            // A raw string r"…" or r#"…"#.
+            let mut j = i + 1;
+            let mut hashes = 0;
+            while chars.get(j) == Some(&'#') {
+                hashes += 1;
+                j += 1;
+            }
+            if chars.get(j) != Some(&'"') {
+                out.push(c);
+                i += 1;
+                continue;
+            }
+            j += 1;
+            while j < chars.len() {
+                if chars[j] == '"' && (0..hashes).all(|k| chars.get(j + 1 + k) == Some(&'#')) {
+                    j += 1 + hashes;
+                    break;
+                }
+                blank(&mut out, chars[j]);
+                j += 1;
+            }
+            out.push_str("\"\"");
+            i = j;
+        } else if c == '"' {
+            i += 1;
+            while i < chars.len() && chars[i] != '"' {
+                if chars[i] == '\\' {
+                    blank(&mut out, chars[i]);
+                    i += 1;
+                }
+                if i < chars.len() {
+                    blank(&mut out, chars[i]);
+                    i += 1;
+                }
+            }
+            i += 1;
+            out.push_str("\"\"");
+        } else if c == '\'' {
+            // A char literal ('x', '\n', '\u{1F600}') or a lifetime ('a).
+            if next == Some('\\') {
+                let mut j = i + 2;
+                while j < chars.len() && chars[j] != '\'' {
+                    j += 1;
+                }
+                i = j + 1;
+                out.push_str("' '");
+            } else if chars.get(i + 2) == Some(&'\'') {
+                i += 3;
+                out.push_str("' '");
+            } else {
+                out.push(c);
+                i += 1;
+            }
+        } else {
+            out.push(c);
+            i += 1;
+        }
+    }
+    out
+}
+
+fn ident_char_before(chars: &[char], i: usize) -> bool {
+    i > 0 && (chars[i - 1].is_alphanumeric() || chars[i - 1] == '_')
+}
+
+/// Every cycle found by a depth-first search (one per back edge), as
+/// `a -> b (file:line) -> … -> a (file:line)`.
+fn cycles(graph: &Graph) -> Vec<String> {
+    #[derive(Clone, Copy, PartialEq)]
+    enum Mark {
+        New,
+        Open,
+        Done,
+    }
+    fn visit(
+        node: &str,
+        graph: &Graph,
+        marks: &mut BTreeMap<String, Mark>,
+        path: &mut Vec<String>,
+        out: &mut Vec<String>,
+    ) {
+        marks.insert(node.to_string(), Mark::Open);
+        path.push(node.to_string());
+        for next in graph.get(node).map(|m| m.keys().cloned().collect::<Vec<_>>()).unwrap_or_default() {
+            match marks.get(&next).copied().unwrap_or(Mark::New) {
+                Mark::New => visit(&next, graph, marks, path, out),
+                Mark::Open => {
+                    let start = path.iter().position(|p| *p == next).unwrap();
+                    let mut ring: Vec<&str> = path[start..].iter().map(String::as_str).collect();
+                    ring.push(&next);
+                    let text = ring
+                        .windows(2)
+                        .map(|w| {
+                            let site = &graph[w[0]][w[1]];
+                            format!("{} -> {} ({}:{})", w[0], w[1], site.file, site.line)
+                        })
+                        .collect::<Vec<_>>()
+                        .join(", ");
+                    out.push(text);
+                }
+                Mark::Done => {}
+            }
+        }
+        path.pop();
+        marks.insert(node.to_string(), Mark::Done);
+    }
+    let mut marks = BTreeMap::new();
+    let mut out = Vec::new();
+    for node in graph.keys() {
+        if marks.get(node).copied().unwrap_or(Mark::New) == Mark::New {
+            visit(node, graph, &mut marks, &mut Vec::new(), &mut out);
+        }
+    }
+    out
+}
