@@ -20,12 +20,40 @@ pub(crate) struct Shared {
     /// simulation it is registered in by this number (see `crate::sync::bind`).
     pub(crate) id: u64,
     /// What its tasks' handles see of it from any thread (see [`crate::task`]).
-    pub(crate) life: std::sync::Arc<crate::task::Life>,
+    pub(crate) life: std::sync::Arc<Life>,
     pub(crate) core: RefCell<Core>,
     pub(crate) futures: RefCell<Vec<Option<BoxFuture>>>,
     /// Whether the strategy collects footprints: primitives check it before
     /// borrowing the core to note an access.
     pub(crate) footprints: bool,
+}
+
+/// A simulation as its tasks' handles see it from any thread (`Send` and `Sync`,
+/// unlike the simulation itself).
+pub(crate) struct Life {
+    /// The simulation's number ([`crate::context::Shared::id`]).
+    pub(crate) id: u64,
+    /// False once the simulation was dropped.
+    pub(crate) alive: std::sync::atomic::AtomicBool,
+    /// Aborts asked through handles on other threads (tokio allows them: an abort
+    /// from any thread). The simulation applies them only when it has nothing else
+    /// to do (no event due at any time), so where they land in the run does not
+    /// depend on when the other thread asked: a run that reaches that point takes
+    /// them there, in the order asked. Each with its task's `ended` flag.
+    pub(crate) remote_aborts: parking_lot::Mutex<Vec<(crate::TaskId, std::sync::Arc<std::sync::atomic::AtomicBool>)>>,
+    /// Whether `remote_aborts` may hold something (checked without locking).
+    pub(crate) remote_pending: std::sync::atomic::AtomicBool,
+}
+
+impl Life {
+    pub(crate) fn new(id: u64) -> Life {
+        Life {
+            id,
+            alive: std::sync::atomic::AtomicBool::new(true),
+            remote_aborts: parking_lot::Mutex::new(Vec::new()),
+            remote_pending: std::sync::atomic::AtomicBool::new(false),
+        }
+    }
 }
 
 /// The next simulation's [`Shared::id`].

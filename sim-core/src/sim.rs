@@ -303,7 +303,7 @@ impl Sim {
         let id = context::next_sim_id();
         let shared = Rc::new(Shared {
             id,
-            life: Arc::new(crate::task::Life::new(id)),
+            life: Arc::new(context::Life::new(id)),
             core: RefCell::new(core),
             futures: RefCell::new(Vec::new()),
             footprints,

@@ -11,7 +11,7 @@ use std::task::{Context, Poll};
 use parking_lot::Mutex;
 
 use crate::access::Access;
-use crate::context::{self, Handle};
+use crate::context::{self, Handle, Life};
 use crate::core::TaskState;
 use crate::TaskId;
 use crate::Wait;
@@ -149,34 +149,6 @@ impl Link {
                 self.life.remote_aborts.lock().push((id, self.ended.clone()));
                 self.life.remote_pending.store(true, Ordering::Release);
             }
-        }
-    }
-}
-
-/// A simulation as its tasks' handles see it from any thread (`Send` and `Sync`,
-/// unlike the simulation itself).
-pub(crate) struct Life {
-    /// The simulation's number ([`crate::context::Shared::id`]).
-    pub(crate) id: u64,
-    /// False once the simulation was dropped.
-    pub(crate) alive: AtomicBool,
-    /// Aborts asked through handles on other threads (tokio allows them: an abort
-    /// from any thread). The simulation applies them only when it has nothing else
-    /// to do (no event due at any time), so where they land in the run does not
-    /// depend on when the other thread asked: a run that reaches that point takes
-    /// them there, in the order asked. Each with its task's `ended` flag.
-    pub(crate) remote_aborts: Mutex<Vec<(TaskId, Arc<AtomicBool>)>>,
-    /// Whether `remote_aborts` may hold something (checked without locking).
-    pub(crate) remote_pending: AtomicBool,
-}
-
-impl Life {
-    pub(crate) fn new(id: u64) -> Life {
-        Life {
-            id,
-            alive: AtomicBool::new(true),
-            remote_aborts: Mutex::new(Vec::new()),
-            remote_pending: AtomicBool::new(false),
         }
     }
 }
