@@ -5,9 +5,9 @@
 //! what a step touched by watching it run: the engine collects an [`Access`] for
 //! every channel, timer and task the step reads or changes, every task it wakes, and
 //! every task or channel it creates. Two steps whose footprints do not
-//! [conflict](Footprint::conflicts_with) leave the same state in either order.
+//! [conflict](crate::access::Footprint::conflicts_with) leave the same state in either order.
 
-pub use crate::access::{Access, Footprint};
+use crate::access::Access;
 use crate::context;
 
 /// Declares that the running step reads or writes the shared memory called `name`,

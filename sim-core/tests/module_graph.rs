@@ -88,7 +88,19 @@ fn rust_files(dir: &Path) -> Vec<PathBuf> {
 
 fn build_graph(src: &Path) -> Graph {
     let lib = code_of(&fs::read_to_string(src.join("lib.rs")).expect("lib.rs"));
-    let modules = declared_modules(&lib);
+    let declared = declared_modules(&lib);
+    // A node per top-level file or directory: a module declared with `#[path]` inside
+    // another (`tooling::identity` in `identity.rs`) is a node of its own.
+    let modules: BTreeSet<String> = fs::read_dir(src)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.is_dir() || p.extension().is_some_and(|e| e == "rs"))
+        .map(|p| p.file_stem().unwrap().to_string_lossy().into_owned())
+        .filter(|m| m != "lib")
+        .collect();
+    for m in &declared {
+        assert!(modules.contains(m), "lib.rs declares `{m}` but there is no src/{m}.rs or src/{m}/");
+    }
     let reexports = reexports(&lib, &modules);
     let mut graph: Graph = modules.iter().map(|m| (m.clone(), BTreeMap::new())).collect();
     for file in rust_files(src) {
@@ -100,8 +112,11 @@ fn build_graph(src: &Path) -> Graph {
         let from = first.strip_suffix(".rs").unwrap_or(&first).to_string();
         assert!(modules.contains(&from), "{} belongs to no module declared in lib.rs", rel.display());
         let code = code_of(&fs::read_to_string(&file).unwrap());
-        for (line, first_segment) in crate_paths(&code) {
-            let to = if modules.contains(&first_segment) {
+        for (line, first_segment, second) in crate_paths(&code) {
+            // `crate::tooling::identity::…`: a facade's path to a module that is a node.
+            let to = if second.as_ref().is_some_and(|s| modules.contains(s) && *s != first_segment) {
+                second.unwrap()
+            } else if modules.contains(&first_segment) {
                 first_segment
             } else if let Some(m) = reexports.get(&first_segment) {
                 m.clone()
@@ -139,7 +154,7 @@ fn reexports(lib: &str, modules: &BTreeSet<String>) -> BTreeMap<String, String> 
     let mut out = BTreeMap::new();
     for stmt in lib.split(';') {
         let stmt = stmt.trim();
-        let Some(tree) = stmt.strip_prefix("pub use ") else { continue };
+        let Some(tree) = stmt.strip_prefix("pub use ").or_else(|| stmt.strip_prefix("use ")) else { continue };
         let tree = tree.trim().trim_start_matches("crate::");
         let Some((module, rest)) = tree.split_once("::") else { continue };
         if !modules.contains(module) {
@@ -155,15 +170,18 @@ fn reexports(lib: &str, modules: &BTreeSet<String>) -> BTreeMap<String, String> 
                 Some((_, alias)) => alias.trim(),
                 None => item.rsplit("::").next().unwrap().trim(),
             };
-            out.insert(name.to_string(), module.to_string());
+            // `use crate::tooling::{coop}` where `coop` is a node: the name is that node.
+            let origin = item.split("::").next().unwrap().trim();
+            let target = if modules.contains(origin) && origin == name { origin } else { module };
+            out.insert(name.to_string(), target.to_string());
         }
     }
     out
 }
 
-/// Each `crate::` path's first segment, with its line; `use crate::{a::X, b}` gives `a`
-/// and `b`.
-fn crate_paths(code: &str) -> Vec<(usize, String)> {
+/// Each `crate::` path's first segment (and second, when there is one), with its line;
+/// `use crate::{a::X, b}` gives `a` and `b`.
+fn crate_paths(code: &str) -> Vec<(usize, String, Option<String>)> {
     let mut out = Vec::new();
     let bytes = code.as_bytes();
     let mut i = 0;
@@ -179,12 +197,15 @@ fn crate_paths(code: &str) -> Vec<(usize, String)> {
         if rest.starts_with('{') {
             let close = matching_brace(rest).unwrap_or_else(|| panic!("line {line}: unclosed `crate::{{`"));
             for segment in top_level_segments(&rest[1..close]) {
-                out.push((line, segment));
+                out.push((line, segment, None));
             }
         } else {
             let ident: String = rest.chars().take_while(|c| c.is_alphanumeric() || *c == '_').collect();
+            let second = rest[ident.len()..]
+                .strip_prefix("::")
+                .map(|r| r.chars().take_while(|c| c.is_alphanumeric() || *c == '_').collect::<String>());
             if !ident.is_empty() {
-                out.push((line, ident));
+                out.push((line, ident, second.filter(|s| !s.is_empty())));
             }
         }
     }

@@ -165,7 +165,6 @@ impl Policy for Pct {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::instant::Instant;
     use crate::strategy::Candidate;
 
     fn point(candidates: &[Candidate]) -> ChoicePoint<'_> {

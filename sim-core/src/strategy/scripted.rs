@@ -46,7 +46,6 @@ pub(crate) fn describe_script(script: &[u32]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::instant::Instant;
     use crate::strategy::ChoiceKind;
 
     fn point(options: usize) -> ChoicePoint<'static> {
