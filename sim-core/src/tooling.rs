@@ -102,7 +102,7 @@ pub mod task {
 
     /// An empty [`JoinSet`] named `name`, or, without one, after `at` (its creation
     /// site: sim-tokio's `JoinSet::new` passes its caller's location on).
-    pub fn join_set_at<T: 'static>(name: Option<String>, at: &'static Location<'static>) -> JoinSet<T> {
+    pub fn join_set_at<T>(name: Option<String>, at: &'static Location<'static>) -> JoinSet<T> {
         JoinSet::new_at(name, at)
     }
 }

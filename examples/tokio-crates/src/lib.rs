@@ -2,13 +2,16 @@
 //! nothing else: under the patch in `Cargo.toml`, all three run on Lockstep's simulator.
 
 use std::collections::BTreeMap;
-use std::future::poll_fn;
+use std::future::{poll_fn, Future};
+use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::sync::mpsc;
-use tokio_stream::wrappers::ReceiverStream;
+use tokio::sync::{broadcast, mpsc, watch, Semaphore};
+use tokio_stream::wrappers::errors::BroadcastStreamRecvError;
+use tokio_stream::wrappers::{BroadcastStream, ReceiverStream, WatchStream};
 use tokio_stream::{Stream, StreamExt};
-use tokio_util::sync::CancellationToken;
+use tokio_util::sync::{CancellationToken, PollSemaphore, PollSender};
+use tokio_util::task::{JoinMap, TaskTracker};
 use tokio_util::time::{delay_queue, DelayQueue};
 
 /// Batches what arrives on `rx`: a batch closes when it holds `max` items or `wait`
@@ -77,4 +80,99 @@ pub async fn collect_until_cancelled<T>(mut rx: mpsc::Receiver<T>, token: Cancel
             },
         }
     }
+}
+
+/// What a subscriber of a `broadcast` channel sees: each value, or `Err(n)` where it
+/// fell `n` values behind and lost them (tokio-stream's `BroadcastStream`).
+pub fn subscribed<T: Clone + Send + 'static>(rx: broadcast::Receiver<T>) -> impl Stream<Item = Result<T, u64>> {
+    BroadcastStream::new(rx).map(|r| r.map_err(|BroadcastStreamRecvError::Lagged(n)| n))
+}
+
+/// The configuration now and at each change (tokio-stream's `WatchStream`): values
+/// sent while the reader was busy are skipped, the latest is seen.
+pub fn config_updates<T: Clone + Send + Sync + 'static>(rx: watch::Receiver<T>) -> impl Stream<Item = T> {
+    WatchStream::new(rx)
+}
+
+/// Runs every job of `jobs`, at most `limit` at a time, each holding a permit taken
+/// through tokio-util's `PollSemaphore` (as a `poll_ready`-style service does) until
+/// it ends; returns the jobs' outputs in the order they finished.
+pub async fn run_limited<F>(limit: usize, jobs: Vec<F>) -> Vec<F::Output>
+where
+    F: Future + Send + 'static,
+    F::Output: Send + 'static,
+{
+    let mut permits = PollSemaphore::new(Arc::new(Semaphore::new(limit)));
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    for job in jobs {
+        let permit = poll_fn(|cx| permits.poll_acquire(cx)).await.expect("never closed");
+        let tx = tx.clone();
+        tokio::spawn(async move {
+            let out = job.await;
+            drop(permit);
+            let _ = tx.send(out);
+        });
+    }
+    drop(tx);
+    let mut outputs = Vec::new();
+    while let Some(out) = rx.recv().await {
+        outputs.push(out);
+    }
+    outputs
+}
+
+/// Forwards `items` into `out` through tokio-util's `PollSender`: each item waits for
+/// a slot (`poll_reserve`) before it is sent. Returns how many went out before the
+/// receiver closed.
+pub async fn forward<T: Send + 'static>(items: impl IntoIterator<Item = T>, out: mpsc::Sender<T>) -> usize {
+    let mut sink = PollSender::new(out);
+    let mut sent = 0;
+    for item in items {
+        if poll_fn(|cx| sink.poll_reserve(cx)).await.is_err() || sink.send_item(item).is_err() {
+            break;
+        }
+        sent += 1;
+    }
+    sent
+}
+
+/// Spawns one worker per job on a tokio-util `TaskTracker`, closes the tracker and
+/// waits for them all; returns the jobs' outputs in job order.
+pub async fn run_tracked<F>(jobs: Vec<F>) -> Vec<F::Output>
+where
+    F: Future + Send + 'static,
+    F::Output: Send + 'static,
+{
+    let tracker = TaskTracker::new();
+    let handles: Vec<_> = jobs.into_iter().map(|job| tracker.spawn(job)).collect();
+    tracker.close();
+    tracker.wait().await;
+    let mut outputs = Vec::new();
+    for handle in handles {
+        outputs.push(handle.await.expect("a tracked job panicked"));
+    }
+    outputs
+}
+
+/// Runs one task per key on a tokio-util `JoinMap`, aborting the keys in `cancel`
+/// once every task has started; returns `(key, Some(output))` or `(key, None)` for
+/// an aborted task, in the order they ended.
+pub async fn run_keyed<F>(jobs: Vec<(&'static str, F)>, cancel: &[&str]) -> Vec<(&'static str, Option<F::Output>)>
+where
+    F: Future + Send + 'static,
+    F::Output: Send + 'static,
+{
+    let mut map = JoinMap::new();
+    for (key, job) in jobs {
+        map.spawn(key, job);
+    }
+    tokio::task::yield_now().await;
+    for key in cancel {
+        map.abort(*key);
+    }
+    let mut ended = Vec::new();
+    while let Some((key, result)) = map.join_next().await {
+        ended.push((key, result.ok()));
+    }
+    ended
 }

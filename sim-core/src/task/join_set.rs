@@ -98,7 +98,7 @@ impl Drop for EndGuard {
     }
 }
 
-impl<T: 'static> JoinSet<T> {
+impl<T> JoinSet<T> {
     /// An empty set, named after the caller's line (`set@worker.rs:12`). It may be
     /// created outside a simulation: it joins the one current at its first spawn.
     #[track_caller]
@@ -138,7 +138,9 @@ impl<T: 'static> JoinSet<T> {
     pub fn is_empty(&self) -> bool {
         self.tasks.is_empty()
     }
+}
 
+impl<T: 'static> JoinSet<T> {
     /// Spawns `future` as a task of the set, named after the line that spawns it
     /// (`worker.rs:12`) or by an enclosing [`named`](crate::named) scope.
     ///

@@ -177,6 +177,98 @@ impl Builder {
         let config = config_from_env(thread_test_name(), None)?;
         Ok(Runtime::with_config(config, self.flavor, self.start_paused))
     }
+
+    /// A [`LocalRuntime`]: one simulation, in which `task::spawn_local` works outside
+    /// a `LocalSet`, as tokio's.
+    ///
+    /// # Errors
+    /// `InvalidInput` when a `LOCKSTEP_*` variable holds a bad value.
+    ///
+    /// # Panics
+    /// On a builder made by [`new_multi_thread`](Builder::new_multi_thread), with
+    /// tokio's text.
+    pub fn build_local(&mut self, options: LocalOptions) -> io::Result<LocalRuntime> {
+        let _ = options;
+        assert!(self.flavor != Flavor::MultiThread, "multi_thread is not supported for LocalRuntime");
+        let config = config_from_env(thread_test_name(), None)?;
+        Ok(LocalRuntime { inner: Runtime::with_config(config, Flavor::Local, self.start_paused) })
+    }
+}
+
+/// Options of [`Builder::build_local`]: none yet, as tokio's.
+#[derive(Default, Debug)]
+#[non_exhaustive]
+pub struct LocalOptions {
+    _not_send: PhantomData<*mut u8>,
+}
+
+/// tokio's `LocalRuntime`: a [`Runtime`] whose tasks need not be `Send`, and in
+/// which `task::spawn_local` works outside a `LocalSet`. Under simulation every
+/// runtime runs on one thread, so it is the same simulation as a current-thread
+/// [`Runtime`]'s.
+#[derive(Debug)]
+pub struct LocalRuntime {
+    inner: Runtime,
+}
+
+impl LocalRuntime {
+    /// A new simulation (see [`Builder::build_local`]).
+    ///
+    /// # Errors
+    /// `InvalidInput` when a `LOCKSTEP_*` variable holds a bad value.
+    pub fn new() -> io::Result<LocalRuntime> {
+        Builder::new_current_thread().enable_all().build_local(LocalOptions::default())
+    }
+
+    /// The handle of this runtime.
+    pub fn handle(&self) -> &Handle {
+        self.inner.handle()
+    }
+
+    /// Spawns a task, `Send` or not, on this simulation.
+    #[track_caller]
+    pub fn spawn_local<F>(&self, future: F) -> JoinHandle<F::Output>
+    where
+        F: Future + 'static,
+        F::Output: 'static,
+    {
+        let location = Location::caller();
+        self.inner.sim.borrow().enter(|| task::spawn_at(location, future))
+    }
+
+    /// Under simulation: an escape (see [`task::spawn_blocking`]).
+    #[track_caller]
+    pub fn spawn_blocking<F, R>(&self, f: F) -> JoinHandle<R>
+    where
+        F: FnOnce() -> R + Send + 'static,
+        R: Send + 'static,
+    {
+        self.inner.spawn_blocking(f)
+    }
+
+    /// Runs `future` until it completes (see [`Runtime::block_on`]).
+    ///
+    /// # Panics
+    /// As [`Runtime::block_on`].
+    #[track_caller]
+    pub fn block_on<F: Future>(&self, future: F) -> F::Output {
+        self.inner.block_on(future)
+    }
+
+    /// Makes this runtime current (see [`Runtime::enter`]).
+    pub fn enter(&self) -> EnterGuard<'_> {
+        self.inner.enter()
+    }
+
+    /// Drops the simulation and every task in it.
+    pub fn shutdown_timeout(self, duration: Duration) {
+        self.inner.shutdown_timeout(duration);
+    }
+
+    /// Drops the simulation and every task in it.
+    pub fn shutdown_background(self) {
+        self.inner.shutdown_background();
+    }
 }
 
 /// The name libtest gives the running test (its thread's name), if any.
@@ -225,7 +317,7 @@ impl Runtime {
     pub(crate) fn with_config(config: Config, flavor: Flavor, start_paused: bool) -> Runtime {
         let sim = Sim::new(config);
         sim.enter(|| flavor.set_up_clock(start_paused));
-        Runtime { sim: RefCell::new(sim), handle: Handle { _not_send: PhantomData }, flavor }
+        Runtime { sim: RefCell::new(sim), handle: Handle { _private: () }, flavor }
     }
 
     /// Runs `future` as the task `main` until it completes; tasks it spawned run
@@ -316,9 +408,14 @@ pub struct EnterGuard<'a> {
 }
 
 /// A handle to the simulation current on this thread.
+///
+/// `Send` and `Sync` as tokio's, so generic code that keeps a handle in a `Send` value
+/// compiles (tokio-util's `LocalPoolHandle`). It stands for whichever simulation is
+/// current where it is used: spawning through it on an OS thread that runs no
+/// simulation panics as [`task::spawn`] does there.
 #[derive(Clone, Debug)]
 pub struct Handle {
-    _not_send: PhantomData<*const ()>,
+    _private: (),
 }
 
 /// [`Handle::try_current`] found no simulation.
@@ -349,7 +446,7 @@ impl Handle {
     /// Outside a simulated task.
     pub fn try_current() -> Result<Handle, TryCurrentError> {
         match sim_core::tooling::task::current_task() {
-            Some(_) => Ok(Handle { _not_send: PhantomData }),
+            Some(_) => Ok(Handle { _private: () }),
             None => Err(TryCurrentError(())),
         }
     }

@@ -66,3 +66,50 @@ fn a_multi_thread_runtime_refuses_a_paused_clock_like_tokio() {
     });
     assert_eq!(elapsed, MS);
 }
+
+#[test]
+fn a_handle_is_send_and_sync_like_tokios() {
+    // tokio-util's `LocalPoolHandle` keeps a `Handle` in a value sent to a thread.
+    fn send_sync<T: Send + Sync>() {}
+    send_sync::<Handle>();
+    let rt = Runtime::new().unwrap();
+    let handle = rt.handle().clone();
+    // On a thread with no simulation it finds none, as tokio's `Handle::current` would.
+    let back = std::thread::spawn(move || {
+        assert!(Handle::try_current().is_err());
+        handle.clone()
+    })
+    .join()
+    .unwrap();
+    // Back on the runtime's thread, it spawns there.
+    assert_eq!(rt.block_on(async move { back.spawn(async { 5 }).await.unwrap() }), 5);
+}
+
+#[test]
+fn a_local_runtime_runs_tasks_that_are_not_send() {
+    use std::rc::Rc;
+    use tokio::runtime::{LocalOptions, LocalRuntime};
+    let rt = LocalRuntime::new().unwrap();
+    let shared = Rc::new(std::cell::Cell::new(0));
+    let s = shared.clone();
+    let spawned = rt.spawn_local(async move {
+        tokio::time::sleep(2 * MS).await;
+        s.set(s.get() + 1);
+    });
+    let n = rt.block_on(async {
+        // spawn_local works outside a LocalSet in a LocalRuntime, as tokio's.
+        let s = shared.clone();
+        tokio::task::spawn_local(async move { s.set(s.get() + 10) }).await.unwrap();
+        spawned.await.unwrap();
+        shared.get()
+    });
+    assert_eq!(n, 11);
+    let built = Builder::new_current_thread().build_local(LocalOptions::default()).unwrap();
+    assert_eq!(built.block_on(async { 7 }), 7);
+}
+
+#[test]
+#[should_panic(expected = "multi_thread is not supported for LocalRuntime")]
+fn a_local_runtime_refuses_the_multi_thread_builder_like_tokio() {
+    let _ = Builder::new_multi_thread().build_local(tokio::runtime::LocalOptions::default());
+}

@@ -26,7 +26,7 @@ pub struct JoinSet<T> {
     shared: BTreeMap<sim_core::TaskId, Arc<Shared>>,
 }
 
-impl<T: 'static> JoinSet<T> {
+impl<T> JoinSet<T> {
     /// An empty set, named after the caller's line. It may be created outside a
     /// simulation: it joins the one current at its first spawn.
     #[track_caller]
@@ -43,7 +43,9 @@ impl<T: 'static> JoinSet<T> {
     pub fn is_empty(&self) -> bool {
         self.inner.is_empty()
     }
+}
 
+impl<T: 'static> JoinSet<T> {
     /// Spawns `future` as a task of the set, named after the caller's line. Unlike
     /// tokio's, the future need not be `Send`.
     ///
