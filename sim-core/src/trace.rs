@@ -399,11 +399,11 @@ impl TraceBuf {
         TraceBuf { mode, records: VecDeque::new(), texts: VecDeque::new(), hash: 0xcbf2_9ce4_8422_2325, count: 0 }
     }
 
-    /// [`push`](TraceBuf::push), with the value text of the record's message (not
+    /// [`push_record`](TraceBuf::push_record), with the value text of the record's message (not
     /// fingerprinted), kept as long as the record is.
     pub(crate) fn push_with_text(&mut self, record: TraceRecord, text: Option<String>) {
         let number = self.count;
-        self.push(record);
+        self.push_record(record);
         // Kept unless the mode keeps no records at all.
         if let Some(text) = text.filter(|_| self.first_kept() <= number) {
             self.texts.push_back((number, text.into_boxed_str()));
@@ -415,8 +415,9 @@ impl TraceBuf {
         self.count - self.records.len() as u64
     }
 
+    /// Appends a record (only `core/record.rs` does: `tests/trace_writer.rs`).
     #[inline]
-    pub(crate) fn push(&mut self, record: TraceRecord) {
+    pub(crate) fn push_record(&mut self, record: TraceRecord) {
         self.hash = record.hash_into(self.hash);
         self.count += 1;
         match self.mode {

@@ -1,56 +1,20 @@
 //! Who is who in a run: its tasks and channels by id, with their names, their state,
-//! and the per-name counters that event identities are made of ([`crate::identity`]).
-//! Also where default names come from: the enclosing [`named`] scope, else the
-//! creation site (`debounce.rs:42`).
+//! and the per-name counters that event identities are made of ([`crate::identity`]);
+//! and what the core does with them (spawning, ending and registering, each with its
+//! trace record, which [`super::record`] writes).
 
-use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::sync::{Arc, Weak};
 use std::task::Waker;
 
+use super::names::{location_name, scoped_name};
 use super::wakes::TaskWakerHandle;
+use super::{Core, Event};
+use crate::access::Access;
 use crate::identity::{EventIdentity, IdentityKind};
 use crate::instant::Instant;
+use crate::trace::NameOf;
 use crate::{ChannelId, TaskId, Wait};
-
-thread_local! {
-    /// The names of the enclosing [`named`] scopes, innermost last.
-    static NAMES: RefCell<Vec<String>> = const { RefCell::new(Vec::new()) };
-}
-
-/// Runs `f` with `name` as the default name of every task, channel and other
-/// primitive created inside it without an explicit name (one that would otherwise be
-/// named after its creation site, like `debounce.rs:42`).
-///
-/// ```
-/// use sim_core::sync::mpsc;
-/// # let sim = sim_core::Sim::new(sim_core::Config::default());
-/// let (tx, rx) = sim_core::named("in", || mpsc::channel::<u32>(8));
-/// # drop((tx, rx));
-/// ```
-pub fn named<R>(name: impl Into<String>, f: impl FnOnce() -> R) -> R {
-    struct Pop;
-    impl Drop for Pop {
-        fn drop(&mut self) {
-            NAMES.with(|n| n.borrow_mut().pop());
-        }
-    }
-    NAMES.with(|n| n.borrow_mut().push(name.into()));
-    let _pop = Pop;
-    f()
-}
-
-/// The name of the innermost [`named`] scope, if any.
-pub(crate) fn scoped_name() -> Option<String> {
-    NAMES.with(|n| n.borrow().last().cloned())
-}
-
-/// A creation site as a name: the file's last component and the line (`debounce.rs:42`).
-pub(crate) fn location_name(at: &std::panic::Location<'_>) -> String {
-    let file = at.file();
-    let base = file.rsplit(['/', '\\']).next().unwrap_or(file);
-    format!("{base}:{}", at.line())
-}
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum TaskState {
@@ -314,5 +278,120 @@ fn next_instance(names: &mut BTreeMap<String, u32>, name: &str) -> u32 {
             names.insert(name.to_string(), 1);
             0
         }
+    }
+}
+
+impl Core {
+    // ---- tasks ----
+
+    /// Spawns a task named `name`, else the enclosing [`crate::named`] scope's name,
+    /// else `task-N`, and queues its first poll.
+    pub(crate) fn register_task(&mut self, name: Option<String>) -> TaskId {
+        let id = self.ids.next_task();
+        let name = name.or_else(scoped_name).unwrap_or_else(|| format!("task-{}", id.0));
+        self.trace.fold_name(NameOf::Task, id.0, &name);
+        let id = self.ids.add_task(name, self.wakes.waker(id));
+        self.touch(Access::Create);
+        self.trace.spawn(self.here(), id);
+        self.schedule(self.now(), Event::Wake(id));
+        id
+    }
+
+    /// Marks a task ended (done or aborted) and hands back its joiner's waker.
+    pub(crate) fn end_task(&mut self, id: TaskId, state: TaskState) -> Option<Waker> {
+        self.touch(Access::Task(id));
+        self.touch(Access::End);
+        if !self.ids.end_task(id, state) {
+            return None;
+        }
+        self.trace.task_end(self.here(), id, state == TaskState::Aborted);
+        self.ids.take_join_waker(id)
+    }
+
+    pub(crate) fn task_name(&self, id: TaskId) -> &str {
+        self.ids.task_name(id)
+    }
+
+    pub(crate) fn task_state(&self, id: TaskId) -> TaskState {
+        self.ids.task_state(id)
+    }
+
+    /// How many tasks were spawned (ids `0..n`).
+    pub(crate) fn task_count(&self) -> usize {
+        self.ids.task_count()
+    }
+
+    /// How many tasks are still running.
+    pub(crate) fn live_tasks(&self) -> usize {
+        self.ids.live_tasks()
+    }
+
+    /// What task `id` waits on.
+    pub(crate) fn waits(&self, id: TaskId) -> &[Wait] {
+        self.ids.waits(id)
+    }
+
+    /// Sets the waker of the task awaiting `id`'s end; returns the one it replaces,
+    /// for the caller to drop once it has let go of the core.
+    #[must_use = "drop the replaced waker outside the core's borrow"]
+    pub(crate) fn set_join_waker(&mut self, id: TaskId, waker: Waker) -> Option<Waker> {
+        self.ids.set_join_waker(id, waker)
+    }
+
+    /// Records that the running task waits on `wait` (for deadlock reports).
+    pub(crate) fn wait_on(&mut self, wait: Wait) {
+        if let Some(t) = self.step.task {
+            self.ids.wait_on(t, wait);
+        }
+    }
+
+    /// How many wakers of task `id` exist beyond the one the engine keeps (clones
+    /// held by primitives, or by something outside the simulation).
+    pub(crate) fn waker_clones(&self, id: TaskId) -> usize {
+        self.ids.waker_clones(id)
+    }
+
+    // ---- channels ----
+
+    /// Registers a channel (or another primitive: a `Notify`, a watch) under `name`,
+    /// else the name of the enclosing [`crate::named`] scope, else its creation site
+    /// (`debounce.rs:42`).
+    pub(crate) fn register_channel(
+        &mut self,
+        name: Option<String>,
+        at: &'static std::panic::Location<'static>,
+    ) -> ChannelId {
+        let name = name.or_else(scoped_name).unwrap_or_else(|| location_name(at));
+        let id = ChannelId(u32::try_from(self.ids.channel_count()).expect("too many channels"));
+        self.trace.fold_name(NameOf::Channel, id.0, &name);
+        self.touch(Access::Create);
+        self.ids.add_channel(name)
+    }
+
+    pub(crate) fn set_deliver_target(&mut self, id: ChannelId, target: Weak<dyn Deliver>) {
+        self.ids.set_deliver_target(id, target);
+    }
+
+    /// Schedules the delivery of a channel's oldest in-flight message at `at`.
+    pub(crate) fn schedule_delivery(&mut self, id: ChannelId, at: Instant) {
+        self.schedule(at, Event::Deliver(id));
+    }
+
+    pub(crate) fn deliver_target(&self, id: ChannelId) -> Option<Arc<dyn Deliver>> {
+        self.ids.deliver_target(id)
+    }
+
+    /// Counts a delivery on `channel` (its identity's sequence number).
+    pub(crate) fn count_delivery(&mut self, channel: ChannelId) {
+        self.ids.count_delivery(channel);
+    }
+
+    pub(crate) fn channel_name(&self, id: ChannelId) -> &str {
+        self.ids.channel_name(id)
+    }
+
+    /// How many channels (and other primitives) were registered (ids `0..n`).
+    pub(crate) fn channel_count(&self) -> usize {
+        self.ids.channel_count()
     }
 }

@@ -6,6 +6,8 @@
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, VecDeque};
 
+use super::timers::Timers;
+use super::Core;
 use crate::instant::Instant;
 use crate::{ChannelId, TaskId, TimerId};
 
@@ -169,15 +171,32 @@ impl EventQueue {
     }
 }
 
-/// A simulation's clock mode (tokio's test-util `pause`; see [`crate::time::clock`]).
-#[derive(Clone, Copy, Debug)]
-pub(crate) struct ClockState {
-    pub(crate) paused: bool,
-    pub(crate) pausable: bool,
+impl Core {
+    /// Queues `event` at `time`, after the wake-ups pushed so far.
+    pub(super) fn schedule(&mut self, time: Instant, event: Event) {
+        self.drain_wakes();
+        self.push_event(time, event);
+    }
+
+    pub(super) fn push_event(&mut self, time: Instant, event: Event) {
+        if let Event::Wake(task) = event {
+            self.sched.tokio.queued(task);
+        }
+        self.queue.push(time, event);
+    }
+
+    /// The time of the earliest pending event.
+    pub(crate) fn next_time(&mut self) -> Option<Instant> {
+        self.drain_wakes();
+        let timers = &self.timers;
+        self.queue.next_time(|e| is_live(timers, e))
+    }
 }
 
-impl Default for ClockState {
-    fn default() -> ClockState {
-        ClockState { paused: false, pausable: true }
+/// Whether a queued event still applies: a timer's, unless it was cancelled since.
+pub(super) fn is_live(timers: &Timers, event: &Event) -> bool {
+    match *event {
+        Event::Timer(key, id) => timers.is_live(key, id),
+        Event::Wake(_) | Event::Deliver(_) => true,
     }
 }

@@ -1,64 +1,54 @@
-//! What a run leaves behind as it goes: its trace (and fingerprint), its tape of
-//! choices with their identities, where the run stood at each choice, and, when the
-//! strategy asks for them, the footprint of the running step.
+//! The trace, written in one place: every record a run leaves is built here, one
+//! method per kind of record, and nowhere else (`sim-core/tests/trace_writer.rs`
+//! reads the sources to keep it so). A step's own record (its poll, timer firing or
+//! delivery) is [`Recorder::step`]'s alone; the records of operations on channels and
+//! other primitives come through [`Recorder::operation`], which takes no kind the
+//! engine writes.
 
-use std::sync::Arc;
-
-use super::identities::RawIdentity;
-use crate::access::{Access, Footprint};
+use super::Core;
 use crate::instant::Instant;
-use crate::trace::{Fingerprint, NameOf, TraceBuf, TraceRecord};
-use crate::watchdog::Stamp;
-use crate::Choice;
+use crate::trace::{MessageValue, NameOf, RecordKind, TraceBuf, TraceRecord};
+use crate::{ChannelId, Choice, TaskId, TimerId};
 
-/// Where a run stood just before one of its choices (or at its end).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) struct Mark {
-    /// The step being taken (the run's last step, at its end).
-    pub(crate) step: u64,
-    /// The virtual time.
-    pub(crate) time: Instant,
-    /// The fingerprint of the trace so far.
-    pub(crate) fingerprint: Fingerprint,
+/// Where a record is written: the step, the virtual time, and the running task.
+#[derive(Clone, Copy, Debug)]
+pub(super) struct Here {
+    pub(super) step: u64,
+    pub(super) time: Instant,
+    pub(super) task: Option<TaskId>,
 }
 
-/// The trace, the tape and the step's footprint.
+/// A timer as its records show it.
+#[derive(Clone, Copy, Debug)]
+pub(super) struct TimerRecord {
+    pub(super) id: TimerId,
+    pub(super) deadline: Instant,
+    pub(super) name: u32,
+}
+
+/// What a step applies, as its record shows it.
+#[derive(Clone, Copy, Debug)]
+pub(super) enum StepRecord {
+    /// A poll of the task.
+    Poll(TaskId),
+    /// A timer firing, with the task that owns the timer.
+    TimerFire(Option<TaskId>, TimerRecord),
+    /// A delivery on the channel.
+    Deliver(ChannelId),
+}
+
+/// The trace of a run (and its fingerprint), with one writer per kind of record.
 pub(super) struct Recorder {
     trace: TraceBuf,
-    tape: Vec<Choice>,
-    tape_ids: Vec<RawIdentity>,
-    /// Where the run stood at each choice on `tape`, just before it was made.
-    marks: Vec<Mark>,
-    /// The poll watchdog's stamp, told every choice, for a run that no seed replays.
-    watch: Option<Arc<Stamp>>,
-    /// What the current step touched, when the strategy asks for footprints.
-    footprint: Option<Vec<Access>>,
 }
 
 impl Recorder {
-    pub(super) fn new(trace: TraceBuf, footprints: bool) -> Recorder {
-        Recorder {
-            trace,
-            tape: Vec::new(),
-            tape_ids: Vec::new(),
-            marks: Vec::new(),
-            watch: None,
-            footprint: footprints.then(Vec::new),
-        }
+    pub(super) fn new(trace: TraceBuf) -> Recorder {
+        Recorder { trace }
     }
 
-    // ---- trace ----
-
-    /// Appends a record to the trace.
-    #[inline]
-    pub(super) fn record(&mut self, record: TraceRecord) {
-        self.trace.push(record);
-    }
-
-    /// Appends a record of a message to the trace, with the message's `Debug` text
-    /// (kept beside the record, never fingerprinted).
-    pub(super) fn record_with_text(&mut self, record: TraceRecord, text: Option<String>) {
-        self.trace.push_with_text(record, text);
+    pub(super) fn trace(&self) -> &TraceBuf {
+        &self.trace
     }
 
     /// Folds a task's or channel's name into the fingerprint.
@@ -66,86 +56,172 @@ impl Recorder {
         self.trace.fold_name(of, id, name);
     }
 
-    pub(super) fn trace(&self) -> &TraceBuf {
-        &self.trace
+    /// A record at `here`, attributed to the running task.
+    fn at(here: Here, kind: RecordKind) -> TraceRecord {
+        let mut r = TraceRecord::new(here.step, here.time, kind);
+        r.task = here.task;
+        r
     }
 
-    // ---- tape ----
-
-    /// Puts `choice` on the tape with the identity of what it picked, noting where
-    /// the run stood just before it (and telling the watchdog, when it records
-    /// choices).
-    pub(super) fn choice(&mut self, step: u64, time: Instant, choice: Choice, picked: RawIdentity) {
-        self.marks.push(Mark { step, time, fingerprint: self.trace.fingerprint() });
-        if let Some(stamp) = &self.watch {
-            stamp.choice(choice);
+    /// A step's own record: the poll, the timer firing or the delivery it applies,
+    /// with the choice that picked it. Also a timer fired from inside a running step
+    /// (a paused clock, `advance`), with no choice: it is the record its firing step
+    /// would have written.
+    pub(super) fn step(&mut self, here: Here, what: StepRecord, choice: Option<Choice>) {
+        let mut r = TraceRecord::new(here.step, here.time, RecordKind::Poll);
+        match what {
+            StepRecord::Poll(task) => r.task = Some(task),
+            StepRecord::TimerFire(owner, timer) => {
+                r.kind = RecordKind::TimerFire;
+                r.task = owner;
+                r.timer = Some((timer.id, timer.deadline));
+                r.timer_name = Some(timer.name);
+            }
+            StepRecord::Deliver(channel) => {
+                r.kind = RecordKind::Deliver;
+                r.channel = Some(channel);
+            }
         }
-        self.tape.push(choice);
-        self.tape_ids.push(picked);
+        r.choice = choice;
+        self.trace.push_record(r);
     }
 
-    /// Every choice so far, canonical ones included.
-    pub(super) fn tape(&self) -> &[Choice] {
-        &self.tape
+    /// Task `id` was spawned by the running task (or by the driver).
+    pub(super) fn spawn(&mut self, here: Here, id: TaskId) {
+        let mut r = Recorder::at(here, RecordKind::Spawn);
+        r.task = Some(id);
+        self.trace.push_record(r);
     }
 
-    /// The identities of what each choice on the tape picked.
-    pub(super) fn tape_ids(&self) -> &[RawIdentity] {
-        &self.tape_ids
+    /// Task `id` ended: aborted, or done (returned or panicked).
+    pub(super) fn task_end(&mut self, here: Here, id: TaskId, aborted: bool) {
+        let kind = if aborted { RecordKind::TaskAbort } else { RecordKind::TaskEnd };
+        let mut r = TraceRecord::new(here.step, here.time, kind);
+        r.task = Some(id);
+        self.trace.push_record(r);
     }
 
-    pub(super) fn marks(&self) -> &[Mark] {
-        &self.marks
+    /// The running task set a timer.
+    pub(super) fn timer_set(&mut self, here: Here, timer: TimerRecord) {
+        self.timer(here, RecordKind::TimerSet, timer);
     }
 
-    pub(super) fn set_watch(&mut self, stamp: Option<Arc<Stamp>>) {
-        self.watch = stamp;
+    /// The running task dropped a timer before it fired.
+    pub(super) fn timer_cancel(&mut self, here: Here, timer: TimerRecord) {
+        self.timer(here, RecordKind::TimerCancel, timer);
     }
 
-    // ---- footprints ----
-
-    /// Whether footprints are collected.
-    #[inline(always)]
-    pub(super) fn collecting(&self) -> bool {
-        self.footprint.is_some()
+    fn timer(&mut self, here: Here, kind: RecordKind, timer: TimerRecord) {
+        let mut r = Recorder::at(here, kind);
+        r.timer = Some((timer.id, timer.deadline));
+        r.timer_name = Some(timer.name);
+        self.trace.push_record(r);
     }
 
-    /// Notes that the current step touched `access` (when footprints are collected).
-    #[inline(always)]
-    pub(super) fn touch(&mut self, access: Access) {
-        if self.footprint.is_some() {
-            self.push_access(access);
+    /// The running task's code made `choice` (a select, a user draw).
+    pub(super) fn choose(&mut self, here: Here, choice: Choice) {
+        let mut r = Recorder::at(here, RecordKind::Choose);
+        r.choice = Some(choice);
+        self.trace.push_record(r);
+    }
+
+    /// The running task reported a property violation.
+    pub(super) fn violation(&mut self, here: Here) {
+        self.trace.push_record(Recorder::at(here, RecordKind::Violation));
+    }
+
+    /// A wake-up of `task` came from another OS thread.
+    pub(super) fn foreign_wake(&mut self, here: Here, task: Option<TaskId>) {
+        let mut r = TraceRecord::new(here.step, here.time, RecordKind::ForeignWake);
+        r.task = task;
+        self.trace.push_record(r);
+    }
+
+    /// The running task did `kind` on `channel` (or another primitive), with the
+    /// message's [`value_hash`](crate::trace::value_hash) when the channel
+    /// fingerprints values and its `Debug` text (not fingerprinted) when it shows them.
+    ///
+    /// # Panics
+    /// When `kind` is one the engine writes itself (a step's, a task's, a timer's, a
+    /// choice's, a violation, a foreign wake-up): those have their own writers above.
+    pub(super) fn operation(&mut self, here: Here, kind: RecordKind, channel: ChannelId, value: MessageValue) {
+        assert!(is_operation(kind), "a `{}` record is the engine's to write, not a primitive's", kind.label());
+        let mut r = Recorder::at(here, kind);
+        r.channel = Some(channel);
+        r.value = value.hash;
+        self.trace.push_with_text(r, value.text);
+    }
+}
+
+impl Core {
+    /// The trace so far.
+    pub(crate) fn trace(&self) -> &TraceBuf {
+        self.trace.trace()
+    }
+
+    /// Records an operation on a channel (or another primitive) by the running task.
+    pub(crate) fn record_channel(&mut self, kind: RecordKind, channel: ChannelId) {
+        self.record_message(kind, channel, MessageValue::default());
+    }
+
+    /// Records a send or receive by the running task, with the message's
+    /// [`value_hash`](crate::trace::value_hash) when the channel fingerprints values
+    /// and its `Debug` text (not fingerprinted) when it shows them.
+    pub(crate) fn record_message(&mut self, kind: RecordKind, channel: ChannelId, value: MessageValue) {
+        self.trace.operation(self.here(), kind, channel, value);
+    }
+}
+
+/// Whether records of `kind` are operations on a primitive, written through
+/// [`Recorder::operation`].
+fn is_operation(kind: RecordKind) -> bool {
+    match kind {
+        RecordKind::Poll
+        | RecordKind::TimerFire
+        | RecordKind::Deliver
+        | RecordKind::Spawn
+        | RecordKind::TaskEnd
+        | RecordKind::TaskAbort
+        | RecordKind::TimerSet
+        | RecordKind::TimerCancel
+        | RecordKind::Choose
+        | RecordKind::Violation
+        | RecordKind::ForeignWake => false,
+        RecordKind::Send
+        | RecordKind::Recv
+        | RecordKind::Close
+        | RecordKind::Notify
+        | RecordKind::Notified
+        | RecordKind::Read
+        | RecordKind::Reserve
+        | RecordKind::Join
+        | RecordKind::Arrive
+        | RecordKind::Init
+        | RecordKind::Acquire
+        | RecordKind::Release => true,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn recorder() -> Recorder {
+        Recorder::new(TraceBuf::new(crate::trace::TraceMode::Full))
+    }
+
+    const HERE: Here = Here { step: 1, time: Instant::ZERO, task: Some(TaskId(0)) };
+
+    #[test]
+    fn a_primitive_cannot_write_an_engine_record() {
+        for kind in [RecordKind::Poll, RecordKind::Spawn, RecordKind::TimerFire, RecordKind::Choose] {
+            let caught = std::panic::catch_unwind(|| {
+                recorder().operation(HERE, kind, ChannelId(0), MessageValue::default());
+            });
+            assert!(caught.is_err(), "{kind:?} was accepted as an operation");
         }
-    }
-
-    /// The out-of-line half of [`Recorder::touch`]: the common path (nothing
-    /// collected) stays a single test in the primitives.
-    #[cold]
-    #[inline(never)]
-    pub(super) fn push_access(&mut self, access: Access) {
-        if let Some(f) = &mut self.footprint {
-            f.push(access);
-        }
-    }
-
-    /// Starts collecting the footprint of a new step.
-    #[inline]
-    pub(super) fn begin_footprint(&mut self) {
-        if let Some(f) = &mut self.footprint {
-            f.clear();
-        }
-    }
-
-    /// The current step's footprint, when footprints are collected (hand it back
-    /// with [`Recorder::recycle_footprint`]).
-    pub(super) fn take_footprint(&mut self) -> Option<Footprint> {
-        self.footprint.take().map(Footprint::new)
-    }
-
-    /// Hands back a footprint taken with [`Recorder::take_footprint`], to reuse it.
-    pub(super) fn recycle_footprint(&mut self, footprint: Footprint) {
-        let mut reuse = footprint.into_accesses();
-        reuse.clear();
-        self.footprint = Some(reuse);
+        let mut rec = recorder();
+        rec.operation(HERE, RecordKind::Send, ChannelId(0), MessageValue::default());
+        assert_eq!(rec.trace().records().count(), 1);
     }
 }

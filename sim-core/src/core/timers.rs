@@ -1,15 +1,19 @@
 //! The timer model: every timer of a run, its deadline, whether it fired, who
-//! created it and who waits on it, and timer names. A timer's firing is an event in
-//! the queue ([`super::queue`]); this file keeps the timers themselves.
+//! created it and who waits on it, and timer names; and the core's timer operations
+//! (set, poll, cancel, fire), each with its trace record. A timer's firing is an
+//! event in the queue ([`super::queue`]); this file keeps the timers themselves.
 
 use std::collections::BTreeMap;
 use std::task::Waker;
 
 use slab::Slab;
 
+use super::names::scoped_name;
+use super::record::{StepRecord, TimerRecord};
+use super::{Core, Event};
 use crate::access::Access;
 use crate::instant::Instant;
-use crate::{TaskId, TimerId};
+use crate::{TaskId, TimerId, Wait};
 
 /// A registered timer: where it lives and who it is.
 #[derive(Clone, Copy, Debug)]
@@ -113,7 +117,7 @@ impl Timers {
         }
         let name = match &key {
             TimerName::Named(name) => name.clone(),
-            TimerName::Site(..) => super::identities::location_name(at),
+            TimerName::Site(..) => super::names::location_name(at),
         };
         let id = u32::try_from(self.names.len()).expect("too many timer names");
         self.names.push(name);
@@ -261,5 +265,123 @@ impl Timers {
             TimerWaker::Task(task) => Wakee::Task(task),
             TimerWaker::Other(w) => Wakee::Waker(w),
         })
+    }
+}
+
+impl TimerInfo {
+    /// The timer as its trace records show it.
+    pub(super) fn record(&self) -> TimerRecord {
+        TimerRecord { id: self.id, deadline: self.deadline, name: self.name }
+    }
+}
+
+impl Core {
+    /// The name of a timer created at `at`: the enclosing [`crate::named`] scope's, else
+    /// the creation site (`debounce.rs:42`). Names are kept once each.
+    pub(crate) fn timer_name(&mut self, at: &'static std::panic::Location<'static>) -> u32 {
+        self.timers.name(scoped_name(), at)
+    }
+
+    /// A timer name by index (see [`Core::timer_name`]).
+    pub(crate) fn timer_name_text(&self, name: u32) -> &str {
+        self.timers.name_text(name)
+    }
+
+    pub(crate) fn timer_register(&mut self, deadline: Instant, name: u32) -> TimerKey {
+        let owner = self.step.task;
+        let ordinal = match owner {
+            Some(t) => self.ids.next_timer_ordinal(t),
+            None => self.timers.next_ownerless(),
+        };
+        let timer = self.timers.insert(deadline, owner, ordinal, name, deadline <= self.now());
+        self.trace.timer_set(self.here(), TimerRecord { id: timer.id, deadline, name });
+        if deadline <= self.now() {
+            self.sched.tokio.set_immediate(timer.id);
+        }
+        self.schedule(deadline.max(self.now()), Event::Timer(timer.key, timer.id));
+        timer
+    }
+
+    /// Whether the timer has fired; if not, remembers `waker` and records the wait.
+    /// Also hands back the waker the timer no longer keeps: drop it after letting go
+    /// of the core (its drop may run code that uses the simulation).
+    pub(crate) fn timer_poll(&mut self, timer: TimerKey, waker: &Waker) -> (bool, Option<Waker>) {
+        self.touch_timer(timer.key);
+        if self.clock.paused() {
+            if let Some(replaced) = self.timers.take_overdue(timer.key) {
+                // tokio's paused driver fires a timer already due as it registers it;
+                // the poller, which gets `Ready`, is not woken too.
+                self.fire_in_place(timer);
+                return (true, replaced);
+            }
+        }
+        let own = self.step.polls_with(waker);
+        match self.timers.poll(timer.key, self.step.task, own, waker) {
+            Err(()) => (true, None),
+            Ok((at, replaced)) => {
+                self.wait_on(Wait::Timer { id: timer.id, at });
+                (false, replaced)
+            }
+        }
+    }
+
+    /// Whether the timer has fired, without registering interest.
+    pub(crate) fn timer_fired(&mut self, timer: TimerKey) -> bool {
+        let Some(fired) = self.timers.fired(timer.key, timer.id) else { return false };
+        self.touch_timer(timer.key);
+        fired
+    }
+
+    /// Cancels a timer. Hands back the waker it kept: drop it after letting go of
+    /// the core (its drop may run code that uses the simulation).
+    #[must_use = "drop the waker outside the core's borrow"]
+    pub(crate) fn timer_cancel(&mut self, timer: TimerKey) -> Option<Waker> {
+        let removed = self.timers.remove(timer.key)?;
+        let (info, waker) = (removed.info, removed.waker);
+        self.sched.tokio.timer_done(info.id);
+        self.touch(removed.access);
+        if removed.fired {
+            return waker;
+        }
+        self.trace.timer_cancel(self.here(), info.record());
+        if info.deadline <= self.now() {
+            self.queue.remove_due(Event::Timer(timer.key, timer.id));
+        }
+        waker
+    }
+
+    /// Fires a timer due now from inside the running step (its queued event is
+    /// dropped, and its `timer-fire` record written here, as its own step would),
+    /// waking whoever waits on it.
+    pub(super) fn fire_in_place(&mut self, timer: TimerKey) -> Woken {
+        let Some(info) = self.timers.info(timer.key, timer.id) else { return Woken::Done };
+        self.queue.remove_due(Event::Timer(timer.key, timer.id));
+        self.trace.step(self.here(), StepRecord::TimerFire(info.owner, info.record()), None);
+        self.timer_fire(timer.key, timer.id)
+    }
+
+    /// Applies a timer firing (its step begun with [`Core::begin_step`]); returns the
+    /// waiter to wake.
+    pub(crate) fn timer_fire(&mut self, key: usize, id: TimerId) -> Woken {
+        let Some(wakee) = self.timers.fire(key, id) else { return Woken::Done };
+        let elapsed = self.sched.tokio.timer_done(id);
+        self.sched.tokio.fired_now = true;
+        self.touch_timer(key);
+        match wakee {
+            Wakee::Nobody => Woken::Done,
+            Wakee::Waker(w) => Woken::Waker(w),
+            Wakee::Task(task) => {
+                // What the task's waker would do, without the waker: queue its wake-up.
+                self.drain_wakes();
+                self.touch(Access::Wake(task));
+                if self.ids.schedule(task) == Some(true) {
+                    self.push_event(self.now(), Event::Wake(task));
+                    if elapsed {
+                        self.sched.tokio.elapsed_wake(task);
+                    }
+                }
+                Woken::Done
+            }
+        }
     }
 }

@@ -14,7 +14,13 @@ use std::task::{Wake, Waker};
 
 use parking_lot::Mutex;
 
+use super::{Core, Event};
+use crate::access::Access;
 use crate::TaskId;
+
+/// The cause given for a wake-up from another OS thread.
+const FOREIGN_WAKE: &str = "woken from another OS thread (a timer thread such as futures-timer's, \
+     a thread pool, blocking I/O): the simulation cannot order this wake-up";
 
 thread_local! {
     /// Wake-ups of the simulation being driven on this thread: pushed without atomics
@@ -204,5 +210,40 @@ impl Wakes {
     /// Whether a wake-up from another OS thread was drained.
     pub(super) fn saw_foreign(&self) -> bool {
         self.foreign_seen
+    }
+}
+
+impl Core {
+    /// Moves wake-ups pushed by wakers into the queue, one event per task not
+    /// already scheduled. A wake-up from another OS thread ends the run as an escape.
+    pub(crate) fn drain_wakes(&mut self) {
+        let drained = self.wakes.drain();
+        if let Some(task) = drained.foreign {
+            self.trace.foreign_wake(self.here(), task);
+            self.escape(task, FOREIGN_WAKE.to_string());
+        }
+        for &id in &drained.woken {
+            self.touch(Access::Wake(id));
+            match self.ids.schedule(id) {
+                Some(true) => self.push_event(self.now(), Event::Wake(id)),
+                Some(false) => self.sched.tokio.rewoken(id),
+                None => {}
+            }
+        }
+        self.wakes.recycle(drained.woken);
+    }
+
+    pub(crate) fn wake_queue(&self) -> &Arc<WakeQueue> {
+        self.wakes.queue()
+    }
+
+    /// Whether a wake-up from another OS thread is waiting to be drained.
+    pub(crate) fn foreign_wake_pending(&self) -> bool {
+        self.wakes.foreign_pending()
+    }
+
+    /// Whether a wake-up from another OS thread was seen (a determinism leak).
+    pub(crate) fn saw_foreign_wake(&self) -> bool {
+        self.wakes.saw_foreign()
     }
 }

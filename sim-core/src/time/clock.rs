@@ -21,7 +21,6 @@ use std::fmt;
 use std::time::Duration;
 
 use crate::context;
-use crate::core::ClockState;
 
 /// Why a clock control was refused. The texts are tokio's panic messages.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -61,11 +60,13 @@ impl std::error::Error for ClockError {}
 /// When no simulation is current on this thread.
 #[track_caller]
 pub fn pause() -> Result<(), ClockError> {
-    context::with_core(|core| match core.clock {
-        ClockState { pausable: false, .. } => Err(ClockError::NotPausable),
-        ClockState { paused: true, .. } => Err(ClockError::AlreadyPaused),
-        ClockState { paused: false, .. } => {
-            core.clock.paused = true;
+    context::with_core(|core| {
+        if !core.clock_pausable() {
+            Err(ClockError::NotPausable)
+        } else if core.clock_paused() {
+            Err(ClockError::AlreadyPaused)
+        } else {
+            core.set_clock_paused(true);
             Ok(())
         }
     })
@@ -82,10 +83,10 @@ pub fn pause() -> Result<(), ClockError> {
 #[track_caller]
 pub fn resume() -> Result<(), ClockError> {
     context::with_core(|core| {
-        if !core.clock.paused {
+        if !core.clock_paused() {
             return Err(ClockError::NotPaused);
         }
-        core.clock.paused = false;
+        core.set_clock_paused(false);
         Ok(())
     })
 }
@@ -96,7 +97,7 @@ pub fn resume() -> Result<(), ClockError> {
 /// When no simulation is current on this thread.
 #[track_caller]
 pub fn is_paused() -> bool {
-    context::with_core(|core| core.clock.paused)
+    context::with_core(|core| core.clock_paused())
 }
 
 /// Sets whether [`pause`] may pause the clock of the current simulation (default:
@@ -107,7 +108,7 @@ pub fn is_paused() -> bool {
 /// When no simulation is current on this thread.
 #[track_caller]
 pub fn set_pausable(pausable: bool) {
-    context::with_core(|core| core.clock.pausable = pausable);
+    context::with_core(|core| core.set_clock_pausable(pausable));
 }
 
 /// Moves the clock `duration` forward in one jump, as tokio's `time::advance`: every
