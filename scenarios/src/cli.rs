@@ -23,8 +23,8 @@ use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use sim_core::check::{Check, Report, Search, Shard, StopAt};
 use sim_core::determinism::check_determinism_seeds;
-use sim_core::env::EnvOverrides;
 use sim_core::explore::{ExhaustiveSummary, FailingOrder};
+use sim_core::tooling::env::EnvOverrides;
 use sim_core::{StrategyKind, Tape, TraceMode};
 
 use crate::corpus::{self, Entry};
@@ -232,7 +232,7 @@ fn tool(reg: &'static Registry, command: clap::Command) -> ExitCode {
         Ok(cli) => cli,
         Err(e) => return clap_error(reg, e),
     };
-    match sim_core::env::poll_timeout_from_env() {
+    match sim_core::tooling::env::poll_timeout_from_env() {
         Ok(bound) => crate::set_poll_timeout(bound.unwrap_or(sim_core::tooling::watchdog::DEFAULT_BOUND)),
         Err(e) => {
             eprintln!("{}: {}", reg.tool(), one_line(&e.to_string()));
@@ -853,12 +853,13 @@ fn replay(reg: &'static Registry, args: ReplayArgs) -> Result<ExitCode, BadInput
 
 /// The critical pair of a failing replay, as indices into its trace (as the checks'
 /// artefacts mark it): its tape's departures flipped back one at a time, latest first,
-/// until a run passes (`sim_core::artefacts::rerun`). `None` for a passing run, or when
+/// until a run passes (`sim_core::tooling::artefacts::rerun`). `None` for a passing run, or when
 /// no single flip passes.
 fn critical_pair(scenario: &'static Scenario, outcome: &crate::scenario::Outcome) -> Option<[usize; 2]> {
     outcome.result.as_ref().err()?;
     let property = crate::exploration::property(scenario);
-    let (trace, pair) = sim_core::artefacts::rerun(&scenario.config(StrategyKind::Fifo), &outcome.tape, &property)?;
+    let (trace, pair) =
+        sim_core::tooling::artefacts::rerun(&scenario.config(StrategyKind::Fifo), &outcome.tape, &property)?;
     // The re-run is the same run (a run is a pure function of its tape): its indices
     // are the replay's. Anything else marks nothing rather than the wrong events.
     (trace.fingerprint == outcome.trace.fingerprint && trace.lines.len() == outcome.trace.lines.len())

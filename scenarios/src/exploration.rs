@@ -9,8 +9,8 @@ use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use sim_core::check::{Check, Report, Search, StopAt};
-use sim_core::env::EnvOverrides;
 use sim_core::explore::PropSummary;
+use sim_core::tooling::env::EnvOverrides;
 use sim_core::tooling::strategy::{explore_all, Strategy};
 use sim_core::tooling::strategy::{explore_reduced, ExploreError};
 use sim_core::{Config, Failure, Sim, StrategyKind, Tape};

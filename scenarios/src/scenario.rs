@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use sim_core::artefacts::Artefacts;
 use sim_core::check::{Check, CheckSummary, Report, Search};
-use sim_core::env::EnvOverrides;
+use sim_core::tooling::env::EnvOverrides;
 use sim_core::tooling::strategy::{explore_all, Strategy};
 use sim_core::{Config, Failure, Fingerprint, Sim, StepLimit, StrategyKind, Tape, TimeLimit, Trace};
 
@@ -340,7 +340,7 @@ impl Scenario {
 
     /// Runs the world once under `strategy` (an explorer's run).
     pub fn run_with(&self, strategy: Box<dyn Strategy>) -> Outcome {
-        self.run_on(Sim::with_strategy(self.config(StrategyKind::Fifo), strategy), &self.ctx())
+        self.run_on(sim_core::tooling::strategy::sim_with(self.config(StrategyKind::Fifo), strategy), &self.ctx())
     }
 
     fn run_in(&self, config: Config, ctx: &Ctx) -> Outcome {

@@ -246,14 +246,14 @@ fn hour_of_timers(reps: usize) -> (u64, Timing, Timing) {
         let mut sim = Sim::new(Config::random(SEED));
         for i in 0..1_000u64 {
             sim.spawn(async move {
-                let end = sim_core::Instant::ZERO + HOUR;
-                while sim_core::Instant::now() + period(i) <= end {
+                let end = sim_core::time::Instant::ZERO + HOUR;
+                while sim_core::time::Instant::now() + period(i) <= end {
                     sim_core::time::sleep(period(i)).await;
                 }
             });
         }
         sim.run().expect("the hour runs");
-        assert_eq!(sim.now(), sim_core::Instant::ZERO + HOUR);
+        assert_eq!(sim.now(), sim_core::time::Instant::ZERO + HOUR);
     };
     let rt = on_tokio::runtime();
     let on_tokio = || {

@@ -168,7 +168,7 @@ fn exhaustive(program: Program) -> String {
 
 fn reduced(program: Program) -> String {
     let exploration = explore_reduced(MAX_RUNS, |strategy| {
-        let mut sim = Sim::with_strategy(Config::default(), strategy);
+        let mut sim = sim_core::tooling::strategy::sim_with(Config::default(), strategy);
         program(&mut sim).is_err()
     });
     let Ok(exploration) = exploration else { return "nondeterministic".to_string() };

@@ -54,13 +54,13 @@ use crate::trace::{Trace, TraceLine, TraceMode};
 use crate::{Config, Failure, Sim, StrategyKind, Tape};
 
 /// The environment variable that overrides [`Config::artefacts`]: `off` or a directory.
-pub const ENV: &str = "LOCKSTEP_ARTEFACTS";
+pub(crate) const ENV: &str = "LOCKSTEP_ARTEFACTS";
 
 pub use crate::sim::Artefacts;
 
 impl Artefacts {
     /// This setting with `LOCKSTEP_ARTEFACTS` applied.
-    pub fn with_env(self) -> Artefacts {
+    pub(crate) fn with_env(self) -> Artefacts {
         match std::env::var(ENV) {
             Ok(v) if v.trim().is_empty() => self,
             Ok(v) if matches!(v.trim().to_ascii_lowercase().as_str(), "off" | "0" | "false" | "none") => Artefacts::Off,
@@ -80,7 +80,7 @@ impl Artefacts {
 }
 
 /// The workspace's target directory, as cargo would choose it (see the [module docs](self)).
-pub fn target_dir() -> PathBuf {
+pub(crate) fn target_dir() -> PathBuf {
     let start = std::env::var_os("CARGO_MANIFEST_DIR")
         .map(PathBuf::from)
         .or_else(|| std::env::current_dir().ok())
@@ -133,43 +133,6 @@ impl fmt::Display for Written {
         }
         Ok(())
     }
-}
-
-/// The whole trace of a failing run, re-run from its tape under `template`, and the
-/// trace indices of its critical pair when a single flip of a departure passes (see
-/// the [module docs](self)), ready for the timeline's `Marks` (feature `timeline`).
-///
-/// `property` runs the world on a simulation; `template` gives the name and limits
-/// (its strategy and trace mode are replaced). Returns `None` when the re-run does not
-/// fail (then the failure's own tail is all there is). The checks call it to write
-/// their artefacts; a tool that replays runs itself calls it to mark the pair in the
-/// timelines it writes (the `lockstep` tool's `replay --timeline`).
-pub fn rerun(
-    template: &Config,
-    tape: &Tape,
-    property: &dyn Fn(&mut Sim) -> Result<(), Box<Failure>>,
-) -> Option<(Trace, Option<[usize; 2]>)> {
-    let config = |tape: Tape| template.clone().strategy(StrategyKind::Replay(tape)).trace(TraceMode::Full);
-    let run = |tape: Tape| {
-        let mut sim = Sim::new(config(tape));
-        let result = property(&mut sim);
-        (result.is_err(), sim.trace(), sim.recorded_tape())
-    };
-    let (failed, trace, recorded) = run(tape.clone());
-    if !failed {
-        return None;
-    }
-    let choices = recorded.choices().to_vec();
-    let pair = choices.iter().enumerate().rev().filter(|(_, c)| c.is_departure()).find_map(|(position, _)| {
-        let mut flipped = choices.clone();
-        flipped[position].index = 0;
-        let (failed, passing, _) = run(Tape::from_choices(flipped));
-        if failed {
-            return None;
-        }
-        critical_indices(&trace.lines, &passing.lines)
-    });
-    Some((trace, pair))
 }
 
 /// Where a failing and a passing trace part: the failing run's record there, and the
@@ -256,7 +219,7 @@ fn make_dir(root: &Path, name: &str) -> std::io::Result<PathBuf> {
 }
 
 /// Writes the artefacts of a failing check: re-runs `failure`'s tape under `template`
-/// (see [`rerun`]) for the whole trace and the critical pair, and writes them where
+/// (see [`rerun`](tool::rerun)) for the whole trace and the critical pair, and writes them where
 /// `template.artefacts` (or `LOCKSTEP_ARTEFACTS`) says. `None` when turned off.
 pub(crate) fn for_check(
     template: &Config,
@@ -270,18 +233,61 @@ pub(crate) fn for_check(
         template.name = Some(name.clone());
     }
     // A panic that escapes the re-run (it did not escape the first run) leaves the tail.
-    let rerun = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| rerun(&template, &failure.tape, property)));
+    let rerun =
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| tool::rerun(&template, &failure.tape, property)));
     let (trace, critical) = rerun.ok().flatten().unwrap_or_else(|| (tail(failure), None));
     Some(write(&root, failure, &trace, critical))
-}
-
-/// Writes the artefacts of a failed run that cannot be re-run, from the trace it kept.
-pub fn for_run(config: &Config, failure: &Failure, trace: &Trace) -> Option<Written> {
-    let root = config.artefacts.clone().with_env().root()?;
-    Some(write(&root, failure, trace, None))
 }
 
 /// The failure's own trace tail, as a trace.
 fn tail(failure: &Failure) -> Trace {
     Trace { lines: failure.trace_tail.clone(), fingerprint: Some(failure.fingerprint), complete: false }
+}
+
+/// What tools call ([`crate::tooling::artefacts`]).
+pub(crate) mod tool {
+    use super::*;
+
+    /// The whole trace of a failing run, re-run from its tape under `template`, and the
+    /// trace indices of its critical pair when a single flip of a departure passes (see
+    /// the [module docs](super)), ready for the timeline's `Marks` (feature `timeline`).
+    ///
+    /// `property` runs the world on a simulation; `template` gives the name and limits
+    /// (its strategy and trace mode are replaced). Returns `None` when the re-run does not
+    /// fail (then the failure's own tail is all there is). The checks call it to write
+    /// their artefacts; a tool that replays runs itself calls it to mark the pair in the
+    /// timelines it writes (the `lockstep` tool's `replay --timeline`).
+    pub fn rerun(
+        template: &Config,
+        tape: &Tape,
+        property: &dyn Fn(&mut Sim) -> Result<(), Box<Failure>>,
+    ) -> Option<(Trace, Option<[usize; 2]>)> {
+        let config = |tape: Tape| template.clone().strategy(StrategyKind::Replay(tape)).trace(TraceMode::Full);
+        let run = |tape: Tape| {
+            let mut sim = Sim::new(config(tape));
+            let result = property(&mut sim);
+            (result.is_err(), sim.trace(), sim.recorded_tape())
+        };
+        let (failed, trace, recorded) = run(tape.clone());
+        if !failed {
+            return None;
+        }
+        let choices = recorded.choices().to_vec();
+        let pair = choices.iter().enumerate().rev().filter(|(_, c)| c.is_departure()).find_map(|(position, _)| {
+            let mut flipped = choices.clone();
+            flipped[position].index = 0;
+            let (failed, passing, _) = run(Tape::from_choices(flipped));
+            if failed {
+                return None;
+            }
+            critical_indices(&trace.lines, &passing.lines)
+        });
+        Some((trace, pair))
+    }
+
+    /// Writes the artefacts of a failed run that cannot be re-run, from the trace it kept.
+    pub fn for_run(config: &Config, failure: &Failure, trace: &Trace) -> Option<Written> {
+        let root = config.artefacts.clone().with_env().root()?;
+        Some(write(&root, failure, trace, None))
+    }
 }

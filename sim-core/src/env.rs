@@ -1,15 +1,8 @@
-//! Environment overrides: the one place where Lockstep reads environment variables.
-//!
-//! | variable | meaning | example |
-//! | --- | --- | --- |
-//! | `LOCKSTEP_SEED` | run only this seed, keep its full trace, print its report | `LOCKSTEP_SEED=17` |
-//! | `LOCKSTEP_TAPE` | replay this tape (the `t1:` or `t2:` text of a report) | `LOCKSTEP_TAPE='t2:2.1@timer:driver#0'` |
-//! | `LOCKSTEP_SEEDS` | how many seeds to run, from the range's start | `LOCKSTEP_SEEDS=100000` |
-//! | `LOCKSTEP_SHARD` | run only shard `i` of `n` of the range (0-based) | `LOCKSTEP_SHARD=1/4` |
-//! | `LOCKSTEP_JOBS` | how many worker threads run seeds | `LOCKSTEP_JOBS=1` |
-//! | `LOCKSTEP_POLL_TIMEOUT` | the [poll watchdog](crate::watchdog)'s bound for checks and the `lockstep` tool: seconds, or `ms`/`s` suffixed; `0` or `off` disables it (default 60 s) | `LOCKSTEP_POLL_TIMEOUT=500ms` |
-//! | `LOCKSTEP_DETERMINISM` | the share of passing runs a check runs twice and compares | `LOCKSTEP_DETERMINISM=100%` |
-//! | `LOCKSTEP_LOG` | the level [`init_test_logging`](crate::log::init_test_logging) installs | `LOCKSTEP_LOG=debug` |
+//! The parser of the `LOCKSTEP_*` environment variables (the crate docs list them,
+//! with what each means): the one place where Lockstep reads them. The checks read
+//! them themselves; a tool that drives runs its own way (sim-tokio's runtime, the
+//! `lockstep` tool) reads them here, or runs a check with [`EnvOverrides::none`] so
+//! that the environment does not change what it runs.
 //!
 //! Which test a replay command selects also comes from here ([`cargo_test_command`]):
 //! `cargo test` runs each test on a thread named after the test's path and sets
@@ -19,7 +12,7 @@
 //! an [`EnvError`] that names the variable and the value:
 //!
 //! ```
-//! use sim_core::env::EnvOverrides;
+//! use sim_core::tooling::env::EnvOverrides;
 //! let err = EnvOverrides::from_lookup(|name| (name == "LOCKSTEP_SHARD").then(|| "4/4".to_string()))
 //!     .unwrap_err();
 //! assert_eq!(err.variable, "LOCKSTEP_SHARD");
@@ -36,21 +29,21 @@ use crate::share::{Shard, Share};
 use crate::Tape;
 
 /// Run only this seed, with the full trace kept, and print its report.
-pub const SEED: &str = "LOCKSTEP_SEED";
+pub(crate) const SEED: &str = "LOCKSTEP_SEED";
 /// Replay this tape.
-pub const TAPE: &str = "LOCKSTEP_TAPE";
+pub(crate) const TAPE: &str = "LOCKSTEP_TAPE";
 /// How many seeds to run.
-pub const SEEDS: &str = "LOCKSTEP_SEEDS";
+pub(crate) const SEEDS: &str = "LOCKSTEP_SEEDS";
 /// Which shard of the seed range to run, as `i/n`.
-pub const SHARD: &str = "LOCKSTEP_SHARD";
+pub(crate) const SHARD: &str = "LOCKSTEP_SHARD";
 /// How many worker threads run seeds.
-pub const JOBS: &str = "LOCKSTEP_JOBS";
+pub(crate) const JOBS: &str = "LOCKSTEP_JOBS";
 /// The share of passing runs a check runs twice and compares.
-pub const DETERMINISM: &str = "LOCKSTEP_DETERMINISM";
+pub(crate) const DETERMINISM: &str = "LOCKSTEP_DETERMINISM";
 /// The level of the test logging subscriber.
-pub const LOG: &str = "LOCKSTEP_LOG";
+pub(crate) const LOG: &str = "LOCKSTEP_LOG";
 /// The poll watchdog's bound.
-pub const POLL_TIMEOUT: &str = "LOCKSTEP_POLL_TIMEOUT";
+pub(crate) const POLL_TIMEOUT: &str = "LOCKSTEP_POLL_TIMEOUT";
 
 /// The overrides found in the environment; `None` means "not set".
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -313,7 +306,7 @@ mod tests {
         assert_eq!(
             cargo_test_command().as_deref(),
             Some(
-                "cargo test -p sim-core --lib -- --exact env::tests::the_command_of_a_library_test_selects_it_with_lib"
+                "cargo test -p sim-core --lib -- --exact tooling::env::tests::the_command_of_a_library_test_selects_it_with_lib"
             )
         );
     }

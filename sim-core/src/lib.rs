@@ -17,17 +17,33 @@
 //! | run | [`Sim`], [`Config`], [`StepLimit`], [`TimeLimit`], [`StrategyKind`] | one simulation: [`Sim::run`], [`Sim::block_on`], or by hand ([`Sim::step`], [`Sim::advance`]) |
 //! | check | [`check`], [`Check`], [`check_random`], [`check_pct`], [`check_exhaustive`], [`check_proptest`], [`replay`], [`Report`] | **the one runner**: one async-closure world (`Fn() -> Fut`, or `Fn(V) -> Fut` with inputs) under every strategy; any failure replays from what its report prints |
 //! | explore | [`explore`] | every order ([`explore::exhaustive_check`]), proptest schedules that shrink, critical pairs |
-//! | environment | [`env`](mod@env) | `LOCKSTEP_SEED`, `LOCKSTEP_TAPE` and friends |
 //! | in a task | [`spawn`], [`yield_now`], [`choose`], [`fail`], [`named`], [`touch`], [`JoinHandle`], [`JoinError`], [`TaskId`] | tasks, recorded choices, violations, names, shared memory the engine cannot see |
-//! | primitives | [`time`] ([`Instant`]), [`sync`], [`task`], [`select`](mod@select) | tokio-shaped timers, channels, locks, join sets; the same types sim-tokio re-exports under tokio's paths |
+//! | primitives | [`time`] ([`time::Instant`]), [`sync`], [`task`], [`select`](mod@select) | tokio-shaped timers, channels, locks, join sets; the same types sim-tokio re-exports under tokio's paths |
 //! | reports | [`Failure`], [`FailureKind`], [`BlockedTask`], [`Wait`], [`ChannelId`], [`TimerId`] | what failed, who was blocked on what |
 //! | tapes | [`Tape`], [`Choice`], [`TapeParseError`] | the recorded choices a report prints, which replay the run |
 //! | traces | [`Trace`], [`TraceMode`], [`Fingerprint`] | what a run did, and its hash |
 //! | determinism | [`determinism`], [`check_determinism`], [`Nondeterminism`] | run a seed twice, name the first difference |
 //! | tokio's order | [`model`], [`Model`], [`TokioReach`] | whether tokio's current-thread runtime could take a failing order |
-//! | artefacts | [`artefacts`] | the report, tape, trace and timeline a failing check leaves under `target/lockstep/` |
+//! | artefacts | [`artefacts`] | the report, tape, trace and timeline a failing check leaves under `target/lockstep/` ([`artefacts::Artefacts`] says where) |
 //! | features | [`log`], [`timeline`] | virtual-time `tracing` output; a run as one HTML page |
-//! | tool builders | [`tooling`] | strategies and enumerators, footprints, identities, trace records, watchdog, coop budget |
+//! | tool builders | [`tooling`] | strategies and enumerators, footprints, identities, trace records, watchdog, coop budget, the `LOCKSTEP_*` parser, artefact writers |
+//!
+//! ## Environment variables
+//! Set on the `cargo test` command line; a check, sim-tokio's `#[tokio::test]` and
+//! `Runtime::block_on` obey them. Unset or empty means no override; a bad value fails
+//! the check naming the variable and the value.
+//!
+//! | variable | meaning | example |
+//! | --- | --- | --- |
+//! | `LOCKSTEP_SEED` | run only this seed, keep its full trace, print its report | `LOCKSTEP_SEED=17` |
+//! | `LOCKSTEP_TAPE` | replay this tape (the `t1:` or `t2:` text of a report) | `LOCKSTEP_TAPE='t2:2.1@timer:driver#0'` |
+//! | `LOCKSTEP_SEEDS` | how many seeds to run, from the range's start | `LOCKSTEP_SEEDS=100000` |
+//! | `LOCKSTEP_SHARD` | run only shard `i` of `n` of the range (0-based) | `LOCKSTEP_SHARD=1/4` |
+//! | `LOCKSTEP_JOBS` | how many worker threads run seeds | `LOCKSTEP_JOBS=1` |
+//! | `LOCKSTEP_POLL_TIMEOUT` | the poll watchdog's wall-clock bound: seconds, or `ms`/`s` suffixed; `0` or `off` disables it (default 60 s) | `LOCKSTEP_POLL_TIMEOUT=500ms` |
+//! | `LOCKSTEP_DETERMINISM` | the share of passing runs a check runs twice and compares | `LOCKSTEP_DETERMINISM=100%` |
+//! | `LOCKSTEP_LOG` | the level [`log::init_test_logging`] installs | `LOCKSTEP_LOG=debug` |
+//! | `LOCKSTEP_ARTEFACTS` | where failing checks write their [`artefacts`]: a directory, or `off` | `LOCKSTEP_ARTEFACTS=off` |
 //!
 //! ## Cargo features
 //! Integrations with other libraries are optional. All four are on by default, since
@@ -38,7 +54,7 @@
 //! | feature | adds | pulls in |
 //! | --- | --- | --- |
 //! | `proptest` | [`check_proptest`], [`Check::proptest`], [`explore::schedules`] | `proptest` |
-//! | `json` | [`Trace::write_jsonl`] (JSON Lines traces, written without `serde_json`, which would change type inference in users' code); serde's `Serialize` for trace lines, [`Instant`], [`Choice`], [`Fingerprint`] | `serde` |
+//! | `json` | [`Trace::write_jsonl`] (JSON Lines traces, written without `serde_json`, which would change type inference in users' code); serde's `Serialize` for trace lines, [`time::Instant`], [`Choice`], [`Fingerprint`] | `serde` |
 //! | `log` | the [`log`] module: [`log::VirtualTime`], [`log::init_test_logging`] | `tracing-subscriber` |
 //! | `timeline` | the [`timeline`] module: a run as one self-contained HTML page | nothing |
 //!
@@ -231,7 +247,6 @@ pub mod check;
 mod context;
 mod core;
 pub mod determinism;
-pub mod env;
 pub mod explore;
 mod footprint;
 mod ids;
@@ -256,7 +271,7 @@ mod trace;
 
 // Modules that live under `tooling` as a whole; these names keep `crate::coop::…` and
 // the like working inside the crate.
-use crate::tooling::{coop, identity, watchdog};
+use crate::tooling::{coop, env, identity, watchdog};
 
 #[cfg(feature = "proptest")]
 pub use crate::check::check_proptest;
@@ -265,7 +280,6 @@ pub use crate::core::named;
 pub use crate::determinism::{check_determinism, Nondeterminism};
 pub use crate::footprint::touch;
 pub use crate::ids::{ChannelId, TaskId, TimerId, Wait};
-pub use crate::instant::Instant;
 pub use crate::model::{Model, TokioReach};
 pub use crate::report::{BlockedTask, Failure, FailureKind};
 pub use crate::sim::{Config, Sim, StepLimit, TimeLimit};

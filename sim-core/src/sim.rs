@@ -295,7 +295,7 @@ impl Sim {
 
     /// A new simulation whose choice points are resolved by `strategy` instead of
     /// `config.strategy` (for explorers and custom policies).
-    pub fn with_strategy(config: Config, strategy: Box<dyn crate::strategy::Strategy>) -> Sim {
+    pub(crate) fn with_strategy(config: Config, strategy: Box<dyn crate::strategy::Strategy>) -> Sim {
         let footprints = strategy.wants_footprints();
         let watch = Watch::arm(&config, strategy.seed());
         let mut core = Core::new(strategy, TraceBuf::new(config.trace), config.model);
@@ -408,7 +408,7 @@ impl Sim {
     }
 
     /// Whether a waker was invoked from another OS thread (a determinism leak).
-    pub fn saw_foreign_wake(&self) -> bool {
+    pub(crate) fn saw_foreign_wake(&self) -> bool {
         self.shared.core.borrow().saw_foreign_wake()
     }
 

@@ -38,7 +38,7 @@ pub struct Choice {
 
 impl Choice {
     /// Whether this choice departs from the canonical order.
-    pub fn is_departure(self) -> bool {
+    pub(crate) fn is_departure(self) -> bool {
         self.index != 0
     }
 }
@@ -69,7 +69,7 @@ impl Tape {
     }
 
     /// A tape holding `choices`.
-    pub fn from_choices(choices: Vec<Choice>) -> Tape {
+    pub(crate) fn from_choices(choices: Vec<Choice>) -> Tape {
         Tape { choices, ids: Vec::new() }
     }
 
@@ -78,19 +78,14 @@ impl Tape {
     /// # Panics
     /// Panics when the two lists differ in length.
     #[track_caller]
-    pub fn with_identities(choices: Vec<Choice>, ids: Vec<EventIdentity>) -> Tape {
+    pub(crate) fn with_identities(choices: Vec<Choice>, ids: Vec<EventIdentity>) -> Tape {
         assert_eq!(choices.len(), ids.len(), "one identity per choice");
         Tape { choices, ids }
     }
 
     /// The identities of what each choice picked, when the tape carries them.
-    pub fn identities(&self) -> Option<&[EventIdentity]> {
+    pub(crate) fn identities(&self) -> Option<&[EventIdentity]> {
         (!self.ids.is_empty()).then_some(&self.ids[..])
-    }
-
-    /// The same tape without identities (replays by position).
-    pub fn without_identities(&self) -> Tape {
-        Tape::from_choices(self.choices.clone())
     }
 
     /// The choices, in the order they were made.
@@ -113,14 +108,8 @@ impl Tape {
         self.choices.iter().filter(|c| c.is_departure()).count()
     }
 
-    /// Appends a choice (dropping identities: the tape then replays by position).
-    pub fn push(&mut self, choice: Choice) {
-        self.ids.clear();
-        self.choices.push(choice);
-    }
-
     /// The same tape without its trailing canonical choices (it replays identically).
-    pub fn trimmed(&self) -> Tape {
+    pub(crate) fn trimmed(&self) -> Tape {
         let end = self.choices.iter().rposition(|c| c.is_departure()).map_or(0, |i| i + 1);
         let ids = if self.ids.is_empty() { Vec::new() } else { self.ids[..end].to_vec() };
         Tape { choices: self.choices[..end].to_vec(), ids }

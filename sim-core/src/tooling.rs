@@ -13,12 +13,16 @@
 //! | [`watchdog`] | the poll watchdog's exit code and default bound |
 //! | [`coop`] | tokio's cooperative budget, for sim-tokio's `task::coop` |
 //! | [`task`] | what sim-tokio needs of the running task: escapes, the current task, join sets named by their creation site |
+//! | [`env`](mod@env) | the parser of the `LOCKSTEP_*` variables, and the `cargo test` command that runs the current test |
+//! | [`artefacts`] | writing a failure's artefacts from a run a tool drove itself |
 //!
 //! These are public so that the workspace's tools can be written against them; they
 //! change when the engine does.
 
 #[path = "coop.rs"]
 pub mod coop;
+#[path = "env.rs"]
+pub mod env;
 #[path = "identity.rs"]
 pub mod identity;
 #[path = "watchdog.rs"]
@@ -39,6 +43,14 @@ pub mod strategy {
     pub use crate::strategy::{
         explore_all, explore_reduced, Exploration, ExploreError, ReducedExploration, SimRng, Strategy,
     };
+
+    /// A new simulation whose choice points `strategy` resolves instead of
+    /// `config.strategy` (for explorers and custom policies); otherwise [`Sim::new`].
+    ///
+    /// [`Sim::new`]: crate::Sim::new
+    pub fn sim_with(config: crate::Config, strategy: Box<dyn Strategy>) -> crate::Sim {
+        crate::Sim::with_strategy(config, strategy)
+    }
 }
 
 pub mod footprint {
@@ -59,6 +71,13 @@ pub mod trace {
     //! Trace records and lines: what a [`Trace`](crate::Trace) holds, record by record.
 
     pub use crate::trace::{value_hash, value_text, RecordKind, TraceLine, TraceRecord, MAX_VALUE_TEXT};
+}
+
+pub mod artefacts {
+    //! Writing a failure's [artefacts](crate::artefacts) from a run a tool drove itself
+    //! (the checks write theirs on their own).
+
+    pub use crate::artefacts::tool::{for_run, rerun};
 }
 
 pub mod task {

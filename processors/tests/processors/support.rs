@@ -91,7 +91,8 @@ pub(crate) fn seen<O>(item: Result<O, u32>) -> Seen<O> {
 pub mod sim {
     use futures::StreamExt;
     use processors::Logic;
-    use sim_core::{Config, Instant, Sim};
+    use sim_core::time::Instant;
+    use sim_core::{Config, Sim};
 
     use super::{seen, Input, Record, Seen, Timeline};
 

@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use processors::Window;
 use scenarios::props;
-use sim_core::Instant;
+use sim_core::time::Instant;
 
 fn at(ms: u64) -> Instant {
     Instant::from_millis(ms)

@@ -310,7 +310,7 @@ impl Policy for SleepSets {
 /// costs a whole execution (see `docs/exploration.md` for what that costs).
 ///
 /// `run` receives the strategy for the run; it builds the simulation with
-/// [`Sim::with_strategy`](crate::Sim::with_strategy), runs it to the end and says
+/// [`sim_with`](crate::tooling::strategy::sim_with), runs it to the end and says
 /// whether the run failed (counted in [`ReducedExploration::failing`] once per
 /// class).
 ///

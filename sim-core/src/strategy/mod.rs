@@ -33,7 +33,7 @@ pub(crate) use scripted::Scripted;
 /// A scheduling strategy: what resolves a run's choice points. Users name one with a
 /// [`StrategyKind`] ([`Config::strategy`](crate::Config::strategy)); tool builders get
 /// them from the enumerators ([`explore_all`], [`explore_reduced`]) and hand them to
-/// [`Sim::with_strategy`](crate::Sim::with_strategy). The trait is sealed: its
+/// [`sim_with`](crate::tooling::strategy::sim_with). The trait is sealed: its
 /// methods are the engine's business, and every strategy is one of the kinds.
 pub trait Strategy: sealed::Policy {}
 

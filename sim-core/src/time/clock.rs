@@ -1,21 +1,4 @@
-//! tokio's test-util clock controls over virtual time: [`pause`], [`resume`],
-//! [`advance`].
-//!
-//! Virtual time never runs by itself: it moves when nothing is runnable, straight to
-//! the next event (tokio's paused clock with auto-advance), or by [`advance`]. What
-//! pausing changes is how a timer whose deadline has already passed behaves:
-//!
-//! - **Paused** (tokio's `start_paused`, `time::pause()`): such a timer completes in
-//!   the poll that first sees it, as tokio's paused timer does (its driver fires a
-//!   timer already due while registering it). `sleep_until(now).await` does not yield.
-//! - **Not paused** (the default): it fires as an event at the current instant, so
-//!   whatever else is due then may run first. Real tokio rounds a deadline up to the
-//!   next millisecond, so a timer set for "now" waits for the driver's next turn, and
-//!   a message due in the same millisecond comes before or after it.
-//!
-//! A timer set for a later instant is an event whatever the mode: when it falls due
-//! together with other events, the model ([`crate::Model`]) says which orders a run
-//! may take.
+//! tokio's test-util clock controls over virtual time (see the [module docs](super)).
 
 use std::fmt;
 use std::time::Duration;
@@ -50,7 +33,7 @@ impl fmt::Display for ClockError {
 
 impl std::error::Error for ClockError {}
 
-/// Pauses the clock of the current simulation (see the [module docs](self)).
+/// Pauses the clock of the current simulation (see [the clock](crate::time#the-clock)).
 ///
 /// # Errors
 /// [`ClockError::NotPausable`] when the simulation refuses pausing,
@@ -73,7 +56,7 @@ pub fn pause() -> Result<(), ClockError> {
 }
 
 /// Unpauses the clock of the current simulation (virtual time still moves only when
-/// nothing is runnable; see the [module docs](self)).
+/// nothing is runnable; see [the clock](crate::time#the-clock)).
 ///
 /// # Errors
 /// [`ClockError::NotPaused`] when it is not paused.

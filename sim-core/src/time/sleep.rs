@@ -23,7 +23,7 @@ pub fn sleep(duration: Duration) -> Sleep {
 
 /// Waits until virtual time `deadline`; a deadline in the past fires at the current
 /// instant (still as an event, so still a choice point), unless the clock is paused
-/// ([`crate::time::clock`]): then the poll that first sees the timer completes it, as
+/// ([the clock](crate::time#the-clock)): then the poll that first sees the timer completes it, as
 /// tokio's paused timer does.
 ///
 /// # Panics

@@ -9,8 +9,8 @@ use std::time::Duration;
 
 use sim_core::check::{current_seed, replay, Check, CheckSummary, Outcome, Report, SeedGuard, Shard, Share, StopAt};
 use sim_core::determinism::Difference;
-use sim_core::env::EnvOverrides;
 use sim_core::time::sleep;
+use sim_core::tooling::env::EnvOverrides;
 use sim_core::{choose, fail, spawn, Config, FailureKind, Sim, TraceMode};
 
 /// The seed runner's summary of `check` run under `env`.
@@ -154,7 +154,7 @@ fn a_passing_check_runs_every_seed() {
 #[test]
 fn assert_ok_panics_with_the_report_and_its_replay_command() {
     let mut env = EnvOverrides::none();
-    env.test_command = sim_core::env::cargo_test_command();
+    env.test_command = sim_core::tooling::env::cargo_test_command();
     let cfg = Check::default().seeds(0..300).jobs(2).name("a display name");
     let summary = check_with(cfg, &env, racy);
     let seed = summary.first_failure().unwrap().seed.unwrap();

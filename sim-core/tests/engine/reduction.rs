@@ -128,7 +128,7 @@ fn all_outcomes(program: &[Vec<Op>], limit: usize) -> Option<(usize, BTreeSet<Ou
 fn reduced_outcomes(program: &[Vec<Op>]) -> (usize, BTreeSet<Outcome>) {
     let mut outcomes = BTreeSet::new();
     let e = explore_reduced(100_000, |strategy| {
-        let mut sim = Sim::with_strategy(Config::default(), strategy);
+        let mut sim = sim_core::tooling::strategy::sim_with(Config::default(), strategy);
         outcomes.insert(run(program, &mut sim));
         false
     })
@@ -176,7 +176,7 @@ fn the_reduced_enumeration_is_deterministic() {
     let enumerate = || {
         let mut fingerprints = Vec::new();
         let e = explore_reduced(100_000, |strategy| {
-            let mut sim = Sim::with_strategy(Config::default(), strategy);
+            let mut sim = sim_core::tooling::strategy::sim_with(Config::default(), strategy);
             run(&program, &mut sim);
             fingerprints.push(sim.fingerprint());
             false
@@ -200,7 +200,7 @@ fn collecting_footprints_leaves_the_run_unchanged() {
     let expected = run(&program, &mut fifo);
     let mut first = None;
     explore_reduced(1, |strategy| {
-        let mut sim = Sim::with_strategy(Config::default(), strategy);
+        let mut sim = sim_core::tooling::strategy::sim_with(Config::default(), strategy);
         let outcome = run(&program, &mut sim);
         first.get_or_insert((outcome, sim.fingerprint()));
         false
@@ -216,7 +216,7 @@ fn a_program_that_does_not_replay_its_prefix_is_reported() {
     use sim_core::tooling::strategy::ExploreError;
     let executions = std::cell::Cell::new(0usize);
     let result = explore_reduced(100, |strategy| {
-        let mut sim = Sim::with_strategy(Config::default(), strategy);
+        let mut sim = sim_core::tooling::strategy::sim_with(Config::default(), strategy);
         let tasks = 2 + executions.get() % 2;
         executions.set(executions.get() + 1);
         for t in 0..tasks {
@@ -426,7 +426,7 @@ fn rich_outcomes_agree(program: &[Vec<Rich>], block_on: bool, limit: usize) -> O
     }
     let mut reduced = BTreeSet::new();
     let classes = explore_reduced(100_000, |strategy| {
-        let mut sim = Sim::with_strategy(Config::default(), strategy);
+        let mut sim = sim_core::tooling::strategy::sim_with(Config::default(), strategy);
         reduced.insert(rich_run(program, block_on, &mut sim));
         false
     })
@@ -612,7 +612,7 @@ fn sync_outcomes_agree(program: &[Vec<SyncOp>], limit: usize) -> Option<(bool, u
     }
     let mut reduced = BTreeSet::new();
     let classes = explore_reduced(100_000, |strategy| {
-        let mut sim = Sim::with_strategy(Config::default(), strategy);
+        let mut sim = sim_core::tooling::strategy::sim_with(Config::default(), strategy);
         reduced.insert(sync_run(program, &mut sim));
         false
     })
@@ -805,7 +805,7 @@ fn set_outcomes_agree(program: &[Vec<SetOp>], limit: usize) -> Option<(bool, usi
     }
     let mut reduced = BTreeSet::new();
     let classes = explore_reduced(100_000, |strategy| {
-        let mut sim = Sim::with_strategy(Config::default(), strategy);
+        let mut sim = sim_core::tooling::strategy::sim_with(Config::default(), strategy);
         reduced.insert(set_run(program, &mut sim));
         false
     })
@@ -973,7 +973,7 @@ fn the_reduction_reaches_every_outcome_with_semaphores_mutexes_and_rwlocks() {
             }
             let mut reduced = BTreeSet::new();
             let classes = explore_reduced(100_000, |strategy| {
-                let mut sim = Sim::with_strategy(Config::default(), strategy);
+                let mut sim = sim_core::tooling::strategy::sim_with(Config::default(), strategy);
                 reduced.insert(lock_run(&program, &mut sim));
                 false
             })

@@ -9,7 +9,7 @@ use std::rc::Rc;
 use sim_core::artefacts::Artefacts;
 use sim_core::check::Share;
 use sim_core::check::{Check, Report};
-use sim_core::env::EnvOverrides;
+use sim_core::tooling::env::EnvOverrides;
 use sim_core::{spawn, yield_now, FailureKind};
 
 /// `n` tasks each add 1 to a shared counter. The buggy ones read, yield, then

@@ -43,7 +43,7 @@ pub fn explore_reduced<T: Ord>(program: impl Fn(&mut Sim) -> T) -> Explored<T> {
     let mut fingerprints = BTreeSet::new();
     let mut outcomes = BTreeSet::new();
     let exploration = reduce(100_000, |strategy| {
-        let mut sim = Sim::with_strategy(Config::default(), strategy);
+        let mut sim = sim_core::tooling::strategy::sim_with(Config::default(), strategy);
         outcomes.insert(program(&mut sim));
         fingerprints.insert(sim.fingerprint());
         false

@@ -7,8 +7,11 @@ use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant as WallClock};
 
 use sim_core::check::{current_seed, Check};
-use sim_core::env::{EnvOverrides, POLL_TIMEOUT};
+use sim_core::tooling::env::EnvOverrides;
 use sim_core::tooling::watchdog::{DEFAULT_BOUND, EXIT_CODE};
+
+/// The poll watchdog's variable.
+const POLL_TIMEOUT: &str = "LOCKSTEP_POLL_TIMEOUT";
 
 /// This test's path, as `cargo test -- --exact` takes it.
 const NAME: &str = "watchdog::a_poll_that_never_returns_ends_the_process_with_a_report";

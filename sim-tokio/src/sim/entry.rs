@@ -68,11 +68,11 @@ impl Entry {
 ///
 /// The replay command a failure prints runs what called the function again: the
 /// calling test, when a test that `cargo test` started calls it (by the test's
-/// thread, as [`sim_core::env::cargo_test_command`] finds it; the function itself
+/// thread, as [`sim_core::tooling::env::cargo_test_command`] finds it; the function itself
 /// is not a test), else the binary (`cargo run -p <package> --bin <bin>`), each with
 /// `LOCKSTEP_TAPE='<tape>'` (or `LOCKSTEP_SEED`) in front.
 pub fn block_on_main<F: Future>(entry: Entry, future: F) -> F::Output {
-    let (name, command) = match (sim_core::env::cargo_test_command(), entry.bin) {
+    let (name, command) = match (sim_core::tooling::env::cargo_test_command(), entry.bin) {
         (Some(command), _) => (std::thread::current().name().map(str::to_string), command),
         (None, Some(bin)) if !entry.integration => {
             (Some(entry.test_name()), format!("cargo run -p {} --bin {bin}", entry.package))
@@ -115,7 +115,7 @@ where
 {
     let name = entry.test_name();
     let command = entry.test_command();
-    let by_tape = entry.strategy != "random" || std::env::var_os(sim_core::env::TAPE).is_some_and(|v| !v.is_empty());
+    let by_tape = entry.strategy != "random" || std::env::var_os("LOCKSTEP_TAPE").is_some_and(|v| !v.is_empty());
     let mut sim = Config::default().max_time(TimeLimit::Unlimited);
     sim.replay_hint = Some(if by_tape {
         format!("LOCKSTEP_TAPE='{{tape}}' {command}")

@@ -21,7 +21,7 @@ use std::marker::PhantomData;
 use std::panic::Location;
 use std::time::Duration;
 
-use sim_core::env::EnvOverrides;
+use sim_core::tooling::env::EnvOverrides;
 use sim_core::{Config, Sim, StrategyKind, TimeLimit};
 
 use crate::sim::task::{self, JoinHandle};
@@ -343,7 +343,7 @@ impl Runtime {
             Err(failure) => {
                 // The future is gone, so the run cannot be re-run: its artefacts hold
                 // the trace it kept.
-                match sim_core::artefacts::for_run(sim.config(), &failure, &sim.trace()) {
+                match sim_core::tooling::artefacts::for_run(sim.config(), &failure, &sim.trace()) {
                     Some(written) => panic!("{failure}\n  artefacts: {written}"),
                     None => panic!("{failure}"),
                 }

@@ -57,7 +57,7 @@ impl Instant {
     /// Outside a simulation.
     #[track_caller]
     pub fn now() -> Instant {
-        Instant::from(sim_core::Instant::now())
+        Instant::from(sim_core::time::Instant::now())
     }
 
     /// Maps a real instant onto virtual time (by its distance from a fixed real
@@ -122,20 +122,20 @@ impl Instant {
     }
 
     /// The simulation's instant: virtual time, an instant before zero as zero.
-    fn virtual_time(self) -> sim_core::Instant {
-        sim_core::Instant::from_nanos(self.nanos.saturating_sub(EPOCH_NANOS))
+    fn virtual_time(self) -> sim_core::time::Instant {
+        sim_core::time::Instant::from_nanos(self.nanos.saturating_sub(EPOCH_NANOS))
     }
 }
 
-impl From<sim_core::Instant> for Instant {
-    fn from(inner: sim_core::Instant) -> Instant {
+impl From<sim_core::time::Instant> for Instant {
+    fn from(inner: sim_core::time::Instant) -> Instant {
         Instant { nanos: inner.as_nanos().saturating_add(EPOCH_NANOS) }
     }
 }
 
 /// Virtual time; an instant before virtual time zero becomes zero.
-impl From<Instant> for sim_core::Instant {
-    fn from(instant: Instant) -> sim_core::Instant {
+impl From<Instant> for sim_core::time::Instant {
+    fn from(instant: Instant) -> sim_core::time::Instant {
         instant.virtual_time()
     }
 }
@@ -192,8 +192,8 @@ impl Sub<Instant> for Instant {
 impl fmt::Debug for Instant {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self.nanos.checked_sub(EPOCH_NANOS) {
-            Some(after) => fmt::Debug::fmt(&sim_core::Instant::from_nanos(after), f),
-            None => write!(f, "t=-{}", sim_core::Instant::from_nanos(EPOCH_NANOS - self.nanos)),
+            Some(after) => fmt::Debug::fmt(&sim_core::time::Instant::from_nanos(after), f),
+            None => write!(f, "t=-{}", sim_core::time::Instant::from_nanos(EPOCH_NANOS - self.nanos)),
         }
     }
 }
@@ -479,7 +479,7 @@ impl Interval {
 /// deadline has already passed completes in the poll that first sees it (tokio's
 /// paused timer), and [`advance`] may move the clock. Virtual time moves only when
 /// nothing is runnable in either case (tokio's auto-advance); see
-/// [`sim_core::time::clock`].
+/// [`sim_core::time`].
 ///
 /// # Panics
 /// With tokio's messages: in a multi-thread runtime (`flavor = "multi_thread"`,

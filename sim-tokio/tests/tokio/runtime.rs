@@ -21,7 +21,7 @@ fn block_on_may_borrow_and_continues_one_simulation() {
         spawned.await.unwrap();
         tokio::time::Instant::now()
     });
-    assert_eq!(t, tokio::time::Instant::from(sim_core::Instant::from_millis(3)));
+    assert_eq!(t, tokio::time::Instant::from(sim_core::time::Instant::from_millis(3)));
 }
 
 #[test]
