@@ -172,16 +172,17 @@ enum Phase {
 /// the run left tokio's order.
 #[derive(Debug)]
 pub(crate) struct TokioState {
-    pub(crate) model: Model,
+    model: Model,
     phase: Phase,
-    pub(crate) block_on: Option<TaskId>,
+    block_on: Option<TaskId>,
     tasks: Vec<TaskFlags>,
     next_pos: u64,
     /// Timers whose deadline had passed when they were set.
     immediate: BTreeSet<TimerId>,
     /// Whether a timer fired at the current instant.
-    pub(crate) fired_now: bool,
-    pub(crate) departure: Option<String>,
+    fired_now: bool,
+    /// Why the run left tokio's order, at the first step where it did.
+    departure: Option<String>,
 }
 
 impl TokioState {
@@ -283,6 +284,26 @@ impl TokioState {
     pub(crate) fn advanced(&mut self) {
         self.phase = Phase::AfterTurn;
         self.fired_now = false;
+    }
+
+    /// Marks `task` as the `block_on` future, which tokio polls first after each driver turn.
+    pub(crate) fn set_block_on(&mut self, task: TaskId) {
+        self.block_on = Some(task);
+    }
+
+    /// A timer fired at the current instant.
+    pub(crate) fn timer_fired(&mut self) {
+        self.fired_now = true;
+    }
+
+    /// Whether a timer fired at the current instant.
+    pub(crate) fn fired_now(&self) -> bool {
+        self.fired_now
+    }
+
+    /// The run left tokio's order, for `reason`, at this step.
+    pub(crate) fn depart(&mut self, reason: String) {
+        self.departure = Some(reason);
     }
 
     /// Whether `task` is the `block_on` task.

@@ -48,7 +48,7 @@ impl Core {
 
     /// Marks `task` as the `block_on` future, which tokio polls first after each driver turn.
     pub(crate) fn set_block_on(&mut self, task: TaskId) {
-        self.sched.tokio.block_on = Some(task);
+        self.sched.tokio.set_block_on(task);
     }
 
     /// The running task called `yield_now`: tokio defers its wake-up to the next driver turn.
@@ -114,7 +114,7 @@ impl Core {
         self.sched.choice_ids = identities;
         if let Some((expected, rule)) = tokio.filter(|&(expected, _)| expected != index) {
             let reason = self.departure(index, expected, rule);
-            self.sched.tokio.departure = Some(reason);
+            self.sched.tokio.depart(reason);
         }
         let choice = Choice { options: n as u32, index: index as u32 };
         let picked = self.event_identity(self.queue.due_at(index));
@@ -158,7 +158,7 @@ impl Core {
         let (c, e) = (self.queue.due_at(chosen), self.queue.due_at(expected));
         let (chosen, expected) = (what(c), what(e));
         match (rule, c) {
-            (Rule::Timer, Event::Wake(_)) if self.sched.tokio.fired_now => {
+            (Rule::Timer, Event::Wake(_)) if self.sched.tokio.fired_now() => {
                 format!("{chosen} ran between two timers due at {now}")
             }
             (Rule::Timer, Event::Wake(_)) => {

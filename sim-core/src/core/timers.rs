@@ -18,8 +18,8 @@ use crate::{TaskId, TimerId, Wait};
 /// A registered timer: where it lives and who it is.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct TimerKey {
-    pub(crate) key: usize,
-    pub(crate) id: TimerId,
+    pub(super) key: usize,
+    pub(super) id: TimerId,
 }
 
 /// What a timer firing hands back to the step loop.
@@ -365,7 +365,7 @@ impl Core {
     pub(crate) fn timer_fire(&mut self, key: usize, id: TimerId) -> Woken {
         let Some(wakee) = self.timers.fire(key, id) else { return Woken::Done };
         let elapsed = self.sched.tokio.timer_done(id);
-        self.sched.tokio.fired_now = true;
+        self.sched.tokio.timer_fired();
         self.touch_timer(key);
         match wakee {
             Wakee::Nobody => Woken::Done,
