@@ -3,7 +3,7 @@
 //! two ways virtual time moves besides taking the next event: forward with nothing
 //! applied, and tokio's `advance` (a jump that fires every timer due by then). The
 //! time itself is the event queue's ([`super::queue`]); the user-facing controls are
-//! [`crate::time::clock`].
+//! [`crate::time`].
 
 use std::task::Waker;
 
@@ -11,7 +11,7 @@ use super::timers::{TimerKey, Woken};
 use super::{is_live, Core, Event};
 use crate::instant::Instant;
 
-/// A simulation's clock mode (tokio's test-util `pause`; see [`crate::time::clock`]).
+/// A simulation's clock mode (tokio's test-util `pause`; see [`crate::time`]).
 #[derive(Clone, Copy, Debug)]
 pub(super) struct ClockMode {
     paused: bool,

@@ -60,7 +60,7 @@ struct TimerEntry {
     /// The timer's name, as an index into [`Timers::names`].
     name: u32,
     /// Its deadline had passed when it was set: with the clock paused, the poll that
-    /// first sees it completes it (see [`crate::time::clock`]).
+    /// first sees it completes it (see [`crate::time`]).
     overdue: bool,
 }
 
