@@ -43,6 +43,13 @@ pub(crate) struct Life {
     pub(crate) remote_aborts: parking_lot::Mutex<Vec<(crate::TaskId, std::sync::Arc<std::sync::atomic::AtomicBool>)>>,
     /// Whether `remote_aborts` may hold something (checked without locking).
     pub(crate) remote_pending: std::sync::atomic::AtomicBool,
+    /// How many primitives are registered in the simulation now (see
+    /// [`crate::sync::bind`]): once it is gone, those left outlived it.
+    pub(crate) bound: std::sync::atomic::AtomicUsize,
+    /// The name of the first primitive the run used that it shares with other
+    /// simulations: one created outside any simulation, or one it took over from a
+    /// simulation that had ended.
+    pub(crate) shared_primitive: parking_lot::Mutex<Option<String>>,
 }
 
 impl Life {
@@ -52,7 +59,22 @@ impl Life {
             alive: std::sync::atomic::AtomicBool::new(true),
             remote_aborts: parking_lot::Mutex::new(Vec::new()),
             remote_pending: std::sync::atomic::AtomicBool::new(false),
+            bound: std::sync::atomic::AtomicUsize::new(0),
+            shared_primitive: parking_lot::Mutex::new(None),
         }
+    }
+
+    /// The primitive the simulation shares with others, if any: one it used that was
+    /// created outside it or taken over from an ended one (by name), or, once it has
+    /// ended, one registered in it that outlived it (in a `static`, a `LazyLock`, a
+    /// leaked `Arc`).
+    pub(crate) fn shared_primitive(&self) -> Option<String> {
+        use std::sync::atomic::Ordering;
+        if let Some(name) = self.shared_primitive.lock().clone() {
+            return Some(format!("`{name}`"));
+        }
+        let outlived = !self.alive.load(Ordering::Acquire) && self.bound.load(Ordering::Acquire) > 0;
+        outlived.then(|| "a primitive that outlived its simulation".to_string())
     }
 }
 

@@ -133,7 +133,7 @@ impl Observed {
     }
 
     /// Whether two runs did the same thing.
-    fn same(&self, other: &Observed) -> bool {
+    pub(crate) fn same(&self, other: &Observed) -> bool {
         self.fingerprint == other.fingerprint
             && self.failure.as_ref().map(|f| &f.kind) == other.failure.as_ref().map(|f| &f.kind)
             && self.names == other.names

@@ -407,6 +407,11 @@ impl Sim {
         self.shared.core.borrow().tokio_reach()
     }
 
+    /// What the simulation's handles see of it from any thread (it outlives the simulation).
+    pub(crate) fn life(&self) -> Arc<context::Life> {
+        self.shared.life.clone()
+    }
+
     /// Whether a waker was invoked from another OS thread (a determinism leak).
     pub(crate) fn saw_foreign_wake(&self) -> bool {
         self.shared.core.borrow().saw_foreign_wake()

@@ -7,6 +7,14 @@
 //! current, so it may create channels or spawn tasks before returning the future,
 //! which runs as the task `main` ([`Sim::block_on`]).
 //!
+//! # Primitives shared by the runs
+//! The first position runs alone. When its runs used a primitive other
+//! simulations share (a `static`, one created outside the closure, or one a run
+//! left behind: see `crate::sync::bind`), every position runs on this thread, in
+//! order, so each run finds the state the runs before it left, the same whatever
+//! the timing. Otherwise the workers run the rest in parallel, and a run that
+//! reaches such a primitive ends as an escape saying so.
+//!
 //! # Stopping at the first failure
 //! With [`StopAt::FirstFailure`] the reported failure is always the *lowest* failing
 //! seed, whatever the number of workers: workers hand out seeds in increasing order
@@ -301,6 +309,17 @@ pub struct CheckSummary {
     /// written, or why they could not be; `None` when it passed or they are off
     /// ([`crate::artefacts`]).
     pub artefacts: Option<Written>,
+    /// The primitive the runs shared with other simulations (named as in traces), when
+    /// the first run used one: a `static`, one created outside the check's closure, or
+    /// one a run left behind. The runs then went one after the other on one thread, each
+    /// from the state the runs before it left (as tokio's runtimes in one process do),
+    /// so the same plan runs the same way every time, but a run and its replay may
+    /// start from different states: a passing run whose replay differed is counted in
+    /// `differed`, not failed.
+    pub shared: Option<String>,
+    /// Passing runs whose replay differed from them, when the runs share a primitive
+    /// (see `shared`).
+    pub differed: u64,
 }
 
 impl CheckSummary {
@@ -336,11 +355,23 @@ impl fmt::Display for CheckSummary {
         let name = self.name.as_deref().unwrap_or("check");
         let Some(first) = self.failures.first() else {
             let s = if self.seeds_run == 1 { "" } else { "s" };
-            return write!(
+            write!(
                 f,
-                "lockstep: `{name}`: {} run{s} passed ({}; {} replayed and compared)",
+                "lockstep: `{name}`: {} run{s} passed ({}; {} replayed and compared",
                 self.seeds_run, self.plan, self.replayed
-            );
+            )?;
+            if let Some(shared) = &self.shared {
+                write!(f, "; the runs share {shared}, so they ran in order on one thread")?;
+                if self.differed > 0 {
+                    write!(
+                        f,
+                        ", and {} replay{} started from its state as another run left it and differed",
+                        self.differed,
+                        if self.differed == 1 { "" } else { "s" }
+                    )?;
+                }
+            }
+            return f.write_str(")");
         };
         let which = first.seed.map_or_else(|| "the tape".to_string(), |s| format!("seed {s}"));
         match self.stop {
@@ -397,13 +428,21 @@ where
     let mut cfg = cfg;
     let plan = cfg.plan(env);
     let command = env.test_command.as_deref();
-    let runner = Runner { cfg: &cfg, plan: &plan, command, f: &f, state: Mutex::new(State::default()) };
+    let runner = Runner {
+        cfg: &cfg,
+        plan: &plan,
+        command,
+        f: &f,
+        state: Mutex::new(State::default()),
+        shared: Default::default(),
+    };
     runner.run_workers();
+    let shared = runner.shared.into_inner();
     let state = runner.state.into_inner();
     if let Some((_, payload)) = state.panic {
         resume_unwind(payload);
     }
-    let mut summary = summarize(&cfg, &plan, state);
+    let mut summary = summarize(&cfg, &plan, state, shared);
     if let Some(first) = summary.failures.first() {
         let template = cfg.sim.clone();
         let property = |sim: &mut Sim| {
@@ -433,6 +472,8 @@ struct State {
     trace: Option<Trace>,
     /// The positions that were replayed and compared.
     verified: Vec<u64>,
+    /// Passing runs whose replay differed, in a world whose runs share a primitive.
+    differed: u64,
 }
 
 struct Runner<'a, F> {
@@ -442,6 +483,8 @@ struct Runner<'a, F> {
     command: Option<&'a str>,
     f: &'a F,
     state: Mutex<State>,
+    /// The first primitive a run shared with other simulations, if any.
+    shared: Mutex<Option<String>>,
 }
 
 impl<F, Fut> Runner<'_, F>
@@ -454,11 +497,25 @@ where
         if workers <= 1 {
             return self.work();
         }
+        // The first position alone: if its runs share a primitive with other
+        // simulations, the others run on this thread too, in order.
+        match self.take() {
+            Some(pos) if self.run_at(pos) => {}
+            _ => return,
+        }
+        if self.shared.lock().is_some() {
+            return self.work();
+        }
         std::thread::scope(|scope| {
             let spawned: Vec<_> = (0..workers)
                 .map_while(|i| {
                     let builder = std::thread::Builder::new().name(format!("lockstep-worker-{i}"));
-                    builder.spawn_scoped(scope, || self.work()).ok()
+                    builder
+                        .spawn_scoped(scope, || {
+                            let _parallel = crate::sync::bind::ParallelRun::new();
+                            self.work();
+                        })
+                        .ok()
                 })
                 .collect();
             if spawned.is_empty() {
@@ -472,18 +529,29 @@ where
     /// the check must stop.
     fn work(&self) {
         while let Some(pos) = self.take() {
-            let Some((config, seed)) = self.plan.config(self.cfg, self.command, pos) else { break };
-            let verify =
-                self.cfg.determinism != Share::NONE && (pos == 0 || self.cfg.determinism.picks(seed.unwrap_or(pos)));
-            match catch_unwind(AssertUnwindSafe(|| self.run_one(&config, verify))) {
-                Ok((result, trace, verified)) => self.finish(pos, seed, result, trace, verified),
-                Err(payload) => {
-                    let mut state = self.state.lock();
-                    if state.panic.as_ref().is_none_or(|(p, _)| pos < *p) {
-                        state.panic = Some((pos, payload));
-                    }
-                    return;
+            if !self.run_at(pos) {
+                return;
+            }
+        }
+    }
+
+    /// Runs position `pos`; false when the check must stop (a run panicked outside
+    /// the simulation, or the plan ends here).
+    fn run_at(&self, pos: u64) -> bool {
+        let Some((config, seed)) = self.plan.config(self.cfg, self.command, pos) else { return false };
+        let verify =
+            self.cfg.determinism != Share::NONE && (pos == 0 || self.cfg.determinism.picks(seed.unwrap_or(pos)));
+        match catch_unwind(AssertUnwindSafe(|| self.run_one(&config, verify))) {
+            Ok((result, trace, verified)) => {
+                self.finish(pos, seed, result, trace, verified);
+                true
+            }
+            Err(payload) => {
+                let mut state = self.state.lock();
+                if state.panic.as_ref().is_none_or(|(p, _)| pos < *p) {
+                    state.panic = Some((pos, payload));
                 }
+                false
             }
         }
     }
@@ -504,23 +572,50 @@ where
         let (result, trace, first) = {
             let _guard = SeedGuard::new(config);
             let mut sim = Sim::new(config.clone());
+            let life = sim.life();
             let future = sim.enter(self.f);
             let result = sim.block_on(future);
             let trace = self.plan.is_single().then(|| sim.trace());
             let first = (verify || result.is_err()).then(|| Observed::of(&sim, &result));
+            drop(sim);
+            self.note_sharing(&life);
             (result, trace, first)
         };
         let Some(first) = first else { return (result, trace, false) };
         let mut rerun = |config: Config| {
             let _guard = SeedGuard::new(&config);
             let mut sim = Sim::new(config.clone());
+            let life = sim.life();
             let future = sim.enter(self.f);
             let outcome = sim.block_on(future);
-            Observed::of(&sim, &outcome)
+            let observed = Observed::of(&sim, &outcome);
+            drop(sim);
+            self.note_sharing(&life);
+            observed
         };
+        if result.is_ok() && self.shared.lock().is_some() {
+            // The runs share a primitive: each starts from the state the runs before it
+            // left, so a passing run's replay that passes too may well differ from it;
+            // counted, not failed (see `CheckSummary::shared`). A failing replay is a
+            // failing run: the determinism check reports it below.
+            let second = rerun(config.clone().trace(TraceMode::Full));
+            if second.failure.is_none() {
+                if !first.same(&second) {
+                    self.state.lock().differed += 1;
+                }
+                return (result, trace, true);
+            }
+        }
         match confirm(config, &first, &mut rerun) {
             Ok(()) => (result, trace, true),
             Err(failure) => (Err(failure), trace, true),
+        }
+    }
+
+    /// Notes whether a run (its simulation gone) shared a primitive with others.
+    fn note_sharing(&self, life: &context::Life) {
+        if let Some(name) = life.shared_primitive() {
+            self.shared.lock().get_or_insert(name);
         }
     }
 
@@ -571,7 +666,7 @@ fn print_single(cfg: &CheckConfig, plan: &Plan, trace: &Trace, result: &Result<(
     eprint!("{trace}");
 }
 
-fn summarize(cfg: &CheckConfig, plan: &Plan, state: State) -> CheckSummary {
+fn summarize(cfg: &CheckConfig, plan: &Plan, state: State, shared: Option<String>) -> CheckSummary {
     let mut failures = state.failures;
     failures.sort_by_key(|(pos, _)| *pos);
     let (seeds_run, failure_count) = match (cfg.stop, state.lowest_failure) {
@@ -595,5 +690,7 @@ fn summarize(cfg: &CheckConfig, plan: &Plan, state: State) -> CheckSummary {
         stop: cfg.stop,
         trace: state.trace,
         artefacts: None,
+        shared,
+        differed: state.differed,
     }
 }

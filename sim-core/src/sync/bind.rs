@@ -2,26 +2,44 @@
 //! [`crate::sync`]'s module documentation).
 //!
 //! A primitive holds a [`Binding`], never a handle to the simulation: the binding is
-//! `Send + Sync` (a name, a creation site, and once registered, the simulation's
-//! number and the primitive's id there). Each operation asks [`Binding::reach`] for
-//! the simulation current on this thread:
+//! `Send + Sync` (a name, a creation site, and once registered, the simulation and
+//! the primitive's id there). Each operation asks [`Binding::reach`] for the
+//! simulation current on this thread:
 //! - none: the primitive works as plain async code (wakers only, nothing recorded);
 //! - the one it is registered in: the operation is traced, footprinted, waited on;
-//! - it is not registered yet (created outside any simulation): it registers now, in
-//!   this one, and is recorded from this first use on;
-//! - another simulation: the run stops with [`FailureKind::Escape`](crate::FailureKind::Escape)
-//!   naming the task and the primitive (its ids, waits and trace belong to the first
-//!   simulation, so recording it here would be wrong), and the operation goes on
-//!   unrecorded until the run stops after the current step.
+//! - it is not registered yet (created outside any simulation, a `static` made by a
+//!   `const fn`): it registers now, in this one, and is recorded from this first use on;
+//! - it is registered in a simulation that has ended (the next seed, the determinism
+//!   check's replay, the next test): it moves to this one, as above. Its state
+//!   carries over, as a tokio primitive's does from one runtime to the next in one
+//!   process; the waits of the ended simulation's tasks left with their futures,
+//!   which that simulation dropped, and a waker of theirs still kept somewhere wakes
+//!   nothing (their simulation is gone);
+//! - it is registered in another simulation that is still running (on another thread,
+//!   or alive on this one): the run stops with [`FailureKind::Escape`](crate::FailureKind::Escape)
+//!   naming the task and the primitive (its ids, waits and trace belong to that one),
+//!   and the operation goes on unrecorded until the run stops after the current step.
+//!
+//! A check's runs never meet there by accident of timing: its first run goes alone,
+//! and if it used a primitive that other simulations share, the check runs on one
+//! thread (`crate::check`); a shared primitive reached in a run the check started in
+//! parallel ends that run as an escape (see [`ParallelRun`]).
 
+use std::cell::Cell;
 use std::panic::Location;
-use std::sync::OnceLock;
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
+use std::sync::Arc;
+
+use parking_lot::Mutex;
 
 use crate::access::Access;
-use crate::context::{self, Handle};
+use crate::context::{self, Handle, Life};
 use crate::core::location_name;
 use crate::trace::{MessageValue, RecordKind};
 use crate::{ChannelId, Wait};
+
+/// [`Binding::sim`] of a primitive registered nowhere.
+const UNBOUND: u64 = u64::MAX;
 
 /// The simulation a primitive is registered in, reached at each operation.
 pub(crate) struct Binding {
@@ -29,8 +47,48 @@ pub(crate) struct Binding {
     name: Option<String>,
     /// The creation site, the default name.
     at: &'static Location<'static>,
-    /// The simulation's number and the primitive's id there, from its first use in one.
-    slot: OnceLock<(u64, ChannelId)>,
+    /// The number of the simulation it is registered in ([`UNBOUND`] if none), read
+    /// without locking by every operation. It names a simulation only after `id`
+    /// holds the primitive's id there, and changes only when the primitive moves,
+    /// which needs that simulation to have ended: an operation that finds its own
+    /// simulation here reads a stable `id`.
+    sim: AtomicU64,
+    /// The primitive's id in that simulation.
+    id: AtomicU32,
+    /// That simulation; registering and moving happen under this lock.
+    owner: Mutex<Option<Arc<Life>>>,
+    /// Whether it stays in the simulation it is registered in even after that one
+    /// ended (a channel with a latency: its messages in flight are that simulation's
+    /// events).
+    pinned: AtomicBool,
+}
+
+thread_local! {
+    /// Whether this thread runs one of a check's runs alongside others (see [`ParallelRun`]).
+    static PARALLEL: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Marks the runs of this thread, until dropped, as one of a check's runs going in
+/// parallel on several threads. A check goes parallel only when its first run, which
+/// goes alone, used no primitive shared with other simulations; reaching one in a
+/// parallel run (from a `static` the first run did not use, or one a parallel run
+/// created and left behind) ends that run as an escape, whatever the timing of the
+/// other threads, rather than let two runs share its state at the mercy of the
+/// scheduler.
+pub(crate) struct ParallelRun {
+    outer: bool,
+}
+
+impl ParallelRun {
+    pub(crate) fn new() -> ParallelRun {
+        ParallelRun { outer: PARALLEL.replace(true) }
+    }
+}
+
+impl Drop for ParallelRun {
+    fn drop(&mut self) {
+        PARALLEL.set(self.outer);
+    }
 }
 
 /// A primitive in its own simulation, current on this thread.
@@ -72,20 +130,36 @@ impl Binding {
 
     /// As [`Binding::new`], created at `at`.
     pub(crate) fn at(name: Option<String>, at: &'static Location<'static>) -> Binding {
-        let binding = Binding { name: name.or_else(crate::core::scoped_name), at, slot: OnceLock::new() };
-        drop(binding.reach());
+        let mut binding = Binding::unregistered(at);
+        binding.name = name.or_else(crate::core::scoped_name);
+        if let Some(handle) = context::try_current() {
+            drop(binding.register(handle, false));
+        }
         binding
     }
 
     /// A binding created at `at` under its default name, registered at its first use
     /// in a simulation (for `const` constructors, which cannot reach one).
     pub(crate) const fn unregistered(at: &'static Location<'static>) -> Binding {
-        Binding { name: None, at, slot: OnceLock::new() }
+        Binding {
+            name: None,
+            at,
+            sim: AtomicU64::new(UNBOUND),
+            id: AtomicU32::new(0),
+            owner: parking_lot::const_mutex(None),
+            pinned: AtomicBool::new(false),
+        }
+    }
+
+    /// Keeps the primitive in the simulation it is registered in, even once that one
+    /// has ended (a later simulation that uses it then stops with an escape).
+    pub(crate) fn pin(&self) {
+        self.pinned.store(true, Ordering::Relaxed);
     }
 
     /// The primitive's id in the simulation it is registered in, if any.
     pub(crate) fn id(&self) -> Option<ChannelId> {
-        self.slot.get().map(|&(_, id)| id)
+        (self.sim.load(Ordering::Acquire) != UNBOUND).then(|| ChannelId(self.id.load(Ordering::Relaxed)))
     }
 
     /// The name the primitive has (or will have) in traces.
@@ -94,39 +168,69 @@ impl Binding {
     }
 
     /// The current simulation, when the primitive belongs to it (registering it on
-    /// first use); `None` outside any simulation, or in another one (which then
+    /// first use, or moving it there from a simulation that has ended); `None`
+    /// outside any simulation, or when it cannot belong to this one (which then
     /// stops with an escape).
+    #[inline]
     pub(crate) fn reach(&self) -> Option<Bound> {
         let handle = context::try_current()?;
-        match self.slot.get() {
-            Some(&(sim, id)) if sim == handle.id => Some(Bound { handle, id }),
-            Some(_) => {
-                {
-                    let mut core = handle.engine();
-                    let task = core.current();
-                    core.escape(
-                        task,
-                        format!(
-                            "`{}` was registered in another simulation: a sync primitive belongs to the first \
-                             simulation that uses it (create one per simulation)",
-                            self.name()
-                        ),
-                    );
-                }
-                None
-            }
-            None => {
-                let id = handle.engine().register_channel(self.name.clone(), self.at);
-                match self.slot.set((handle.id, id)) {
-                    Ok(()) => Some(Bound { handle, id }),
-                    // Registered meanwhile from another thread's simulation.
-                    Err(_) => {
-                        drop(handle);
-                        self.reach()
-                    }
-                }
-            }
+        if self.sim.load(Ordering::Acquire) == handle.id {
+            let id = ChannelId(self.id.load(Ordering::Relaxed));
+            return Some(Bound { handle, id });
         }
+        self.register(handle, true)
+    }
+
+    /// Registers the primitive in `handle`'s simulation, unless it belongs to another
+    /// that is still running. `shared`: it comes from outside this simulation (created
+    /// outside any, or registered in another before).
+    #[cold]
+    fn register(&self, handle: Handle, shared: bool) -> Option<Bound> {
+        let mut owner = self.owner.lock();
+        let refusal = match owner.as_ref() {
+            // Registered meanwhile by this simulation (cannot happen from another thread).
+            Some(life) if life.id == handle.id => {
+                return Some(Bound { id: ChannelId(self.id.load(Ordering::Relaxed)), handle });
+            }
+            Some(life) if life.alive.load(Ordering::Acquire) => Some(format!(
+                "`{}` is in use by another simulation that is still running: a primitive belongs to one running \
+                 simulation at a time, and moves to the next once its simulation has ended (a `static` used by two \
+                 simulations at once: run them one after the other, or make one per simulation)",
+                self.name()
+            )),
+            Some(_) if self.pinned.load(Ordering::Relaxed) => Some(format!(
+                "`{}` is a channel with a latency: it belongs to the simulation that created it (its messages in \
+                 flight are that simulation's events); make one per simulation",
+                self.name()
+            )),
+            _ if shared && PARALLEL.get() => Some(format!(
+                "`{}` is shared by the runs of this check (created outside them, e.g. a `static`, or left behind by \
+                 another run), but the check's first run did not use it, so its runs were started on several threads \
+                 at once: run the check on one thread (`.jobs(1)`, `LOCKSTEP_JOBS=1`), or make one per run",
+                self.name()
+            )),
+            _ => None,
+        };
+        if let Some(cause) = refusal {
+            drop(owner);
+            let mut core = handle.engine();
+            let task = core.current();
+            core.escape(task, cause);
+            return None;
+        }
+        let id = handle.engine().register_channel(self.name.clone(), self.at);
+        let life = &handle.life;
+        if let Some(previous) = owner.replace(life.clone()) {
+            previous.bound.fetch_sub(1, Ordering::AcqRel);
+        }
+        life.bound.fetch_add(1, Ordering::AcqRel);
+        if shared {
+            life.shared_primitive.lock().get_or_insert_with(|| self.name());
+        }
+        self.id.store(id.0, Ordering::Relaxed);
+        self.sim.store(handle.id, Ordering::Release);
+        drop(owner);
+        Some(Bound { handle, id })
     }
 
     /// Notes the primitive in the running step's footprint.
@@ -155,6 +259,14 @@ impl Binding {
     pub(crate) fn wait_on(&self, wait: impl FnOnce(ChannelId) -> Wait) {
         if let Some(b) = self.reach() {
             b.wait_on(wait);
+        }
+    }
+}
+
+impl Drop for Binding {
+    fn drop(&mut self) {
+        if let Some(life) = self.owner.get_mut().take() {
+            life.bound.fetch_sub(1, Ordering::AcqRel);
         }
     }
 }

@@ -17,10 +17,15 @@
 //!   current is registered in the first simulation that uses it, at that use, under
 //!   the name it was given (or its creation site); from then on it is recorded as if
 //!   it had been created there.
-//! - **Used in two simulations.** A primitive belongs to the first simulation it is
-//!   registered in. Used while another simulation is current, the run of that
-//!   simulation stops with [`FailureKind::Escape`](crate::FailureKind::Escape) naming
-//!   the task and the primitive; nothing is recorded in the wrong simulation.
+//! - **Used by the next simulation.** Once the simulation it is registered in has
+//!   ended, the next one that uses it takes it over, with its state (as a tokio
+//!   primitive goes from one runtime to the next): a `static` serves every run.
+//! - **Used by two simulations at once.** A primitive belongs to one running
+//!   simulation at a time. Reached from another while its own still runs, the run of
+//!   that other one stops with [`FailureKind::Escape`](crate::FailureKind::Escape)
+//!   naming the task and the primitive; nothing is recorded in the wrong simulation.
+//!   A [`Check`](crate::check::Check) whose runs share one runs them in order on one
+//!   thread (see `docs/design.md`, "Primitives that outlive a simulation").
 //!
 //! # The pattern (for every primitive, and any new one)
 //! - The handle holds an `Arc` of the shared part: its state behind a

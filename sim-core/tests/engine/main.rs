@@ -20,6 +20,7 @@ mod reports;
 mod runner;
 mod select;
 mod smoke;
+mod statics;
 mod support;
 mod sync;
 mod sync_send;

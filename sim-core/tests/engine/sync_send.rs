@@ -9,7 +9,7 @@ use std::task::{Context, Poll, Wake, Waker};
 
 use sim_core::sync::{mpsc, oneshot, watch, Mutex, Notify, RwLock, Semaphore};
 use sim_core::tooling::trace::RecordKind;
-use sim_core::{spawn, Config, FailureKind, Sim, TraceMode};
+use sim_core::{spawn, Config, Sim, TraceMode};
 
 // ---- auto traits, as tokio's (tokio's tests assert the same) ----
 
@@ -332,26 +332,6 @@ fn a_primitive_created_outside_is_recorded_from_its_first_use_inside() {
         .map(|l| format!("{} {}", l.kind.label(), l.channel.as_deref().unwrap_or("?")))
         .collect();
     assert_eq!(sends, ["send early", "recv early", "recv early"], "the outside send is not in the trace");
-}
-
-/// A primitive used by a second simulation: that run stops with an escape naming
-/// the task and the primitive, never records into the wrong simulation.
-#[test]
-fn a_primitive_used_in_a_second_simulation_stops_it_with_an_escape() {
-    let notify = Arc::new(Notify::named("shared-bell"));
-    let mut first = Sim::new(Config::default());
-    let n = notify.clone();
-    first.spawn_named("ringer", async move { n.notify_one() });
-    first.run().unwrap();
-    drop(first);
-
-    let mut second = Sim::new(Config::default());
-    let n = notify.clone();
-    second.spawn_named("listener", async move { n.notified().await });
-    let failure = second.run().unwrap_err();
-    let FailureKind::Escape { task, cause } = &failure.kind else { panic!("expected an escape, got {failure}") };
-    assert_eq!(task, "listener");
-    assert!(cause.contains("`shared-bell` was registered in another simulation"), "{cause}");
 }
 
 /// A JoinHandle moved to and awaited in another task is fine; polled while its

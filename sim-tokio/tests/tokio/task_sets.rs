@@ -554,3 +554,39 @@ fn join_next_spends_the_cooperative_budget() {
         last = at;
     }
 }
+
+/// tokio's `join_set_coop`, shape for shape: a `static` semaphore that every run of
+/// the test shares (each run leaves it with 1000 more permits than it found, as in
+/// tokio, where a second runtime in the process would see them), 1000 tasks that
+/// each add a permit, `acquire_many` for all of them, then `join_next` until the
+/// budget says `None`. It used to end in an escape on the second run (the semaphore
+/// stayed bound to the first seed's simulation).
+#[tokio::test(flavor = "current_thread", seeds = 10)]
+async fn join_set_coop_with_a_static_semaphore() {
+    use futures::FutureExt;
+    const TASK_NUM: u32 = 1000;
+    static SEM: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(0);
+    let mut set = JoinSet::new();
+    for _ in 0..TASK_NUM {
+        set.spawn(async {
+            SEM.add_permits(1);
+        });
+    }
+    let _ = SEM.acquire_many(TASK_NUM).await.unwrap();
+    let (mut count, mut coop_count) = (0, 0);
+    loop {
+        match set.join_next().now_or_never() {
+            Some(Some(Ok(()))) => {}
+            Some(Some(Err(err))) => panic!("failed: {err}"),
+            None => {
+                coop_count += 1;
+                tokio::task::yield_now().await;
+                continue;
+            }
+            Some(None) => break,
+        }
+        count += 1;
+    }
+    assert!(coop_count >= 1);
+    assert_eq!(count, TASK_NUM);
+}

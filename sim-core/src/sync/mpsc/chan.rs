@@ -174,6 +174,7 @@ impl<T> Chan<T> {
         let mut chan = Chan::new(name, at, bound);
         if latency.is_some() {
             Arc::get_mut(&mut chan).expect("just created").latency = latency;
+            chan.bind.pin();
             let target: Weak<dyn Deliver> = Arc::downgrade(&chan) as Weak<dyn Deliver>;
             let bound = chan.bind.reach().expect(
                 "an mpsc channel with a latency needs a current simulation (its messages travel as the simulation's delivery events)",
