@@ -6,7 +6,7 @@
 //! the failing run to a fresh directory and names it in the report:
 //!
 //! ```text
-//! target/lockstep/<test name>-seed-<seed>/     (or -tape-<fingerprint>; then -2, -3, … when taken)
+//! target/lockstep/<test name>-seed-<seed>/     (or -tape-<fingerprint>; then -2, -3, … when taken by another failure)
 //!   report.txt      the failure report
 //!   tape.txt        the tape (LOCKSTEP_TAPE='<tape>' replays it)
 //!   trace.jsonl     the whole trace as JSON Lines (feature `json`)
@@ -154,7 +154,7 @@ fn critical_indices(failing: &[TraceLine], passing: &[TraceLine]) -> Option<[usi
 /// (with the critical pair marked when given). Errors are collected, never raised.
 pub(crate) fn write(root: &Path, failure: &Failure, trace: &Trace, critical: Option<[usize; 2]>) -> Written {
     let mut written = Written { dir: None, files: Vec::new(), errors: Vec::new(), critical: 0 };
-    let dir = match make_dir(root, &dir_name(failure)) {
+    let dir = match make_dir(root, &dir_name(failure), failure) {
         Ok(dir) => dir,
         Err(e) => {
             written.errors.push(format!("cannot make a directory under {}: {e}", root.display()));
@@ -204,13 +204,22 @@ fn dir_name(failure: &Failure) -> String {
     name
 }
 
-/// Makes a new directory `root/name`, or `root/name-2`, `-3`, …: never one that exists.
-fn make_dir(root: &Path, name: &str) -> std::io::Result<PathBuf> {
+/// Makes a new directory `root/name`, or `root/name-2`, `-3`, … when taken by another
+/// failure; a directory that holds this very run (the same tape and fingerprint: a
+/// check run again, a printed replay) is written again rather than piled up beside.
+fn make_dir(root: &Path, name: &str, failure: &Failure) -> std::io::Result<PathBuf> {
     std::fs::create_dir_all(root)?;
+    let tape = format!("{}\n", failure.tape);
+    let fingerprint = format!("fingerprint: {}\n", failure.fingerprint);
+    let same_run = |dir: &Path| {
+        std::fs::read_to_string(dir.join("tape.txt")).is_ok_and(|t| t == tape)
+            && std::fs::read_to_string(dir.join("report.txt")).is_ok_and(|r| r.contains(&fingerprint))
+    };
     for n in 1..=100_000u32 {
         let dir = if n == 1 { root.join(name) } else { root.join(format!("{name}-{n}")) };
         match std::fs::create_dir(&dir) {
             Ok(()) => return Ok(dir),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists && same_run(&dir) => return Ok(dir),
             Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
             Err(e) => return Err(e),
         }

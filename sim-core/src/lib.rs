@@ -16,7 +16,7 @@
 //! | --- | --- | --- |
 //! | run | [`Sim`], [`Config`], [`StepLimit`], [`TimeLimit`], [`StrategyKind`] | one simulation: [`Sim::run`], [`Sim::block_on`], or by hand ([`Sim::step`], [`Sim::advance`]) |
 //! | check | [`check`], [`Check`], [`check_random`], [`check_pct`], [`check_exhaustive`], [`check_proptest`], [`replay`], [`Report`] | **the one runner**: one async-closure world (`Fn() -> Fut`, or `Fn(V) -> Fut` with inputs) under every strategy; any failure replays from what its report prints |
-//! | explore | [`explore`] | every order ([`explore::exhaustive_check`]), proptest schedules that shrink, critical pairs |
+//! | explore | [`explore`] | what the exhaustive and proptest searches report; shrinking a tape, critical pairs, proptest schedules |
 //! | in a task | [`spawn`], [`yield_now`], [`choose`], [`fail`], [`named`], [`touch`], [`JoinHandle`], [`JoinError`], [`TaskId`] | tasks, recorded choices, violations, names, shared memory the engine cannot see |
 //! | primitives | [`time`] ([`time::Instant`]), [`sync`], [`task`], [`select`](mod@select) | tokio-shaped timers, channels, locks, join sets; the same types sim-tokio re-exports under tokio's paths |
 //! | reports | [`Failure`], [`FailureKind`], [`BlockedTask`], [`Wait`], [`ChannelId`], [`TimerId`] | what failed, who was blocked on what |
@@ -236,7 +236,7 @@
 //!   hangs the run: no single-threaded scheduler can preempt it. Loops that await
 //!   something are caught by the step limit (livelock) or the virtual-time limit.
 //! - Random tie-breaking finds shallow races; exhaustive enumeration
-//!   ([`explore::exhaustive_check`]) is for small programs.
+//!   ([`check_exhaustive`]) is for small programs.
 //! - The reduced enumeration sees what steps do to Lockstep's primitives; memory the
 //!   tasks share outside them counts only where it is declared with [`touch`].
 #![forbid(unsafe_code)]

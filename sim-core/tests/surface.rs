@@ -57,7 +57,7 @@ fn rows(lib: &str) -> Vec<&str> {
 
 /// The names a row lists in its first two columns (group, items): each intra-doc link's
 /// text, `` [`name`] `` or `` [`name`](mod@name) ``, without path qualifiers; links to
-/// a path (`Sim::run`, `explore::exhaustive_check`) are examples, not entries.
+/// a path (`Sim::run`, `explore::shrink_tape`) are examples, not entries.
 fn listed(row: &str) -> Vec<String> {
     let columns: Vec<&str> = row.trim_start_matches("//! |").split('|').collect();
     let mut names = Vec::new();

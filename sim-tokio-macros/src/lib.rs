@@ -686,7 +686,7 @@ pub fn test(attr: TokenStream, item: TokenStream) -> TokenStream {
                     strategy: #strategy,
                     depth: #depth,
                 },
-                || async { #krate::__private::TestOutcome::check(__lockstep_test_body().await) },
+                __lockstep_test_body,
             )
         }
     }

@@ -48,7 +48,7 @@ pub use sim_tokio_macros::test;
 #[cfg(lockstep)]
 #[doc(hidden)]
 pub mod __private {
-    pub use crate::sim::entry::{block_on_main, run_test, Entry, TestOutcome};
+    pub use crate::sim::entry::{block_on_main, run_test, Entry};
     pub use crate::sim::macros::{join_start, maybe_done, select_start, Cons, Nil};
     pub use sim_core::tooling::coop::poll_budget_available;
     pub use sim_tokio_macros::{join_impl, select_impl, try_join_impl};

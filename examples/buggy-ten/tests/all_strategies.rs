@@ -67,7 +67,7 @@ where
     // artefacts would pile up under `target/lockstep/`. The printed replays, run as a user
     // runs them, still leave theirs.
     let quiet = |check: Check| check.artefacts(Artefacts::Off);
-    let with_inputs = quiet(Check::proptest(CASES)).run_inputs(inputs, &world);
+    let with_inputs = quiet(Check::proptest(CASES)).run_inputs(inputs, &world).expect("a proptest check");
     let shrunk = match &with_inputs {
         Report::Proptest(summary) => summary.counterexample.as_ref().map(|c| c.inputs.clone()),
         _ => None,
@@ -114,8 +114,9 @@ where
         assert!(text.contains(&format!("fingerprint: {fingerprint}")), "{}: replay of {tape}:\n{text}", f.strategy);
     }
     // The printed commands of the random search's failure (a seed) and of the exhaustive
-    // search's (a tape), run as printed. (The proptest search with inputs prints its
-    // generator's seed, which runs the whole check again; its shrunk case is replayed above.)
+    // search's (a tape), run as printed. (The proptest search with inputs prints the Rust
+    // call that replays its shrunk case, replayed above, and a `rerun:` command with its
+    // generator's seed, which runs the whole check again.)
     for f in [&found[0], &found[2]] {
         let (_, fingerprint, command) = f.failure.as_ref().unwrap();
         run_printed(command, fingerprint, message);

@@ -79,12 +79,15 @@
 //! In a test that `cargo test` runs, a failure's replay command runs that test alone
 //! with the failing seed or tape: `LOCKSTEP_SEED=17 cargo test -p my-crate --test
 //! my_tests -- --exact module::my_test` (PCT, exhaustive and proptest failures replay
-//! by `LOCKSTEP_TAPE`; a proptest failure with inputs by the generator's
-//! `LOCKSTEP_SEED`). The test is found from the test's thread, not from
+//! by `LOCKSTEP_TAPE`). The test is found from the test's thread, not from
 //! [`Check::name`], so a display name of your own does not break it (see
 //! [`crate::env::cargo_test_command`]). Elsewhere (a doctest, a binary) it is the
 //! Rust call that replays the check's closure `f`: `sim_core::replay(f, 17)` or
-//! `sim_core::replay(f, "t2:…")`, and with inputs `sim_core::replay(|| f(<inputs>), "t2:…")`.
+//! `sim_core::replay(f, "t2:…")`. With generated inputs it is always the Rust call
+//! `sim_core::replay(|| f(<inputs>), "t2:…")`, since a tape holds no inputs; in a test
+//! the report adds a `rerun:` command, `LOCKSTEP_SEED=<generator seed> cargo test …`,
+//! which runs the whole check again. A replay is always the one run a report printed;
+//! a rerun is the whole check.
 
 mod seeds;
 
@@ -101,7 +104,7 @@ pub use seeds::{current_seed, CheckSummary, SeedFailure, StopAt};
 use seeds::{CheckConfig, Seeded};
 
 use crate::artefacts::{Artefacts, Written};
-use crate::env::EnvOverrides;
+use crate::env::{EnvError, EnvOverrides};
 #[cfg(feature = "proptest")]
 use crate::explore::PropSummary;
 use crate::explore::{ExhaustiveCheck, ExhaustiveSummary};
@@ -126,6 +129,39 @@ impl<T, E: fmt::Debug> Outcome for Result<T, E> {
         self.map(drop).map_err(|e| format!("Error: {e:?}"))
     }
 }
+
+/// Why [`Check::run_inputs`] did not run.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum InputsError {
+    /// The search is not [`Search::Proptest`]: only proptest generates inputs (make
+    /// the check with [`Check::proptest`]).
+    NotProptest(Search),
+    /// `LOCKSTEP_TAPE` is set: a tape replays a schedule, not the inputs (run the
+    /// check again with its generator seed, the `rerun:` command of its report).
+    Tape(Tape),
+    /// A `LOCKSTEP_*` variable holds a bad value.
+    Env(EnvError),
+}
+
+impl fmt::Display for InputsError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            InputsError::NotProptest(search) => write!(
+                f,
+                "`Check::run_inputs` generates inputs with proptest: make the check with `Check::proptest(cases)`, not {search:?}"
+            ),
+            InputsError::Tape(tape) => write!(
+                f,
+                "LOCKSTEP_TAPE={tape} replays a schedule, not the inputs of `Check::run_inputs`: \
+                 run the check again with its seed (the `rerun:` command its report prints)"
+            ),
+            InputsError::Env(e) => e.fmt(f),
+        }
+    }
+}
+
+impl std::error::Error for InputsError {}
 
 /// How a check explores the orders (and inputs) of its world.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -363,8 +399,9 @@ impl Check {
     }
 
     /// Runs the world `f` under this check, with the environment's overrides
-    /// applied, and returns what it found (the report is also printed to standard
-    /// error when the exhaustive or proptest search fails).
+    /// applied, and returns what it found. Nothing is printed: the [`Report`] is the
+    /// output ([`Report::assert_ok`] panics with it). Only a single seed or tape from
+    /// `LOCKSTEP_SEED` / `LOCKSTEP_TAPE` prints its full trace to standard error.
     ///
     /// # Panics
     /// When a `LOCKSTEP_*` variable holds a bad value, or a panic escapes a run
@@ -429,18 +466,46 @@ impl Check {
     }
 
     /// Runs the world `f` over inputs that `inputs` generates, with a schedule per
-    /// case, under the proptest search (the search this check was made with must be
-    /// [`Search::Proptest`]); the first failure's inputs and schedule shrink together.
-    /// `LOCKSTEP_SEED` sets the generator's seed; a printed `LOCKSTEP_SEED=… cargo
-    /// test` command runs the check again and fails with the same shrunk case.
+    /// case, under the proptest search; the first failure's inputs and schedule
+    /// shrink together. `LOCKSTEP_SEED` sets the generator's seed.
     ///
-    /// # Panics
-    /// When the search is not [`Search::Proptest`], when `LOCKSTEP_TAPE` is set (a
-    /// tape replays a schedule, not the inputs: use the printed `LOCKSTEP_SEED`
-    /// command), or a `LOCKSTEP_*` variable holds a bad value.
+    /// The report's `replay:` line is the Rust call that runs the shrunk run again,
+    /// `sim_core::replay(|| f(<inputs>), "t2:…")` (a tape holds no inputs, so there is
+    /// no `LOCKSTEP_TAPE` command for it); run by `cargo test`, its `rerun:` line is the
+    /// command that runs the whole check again with its generator seed,
+    /// `LOCKSTEP_SEED=<seed> cargo test … -- --exact <test>`, which generates the same
+    /// cases and fails with the same shrunk case.
+    ///
+    /// # Errors
+    /// [`InputsError::NotProptest`] when the search is not [`Search::Proptest`] (only
+    /// proptest generates inputs), [`InputsError::Tape`] when `LOCKSTEP_TAPE` is set (a
+    /// tape replays a schedule, not the inputs: use the `rerun:` command), and
+    /// [`InputsError::Env`] when a `LOCKSTEP_*` variable holds a bad value.
     #[cfg(feature = "proptest")]
-    #[track_caller]
-    pub fn run_inputs<S, V, F, Fut>(&self, inputs: S, f: F) -> Report<V>
+    pub fn run_inputs<S, V, F, Fut>(&self, inputs: S, f: F) -> Result<Report<V>, InputsError>
+    where
+        S: proptest::strategy::Strategy<Value = V>,
+        V: Clone + fmt::Debug,
+        F: Fn(V) -> Fut,
+        Fut: Future + 'static,
+        Fut::Output: Outcome,
+    {
+        let env = EnvOverrides::from_env().map_err(InputsError::Env)?;
+        self.run_inputs_with_env(&env, inputs, f)
+    }
+
+    /// [`Check::run_inputs`] with the overrides given rather than read from the
+    /// environment.
+    ///
+    /// # Errors
+    /// As [`Check::run_inputs`], but for the environment's values.
+    #[cfg(feature = "proptest")]
+    pub fn run_inputs_with_env<S, V, F, Fut>(
+        &self,
+        env: &EnvOverrides,
+        inputs: S,
+        f: F,
+    ) -> Result<Report<V>, InputsError>
     where
         S: proptest::strategy::Strategy<Value = V>,
         V: Clone + fmt::Debug,
@@ -449,17 +514,19 @@ impl Check {
         Fut::Output: Outcome,
     {
         let Search::Proptest { max_choices } = self.search else {
-            panic!("lockstep: `Check::run_inputs` generates inputs with proptest: make the check with `Check::proptest(cases)`, not {:?}", self.search)
+            return Err(InputsError::NotProptest(self.search.clone()));
         };
-        let env = EnvOverrides::from_env().unwrap_or_else(|e| panic!("lockstep: {e}"));
+        if let Some(tape) = &env.tape {
+            return Err(InputsError::Tape(tape.clone()));
+        }
         let property = |inputs: &V, sim: &mut Sim| {
             let future = sim.enter(|| into_world(f(inputs.clone())));
             sim.block_on(future)
         };
         let mut report =
-            Report::Proptest(crate::explore::proptest_check_with(self.prop_config(max_choices), inputs, property));
-        report.rust_replays(&env, "f");
-        report
+            Report::Proptest(crate::explore::run_cases(self.prop_config(max_choices), env, inputs, property));
+        report.rust_replays(env, "f");
+        Ok(report)
     }
 
     fn seeds_config(&self, seeded: Seeded) -> CheckConfig {
@@ -477,28 +544,30 @@ impl Check {
     }
 
     fn exhaustive_config(&self, every_order: bool) -> ExhaustiveCheck {
-        let mut cfg = ExhaustiveCheck::default()
-            .max_runs(usize::try_from(self.runs).unwrap_or(usize::MAX))
-            .every_order(every_order)
-            .explain(self.explain)
-            .print(false)
-            .determinism(self.determinism)
-            .sim(self.sim.clone());
-        cfg.name = self.name.clone();
-        cfg
+        ExhaustiveCheck {
+            name: self.name.clone(),
+            max_runs: usize::try_from(self.runs).unwrap_or(usize::MAX),
+            every_order,
+            explain: self.explain,
+            minimal_search: crate::explore::DEFAULT_MINIMAL_SEARCH,
+            sim: self.sim.clone(),
+            determinism: self.determinism,
+        }
     }
 
     #[cfg(feature = "proptest")]
     fn prop_config(&self, max_choices: usize) -> crate::explore::PropCheck {
-        let mut cfg = crate::explore::PropCheck::default()
-            .cases(u32::try_from(self.runs).unwrap_or(u32::MAX))
-            .max_choices(max_choices)
-            .seed(self.first_seed)
-            .determinism(self.determinism)
-            .sim(self.sim.clone());
-        cfg.name = self.name.clone();
-        cfg.critical_pair = self.explain;
-        cfg
+        crate::explore::PropCheck {
+            name: self.name.clone(),
+            cases: u32::try_from(self.runs).unwrap_or(u32::MAX),
+            max_choices,
+            seed: self.first_seed,
+            max_shrink_iters: crate::explore::PropCheck::MAX_SHRINK_ITERS,
+            minimal_search: crate::explore::DEFAULT_MINIMAL_SEARCH,
+            critical_pair: self.explain,
+            sim: self.sim.clone(),
+            determinism: self.determinism,
+        }
     }
 
     /// The scheduling choice points of a canonical run of the world: PCT's `steps`.
@@ -629,13 +698,11 @@ impl<V: fmt::Debug> Report<V> {
             }
             #[cfg(feature = "proptest")]
             Report::Proptest(s) => {
-                if let Some(c) = &mut s.counterexample {
+                // With inputs, the search wrote the Rust call already (a tape holds no inputs).
+                if let Some(c) = s.counterexample.as_mut().filter(|c| format!("{:?}", c.inputs) == "()") {
                     if !hinted(&c.failure) {
-                        let inputs = format!("{:?}", c.inputs);
-                        let call = if inputs == "()" { closure.to_string() } else { format!("|| {closure}({inputs})") };
-                        c.failure.replay = rust_replay(&c.failure, &call);
+                        c.failure.replay = rust_replay(&c.failure, closure);
                         c.replay = c.failure.replay.clone();
-                        c.replay_call = None;
                     }
                 }
             }
@@ -723,7 +790,8 @@ where
 /// use `Check::proptest(cases).run(f)`.
 ///
 /// # Panics
-/// When a case fails, or as [`Check::run_inputs`] does.
+/// When a case fails, or with the error of [`Check::run_inputs`] (`LOCKSTEP_TAPE`
+/// set, or a `LOCKSTEP_*` variable with a bad value).
 #[cfg(feature = "proptest")]
 #[track_caller]
 pub fn check_proptest<S, V, F, Fut>(inputs: S, f: F)
@@ -734,7 +802,10 @@ where
     Fut: Future + 'static,
     Fut::Output: Outcome,
 {
-    Check::proptest(256).run_inputs(inputs, f).assert_ok();
+    match Check::proptest(256).run_inputs(inputs, f) {
+        Ok(report) => report.assert_ok(),
+        Err(e) => panic!("lockstep: {e}"),
+    }
 }
 
 /// What a report prints to replay one run: its tape (`t2:…`), or for seeded random

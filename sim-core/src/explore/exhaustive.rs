@@ -4,8 +4,8 @@ use std::fmt;
 use std::ops::ControlFlow;
 
 use super::critical::{critical_pair, CriticalPair};
-use super::shrink::{shrink_tape_bounded, Minimality, DEFAULT_MINIMAL_SEARCH};
-use super::{default_name, replay_printed, run_config, with_tape_hint};
+use super::shrink::{shrink_tape_bounded, Minimality};
+use super::{run_config, with_tape_hint};
 use crate::artefacts::{self, Written};
 use crate::determinism::{confirm, Observed};
 use crate::env::EnvOverrides;
@@ -14,110 +14,38 @@ use crate::share::Share;
 use crate::strategy::exhaustive::{explore_all_until, explore_reduced_until, ExploreError};
 use crate::{Config, Failure, FailureKind, Sim, StrategyKind, Tape};
 
-/// How [`exhaustive_check`] enumerates a property's orders.
+/// How the exhaustive search of a [`Check`](crate::check::Check) enumerates a world's
+/// orders: the check's settings, as the enumeration needs them.
 #[derive(Clone, Debug)]
-#[non_exhaustive]
-pub struct ExhaustiveCheck {
-    /// The test name, used in reports. Default: the name of the current thread,
-    /// which `cargo test` sets to the test's path (none on a thread called `main`).
-    /// The replay command selects the test by its thread, whatever this name is.
+pub(crate) struct ExhaustiveCheck {
+    /// The test name, used in reports. The replay command selects the test by its
+    /// thread, whatever this name is.
     pub name: Option<String>,
     /// At most this many complete runs; past it the space is not exhausted and
-    /// nothing is proven. Default: 100,000.
+    /// nothing is proven.
     pub max_runs: usize,
     /// Run every order instead of one per class of orders that differ only by
-    /// commuting steps ([`explore_reduced`](crate::strategy::exhaustive::explore_reduced)). Default: false.
+    /// commuting steps.
     pub every_order: bool,
-    /// Whether to shrink the first failure and look for its
-    /// [critical pair](super::critical_pair) (a few more runs). Default: true.
+    /// Whether to shrink the first failure and look for its critical pair.
     pub explain: bool,
     /// At most this many runs search the tapes with fewer departures than the greedy
     /// shrink's for a globally minimal one ([`shrink_tape_bounded`](super::shrink_tape_bounded)).
-    /// Default: [`DEFAULT_MINIMAL_SEARCH`](super::DEFAULT_MINIMAL_SEARCH).
     pub minimal_search: u32,
-    /// Whether to print the report of a check that proved nothing to standard
-    /// error. Default: true.
-    pub print: bool,
     /// The template of every simulation (limits, replay hint); its strategy is
     /// replaced, and its poll watchdog bound is `LOCKSTEP_POLL_TIMEOUT`, else its
-    /// own, else [`DEFAULT_BOUND`](crate::watchdog::DEFAULT_BOUND), as for `check`.
-    /// Default: [`Config::default`].
+    /// own, else [`DEFAULT_BOUND`](crate::watchdog::DEFAULT_BOUND).
     pub sim: Config,
     /// The share of complete runs run a second time (by their tape) and compared
     /// with their first run (fingerprint, outcome, trace); the first run always is,
     /// unless the share is 0. The first 100 failing runs are replayed too (the later
-    /// ones by the share), and every run is
-    /// compared, at no cost, with the run before it up to the choices they share. A
-    /// mismatch stops the enumeration with a failure of kind
-    /// [`FailureKind::Nondeterministic`], never a proof. Default: 5%
-    /// ([`Share::DEFAULT_DETERMINISM`]); `LOCKSTEP_DETERMINISM` overrides it.
+    /// ones by the share), and every run is compared, at no cost, with the run
+    /// before it up to the choices they share. A mismatch stops the enumeration with
+    /// a failure of kind [`FailureKind::Nondeterministic`], never a proof.
     pub determinism: Share,
 }
 
-impl Default for ExhaustiveCheck {
-    fn default() -> ExhaustiveCheck {
-        ExhaustiveCheck {
-            name: default_name(),
-            max_runs: 100_000,
-            every_order: false,
-            explain: true,
-            minimal_search: DEFAULT_MINIMAL_SEARCH,
-            print: true,
-            sim: Config::default(),
-            determinism: Share::DEFAULT_DETERMINISM,
-        }
-    }
-}
-
 impl ExhaustiveCheck {
-    /// Sets the test name.
-    pub fn name(mut self, name: impl Into<String>) -> ExhaustiveCheck {
-        self.name = Some(name.into());
-        self
-    }
-
-    /// Sets the bound on complete runs.
-    pub fn max_runs(mut self, max_runs: usize) -> ExhaustiveCheck {
-        self.max_runs = max_runs;
-        self
-    }
-
-    /// Runs every order, without the reduction.
-    pub fn every_order(mut self, every_order: bool) -> ExhaustiveCheck {
-        self.every_order = every_order;
-        self
-    }
-
-    /// Shrinks the first failure and finds its critical pair, or not.
-    pub fn explain(mut self, explain: bool) -> ExhaustiveCheck {
-        self.explain = explain;
-        self
-    }
-
-    /// Sets the bound on the runs that search for a globally minimal failing tape.
-    pub fn minimal_search(mut self, runs: u32) -> ExhaustiveCheck {
-        self.minimal_search = runs;
-        self
-    }
-
-    /// Prints the report of a check that proved nothing, or not.
-    pub fn print(mut self, print: bool) -> ExhaustiveCheck {
-        self.print = print;
-        self
-    }
-
-    /// Sets the share of runs replayed and compared (see [`ExhaustiveCheck::determinism`]).
-    pub fn determinism(mut self, share: Share) -> ExhaustiveCheck {
-        self.determinism = share;
-        self
-    }
-
-    /// Sets the simulation template.
-    pub fn sim(mut self, sim: Config) -> ExhaustiveCheck {
-        self.sim = sim;
-        self
-    }
-
     fn config(&self, strategy: StrategyKind) -> Config {
         run_config(&self.sim, self.name.as_deref(), strategy)
     }
@@ -130,7 +58,7 @@ pub struct FailingOrder {
     /// The complete run (from 1) that failed first.
     pub run: usize,
     /// Its tape, shrunk toward the canonical order while it fails the same way (when
-    /// [`ExhaustiveCheck::explain`] is on); [`FailingOrder::minimality`] says how far.
+    /// [`Check::explain`](crate::check::Check::explain) is on); [`FailingOrder::minimality`] says how far.
     pub tape: Tape,
     /// The failure report of that tape's run.
     pub failure: Box<Failure>,
@@ -143,7 +71,8 @@ pub struct FailingOrder {
     pub critical: Option<CriticalPair>,
 }
 
-/// What [`exhaustive_check`] found.
+/// What the exhaustive search of a [`Check`](crate::check::Check) found
+/// ([`Report::Exhaustive`](crate::check::Report::Exhaustive)).
 #[derive(Clone, Debug)]
 #[non_exhaustive]
 pub struct ExhaustiveSummary {
@@ -168,7 +97,7 @@ pub struct ExhaustiveSummary {
     /// [`FailureKind::Nondeterministic`].
     pub error: Option<ExploreError>,
     /// Runs replayed by their tape and compared with their first run (every failing
-    /// run and a share of the others: [`ExhaustiveCheck::determinism`]).
+    /// run and a share of the others: [`Check::determinism`](crate::check::Check::determinism)).
     pub replayed: usize,
     /// Where the first failing order's artefacts (report, tape, trace, timeline) were
     /// written ([`crate::artefacts`]); `None` when it passed or they are off.
@@ -263,72 +192,22 @@ impl fmt::Display for ExhaustiveSummary {
 
 /// Runs `property` under every order of its choice points (or one per class of
 /// orders that differ only by commuting steps, the default), up to `cfg.max_runs`
-/// complete runs, and reports whether it holds in all of them. The first failing
-/// order is shrunk with [`shrink_tape`](super::shrink_tape) and explained with its
-/// [critical pair](super::critical_pair); the report is also printed to standard
-/// error. With `LOCKSTEP_TAPE` set, only that tape runs, with its full trace printed.
+/// complete runs, under the overrides `env`, and reports whether it holds in all of
+/// them. The first failing order is shrunk with [`shrink_tape`](super::shrink_tape)
+/// and explained with its [critical pair](super::critical_pair). `env.tape` is not
+/// looked at (the runner replays tapes itself).
 ///
 /// `property` receives a fresh simulation (current, configured by the check): it
 /// builds its world, runs it and returns the failure, if any. Under the reduction,
 /// memory the world's tasks share outside Lockstep's primitives must be declared
 /// with [`touch`](crate::footprint::touch).
-///
-/// # Panics
-/// When a `LOCKSTEP_*` variable holds a bad value.
-///
-/// ```
-/// use std::time::Duration;
-/// use sim_core::explore::{exhaustive_check, ExhaustiveCheck};
-/// use sim_core::touch;
-/// use sim_core::time::sleep;
-/// use sim_core::fail;
-///
-/// // Two tasks wake at 10 ms and append to a shared log; the check breaks when `b` goes first.
-/// let racy = |sim: &mut sim_core::Sim| {
-///     let order = std::rc::Rc::new(std::cell::RefCell::new(Vec::new()));
-///     for name in ["a", "b"] {
-///         let order = order.clone();
-///         sim.spawn_named(name, async move {
-///             sleep(Duration::from_millis(10)).await;
-///             touch("order");
-///             order.borrow_mut().push(name);
-///         });
-///     }
-///     sim.spawn_named("check", async move {
-///         sleep(Duration::from_millis(20)).await;
-///         touch("order");
-///         if order.borrow()[0] == "b" {
-///             fail("b went first");
-///         }
-///     });
-///     sim.run()
-/// };
-/// let summary = exhaustive_check(ExhaustiveCheck::default(), racy);
-/// assert!(summary.exhausted && !summary.is_proven());
-/// assert_eq!((summary.runs, summary.failing), (2, 1));
-/// let found = summary.first_failing.expect("b goes first in one class");
-/// assert_eq!(found.tape.departures(), 1);
-/// ```
-pub fn exhaustive_check(
-    cfg: ExhaustiveCheck,
-    property: impl Fn(&mut Sim) -> Result<(), Box<Failure>>,
-) -> ExhaustiveSummary {
-    let env = EnvOverrides::from_env().unwrap_or_else(|e| panic!("lockstep: {e}"));
-    exhaustive_check_with(cfg, &env, property)
-}
-
-/// [`exhaustive_check`] with the environment's overrides given rather than read
-/// (`EnvOverrides::none()` for a tool that must not obey `LOCKSTEP_TAPE`).
-pub fn exhaustive_check_with(
+pub(crate) fn exhaustive_check_with(
     cfg: ExhaustiveCheck,
     env: &EnvOverrides,
     property: impl Fn(&mut Sim) -> Result<(), Box<Failure>>,
 ) -> ExhaustiveSummary {
     let determinism = env.determinism.unwrap_or(cfg.determinism);
     let cfg = ExhaustiveCheck { sim: with_tape_hint(&cfg.sim, env), determinism, ..cfg };
-    if let Some(tape) = &env.tape {
-        return replay_one(&cfg, tape.clone(), &property);
-    }
     let mut summary = ExhaustiveSummary {
         name: cfg.name.clone(),
         every_order: cfg.every_order,
@@ -393,9 +272,6 @@ pub fn exhaustive_check_with(
     };
     if let Some(found) = &summary.first_failing {
         summary.artefacts = artefacts::for_check(&cfg.config(StrategyKind::Fifo), &found.failure, &property);
-    }
-    if cfg.print && !summary.is_proven() {
-        eprintln!("{summary}");
     }
     summary
 }
@@ -483,30 +359,47 @@ fn explain(
     }
 }
 
-/// Replays one tape (from `LOCKSTEP_TAPE`) with its full trace printed.
-fn replay_one(
-    cfg: &ExhaustiveCheck,
-    tape: Tape,
-    property: &impl Fn(&mut Sim) -> Result<(), Box<Failure>>,
-) -> ExhaustiveSummary {
-    let run = replay_printed(cfg.config(StrategyKind::Fifo), &tape, property);
-    let failed = run.result.is_err();
-    let first_failing = run.result.err().map(|failure| {
-        let tape = run.recorded.trimmed();
-        Box::new(FailingOrder { run: 1, tape, failure, shrink_runs: 0, minimality: None, critical: None })
-    });
-    ExhaustiveSummary {
-        name: cfg.name.clone(),
-        every_order: true,
-        runs: 1,
-        redundant: 0,
-        failing: usize::from(failed),
-        exhausted: false,
-        artefacts: first_failing
-            .as_ref()
-            .and_then(|found| artefacts::for_check(&cfg.config(StrategyKind::Fifo), &found.failure, property)),
-        first_failing,
-        error: None,
-        replayed: 0,
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::artefacts::Artefacts;
+
+    /// Three choices `c`, `a`, `b` of two options each; the run fails when `a` and `b`
+    /// both depart, or when `c` does. Enumerated depth first, the first failing order
+    /// is `a=1, b=1` (run 4): 1-minimal (setting either back passes, 3 greedy runs with
+    /// the replay), yet `c=1` alone fails. Finding it takes 2 more runs (the canonical
+    /// order, then `c=1`); bounded to 1, the search leaves the pair and says so.
+    #[test]
+    fn a_bounded_search_reports_a_one_minimal_tape() {
+        let property = |sim: &mut Sim| {
+            let world = async {
+                let (c, a, b) = (crate::choose(2), crate::choose(2), crate::choose(2));
+                if (a == 1 && b == 1) || c == 1 {
+                    crate::fail("a and b, or c");
+                }
+            };
+            sim.block_on(world)
+        };
+        let cfg = |minimal_search| ExhaustiveCheck {
+            name: Some("one_or_two".to_string()),
+            max_runs: 100,
+            every_order: true,
+            explain: true,
+            minimal_search,
+            sim: Config::default().artefacts(Artefacts::Off),
+            determinism: Share::DEFAULT_DETERMINISM,
+        };
+        let full = exhaustive_check_with(cfg(super::super::DEFAULT_MINIMAL_SEARCH), &EnvOverrides::none(), property);
+        let found = full.first_failing.as_ref().expect("fails");
+        assert_eq!((found.run, found.tape.departures(), found.shrink_runs), (4, 1, 5), "{full}");
+        assert_eq!(found.minimality, Some(Minimality::Global), "{full}");
+
+        let cut = exhaustive_check_with(cfg(1), &EnvOverrides::none(), property);
+        let found = cut.first_failing.as_ref().expect("fails");
+        assert_eq!((found.tape.departures(), found.minimality), (2, Some(Minimality::OneMinimal)), "{cut}");
+        let text = cut.to_string();
+        let expected = "to 2 departures from the canonical order\n  1-minimal: no single departure can be set back, \
+                        but not every tape with fewer departures was run\n";
+        assert!(text.contains(expected), "{text}");
     }
 }

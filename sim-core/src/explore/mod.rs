@@ -1,42 +1,33 @@
-//! The tool builders' layer under the check runner: exploring schedules of a world
-//! that the caller builds on a [`Sim`] itself (`Fn(&mut Sim) -> Result`), shrinking a
-//! tape, the critical pair of a failure, and schedule independence as a check.
+//! What the exhaustive and proptest searches report, and the explorers' pieces that
+//! work on a tape: shrinking, the critical pair, schedules as proptest values, and
+//! schedule independence.
 //!
-//! **Tests use `sim_core::check`**: `check_exhaustive`, `check_proptest` and
-//! `Check` run an async-closure world under these same explorers, with one
-//! configuration, and are what the docs show. The entry points here that take a
-//! `&mut Sim` closure (`exhaustive_check`, `proptest_check`, `proptest_check_with`)
-//! are that machinery, for tools that own the simulation (the engine's own tests of
-//! the explorers use them).
+//! **Checks run through [`crate::check`]**: `check_exhaustive`, `check_proptest` and
+//! [`Check`](crate::check::Check) run an async-closure world under the explorers here,
+//! with one configuration; their [`Report`](crate::check::Report) holds an
+//! [`ExhaustiveSummary`] or a [`PropSummary`]. What remains public here:
 //!
+//! - [`ExhaustiveSummary`], [`FailingOrder`], [`PropSummary`], [`Counterexample`]: what
+//!   those searches found (the `lockstep` tool prints them too).
 //! - [`schedules`] and [`Schedule`]: a [`proptest`] strategy for schedules (a number per
 //!   choice point, biased toward 0, the canonical order), run through
-//!   [`StrategyKind::Scripted`]. Shrinking the numbers toward 0 removes departures from
-//!   the canonical order.
-//! - [`proptest_check`] and [`proptest_check_with`]: run a property over generated
-//!   cases, one simulation per case, shrink the first failure (the inputs with the
-//!   schedule), and report the shrunk tape, the replay command and the critical pair.
+//!   [`StrategyKind::Scripted`], to draw beside inputs in a plain proptest runner.
+//!   Shrinking the numbers toward 0 removes departures from the canonical order.
 //! - [`shrink_tape`]: shrink a failing tape from anywhere (a seed's report, a PCT run)
 //!   by setting departures back to canonical while the run still fails the same way,
 //!   then searching every tape with fewer departures (bounded) for the fewest
 //!   ([`Minimality`] says which it reached).
 //! - [`critical_pair`]: flip each departure of a failing tape to find the nearest
 //!   passing schedule and name the two events whose order decides the outcome.
-//! - [`exhaustive_check`]: run a property under every order (one per class of orders
-//!   that differ only by commuting steps), and say whether it is proven, or shrink
-//!   and explain its first failing order.
 //! - [`schedule_independence`] and [`timeline_independence`]: run a closure that returns
 //!   an output under FIFO and several seeds and report the first two runs whose
 //!   outputs differ.
 //!
-//! Deep bugs are the business of PCT ([`crate::StrategyKind::Pct`]),
-//! exhaustive enumeration that of [`crate::tooling::strategy`].
-//!
-//! Every helper here takes the property as a closure over a simulation it has
-//! created (`Fn(&mut Sim) -> …`): the simulation is current while the closure runs,
-//! so it spawns its world, runs it and checks it. The helper owns the configuration
-//! (the schedule, the trace mode, the name) so that it can run the same world again
-//! under another schedule and read the trace of any run.
+//! These take the world as a closure over a simulation they create (`Fn(&mut Sim) ->
+//! …`), since they run one tape, or compare outputs, rather than check a property: the
+//! simulation is current while the closure runs, so it spawns its world, runs it and
+//! returns what it found. Deep bugs are the business of PCT ([`crate::StrategyKind::Pct`]),
+//! the enumerators that of [`crate::tooling::strategy`].
 
 mod critical;
 mod exhaustive;
@@ -48,14 +39,15 @@ mod schedule;
 mod shrink;
 
 pub use critical::{critical_pair, describe_event, CriticalPair};
-pub use exhaustive::{exhaustive_check, exhaustive_check_with, ExhaustiveCheck, ExhaustiveSummary, FailingOrder};
+pub(crate) use exhaustive::{exhaustive_check_with, ExhaustiveCheck};
+pub use exhaustive::{ExhaustiveSummary, FailingOrder};
 pub use independence::{
     schedule_independence, timeline_independence, Independence, OutputDifference, ScheduleDependence, ScheduleRun,
 };
 #[cfg(feature = "proptest")]
-pub(crate) use prop::prop_check_with;
+pub(crate) use prop::{prop_check_with, run_cases, PropCheck};
 #[cfg(feature = "proptest")]
-pub use prop::{proptest_check, proptest_check_with, Counterexample, PropCheck, PropSummary};
+pub use prop::{Counterexample, PropSummary};
 #[cfg(feature = "proptest")]
 pub use schedule::{schedules, Schedule, DEPARTURE_WEIGHT};
 pub use shrink::{shrink_tape, shrink_tape_bounded, Minimality, Shrunk, DEFAULT_MINIMAL_SEARCH};
@@ -83,12 +75,6 @@ fn run_config(template: &Config, name: Option<&str>, strategy: StrategyKind) -> 
     }
 }
 
-/// The name of a check by default: the current thread's, which `cargo test` sets to
-/// the test's path (none on a thread called `main`).
-fn default_name() -> Option<String> {
-    std::thread::current().name().filter(|n| *n != "main").map(str::to_string)
-}
-
 /// `template` with the replay hint of a check run by the calling test when it has
 /// none (`LOCKSTEP_TAPE='<tape>' <command>`), and watched by the poll watchdog
 /// (`LOCKSTEP_POLL_TIMEOUT`, else its own bound, else the default), as `check` does.
@@ -106,17 +92,6 @@ fn watched(template: &Config, env: &EnvOverrides) -> Config {
     let mut config = template.clone();
     config.poll_timeout = env.poll_timeout.or(config.poll_timeout).or(Some(crate::watchdog::DEFAULT_BOUND));
     config
-}
-
-/// Replays one tape (from `LOCKSTEP_TAPE`) under `config` with its full trace kept,
-/// and prints the trace to standard error.
-fn replay_printed(config: Config, tape: &Tape, property: &dyn Fn(&mut Sim) -> Result<(), Box<Failure>>) -> Run {
-    let run = run_once(config.strategy(StrategyKind::Replay(tape.clone())).trace(TraceMode::Full), property);
-    if let Some(trace) = &run.trace {
-        eprintln!("lockstep: replaying tape {tape}; full trace:");
-        eprint!("{trace}");
-    }
-    run
 }
 
 /// Runs `property` once in a fresh simulation configured by `config`.

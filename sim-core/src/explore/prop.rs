@@ -10,8 +10,8 @@ use proptest::test_runner::{
 
 use super::critical::{critical_pair, CriticalPair};
 use super::schedule::{schedules, Schedule};
-use super::shrink::{shrink_tape_bounded, Minimality, DEFAULT_MINIMAL_SEARCH};
-use super::{default_name, replay_printed, run_config, watched, with_tape_hint};
+use super::shrink::{shrink_tape_bounded, Minimality};
+use super::{run_config, watched, with_tape_hint};
 use crate::artefacts::{self, Written};
 use crate::determinism::{confirm, Observed};
 use crate::env::EnvOverrides;
@@ -20,104 +20,44 @@ use crate::share::Share;
 use crate::strategy::random::SimRng;
 use crate::{Config, Failure, Sim, StrategyKind, Tape};
 
-/// How [`proptest_check`] runs a property.
+/// How the proptest search of a [`Check`](crate::check::Check) runs a world: the
+/// check's settings, as the search needs them.
 #[derive(Clone, Debug)]
-#[non_exhaustive]
-pub struct PropCheck {
-    /// The test name, used in reports. Default: the name of the current thread,
-    /// which `cargo test` sets to the test's path (none on a thread called `main`).
-    /// The replay command selects the test by its thread, whatever this name is.
+pub(crate) struct PropCheck {
+    /// The test name, used in reports. The replay command selects the test by its
+    /// thread, whatever this name is.
     pub name: Option<String>,
-    /// How many generated cases must pass. Default: 256.
+    /// How many generated cases must pass.
     pub cases: u32,
     /// The longest schedule generated, in choice points (later ones are canonical).
-    /// Default: 64.
     pub max_choices: usize,
     /// The seed of proptest's own generator: the same seed generates the same cases,
-    /// so a check is reproducible as a whole. Default: 0; `LOCKSTEP_SEED` overrides it.
+    /// so a check is reproducible as a whole. `LOCKSTEP_SEED` overrides it.
     pub seed: u64,
-    /// At most this many runs are spent shrinking the first failure. Default: 2,048.
+    /// At most this many runs are spent shrinking the first failure.
     pub max_shrink_iters: u32,
     /// At most this many runs search the tapes with fewer departures than the shrunk
     /// one for a globally minimal one ([`shrink_tape_bounded`](super::shrink_tape_bounded)).
-    /// Default: [`DEFAULT_MINIMAL_SEARCH`](super::DEFAULT_MINIMAL_SEARCH).
     pub minimal_search: u32,
     /// Whether to look for the [critical pair](super::critical_pair) of the shrunk
-    /// failure (a few more runs). Default: true.
+    /// failure (a few more runs).
     pub critical_pair: bool,
     /// The template of every simulation (limits, trace mode, replay hint); its
     /// strategy is replaced, and its poll watchdog bound is `LOCKSTEP_POLL_TIMEOUT`,
-    /// else its own, else [`DEFAULT_BOUND`](crate::watchdog::DEFAULT_BOUND), as for
-    /// `check`. Default: [`Config::default`].
+    /// else its own, else [`DEFAULT_BOUND`](crate::watchdog::DEFAULT_BOUND).
     pub sim: Config,
     /// The share of generated cases run a second time and compared with their
     /// first run (fingerprint, outcome, trace); the first case always is, unless the
     /// share is 0. The first failing case and the shrunk one are always replayed. A
     /// mismatch ends the check with a failure of kind
     /// [`FailureKind::Nondeterministic`](crate::FailureKind::Nondeterministic),
-    /// never a pass. Default: 5% ([`Share::DEFAULT_DETERMINISM`]);
-    /// `LOCKSTEP_DETERMINISM` overrides it.
+    /// never a pass. `LOCKSTEP_DETERMINISM` overrides it.
     pub determinism: Share,
 }
 
-impl Default for PropCheck {
-    fn default() -> PropCheck {
-        PropCheck {
-            name: default_name(),
-            cases: 256,
-            max_choices: 64,
-            seed: 0,
-            max_shrink_iters: 2048,
-            minimal_search: DEFAULT_MINIMAL_SEARCH,
-            critical_pair: true,
-            sim: Config::default(),
-            determinism: Share::DEFAULT_DETERMINISM,
-        }
-    }
-}
-
 impl PropCheck {
-    /// Sets the test name.
-    pub fn name(mut self, name: impl Into<String>) -> PropCheck {
-        self.name = Some(name.into());
-        self
-    }
-
-    /// Sets the number of cases.
-    pub fn cases(mut self, cases: u32) -> PropCheck {
-        self.cases = cases;
-        self
-    }
-
-    /// Sets the longest schedule generated.
-    pub fn max_choices(mut self, max_choices: usize) -> PropCheck {
-        self.max_choices = max_choices;
-        self
-    }
-
-    /// Sets the seed of the case generator.
-    pub fn seed(mut self, seed: u64) -> PropCheck {
-        self.seed = seed;
-        self
-    }
-
-    /// Sets the bound on the runs that search for a globally minimal failing tape.
-    pub fn minimal_search(mut self, runs: u32) -> PropCheck {
-        self.minimal_search = runs;
-        self
-    }
-
-    /// Sets the share of cases run twice and compared (see [`PropCheck::determinism`]).
-    pub fn determinism(mut self, share: Share) -> PropCheck {
-        self.determinism = share;
-        self
-    }
-
-    /// Sets the simulation template.
-    pub fn sim(mut self, sim: Config) -> PropCheck {
-        self.sim = sim;
-        self
-    }
+    /// How many runs proptest spends, at most, shrinking the first failure.
+    pub(crate) const MAX_SHRINK_ITERS: u32 = 2048;
 
     /// The simulation configuration of one run.
     fn config(&self, strategy: StrategyKind) -> Config {
@@ -151,13 +91,13 @@ impl PropCheck {
 #[derive(Clone, Debug)]
 #[non_exhaustive]
 pub struct Counterexample<V> {
-    /// The shrunk inputs (`()` for [`proptest_check`]).
+    /// The shrunk inputs (`()` for a world without inputs).
     pub inputs: V,
     /// The shrunk schedule as generated.
     pub schedule: Schedule,
     /// The tape of the shrunk run (trailing canonical choices left out), after
     /// [`shrink_tape_bounded`](super::shrink_tape_bounded) shrank it further (see
-    /// [`Counterexample::minimality`]): it replays the failure with [`Config::replay`].
+    /// [`Counterexample::minimality`]): what [`replay`](crate::replay) takes to run it again.
     pub tape: Tape,
     /// The shrunk run's failure report.
     pub failure: Box<Failure>,
@@ -170,13 +110,17 @@ pub struct Counterexample<V> {
     pub minimality: Option<Minimality>,
     /// The two events whose order decides the outcome, when found.
     pub critical: Option<CriticalPair>,
-    /// How to replay it: a command when run by `cargo test`.
+    /// How to replay the shrunk run: without inputs, run by `cargo test`, the
+    /// command that runs the test again with `LOCKSTEP_TAPE` set to its tape; with
+    /// inputs (a tape holds no inputs), or outside `cargo test`, the Rust call
+    /// `sim_core::replay(|| f(<inputs>), "t2:…")`, where `f` is the check's closure
+    /// and the inputs are written as their `Debug` form prints them (with `.into()`
+    /// after a list or a string, so that a `Vec` or `String` input compiles as printed).
     pub replay: String,
-    /// For a check with inputs, the Rust call that replays the shrunk case:
-    /// `property(&<inputs>, &mut Sim::new(Config::replay("t2:…".parse()?)))`, where
-    /// `property` is the closure given to the check (`None` for a case reported as
-    /// it failed, without shrinking).
-    pub replay_call: Option<String>,
+    /// For a check with inputs run by `cargo test`: the command that runs the whole
+    /// check again with its generator seed (`LOCKSTEP_SEED=<seed> cargo test … --exact
+    /// <test>`), which generates the same cases and shrinks them the same way.
+    pub rerun: Option<String>,
     /// Where its artefacts (report, tape, trace, timeline) were written
     /// ([`crate::artefacts`]); `None` when they are off.
     pub artefacts: Option<Written>,
@@ -206,18 +150,19 @@ impl<V: fmt::Debug> fmt::Display for Counterexample<V> {
             writeln!(f, "  critical pair: {pair}")?;
         }
         writeln!(f, "  replay: {}", self.replay)?;
+        if let Some(rerun) = &self.rerun {
+            writeln!(f, "  rerun: {rerun}")?;
+        }
         if let Some(written) = &self.artefacts {
             writeln!(f, "  artefacts: {written}")?;
-        }
-        if let Some(call) = self.replay_call.as_ref().filter(|call| **call != self.replay) {
-            writeln!(f, "  in Rust: {call}")?;
         }
         writeln!(f, "the shrunk run's report:")?;
         write!(f, "{}", self.failure)
     }
 }
 
-/// What [`proptest_check`] found.
+/// What the proptest search of a [`Check`](crate::check::Check) found
+/// ([`Report::Proptest`](crate::check::Report::Proptest)).
 #[derive(Clone, Debug)]
 #[non_exhaustive]
 pub struct PropSummary<V> {
@@ -259,66 +204,8 @@ impl<V: fmt::Debug> fmt::Display for PropSummary<V> {
     }
 }
 
-/// Runs `property` over `cfg.cases` generated schedules, one simulation per case,
-/// and shrinks the first failure toward the canonical order: to a globally minimal
-/// tape when the search fits [`PropCheck::minimal_search`], else a 1-minimal one (see
-/// [`shrink_tape_bounded`](super::shrink_tape_bounded)).
-///
-/// `property` receives a fresh simulation (current, configured with the case's
-/// schedule and `cfg.sim`'s limits): it builds its world, runs it and returns the
-/// failure, if any (a [`Sim::run`] error, or [`Sim::failure`] for a broken
-/// property). While shrinking, only failures of the first failure's class
-/// (deadlock, panic, …) count, so the shrunk case fails the same way.
-///
-/// The summary's counterexample carries the shrunk tape, which replays the failure
-/// under [`Config::replay`], its [critical pair](super::critical_pair), and the
-/// replay command; it is also printed to standard error. With `LOCKSTEP_TAPE` set,
-/// only that tape runs (the printed command does this when `cfg.name` is the test's
-/// name).
-///
-/// # Panics
-/// When a `LOCKSTEP_*` variable holds a bad value.
-///
-/// ```
-/// use std::time::Duration;
-/// use sim_core::explore::{proptest_check, PropCheck};
-/// use sim_core::time::sleep;
-/// use sim_core::{fail, spawn};
-///
-/// // Two tasks wake at 10 ms; the property breaks when `b` goes first.
-/// let summary = proptest_check(PropCheck::default().cases(64), |sim| {
-///     let order = std::rc::Rc::new(std::cell::RefCell::new(Vec::new()));
-///     for name in ["a", "b"] {
-///         let order = order.clone();
-///         sim.spawn_named(name, async move {
-///             sleep(Duration::from_millis(10)).await;
-///             order.borrow_mut().push(name);
-///         });
-///     }
-///     sim.spawn_named("check", async move {
-///         sleep(Duration::from_millis(20)).await;
-///         if order.borrow()[0] == "b" {
-///             fail("b went first");
-///         }
-///     });
-///     sim.run()
-/// });
-/// let found = summary.counterexample.expect("some schedule puts b first");
-/// assert_eq!(found.tape.departures(), 1);
-/// let pair = found.critical.expect("flipping the departure passes");
-/// assert_eq!((pair.failing.as_str(), pair.passing.as_str()), ("poll of task `b` at 10ms", "poll of task `a` at 10ms"));
-/// ```
-pub fn proptest_check(cfg: PropCheck, property: impl Fn(&mut Sim) -> Result<(), Box<Failure>>) -> PropSummary<()> {
-    let env = EnvOverrides::from_env().unwrap_or_else(|e| panic!("lockstep: {e}"));
-    let cfg = PropCheck { sim: with_tape_hint(&cfg.sim, &env), ..cfg };
-    if let Some(tape) = &env.tape {
-        return replay_one(&cfg, tape.clone(), &property);
-    }
-    run_cases(cfg, &env, Just(()), |(), sim| property(sim))
-}
-
-/// [`proptest_check`] with the environment's overrides given rather than read; a
-/// `LOCKSTEP_TAPE` in them is not looked at (the runner replays tapes itself).
+/// Runs `property` over `cfg.cases` generated schedules under the overrides `env`
+/// (a `LOCKSTEP_TAPE` in them is not looked at: the runner replays tapes itself).
 pub(crate) fn prop_check_with(
     cfg: PropCheck,
     env: &EnvOverrides,
@@ -328,23 +215,12 @@ pub(crate) fn prop_check_with(
     run_cases(cfg, env, Just(()), |(), sim| property(sim))
 }
 
-/// [`proptest_check`] with inputs: each case draws `inputs` and a schedule
-/// together, and shrinking minimises both (the inputs first, then the schedule).
-///
-/// The printed replay includes the Rust call that replays the shrunk case
-/// ([`Counterexample::replay_call`], printed `in Rust:`):
-/// `property(&<inputs>, &mut Sim::new(Config::replay("t2:…".parse()?)))`, where
-/// `property` is the closure given here and the inputs are written as their `Debug`
-/// form prints them (Rust syntax for numbers, strings, tuples; a `Vec` prints as an
-/// array literal, which a property over a slice takes as it is); it is the
-/// `replay:` line outside `cargo test`.
-///
-/// Run by `cargo test`, the `replay:` line is a command that runs the calling test
-/// again with the check's generator seed, `LOCKSTEP_SEED=<seed> cargo test … -- --exact <test>`:
-/// the same seed generates the same cases and shrinks them the same way, so the
-/// check fails again with the same shrunk case. `LOCKSTEP_SEED` sets
-/// [`PropCheck::seed`] (in [`proptest_check`] too), and `LOCKSTEP_DETERMINISM`
-/// [`PropCheck::determinism`].
+/// Runs `property` over `cfg.cases` cases, each drawing `inputs` and a schedule
+/// together, and shrinks the first failure: the inputs and the schedule together,
+/// then the tape toward the canonical order (to a globally minimal tape when the
+/// search fits [`PropCheck::minimal_search`], else a 1-minimal one). While
+/// shrinking, only failures of the first failure's class count, so the shrunk case
+/// fails the same way.
 ///
 /// Every run is compared, at no cost in runs, with the earlier runs of the same
 /// inputs (the same `Debug` text) that made the same choices: up to each choice
@@ -352,30 +228,9 @@ pub(crate) fn prop_check_with(
 /// and two runs that made all the same choices must end the same way. A mismatch
 /// is a failure of kind [`FailureKind::Nondeterministic`](crate::FailureKind::Nondeterministic).
 ///
-/// # Panics
-/// When a `LOCKSTEP_*` variable holds a bad value, or `LOCKSTEP_TAPE` is set: a tape
-/// replays a schedule, not the inputs (use the printed `LOCKSTEP_SEED` command).
-pub fn proptest_check_with<S, V>(
-    cfg: PropCheck,
-    inputs: S,
-    property: impl Fn(&V, &mut Sim) -> Result<(), Box<Failure>>,
-) -> PropSummary<V>
-where
-    S: Strategy<Value = V>,
-    V: Clone + fmt::Debug,
-{
-    let env = EnvOverrides::from_env().unwrap_or_else(|e| panic!("lockstep: {e}"));
-    if let Some(tape) = &env.tape {
-        panic!(
-            "lockstep: LOCKSTEP_TAPE={tape} replays a schedule, not the inputs of `proptest_check_with`: \
-             run the check again with its seed (the `LOCKSTEP_SEED=… cargo test` command its report prints)"
-        );
-    }
-    run_cases(cfg, &env, inputs, property)
-}
-
-/// The body of [`proptest_check_with`], under the overrides `env`.
-fn run_cases<S, V>(
+/// `env.seed` sets the generator's seed; `env.tape` is not looked at (the runner
+/// refuses a tape with inputs: it replays a schedule, not the inputs).
+pub(crate) fn run_cases<S, V>(
     cfg: PropCheck,
     env: &EnvOverrides,
     inputs: S,
@@ -387,10 +242,7 @@ where
 {
     let seed = env.seed.unwrap_or(cfg.seed);
     let determinism = env.determinism.unwrap_or(cfg.determinism);
-    let mut sim = watched(&cfg.sim, env);
-    if let (None, Some(command)) = (&sim.replay_hint, &env.test_command) {
-        sim.replay_hint = Some(format!("LOCKSTEP_SEED={seed} {command}"));
-    }
+    let sim = watched(&cfg.sim, env);
     let cfg = PropCheck { seed, determinism, sim, ..cfg };
     // Every run so far, by inputs and choices: a run must do what an earlier run
     // with the same inputs did, up to the choices they share.
@@ -464,10 +316,18 @@ where
             shrunk(&cfg, inputs, schedule, failing_case, shrink_runs, last, &property)
         }
     };
+    if format!("{:?}", counterexample.inputs) != "()" {
+        // A tape holds no inputs: the one run replays in Rust, the check reruns by its seed.
+        let call = rust_replay_with_inputs(&counterexample.inputs, &counterexample.tape);
+        if cfg.sim.replay_hint.is_none() {
+            counterexample.failure.replay = call;
+            counterexample.replay = counterexample.failure.replay.clone();
+        }
+        counterexample.rerun = env.test_command.as_ref().map(|command| format!("LOCKSTEP_SEED={seed} {command}"));
+    }
     let with_inputs = |sim: &mut Sim| property(&counterexample.inputs, sim);
     counterexample.artefacts =
         artefacts::for_check(&cfg.config(StrategyKind::Fifo), &counterexample.failure, &with_inputs);
-    eprintln!("{counterexample}");
     PropSummary { name, cases_run: counterexample.failing_case, counterexample: Some(Box::new(counterexample)) }
 }
 
@@ -487,7 +347,7 @@ impl<V> Counterexample<V> {
             schedule,
             tape: failure.tape.clone(),
             replay: failure.replay.clone(),
-            replay_call: None,
+            rerun: None,
             failure,
             failing_case: case,
             shrink_runs,
@@ -530,13 +390,7 @@ fn shrunk<V: Clone + fmt::Debug>(
     let (tape, failure) = (shrunk.tape, shrunk.failure);
     let shrink_runs = shrink_runs + 1 + shrunk.runs + shrunk.search_runs;
     let critical = cfg.critical_pair.then(|| critical_pair(&template, &tape, with_inputs)).flatten();
-    let no_inputs = format!("{inputs:?}") == "()";
-    let replay_call = (!no_inputs)
-        .then(|| format!("property(&{inputs:?}, &mut Sim::new(Config::replay({:?}.parse()?)))", tape.to_string()));
-    let replay = match &replay_call {
-        Some(call) if cfg.sim.replay_hint.is_none() => call.clone(),
-        _ => failure.replay.clone(),
-    };
+    let replay = failure.replay.clone();
     Counterexample {
         inputs,
         schedule,
@@ -547,33 +401,18 @@ fn shrunk<V: Clone + fmt::Debug>(
         minimality,
         critical,
         replay,
-        replay_call,
+        rerun: None,
         artefacts: None,
     }
 }
 
-/// Replays one tape (from `LOCKSTEP_TAPE`) with its full trace printed.
-fn replay_one(
-    cfg: &PropCheck,
-    tape: Tape,
-    property: &impl Fn(&mut Sim) -> Result<(), Box<Failure>>,
-) -> PropSummary<()> {
-    let run = replay_printed(cfg.config(StrategyKind::Fifo), &tape, property);
-    let counterexample = run.result.err().map(|failure| {
-        let artefacts = artefacts::for_check(&cfg.config(StrategyKind::Fifo), &failure, property);
-        Box::new(Counterexample {
-            inputs: (),
-            schedule: Schedule::default(),
-            tape: run.recorded.trimmed(),
-            replay: failure.replay.clone(),
-            replay_call: None,
-            failure,
-            failing_case: 1,
-            shrink_runs: 0,
-            minimality: None,
-            critical: None,
-            artefacts,
-        })
-    });
-    PropSummary { name: cfg.name.clone(), cases_run: 1, counterexample }
+/// `sim_core::replay(|| f(<inputs>), "<tape>")`: the Rust call that replays one run of
+/// the check's closure `f` with these inputs, written as their `Debug` form prints
+/// them, with `.into()` after a list or a string (a `Vec`, an array, a `String`).
+pub(crate) fn rust_replay_with_inputs<V: fmt::Debug>(inputs: &V, tape: &Tape) -> String {
+    let mut inputs = format!("{inputs:?}");
+    if inputs.starts_with('[') || inputs.starts_with('"') {
+        inputs.push_str(".into()");
+    }
+    format!("sim_core::replay(|| f({inputs}), {:?})", tape.to_string())
 }

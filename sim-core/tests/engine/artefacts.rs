@@ -98,17 +98,53 @@ fn a_failing_check_writes_report_tape_trace_and_a_timeline_with_the_critical_pai
     assert!(role("overtaken").contains("task `a`"), "{}", role("overtaken"));
 }
 
+/// `b_before_a` run as `printed` (a seed or a tape) under `env`-free overrides, artefacts
+/// under `root`: what `sim_core::replay(b_before_a, printed)` runs.
+fn replayed(root: &Path, seed: Option<u64>, tape: Option<sim_core::Tape>) -> CheckSummary {
+    let mut env = EnvOverrides::none();
+    (env.seed, env.tape) = (seed, tape);
+    let sim = Config::default().artefacts(Artefacts::Dir(root.to_path_buf()));
+    match Check::random(1).name("artefacts::b_before_a").sim(sim).run_with_env(&env, b_before_a) {
+        Report::Seeds(summary) => summary,
+        other => panic!("{other}"),
+    }
+}
+
+fn entries(root: &Path) -> Vec<String> {
+    let mut names: Vec<String> =
+        std::fs::read_dir(root).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().to_string()).collect();
+    names.sort();
+    names
+}
+
 #[test]
-fn each_failure_gets_a_new_directory_never_overwriting_an_earlier_one() {
+fn the_same_failing_run_again_rewrites_its_directory_and_another_failure_gets_a_new_one() {
     let root = fresh("unique");
+    // The check run three times, and its failing seed replayed: one run, one directory.
     let dirs: Vec<PathBuf> =
         (0..3).map(|_| run(Artefacts::Dir(root.clone())).artefacts.unwrap().dir.unwrap()).collect();
-    let name = dirs[0].file_name().unwrap().to_string_lossy().to_string();
-    assert_eq!(dirs[1], root.join(format!("{name}-2")));
-    assert_eq!(dirs[2], root.join(format!("{name}-3")));
-    for dir in &dirs {
-        assert!(dir.join("timeline.html").is_file());
-    }
+    assert!(dirs.iter().all(|d| *d == dirs[0]), "{dirs:?}");
+    let first = run(Artefacts::Off).first_failure().unwrap().clone();
+    let seed = first.seed.unwrap();
+    let again = replayed(&root, Some(seed), None);
+    assert_eq!(again.artefacts.unwrap().dir.as_ref(), Some(&dirs[0]));
+    assert_eq!(entries(&root), [format!("artefacts.b_before_a-seed-{seed}")]);
+    assert_eq!(read(&dirs[0], "tape.txt").trim_end(), first.failure.tape.to_string());
+    // A replay that passes (the canonical order: `a` first) writes nothing.
+    let quiet = replayed(&root, None, Some(sim_core::Tape::new()));
+    assert!(quiet.is_ok() && quiet.artefacts.is_none(), "{quiet}");
+    assert_eq!(entries(&root).len(), 1);
+
+    // A directory of that name holding another run (another tape): the failure never
+    // overwrites it, and takes `-2`.
+    let other = root.join("elsewhere");
+    let by_tape = replayed(&other, None, Some(first.failure.tape.clone()));
+    let name = by_tape.artefacts.unwrap().dir.unwrap().file_name().unwrap().to_string_lossy().to_string();
+    std::fs::write(other.join(&name).join("tape.txt"), "t2:2.0@poll:a#0\n").unwrap();
+    let next = replayed(&other, None, Some(first.failure.tape.clone())).artefacts.unwrap().dir.unwrap();
+    assert_eq!(next, other.join(format!("{name}-2")));
+    assert_eq!(read(&other.join(&name), "tape.txt"), "t2:2.0@poll:a#0\n", "the other run's files are kept");
+    assert!(next.join("timeline.html").is_file());
 }
 
 #[test]

@@ -8,9 +8,11 @@ use std::time::Duration;
 
 use proptest::collection::vec;
 use proptest::test_runner::{Config as RunnerConfig, RngAlgorithm, TestCaseError, TestError, TestRng, TestRunner};
+use sim_core::artefacts::Artefacts;
+use sim_core::check::{Check, Report};
 use sim_core::explore::{
-    critical_pair, proptest_check, proptest_check_with, schedule_independence, schedules, shrink_tape,
-    shrink_tape_bounded, timeline_independence, Independence, Minimality, OutputDifference, PropCheck,
+    critical_pair, schedule_independence, schedules, shrink_tape, shrink_tape_bounded, timeline_independence,
+    Independence, Minimality, OutputDifference, PropSummary,
 };
 use sim_core::sync::mpsc;
 use sim_core::time::sleep;
@@ -197,7 +199,7 @@ fn pct_finds_a_task_polled_before_its_own_timer_within_its_bound() {
 
 // ---- the throttle hang of the crate tutorial ----
 
-use crate::support::{buggy_throttle, PERIOD};
+use crate::support::{buggy_throttle, throttle_world, PERIOD};
 
 /// The driver sends each item one period after the previous one was passed and
 /// waits for it: a throttle that drops one leaves it waiting forever.
@@ -222,19 +224,33 @@ fn tutorial(sim: &mut Sim) -> Result<(), Box<Failure>> {
     throttle_hang(&[1, 6], sim)
 }
 
+fn proptest<V: std::fmt::Debug>(report: &Report<V>) -> &PropSummary<V> {
+    match report {
+        Report::Proptest(summary) => summary,
+        other => panic!("not the proptest search: {other}"),
+    }
+}
+
+/// The tutorial's throttle hang, items 1 and 6, as a world of the one runner.
+fn tutorial_world() -> impl std::future::Future<Output = ()> {
+    throttle_world(vec![1, 6])
+}
+
 #[test]
 fn proptest_schedules_find_the_throttle_hang_and_shrink_it_to_at_most_two_departures() {
-    let cfg = PropCheck::default().name("explore::throttle_hang").cases(200);
-    let summary = proptest_check(cfg, tutorial);
+    let check = Check::proptest(200).name("explore::throttle_hang").artefacts(Artefacts::Off);
+    let report = check.run(tutorial_world);
+    let summary = proptest(&report);
     let found = summary.counterexample.as_ref().expect("some generated schedule hangs the throttle");
     assert!(matches!(found.failure.kind, FailureKind::Deadlock { .. }), "{found}");
     assert!(found.tape.departures() <= 2, "{found}");
     assert!(found.schedule.departures() <= 2, "{found}");
-    // The printed tape replays the same failure.
+    // The printed tape replays the same failure, step for step.
     let tape: Tape = found.tape.to_string().parse().unwrap();
-    let replayed = fails(Config::replay(tape.clone()), tutorial).expect("the shrunk tape replays the hang");
-    assert_eq!(replayed.kind, found.failure.kind);
-    assert_eq!(replayed.fingerprint, found.failure.fingerprint, "and the same run, step for step");
+    let replayed = std::panic::catch_unwind(|| sim_core::replay(tutorial_world, tape.clone())).unwrap_err();
+    let text = replayed.downcast_ref::<String>().unwrap();
+    assert!(text.contains("deadlock: 2 tasks blocked: throttle (recv on `in`), main (recv on `out`)"), "{text}");
+    assert!(text.contains(&format!("fingerprint: {}", found.failure.fingerprint)), "{text}");
     // The report carries the tape and the command that replays it.
     let report = summary.to_string();
     assert!(report.contains(&format!("shrunk tape: {tape}")), "{report}");
@@ -250,44 +266,47 @@ fn proptest_schedules_find_the_throttle_hang_and_shrink_it_to_at_most_two_depart
 #[test]
 fn proptest_checks_are_reproducible() {
     let run = || {
-        let summary = proptest_check(PropCheck::default().cases(100).seed(7), tutorial);
-        let found = summary.counterexample.unwrap();
-        (summary.cases_run, found.schedule, found.tape, found.failure.fingerprint)
+        let report = Check::proptest(100).seeds(7..107).artefacts(Artefacts::Off).run(tutorial_world);
+        let found = proptest(&report).counterexample.as_ref().unwrap().clone();
+        (proptest(&report).cases_run, found.schedule, found.tape, found.failure.fingerprint)
     };
     assert_eq!(run(), run());
 }
 
 #[test]
 fn inputs_and_schedule_are_drawn_together_and_both_shrink() {
-    let cfg = PropCheck::default().name("explore::throttle_items").cases(200);
+    let check = Check::proptest(200).name("explore::throttle_items").artefacts(Artefacts::Off);
     let items = vec(0u32..100, 1..6);
-    let summary = proptest_check_with(cfg, items, |items: &Vec<u32>, sim| throttle_hang(items, sim));
+    let f = throttle_world;
+    let report = check.run_inputs(items, f).expect("a proptest check");
+    let summary = proptest(&report);
     let found = summary.counterexample.as_ref().expect("some case hangs the throttle");
     // One item cannot race: the smallest failing input is two items, shrunk to zeros.
     assert_eq!(found.inputs, vec![0, 0], "{found}");
     assert!(found.tape.departures() <= 2, "{found}");
     assert!(summary.to_string().contains("inputs: [0, 0]"));
-    let replayed = fails(Config::replay(found.tape.clone()), |sim| throttle_hang(&found.inputs, sim));
-    assert_eq!(replayed.map(|f| f.fingerprint), Some(found.failure.fingerprint));
-    // The printed replay, run as printed (with `property` the closure given to the check).
-    const PRINTED: &str = r#"property(&[0, 0], &mut Sim::new(Config::replay("t2:2.0@poll:throttle#0,2.0@timer:throttle#0,2.0@timer:driver#0,2.1@poll:driver#2".parse()?)))"#;
-    assert_eq!(found.replay_call.as_deref(), Some(PRINTED));
-    assert!(summary.to_string().contains(&format!("\n  in Rust: {PRINTED}\n")), "{summary}");
-    // Run by `cargo test`, the command that runs this test again with the check's seed.
+    // The printed replay: the Rust call that runs the shrunk run again, with `f` the
+    // closure given to the check (a tape holds no inputs: no `LOCKSTEP_TAPE` command).
+    const PRINTED: &str = r#"sim_core::replay(|| f([0, 0].into()), "t2:2.0@poll:throttle#0,2.0@timer:throttle#0,2.0@timer:main#0,2.1@poll:main#2")"#;
+    assert_eq!(found.replay, PRINTED, "{summary}");
+    assert_eq!(found.failure.replay, PRINTED, "the shrunk run's own report prints it too");
+    assert!(summary.to_string().contains(&format!("\n  replay: {PRINTED}\n")), "{summary}");
+    // Run as printed: the same failure, step for step.
+    let payload = std::panic::catch_unwind(|| {
+        sim_core::replay(
+            || f([0, 0].into()),
+            "t2:2.0@poll:throttle#0,2.0@timer:throttle#0,2.0@timer:main#0,2.1@poll:main#2",
+        )
+    })
+    .unwrap_err();
+    let text = payload.downcast_ref::<String>().unwrap();
+    assert!(text.contains(&format!("fingerprint: {}", found.failure.fingerprint)), "{text}");
+    // Run by `cargo test`, the command that runs this whole check again with its seed
+    // (`printed_replays` runs such a command as printed).
     let command = "LOCKSTEP_SEED=0 cargo test -p sim-core --test engine -- --exact \
                    explore::inputs_and_schedule_are_drawn_together_and_both_shrink";
-    assert_eq!(found.replay, command);
-    let property = |items: &[u32], sim: &mut Sim| throttle_hang(items, sim);
-    let as_printed = || -> Result<Result<(), Box<Failure>>, Box<dyn std::error::Error>> {
-        Ok(property(
-            &[0, 0],
-            &mut Sim::new(Config::replay(
-                "t2:2.0@poll:throttle#0,2.0@timer:throttle#0,2.0@timer:driver#0,2.1@poll:driver#2".parse()?,
-            )),
-        ))
-    };
-    let again = as_printed().unwrap().expect_err("the printed replay fails");
-    assert_eq!((again.kind.class(), again.fingerprint), (found.failure.kind.class(), found.failure.fingerprint));
+    assert_eq!(found.rerun.as_deref(), Some(command));
+    assert!(summary.to_string().contains(&format!("\n  rerun: {command}\n")), "{summary}");
 }
 
 #[test]
@@ -308,10 +327,10 @@ fn a_plain_proptest_runner_shrinks_a_schedule_drawn_beside_the_inputs() {
 
 #[test]
 fn a_passing_property_reports_every_case_run() {
-    let summary = proptest_check(PropCheck::default().cases(20), |sim| throttle_hang(&[1], sim));
-    assert!(summary.is_ok(), "{summary}");
-    assert_eq!(summary.cases_run, 20);
-    summary.assert_ok();
+    let report = Check::proptest(20).run(|| throttle_world(vec![1]));
+    assert!(report.is_ok(), "{report}");
+    assert_eq!((proptest(&report).cases_run, report.runs()), (20, 20));
+    report.assert_ok();
 }
 
 // ---- the critical pair ----
@@ -373,39 +392,33 @@ fn shrinking_finds_a_single_departure_that_a_one_minimal_pair_hides() {
     assert_eq!((twice.tape, twice.failure.fingerprint), (bounded.tape, bounded.failure.fingerprint));
 }
 
-/// [`two_or_one`] with `c` drawn first: every order enumerated depth first tries
-/// `c=0, a=0, b=0`, then `b=1`, then `a=1`, then `a=1, b=1`, the first that fails.
-fn one_or_two(sim: &mut Sim) -> Result<(), Box<Failure>> {
-    sim.spawn_named("chooser", async {
-        let (c, a, b) = (sim_core::choose(2), sim_core::choose(2), sim_core::choose(2));
-        if (a == 1 && b == 1) || c == 1 {
-            sim_core::fail("a and b, or c");
-        }
-    });
-    sim.run()
+/// [`two_or_one`] with `c` drawn first, as a world of the one runner (`main` is the
+/// chooser, its only task): every order enumerated depth first tries `c=0, a=0,
+/// b=0`, then `b=1`, then `a=1`, then `a=1, b=1`, the first that fails.
+async fn one_or_two() -> Result<(), &'static str> {
+    let (c, a, b) = (sim_core::choose(2), sim_core::choose(2), sim_core::choose(2));
+    match (a == 1 && b == 1) || c == 1 {
+        true => Err("a and b, or c"),
+        false => Ok(()),
+    }
 }
 
 #[test]
 fn exhaustive_and_proptest_checks_report_how_minimal_their_tape_is() {
-    use sim_core::explore::{exhaustive_check, ExhaustiveCheck};
-    let cfg = ExhaustiveCheck::default().every_order(true).print(false);
-    let summary = exhaustive_check(cfg.clone(), one_or_two);
+    let report = Check::exhaustive().every_order(true).artefacts(Artefacts::Off).run(one_or_two);
+    let Report::Exhaustive(summary) = &report else { panic!("{report}") };
     let found = summary.first_failing.as_ref().expect("fails");
     assert_eq!(found.run, 4, "{summary}");
     assert_eq!((found.tape.departures(), found.minimality), (1, Some(Minimality::Global)), "{summary}");
     // 3 greedy runs (the pair is 1-minimal), then the canonical order and `c=1`.
     assert_eq!(found.shrink_runs, 5, "{summary}");
     assert!(summary.to_string().contains("\n  globally minimal: no tape with fewer departures fails this way\n"));
+    // (A search bounded below those 2 runs leaves the 1-minimal pair: the unit test
+    // `explore::exhaustive::tests::a_bounded_search_reports_a_one_minimal_tape`.)
 
-    let cut = exhaustive_check(cfg.minimal_search(1), one_or_two);
-    let found = cut.first_failing.as_ref().expect("fails");
-    assert_eq!((found.tape.departures(), found.minimality), (2, Some(Minimality::OneMinimal)), "{cut}");
-    let text = cut.to_string();
-    assert!(text.contains("to 2 departures from the canonical order\n  1-minimal: no single departure can be set back, but not every tape with fewer departures was run\n"), "{text}");
-
-    let prop = proptest_check(PropCheck::default().cases(64), one_or_two);
-    let example = prop.counterexample.as_ref().expect("fails");
-    assert_eq!((example.tape.departures(), example.minimality), (1, Some(Minimality::Global)), "{prop}");
+    let report = Check::proptest(64).artefacts(Artefacts::Off).run(one_or_two);
+    let example = proptest(&report).counterexample.as_ref().expect("fails");
+    assert_eq!((example.tape.departures(), example.minimality), (1, Some(Minimality::Global)), "{report}");
 }
 
 // ---- schedule independence ----

@@ -40,12 +40,17 @@ fn field<'a>(output: &'a str, label: &str) -> &'a str {
 /// Runs the fixture `test`, then its printed replay command, and checks that the
 /// replay ran exactly that test and failed the same way. Returns the command.
 fn replay_of(test: &str) -> String {
+    command_of(test, "replay: ")
+}
+
+/// [`replay_of`] for the command on the line labelled `label`.
+fn command_of(test: &str, label: &str) -> String {
     let mut first = clean(Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into())));
     first.args(["test", "-p", "sim-core", "--test", "replay_fixtures", "--", "--exact", test]);
     let out = first.output().expect("cargo runs");
     let found = text(&out);
     assert!(!out.status.success(), "the fixture fails:\n{found}");
-    let replay = field(&found, "replay: ").to_string();
+    let replay = field(&found, label).to_string();
     let fingerprint = field(&found, "fingerprint: ").to_string();
     let violation = "property violated (reported by `";
     assert!(found.contains(violation), "{found}");
@@ -89,10 +94,14 @@ fn the_replay_command_of_a_proptest_check_without_inputs_replays_its_shrunk_tape
         .ends_with("' cargo test -p sim-core --test replay_fixtures -- --exact check_proptest_without_inputs_fails"));
 }
 
+/// With inputs, `replay:` is the Rust call that runs the one shrunk run (a tape holds
+/// no inputs; `runner` runs such a call as printed) and `rerun:` the command that
+/// runs the whole check again with its generator seed: the same cases, shrunk the
+/// same way, to the same failure.
 #[test]
-fn the_replay_command_of_check_proptest_runs_the_check_again_with_its_seed() {
-    let replay = replay_of("check_proptest_fails");
-    assert_eq!(replay, "LOCKSTEP_SEED=0 cargo test -p sim-core --test replay_fixtures -- --exact check_proptest_fails");
+fn the_rerun_command_of_check_proptest_runs_the_check_again_with_its_seed() {
+    let rerun = command_of("check_proptest_fails", "rerun: ");
+    assert_eq!(rerun, "LOCKSTEP_SEED=0 cargo test -p sim-core --test replay_fixtures -- --exact check_proptest_fails");
 }
 
 /// `LOCKSTEP_SEED` is the seed of the case generator: another seed generates other
@@ -104,8 +113,9 @@ fn lockstep_seed_sets_the_generator_seed_of_check_proptest() {
     first.args(["test", "-p", "sim-core", "--test", "replay_fixtures", "--", "--exact", "check_proptest_fails"]);
     let found = text(&first.output().expect("cargo runs"));
     assert_eq!(
-        field(&found, "replay: "),
+        field(&found, "rerun: "),
         "LOCKSTEP_SEED=7 cargo test -p sim-core --test replay_fixtures -- --exact check_proptest_fails"
     );
+    assert!(field(&found, "replay: ").starts_with("sim_core::replay(|| f(1), \"t2:"), "{found}");
     assert!(found.contains("b logged first"), "{found}");
 }

@@ -70,7 +70,7 @@ fn the_same_world_runs_under_every_search_and_replays_as_printed() {
     }
     // With inputs: proptest draws the number of tasks and shrinks it to 2.
     let inputs = Check::proptest(64).name("runner::counter_inputs").artefacts(Artefacts::Off);
-    let report = inputs.run_inputs(1u32..5, |n| counter(true, n));
+    let report = inputs.run_inputs(1u32..5, |n| counter(true, n)).expect("a proptest check");
     let Report::Proptest(summary) = &report else { panic!("{report}") };
     let found = summary.counterexample.as_ref().expect("a lost update");
     assert_eq!(found.inputs, 2, "{report}");
@@ -78,7 +78,7 @@ fn the_same_world_runs_under_every_search_and_replays_as_printed() {
     let payload = catch_unwind(|| sim_core::replay(|| counter(true, 2), failure.tape.clone())).unwrap_err();
     let text = payload.downcast_ref::<String>().unwrap();
     assert!(text.contains(&format!("fingerprint: {}", failure.fingerprint)), "{text}");
-    inputs.run_inputs(1u32..5, |n| counter(false, n)).assert_ok();
+    inputs.run_inputs(1u32..5, |n| counter(false, n)).expect("a proptest check").assert_ok();
 }
 
 /// Every order of the fixed world with two tasks, derived by hand: `main` spawns
@@ -188,4 +188,76 @@ fn replay_names_text_that_is_neither_a_seed_nor_a_tape() {
     assert!(text.starts_with("lockstep: cannot replay \"seventeen\": neither a seed nor a tape"), "{text}");
     // A passing run replays without a panic.
     sim_core::replay(|| counter(false, 2), 3);
+}
+
+/// With generated inputs, the report's replay is the Rust call that runs the shrunk
+/// run again (a tape holds no inputs), in a test as outside one: run here as printed,
+/// with `f` the closure given to the check.
+#[test]
+fn the_rust_replay_of_a_check_with_inputs_runs_as_printed() {
+    let f = |n: u32| counter(true, n);
+    let check = Check::proptest(64).name("runner::inputs").artefacts(Artefacts::Off);
+    for env in [EnvOverrides::none(), EnvOverrides::from_env().unwrap()] {
+        let report = check.run_inputs_with_env(&env, 1u32..5, f).expect("a proptest check");
+        let failure = failure_of(&report);
+        let printed = format!("sim_core::replay(|| f(2), {:?})", failure.tape.to_string());
+        assert_eq!(failure.replay, printed, "{report}");
+        assert!(report.to_string().contains(&format!("\n  replay: {printed}\n")), "{report}");
+        let tape = failure.tape.to_string();
+        let payload = catch_unwind(|| sim_core::replay(|| f(2), tape.as_str())).unwrap_err();
+        let text = payload.downcast_ref::<String>().unwrap();
+        assert!(text.contains(&format!("fingerprint: {}", failure.fingerprint)), "{text}");
+        // Run by `cargo test` (the second pass), the command that reruns the whole
+        // check is printed too (`printed_replays` runs one as printed).
+        let Report::Proptest(summary) = &report else { panic!("{report}") };
+        let rerun = summary.counterexample.as_ref().and_then(|c| c.rerun.clone());
+        assert_eq!(rerun.is_some(), env.test_command.is_some(), "{report}");
+    }
+}
+
+/// Only proptest generates inputs: another search, or a tape from the environment
+/// (which holds no inputs), is a typed error, not a panic.
+#[test]
+fn run_inputs_refuses_a_search_that_does_not_generate_inputs() {
+    use sim_core::check::InputsError;
+    let f = |n: u32| counter(false, n);
+    for check in [Check::random(10), Check::pct(10, 2), Check::exhaustive()] {
+        let search = check.search.clone();
+        let error = check.run_inputs(1u32..5, f).expect_err("not a proptest check");
+        assert_eq!(error, InputsError::NotProptest(search.clone()));
+        let text = error.to_string();
+        assert!(text.starts_with("`Check::run_inputs` generates inputs with proptest"), "{text}");
+        assert!(text.ends_with(&format!("not {search:?}")), "{text}");
+    }
+    let tape: sim_core::Tape = "t1:2.1".parse().unwrap();
+    let mut env = EnvOverrides::none();
+    env.tape = Some(tape.clone());
+    let error = Check::proptest(8).run_inputs_with_env(&env, 1u32..5, f).expect_err("a tape holds no inputs");
+    assert_eq!(error, InputsError::Tape(tape));
+    assert!(error.to_string().contains("the `rerun:` command its report prints"), "{error}");
+}
+
+const QUIET: &str = "runner::a_check_prints_nothing_its_report_says_it_all";
+
+/// A check's output is its report: no search prints to standard error on its own
+/// (the proptest search once printed its counterexample there, whether or not the
+/// caller printed the report). Run in a child with `--nocapture`, so that anything
+/// printed would reach its standard error.
+#[test]
+fn a_check_prints_nothing_its_report_says_it_all() {
+    if std::env::var_os("LOCKSTEP_RUNNER_CHILD").is_some() {
+        for check in searches() {
+            assert!(!check.run(|| counter(true, 2)).is_ok(), "{:?}", check.search);
+        }
+        let inputs = Check::proptest(64).artefacts(Artefacts::Off);
+        assert!(!inputs.run_inputs(1u32..5, |n| counter(true, n)).unwrap().is_ok());
+        return;
+    }
+    let mut child = crate::printed_replays::clean(std::process::Command::new(std::env::current_exe().unwrap()));
+    child.args(["--exact", QUIET, "--nocapture"]).env("LOCKSTEP_RUNNER_CHILD", "1");
+    let out = child.output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(String::from_utf8_lossy(&out.stdout).contains("1 passed"));
+    assert!(!stderr.contains("lockstep"), "a check printed on its own:\n{stderr}");
 }

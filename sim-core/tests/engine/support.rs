@@ -82,3 +82,34 @@ pub async fn buggy_throttle(mut input: mpsc::Receiver<u32>, output: mpsc::Sender
         cooldown = Some(sleep(PERIOD));
     }
 }
+
+/// The throttle hang as a world of the one runner: the closure makes the channels
+/// and spawns the buggy throttle, and its future, the task `main`, is the driver:
+/// it sends each item one period after the previous one was passed and waits for
+/// it (a throttle that drops one leaves it waiting forever). Then it closes `in`
+/// and waits for the throttle to end.
+///
+/// Its orders are those of the same program with the driver a task of its own
+/// spawned after the throttle (as the engine's own explorers and
+/// `examples/exploration_table.rs` run it): `main` is spawned after the closure
+/// returns, so it is the second task, as the driver was, and everything up to the
+/// driver's last receive is the same, step for step. What `main` adds after it
+/// makes no choice point: dropping `in` wakes the throttle, the only event due (its
+/// cooldown timer is due a period later), whose poll ends it and drops that timer
+/// and wakes `main`, again the only event due.
+pub fn throttle_world(items: Vec<u32>) -> impl std::future::Future<Output = ()> {
+    let (in_tx, in_rx) = mpsc::channel_named("in", 1);
+    let (out_tx, mut out_rx) = mpsc::channel_named("out", 1);
+    let throttle = sim_core::task::Builder::new().name("throttle").spawn(buggy_throttle(in_rx, out_tx));
+    async move {
+        for (i, item) in items.into_iter().enumerate() {
+            if i > 0 {
+                sleep(PERIOD).await;
+            }
+            in_tx.send(item).await.unwrap();
+            assert_eq!(out_rx.recv().await, Some(item));
+        }
+        drop(in_tx);
+        throttle.await.unwrap();
+    }
+}

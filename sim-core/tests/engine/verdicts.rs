@@ -4,36 +4,65 @@
 //! check must report it as a failure of kind `Nondeterministic`, and the same
 //! program made deterministic must pass.
 
+//!
+//! Each world is a closure of the one runner whose future, the task `main`, is the
+//! check: the closure spawns the other tasks first, so `main` is the last task
+//! spawned, and it ends last (at 20 ms, after every other task ended). The runs,
+//! steps and choice points are those of the same program with the check a task
+//! of its own spawned last, as the engine's own explorers ran these programs.
+
+use std::future::Future;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use proptest::strategy::Just;
-use sim_core::check::Share;
+use sim_core::artefacts::Artefacts;
+use sim_core::check::{Check, Report, Share};
 use sim_core::determinism::Difference;
-use sim_core::explore::{exhaustive_check, proptest_check_with, ExhaustiveCheck, PropCheck};
+use sim_core::explore::{ExhaustiveSummary, PropSummary};
+use sim_core::task::Builder;
 use sim_core::time::sleep;
 use sim_core::touch;
-use sim_core::{fail, Failure, FailureKind, Sim};
+use sim_core::{fail, Failure, FailureKind};
 
-/// Two tasks wake at 10 ms; the property fails when `b` goes first, but only on
-/// the runs `flip` says: a counter outside the simulation decides.
-fn order_property(sim: &mut Sim, flip: &AtomicU64, modulo: u64) -> Result<(), Box<Failure>> {
+fn exhaustive(report: &Report) -> &ExhaustiveSummary {
+    match report {
+        Report::Exhaustive(summary) => summary,
+        other => panic!("not the exhaustive search: {other}"),
+    }
+}
+
+fn proptest<V: std::fmt::Debug>(report: &Report<V>) -> &PropSummary<V> {
+    match report {
+        Report::Proptest(summary) => summary,
+        other => panic!("not the proptest search: {other}"),
+    }
+}
+
+/// Two tasks wake at 10 ms; the world fails when `b` goes first, but only on the
+/// runs `flip` says: a counter outside the simulation decides.
+fn order_property(flip: &'static AtomicU64, modulo: u64) -> impl Future<Output = ()> {
     let order = std::rc::Rc::new(std::cell::RefCell::new(Vec::new()));
     for name in ["a", "b"] {
         let order = order.clone();
-        sim.spawn_named(name, async move {
+        Builder::new().name(name).spawn(async move {
             sleep(Duration::from_millis(10)).await;
             order.borrow_mut().push(name);
         });
     }
     let counted = flip.fetch_add(1, Ordering::SeqCst) % modulo != 0;
-    sim.spawn_named("check", async move {
+    async move {
         sleep(Duration::from_millis(20)).await;
         if order.borrow()[0] == "b" && counted {
             fail("b went first");
         }
-    });
-    sim.run()
+    }
+}
+
+/// A world that always passes but leaks a counter into a timer: `main` sleeps a
+/// millisecond longer on every run (steps: its poll, its timer, its last poll).
+fn leak(calls: &'static AtomicU64) -> impl Future<Output = ()> {
+    let ms = 1 + calls.fetch_add(1, Ordering::SeqCst);
+    async move { sleep(Duration::from_millis(ms)).await }
 }
 
 fn nondeterminism(failure: &Failure) -> &sim_core::Nondeterminism {
@@ -44,15 +73,16 @@ fn nondeterminism(failure: &Failure) -> &sim_core::Nondeterminism {
 }
 
 /// The false pass: a failure found, then the shrunk case passed on re-run,
-/// and `proptest_check_with` said `is_ok() == true`. Here every third run passes
+/// and the proptest check said `is_ok() == true`. Here every third run passes
 /// whatever the order, so the first failing case (or the shrunk one) passes when
 /// replayed: the check must fail, with "failed, then passed on replay". (The
 /// verdict alternates from run to run, so the replay of any failing run passes.)
 #[test]
 fn proptest_never_turns_a_failure_that_does_not_replay_into_a_pass() {
     static FLIP: AtomicU64 = AtomicU64::new(1);
-    let cfg = PropCheck::default().name("flaky").cases(64).determinism(Share::NONE);
-    let summary = proptest_check_with(cfg, Just(()), |(), sim| order_property(sim, &FLIP, 2));
+    let check = Check::proptest(64).name("flaky").determinism(Share::NONE).artefacts(Artefacts::Off);
+    let report = check.run(|| order_property(&FLIP, 2));
+    let summary = proptest(&report);
     assert!(!summary.is_ok(), "{summary}");
     let found = summary.counterexample.as_ref().unwrap();
     let nd = nondeterminism(&found.failure);
@@ -65,8 +95,9 @@ fn proptest_never_turns_a_failure_that_does_not_replay_into_a_pass() {
 #[test]
 fn proptest_reports_a_deterministic_failure_as_itself() {
     static FLIP: AtomicU64 = AtomicU64::new(1);
-    let cfg = PropCheck::default().name("steady").cases(64).determinism(Share::ALL);
-    let summary = proptest_check_with(cfg, Just(()), |(), sim| order_property(sim, &FLIP, u64::MAX));
+    let check = Check::proptest(64).name("steady").determinism(Share::ALL).artefacts(Artefacts::Off);
+    let report = check.run(|| order_property(&FLIP, u64::MAX));
+    let summary = proptest(&report);
     let found = summary.counterexample.as_ref().expect("b goes first in some case");
     assert!(matches!(found.failure.kind, FailureKind::Violation { .. }), "{summary}");
     assert_eq!(found.tape.departures(), 1);
@@ -78,18 +109,14 @@ fn proptest_reports_a_deterministic_failure_as_itself() {
 #[test]
 fn proptest_sampling_catches_a_leak_in_a_passing_property() {
     static CALLS: AtomicU64 = AtomicU64::new(0);
-    let leak = |sim: &mut Sim| {
-        let ms = 1 + CALLS.fetch_add(1, Ordering::SeqCst);
-        sim.spawn_named("sleeper", async move { sleep(Duration::from_millis(ms)).await });
-        sim.run()
-    };
-    let summary = proptest_check_with(PropCheck::default().cases(8), Just(()), |(), sim| leak(sim));
+    let report = Check::proptest(8).artefacts(Artefacts::Off).run(|| leak(&CALLS));
+    let summary = proptest(&report);
     let found = summary.counterexample.as_ref().expect("the replay of case 1 differs");
     let nd = nondeterminism(&found.failure);
     assert_eq!((nd.outcomes, nd.difference), ([None, None], Difference::Time), "{summary}");
     assert_eq!(found.failing_case, 1);
-    let unsampled =
-        proptest_check_with(PropCheck::default().cases(8).determinism(Share::NONE), Just(()), |(), sim| leak(sim));
+    let unsampled = Check::proptest(8).determinism(Share::NONE).artefacts(Artefacts::Off).run(|| leak(&CALLS));
+    let unsampled = proptest(&unsampled);
     let found = unsampled.counterexample.as_ref().expect("case 2 ends unlike case 1");
     let nd = nondeterminism(&found.failure);
     assert_eq!((found.failing_case, nd.difference), (2, Difference::Time), "{unsampled}");
@@ -102,31 +129,35 @@ fn proptest_sampling_catches_a_leak_in_a_passing_property() {
     );
 }
 
-// ---- exhaustive_check ----
+// ---- the exhaustive search ----
 
 /// Two tasks wake at 10 ms and append to a log they declare with `touch`, so the
-/// reduction keeps both orders (2 classes); the check at 20 ms fails when `b` went
-/// first, but only on the runs `counted` says. Before the race, a task `noise`
-/// sleeps `noise_ms` (a timer in the trace before the first choice point).
-fn touched_race(sim: &mut Sim, noise_ms: u64, counted: bool) -> Result<(), Box<Failure>> {
+/// reduction keeps both orders (2 classes); `main`, the check, at 20 ms fails when
+/// `b` went first, but only on the runs `counted` says. Before the race, a task
+/// `noise` sleeps `noise_ms` (a timer in the trace before the first choice point).
+fn touched_race(noise_ms: u64, counted: bool) -> impl Future<Output = ()> {
     let order = std::rc::Rc::new(std::cell::RefCell::new(Vec::new()));
-    sim.spawn_named("noise", async move { sleep(Duration::from_millis(noise_ms)).await });
+    Builder::new().name("noise").spawn(async move { sleep(Duration::from_millis(noise_ms)).await });
     for name in ["a", "b"] {
         let order = order.clone();
-        sim.spawn_named(name, async move {
+        Builder::new().name(name).spawn(async move {
             sleep(Duration::from_millis(10)).await;
             touch("order");
             order.borrow_mut().push(name);
         });
     }
-    sim.spawn_named("check", async move {
+    async move {
         sleep(Duration::from_millis(20)).await;
         touch("order");
         if order.borrow()[0] == "b" && counted {
             fail("b went first");
         }
-    });
-    sim.run()
+    }
+}
+
+/// The exhaustive search with the artefacts off.
+fn every() -> Check {
+    Check::exhaustive().artefacts(Artefacts::Off)
 }
 
 /// The lucky proof: the verdict alone flips from run to run (every choice
@@ -135,10 +166,11 @@ fn touched_race(sim: &mut Sim, noise_ms: u64, counted: bool) -> Result<(), Box<F
 /// fails; its replay (run 3 of the program) passes. With no passing run sampled,
 /// only the replay of the failing run can catch it: "failed, then passed on replay".
 #[test]
-fn exhaustive_check_replays_its_failing_runs() {
+fn exhaustive_search_replays_its_failing_runs() {
     static FLIP: AtomicU64 = AtomicU64::new(0);
-    let cfg = ExhaustiveCheck::default().name("flaky").determinism(Share::NONE).print(false);
-    let summary = exhaustive_check(cfg, |sim| touched_race(sim, 1, FLIP.fetch_add(1, Ordering::SeqCst) % 2 == 1));
+    let check = every().name("flaky").determinism(Share::NONE);
+    let report = check.run(|| touched_race(1, FLIP.fetch_add(1, Ordering::SeqCst) % 2 == 1));
+    let summary = exhaustive(&report);
     assert!(!summary.is_proven() && summary.is_nondeterministic(), "{summary}");
     let found = summary.first_failing.as_ref().unwrap();
     let nd = nondeterminism(&found.failure);
@@ -149,9 +181,10 @@ fn exhaustive_check_replays_its_failing_runs() {
     assert!(text.contains("then passed on replay"), "{text}");
 
     // The same program, deterministic: both classes run, one fails, and it is shrunk.
-    let steady = exhaustive_check(ExhaustiveCheck::default().print(false), |sim| touched_race(sim, 1, true));
+    let steady = every().run(|| touched_race(1, true));
+    let steady = exhaustive(&steady);
     assert_eq!((steady.runs, steady.failing, steady.is_nondeterministic()), (2, 1, false), "{steady}");
-    assert!(matches!(steady.first_failing.unwrap().failure.kind, FailureKind::Violation { .. }));
+    assert!(matches!(steady.first_failing.as_ref().unwrap().failure.kind, FailureKind::Violation { .. }));
 }
 
 /// A leak before the first choice point (a counter picks the `noise` task's sleep)
@@ -160,11 +193,12 @@ fn exhaustive_check_replays_its_failing_runs() {
 /// trace, and its replays name the first differing step: the timer set for 2ms in
 /// one run, 3ms in the next. Both the reduced and the every-order enumerations.
 #[test]
-fn exhaustive_check_verifies_each_run_replays_its_prefix() {
+fn exhaustive_search_verifies_each_run_replays_its_prefix() {
     for every_order in [false, true] {
         static CALLS: AtomicU64 = AtomicU64::new(0);
-        let cfg = ExhaustiveCheck::default().determinism(Share::NONE).every_order(every_order).print(false);
-        let summary = exhaustive_check(cfg, |sim| touched_race(sim, 1 + CALLS.fetch_add(1, Ordering::SeqCst), false));
+        let check = every().determinism(Share::NONE).every_order(every_order);
+        let report = check.run(|| touched_race(1 + CALLS.fetch_add(1, Ordering::SeqCst), false));
+        let summary = exhaustive(&report);
         assert!(summary.is_nondeterministic() && !summary.is_proven(), "{summary}");
         let found = summary.first_failing.as_ref().unwrap();
         assert_eq!((found.run, summary.replayed), (2, 0), "{summary}");
@@ -179,8 +213,8 @@ fn exhaustive_check_verifies_each_run_replays_its_prefix() {
         assert!(nd.evidence.contains("is set for"), "{}", nd.evidence);
 
         // Deterministic: proven, every run replayed and compared when asked.
-        let cfg = ExhaustiveCheck::default().determinism(Share::ALL).every_order(every_order);
-        let proven = exhaustive_check(cfg, |sim| touched_race(sim, 1, false));
+        let proven = every().determinism(Share::ALL).every_order(every_order).run(|| touched_race(1, false));
+        let proven = exhaustive(&proven);
         assert!(proven.is_proven(), "{proven}");
         assert_eq!(proven.replayed, proven.runs + proven.redundant, "{proven}");
     }
@@ -190,13 +224,13 @@ fn exhaustive_check_verifies_each_run_replays_its_prefix() {
 /// agree with each other, so the report names the steps between the last place the
 /// runs agreed and the first where they did not.
 #[test]
-fn exhaustive_check_names_where_a_one_off_difference_lies() {
+fn exhaustive_search_names_where_a_one_off_difference_lies() {
     static FIRST: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(true);
-    let cfg = ExhaustiveCheck::default().determinism(Share::NONE).print(false);
-    let summary = exhaustive_check(cfg, |sim| {
+    let report = every().determinism(Share::NONE).run(|| {
         let noise = if FIRST.swap(false, Ordering::SeqCst) { 2 } else { 1 };
-        touched_race(sim, noise, false)
+        touched_race(noise, false)
     });
+    let summary = exhaustive(&report);
     let found = summary.first_failing.as_ref().expect("run 2 did not replay run 1's prefix");
     let nd = nondeterminism(&found.failure);
     assert_eq!(nd.difference, Difference::NotLocated, "{summary}");
@@ -207,18 +241,15 @@ fn exhaustive_check_names_where_a_one_off_difference_lies() {
 /// prefix with) that leaks a counter into a timer: the sampled replay of the first
 /// run catches it; with sampling off, nothing can, and it is proven.
 #[test]
-fn exhaustive_check_samples_passing_runs() {
+fn exhaustive_search_samples_passing_runs() {
     static CALLS: AtomicU64 = AtomicU64::new(0);
-    let leak = |sim: &mut Sim| {
-        let ms = 1 + CALLS.fetch_add(1, Ordering::SeqCst);
-        sim.spawn_named("sleeper", async move { sleep(Duration::from_millis(ms)).await });
-        sim.run()
-    };
-    let summary = exhaustive_check(ExhaustiveCheck::default().print(false), leak);
+    let report = every().run(|| leak(&CALLS));
+    let summary = exhaustive(&report);
     let found = summary.first_failing.as_ref().expect("the replay of run 1 differs");
     let nd = nondeterminism(&found.failure);
     assert_eq!((nd.outcomes, nd.difference, summary.replayed), ([None, None], Difference::Time, 1), "{summary}");
-    let blind = exhaustive_check(ExhaustiveCheck::default().determinism(Share::NONE), leak);
+    let blind = every().determinism(Share::NONE).run(|| leak(&CALLS));
+    let blind = exhaustive(&blind);
     assert!(blind.is_proven(), "without sampling nothing replays a single passing run: {blind}");
 }
 
@@ -230,10 +261,9 @@ fn exhaustive_check_samples_passing_runs() {
 #[test]
 fn proptest_verifies_each_run_replays_its_prefix() {
     static CALLS: AtomicU64 = AtomicU64::new(0);
-    let cfg = PropCheck::default().cases(32).determinism(Share::NONE);
-    let summary = proptest_check_with(cfg, Just(()), |(), sim| {
-        touched_race(sim, 1 + CALLS.fetch_add(1, Ordering::SeqCst), false)
-    });
+    let check = Check::proptest(32).determinism(Share::NONE).artefacts(Artefacts::Off);
+    let report = check.run(|| touched_race(1 + CALLS.fetch_add(1, Ordering::SeqCst), false));
+    let summary = proptest(&report);
     let found = summary.counterexample.as_ref().expect("case 2 did not replay case 1's prefix");
     let nd = nondeterminism(&found.failure);
     assert_eq!(nd.difference, Difference::Time, "{summary}");
@@ -248,7 +278,7 @@ fn proptest_verifies_each_run_replays_its_prefix() {
 /// trace (here the noise timer) are no nondeterminism.
 #[test]
 fn proptest_compares_runs_of_the_same_inputs_only() {
-    let cfg = PropCheck::default().cases(64).determinism(Share::NONE);
-    let summary = proptest_check_with(cfg, 1u64..40, |&noise, sim| touched_race(sim, noise, false));
-    assert!(summary.is_ok(), "{summary}");
+    let check = Check::proptest(64).determinism(Share::NONE).artefacts(Artefacts::Off);
+    let report = check.run_inputs(1u64..40, |noise| touched_race(noise, false)).expect("a proptest check");
+    assert!(report.is_ok(), "{report}");
 }

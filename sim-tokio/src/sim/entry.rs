@@ -1,9 +1,8 @@
 //! What `#[tokio::main]` and `#[tokio::test]` expand to call.
 
-use std::fmt::Debug;
 use std::future::Future;
 
-use sim_core::check::Check;
+use sim_core::check::{Check, Outcome};
 use sim_core::{Config, TimeLimit};
 
 use crate::sim::runtime::{config_from_env, Flavor, Runtime};
@@ -84,34 +83,19 @@ pub fn block_on_main<F: Future>(entry: Entry, future: F) -> F::Output {
     Runtime::with_config(config, Flavor::parse(entry.flavor), entry.start_paused).block_on(future)
 }
 
-/// What a test body may return: `()`, or `Result<(), E>` whose `Err` fails the run.
-pub trait TestOutcome {
-    /// Fails the run (by panicking) on an error.
-    fn check(self);
-}
-
-impl TestOutcome for () {
-    fn check(self) {}
-}
-
-impl<E: Debug> TestOutcome for Result<(), E> {
-    #[track_caller]
-    fn check(self) {
-        if let Err(e) = self {
-            panic!("Error: {e:?}");
-        }
-    }
-}
-
 /// `#[tokio::test]`: runs the body over the seed range on every core and panics
 /// with the lowest failing seed's report and its replay command.
+///
+/// The body may return `()` or a `Result` whose `Err` fails the run: the same
+/// [`Outcome`] as every world of sim-core's check runner.
 ///
 /// # Panics
 /// When a seed fails, or a `LOCKSTEP_*` variable holds a bad value.
 pub fn run_test<F, Fut>(entry: Entry, body: F)
 where
     F: Fn() -> Fut + Sync + Send,
-    Fut: Future<Output = ()> + 'static,
+    Fut: Future + 'static,
+    Fut::Output: Outcome,
 {
     let name = entry.test_name();
     let command = entry.test_command();

@@ -91,6 +91,32 @@ async fn tokio_test_body_may_return_a_result() -> Result<(), std::num::ParseIntE
     Ok(())
 }
 
+/// A body returning `Err` fails its run as every world of sim-core's check runner does
+/// (one `Outcome` for both): a violation reported by `main` whose message is the
+/// error's `Debug` form, with the lowest failing seed's report.
+#[test]
+fn tokio_test_body_returning_err_fails_its_run_with_the_error() {
+    let entry = tokio::__private::Entry {
+        module: module_path!(),
+        name: "body_returns_err",
+        package: "sim-tokio",
+        integration: true,
+        crate_name: "tokio",
+        bin: None,
+        seeds: Some(3),
+        flavor: "current_thread",
+        start_paused: false,
+        strategy: "random",
+        depth: None,
+    };
+    let body = || async { "twelve".parse::<u32>().map(drop) };
+    let payload = std::panic::catch_unwind(|| tokio::__private::run_test(entry, body)).unwrap_err();
+    let text = payload.downcast_ref::<String>().expect("the report");
+    assert!(text.contains("seed 0 failed"), "{text}");
+    let violated = "property violated (reported by `main`): Error: ParseIntError { kind: InvalidDigit }";
+    assert!(text.contains(violated), "{text}");
+}
+
 /// `strategy = "pct"` with a depth, and `strategy = "exhaustive"`: the same body under
 /// other searches of sim-core's one runner.
 #[tokio::test(strategy = "pct", depth = 2, seeds = 20)]
