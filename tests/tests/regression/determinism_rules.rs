@@ -1,15 +1,52 @@
 //! The determinism rules' grep (docs/determinism.md, "Checking your own code"): the
-//! engine's, the processors' and the catalogue's sources name no wall clock, no OS
-//! thread, no unseeded randomness and no hash map or set, except where the allowlist
-//! below says why the use cannot reach a simulated run's trace or output.
+//! engine's, the processors' and the catalogue's sources, and every example (the
+//! repository's `examples/` and each crate's `examples/`: the code users copy), name
+//! no wall clock, no OS thread, no unseeded randomness and no hash map or set, except
+//! where the allowlist below says why the use cannot reach a simulated run's trace or
+//! output.
 
 use std::fs;
 use std::path::Path;
 
 use crate::doc_links::line_comments;
 
-/// The folders searched, from the repository root.
+/// The source folders searched, from the repository root; every `examples` folder is
+/// searched too ([`examples_folders`]).
 const SEARCHED: &[&str] = &["sim-core/src", "sim-tokio/src", "processors/src", "scenarios/src"];
+
+/// Folders never walked in search of `examples` folders: build output and git's.
+const NOT_WALKED: &[&str] = &["target", ".git"];
+
+/// Every folder named `examples` in the repository (the top-level one of example crates,
+/// and each crate's cargo examples), from the repository root, outermost only (a folder
+/// inside one is searched with it), sorted.
+fn examples_folders(root: &Path) -> Vec<String> {
+    let mut found = Vec::new();
+    let mut stack = vec![root.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        for entry in fs::read_dir(&dir).unwrap().flatten() {
+            let path = entry.path();
+            let name = entry.file_name();
+            if !path.is_dir() || NOT_WALKED.iter().any(|n| name == *n) {
+                continue;
+            }
+            if name == "examples" {
+                found.push(path.strip_prefix(root).unwrap().display().to_string());
+            } else {
+                stack.push(path);
+            }
+        }
+    }
+    found.sort();
+    found
+}
+
+/// The folders searched: [`SEARCHED`] and every `examples` folder.
+fn searched_folders(root: &Path) -> Vec<String> {
+    let mut all: Vec<String> = SEARCHED.iter().map(|s| s.to_string()).collect();
+    all.extend(examples_folders(root));
+    all
+}
 
 /// What the rules forbid inside a simulation, as it appears in code.
 const FORBIDDEN: &[&str] = &[
@@ -114,8 +151,8 @@ fn simulated_code_names_no_wall_clock_thread_unseeded_randomness_or_hash_map() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
     let mut problems = Vec::new();
     let mut used_allowances = std::collections::BTreeSet::new();
-    for dir in SEARCHED {
-        let files = rust_files(&root.join(dir));
+    for dir in searched_folders(root) {
+        let files = rust_files(&root.join(&dir));
         assert!(!files.is_empty(), "{dir} holds no Rust files: the search would pass vacuously");
         for file in files {
             let rel = file.strip_prefix(root).unwrap().display().to_string();
@@ -153,5 +190,25 @@ fn the_search_reads_code_and_not_comments() {
         uses(source),
         [(1, "HashMap"), (3, "std::time::Instant"), (3, "rand::random"), (4, "HashSet")],
         "one hit per pattern per line"
+    );
+}
+
+/// The examples are searched: the top-level `examples/` (the example crates, with their
+/// tests and benches) and each crate's `examples/` (cargo examples), found by walking
+/// the repository, so a crate that gains examples is searched without a change here.
+#[test]
+fn every_examples_folder_is_searched() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
+    let searched = searched_folders(root);
+    for expected in ["examples", "sim-core/examples", "scenarios/examples"] {
+        assert!(searched.iter().any(|s| s == expected), "{expected} is not searched: {searched:?}");
+    }
+    // Nested `examples` folders (an example crate's own cargo examples) are inside the
+    // top-level one, so they are searched with it.
+    let nested = root.join("examples/tokio-user/on-tokio/examples");
+    assert!(nested.is_dir(), "the nested examples folder this test relies on moved");
+    assert!(
+        rust_files(&root.join("examples")).iter().any(|f| f.starts_with(&nested)),
+        "the walk does not reach the nested examples folder"
     );
 }
