@@ -353,7 +353,7 @@ impl Nondeterminism {
 impl fmt::Display for Nondeterminism {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let name = self.name.as_deref().unwrap_or("simulation");
-        writeln!(f, "lockstep: non-determinism in `{name}`: {}", self.summary())?;
+        writeln!(f, "lockstep: nondeterminism in `{name}`: {}", self.summary())?;
         self.write_details(f)?;
         write!(f, "\n  replay: {}", self.replay)
     }

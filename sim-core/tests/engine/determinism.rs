@@ -105,7 +105,7 @@ fn a_counter_outside_the_simulation_is_caught_as_a_timer_deadline_leak() {
     assert_eq!(second.deadline_ns.unwrap() - first.deadline_ns.unwrap(), 1_000_000);
     let report = err.to_string();
     let headline = format!(
-        "lockstep: non-determinism in `counter`: seed 11 ran twice and differed; first difference at step {} (t=30ms): a time",
+        "lockstep: nondeterminism in `counter`: seed 11 ran twice and differed; first difference at step {} (t=30ms): a time",
         err.step
     );
     assert!(report.starts_with(&headline), "{report}");
