@@ -18,7 +18,6 @@
 use proc_macro::TokenStream;
 use proc_macro2::{Span, TokenStream as TokenStream2};
 use quote::{format_ident, quote, quote_spanned};
-use syn::ext::IdentExt;
 use syn::parse::{Parse, ParseStream};
 use syn::spanned::Spanned;
 use syn::{braced, parenthesized, Expr, Ident, ItemFn, Lit, Pat, Token};
@@ -462,210 +461,426 @@ pub fn try_join_impl(input: TokenStream) -> TokenStream {
 
 // ---- #[main] / #[test] ----
 
-/// The arguments of `#[tokio::main]` / `#[tokio::test]`.
+/// Which attribute is expanded.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Attr {
+    Main,
+    Test,
+}
+
+impl Attr {
+    /// The name tokio's messages give it.
+    fn macro_name(self) -> &'static str {
+        match self {
+            Attr::Main => "tokio::main",
+            Attr::Test => "tokio::test",
+        }
+    }
+}
+
+/// A runtime flavor (each runs as one simulation; the flavor decides what tokio forbids).
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Flavor {
+    CurrentThread,
+    MultiThread,
+    Local,
+}
+
+impl Flavor {
+    /// The flavor named `s`, or tokio's message for a name it rejects.
+    fn parse(s: &str, span: Span) -> syn::Result<Flavor> {
+        let msg = match s {
+            "current_thread" => return Ok(Flavor::CurrentThread),
+            "multi_thread" => return Ok(Flavor::MultiThread),
+            "local" => return Ok(Flavor::Local),
+            "single_thread" => "The single threaded runtime flavor is called `current_thread`.".to_string(),
+            "basic_scheduler" => {
+                "The `basic_scheduler` runtime flavor has been renamed to `current_thread`.".to_string()
+            }
+            "threaded_scheduler" => {
+                "The `threaded_scheduler` runtime flavor has been renamed to `multi_thread`.".to_string()
+            }
+            _ => format!(
+                "No such runtime flavor `{s}`. The runtime flavors are `current_thread`, `local`, and `multi_thread`."
+            ),
+        };
+        Err(syn::Error::new(span, msg))
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            Flavor::CurrentThread => "current_thread",
+            Flavor::MultiThread => "multi_thread",
+            Flavor::Local => "local",
+        }
+    }
+}
+
+/// The arguments of `#[tokio::main]` / `#[tokio::test]` as written, each with where it
+/// was written (for tokio's messages about combinations).
+#[derive(Default)]
 struct Args {
-    krate: TokenStream2,
-    seeds: Option<syn::LitInt>,
-    /// `flavor`, if given.
-    flavor: Option<String>,
-    /// `start_paused = …`, and where it was written.
+    krate: Option<syn::Path>,
+    flavor: Option<(Flavor, Span)>,
+    worker_threads: Option<Span>,
     start_paused: Option<(bool, Span)>,
+    unhandled_panic: Option<Span>,
+    name: Option<Span>,
+    seeds: Option<syn::LitInt>,
     /// `strategy = "random" | "pct" | "exhaustive"`.
     strategy: Option<syn::LitStr>,
     /// `depth = D` of `strategy = "pct"`.
     depth: Option<syn::LitInt>,
 }
 
-impl Args {
-    /// The flavor (`default` unless given) and `start_paused`; tokio's error when a
-    /// multi-thread runtime sets `start_paused`.
-    fn clock(&self, default: &'static str, what: &str) -> syn::Result<(String, bool)> {
-        let flavor = self.flavor.clone().unwrap_or_else(|| default.to_string());
-        match self.start_paused {
-            Some((_, span)) if flavor == "multi_thread" => Err(syn::Error::new(
-                span,
-                format!(
-                    "The `start_paused` option requires the `current_thread` runtime flavor. \
-                     Use `#[{what}(flavor = \"current_thread\")]`"
-                ),
-            )),
-            Some((paused, _)) => Ok((flavor, paused)),
-            None => Ok((flavor, false)),
+/// What the expansion needs, once the arguments are checked.
+struct Config {
+    krate: TokenStream2,
+    flavor: Flavor,
+    start_paused: bool,
+    seeds: Option<syn::LitInt>,
+    strategy: Option<syn::LitStr>,
+    depth: Option<syn::LitInt>,
+}
+
+impl Config {
+    /// The configuration without arguments: what tokio expands a function to when its
+    /// arguments are wrong, so that the error comes alone (no follow-on errors about a
+    /// function that is not there).
+    fn default_for(attr: Attr) -> Config {
+        Config {
+            krate: quote! { tokio },
+            flavor: match attr {
+                Attr::Main => Flavor::MultiThread,
+                Attr::Test => Flavor::CurrentThread,
+            },
+            start_paused: false,
+            seeds: None,
+            strategy: None,
+            depth: None,
         }
     }
 }
 
-fn parse_args(attr: TokenStream, test: bool) -> syn::Result<Args> {
-    let mut args =
-        Args { krate: quote! { tokio }, seeds: None, flavor: None, start_paused: None, strategy: None, depth: None };
-    let parser = |input: ParseStream<'_>| -> syn::Result<()> {
-        while !input.is_empty() {
-            let name = input.call(Ident::parse_any)?;
-            input.parse::<Token![=]>()?;
-            let value: Lit = input.parse()?;
-            match (name.to_string().as_str(), &value) {
-                ("crate", Lit::Str(s)) => {
-                    let path: syn::Path = s.parse()?;
-                    args.krate = quote! { #path };
-                }
-                ("seeds", Lit::Int(n)) if test => {
-                    n.base10_parse::<u64>()?;
-                    args.seeds = Some(n.clone());
-                }
-                ("seeds", _) if test => {
-                    return Err(syn::Error::new(value.span(), "`seeds` takes a number, as in `seeds = 200`"))
-                }
-                ("strategy", Lit::Str(s)) if test => {
-                    if !matches!(s.value().as_str(), "random" | "pct" | "exhaustive") {
-                        return Err(syn::Error::new(
-                            s.span(),
-                            "`strategy` is `random` (the default), `pct` or `exhaustive`",
-                        ));
+/// The names accepted, for the message about an unknown one: tokio's, then ours.
+fn known_names(attr: Attr) -> &'static str {
+    match attr {
+        Attr::Main => "`flavor`, `worker_threads`, `start_paused`, `crate`, `unhandled_panic`, `name`",
+        Attr::Test => {
+            "`flavor`, `worker_threads`, `start_paused`, `crate`, `unhandled_panic`, `name`, `seeds`, `strategy`, \
+             `depth`"
+        }
+    }
+}
+
+/// tokio's message for an argument given twice.
+fn once<T>(slot: &Option<T>, name: &str, span: Span) -> syn::Result<()> {
+    match slot {
+        Some(_) => Err(syn::Error::new(span, format!("`{name}` set multiple times."))),
+        None => Ok(()),
+    }
+}
+
+fn lit_str(lit: &Lit, field: &str) -> syn::Result<String> {
+    match lit {
+        Lit::Str(s) => Ok(s.value()),
+        _ => Err(syn::Error::new(lit.span(), format!("Failed to parse value of `{field}` as string."))),
+    }
+}
+
+/// Parses and checks the arguments the way tokio does (the same rules, the same
+/// messages), plus Lockstep's own (`seeds`, `strategy`, `depth`) on `#[test]`.
+fn parse_config(attr: Attr, tokens: TokenStream2) -> syn::Result<Config> {
+    use syn::punctuated::Punctuated;
+    let metas = syn::parse::Parser::parse2(Punctuated::<syn::Meta, Token![,]>::parse_terminated, tokens)?;
+    let test = attr == Attr::Test;
+    let mut args = Args::default();
+    for meta in metas {
+        let nv = match meta {
+            syn::Meta::NameValue(nv) => nv,
+            syn::Meta::Path(path) => {
+                let name = path
+                    .get_ident()
+                    .ok_or_else(|| syn::Error::new_spanned(&path, "Must have specified ident"))?
+                    .to_string()
+                    .to_lowercase();
+                let macro_name = attr.macro_name();
+                let msg = match name.as_str() {
+                    "threaded_scheduler" | "multi_thread" => {
+                        format!("Set the runtime flavor with #[{macro_name}(flavor = \"multi_thread\")].")
                     }
-                    args.strategy = Some(s.clone());
-                }
-                ("strategy", _) if test => {
-                    return Err(syn::Error::new(value.span(), "`strategy` takes a string, as in `strategy = \"pct\"`"))
-                }
-                ("depth", Lit::Int(n)) if test => {
-                    if n.base10_parse::<u32>()? == 0 {
-                        return Err(syn::Error::new(n.span(), "`depth` is at least 1"));
+                    "basic_scheduler" | "current_thread" | "single_threaded" => {
+                        format!("Set the runtime flavor with #[{macro_name}(flavor = \"current_thread\")].")
                     }
-                    args.depth = Some(n.clone());
-                }
-                ("depth", _) if test => {
-                    return Err(syn::Error::new(value.span(), "`depth` takes a number, as in `depth = 3`"))
-                }
-                ("flavor", Lit::Str(s)) => {
-                    if !matches!(s.value().as_str(), "current_thread" | "multi_thread" | "local") {
-                        return Err(syn::Error::new(
-                            s.span(),
-                            "`flavor` is `current_thread`, `multi_thread` or `local` (each runs as one simulation)",
-                        ));
+                    "flavor" | "worker_threads" | "start_paused" | "crate" | "unhandled_panic" | "name" => {
+                        format!("The `{name}` attribute requires an argument.")
                     }
-                    args.flavor = Some(s.value());
+                    "seeds" | "strategy" | "depth" if test => format!("The `{name}` attribute requires an argument."),
+                    _ => format!("Unknown attribute {name} is specified; expected one of: {}.", known_names(attr)),
+                };
+                return Err(syn::Error::new_spanned(path, msg));
+            }
+            other @ syn::Meta::List(_) => {
+                return Err(syn::Error::new_spanned(other, "Unknown attribute inside the macro"));
+            }
+        };
+        let name = nv
+            .path
+            .get_ident()
+            .ok_or_else(|| syn::Error::new_spanned(&nv, "Must have specified ident"))?
+            .to_string()
+            .to_lowercase();
+        let lit = match &nv.value {
+            Expr::Lit(syn::ExprLit { lit, .. }) => lit.clone(),
+            expr => return Err(syn::Error::new_spanned(expr, "Must be a literal")),
+        };
+        let span = lit.span();
+        match name.as_str() {
+            "worker_threads" => {
+                once(&args.worker_threads, "worker_threads", span)?;
+                let n = match &lit {
+                    Lit::Int(n) => n.base10_parse::<usize>().map_err(|e| {
+                        syn::Error::new(span, format!("Failed to parse value of `worker_threads` as integer: {e}"))
+                    })?,
+                    _ => return Err(syn::Error::new(span, "Failed to parse value of `worker_threads` as integer.")),
+                };
+                if n == 0 {
+                    return Err(syn::Error::new(span, "`worker_threads` may not be 0."));
                 }
-                ("start_paused", Lit::Bool(b)) => args.start_paused = Some((b.value, b.span())),
-                ("worker_threads", Lit::Int(_)) | ("unhandled_panic", Lit::Str(_)) => {}
-                ("crate" | "flavor", _) => {
-                    return Err(syn::Error::new(value.span(), format!("`{name}` takes a string")))
+                args.worker_threads = Some(span);
+            }
+            "flavor" => {
+                once(&args.flavor, "flavor", span)?;
+                args.flavor = Some((Flavor::parse(&lit_str(&lit, "flavor")?, span)?, span));
+            }
+            "start_paused" => {
+                once(&args.start_paused, "start_paused", span)?;
+                match &lit {
+                    Lit::Bool(b) => args.start_paused = Some((b.value, span)),
+                    _ => return Err(syn::Error::new(span, "Failed to parse value of `start_paused` as bool.")),
                 }
-                _ => {
-                    let extra = if test { ", `seeds`, `strategy`, `depth`" } else { "" };
+            }
+            "core_threads" => {
+                return Err(syn::Error::new_spanned(nv, "Attribute `core_threads` is renamed to `worker_threads`"));
+            }
+            "crate" => {
+                once(&args.krate, "crate", span)?;
+                let Lit::Str(s) = &lit else {
+                    return Err(syn::Error::new(span, "Failed to parse value of `crate` as path."));
+                };
+                let path = s.parse::<syn::Path>().map_err(|_| {
+                    syn::Error::new(span, format!("Failed to parse value of `crate` as path: \"{}\"", s.value()))
+                })?;
+                args.krate = Some(path);
+            }
+            "unhandled_panic" => {
+                once(&args.unhandled_panic, "unhandled_panic", span)?;
+                let value = lit_str(&lit, "unhandled_panic")?;
+                if !matches!(value.as_str(), "ignore" | "shutdown_runtime") {
                     return Err(syn::Error::new(
-                        name.span(),
+                        span,
                         format!(
-                            "unknown argument `{name}`: expected `flavor`, `worker_threads`, `start_paused`, \
-                             `unhandled_panic`, `crate`{extra}"
+                            "No such unhandled panic behavior `{value}`. The unhandled panic behaviors are `ignore` \
+                             and `shutdown_runtime`."
                         ),
                     ));
                 }
+                args.unhandled_panic = Some(span);
             }
-            if !input.is_empty() {
-                input.parse::<Token![,]>()?;
+            "name" => {
+                once(&args.name, "name", span)?;
+                lit_str(&lit, "name")?;
+                args.name = Some(span);
+            }
+            "seeds" if test => {
+                once(&args.seeds, "seeds", span)?;
+                let Lit::Int(n) = &lit else {
+                    return Err(syn::Error::new(span, "`seeds` takes a number, as in `seeds = 200`"));
+                };
+                n.base10_parse::<u64>()?;
+                args.seeds = Some(n.clone());
+            }
+            "strategy" if test => {
+                once(&args.strategy, "strategy", span)?;
+                let Lit::Str(s) = &lit else {
+                    return Err(syn::Error::new(span, "`strategy` takes a string, as in `strategy = \"pct\"`"));
+                };
+                if !matches!(s.value().as_str(), "random" | "pct" | "exhaustive") {
+                    return Err(syn::Error::new(span, "`strategy` is `random` (the default), `pct` or `exhaustive`"));
+                }
+                args.strategy = Some(s.clone());
+            }
+            "depth" if test => {
+                once(&args.depth, "depth", span)?;
+                let Lit::Int(n) = &lit else {
+                    return Err(syn::Error::new(span, "`depth` takes a number, as in `depth = 3`"));
+                };
+                if n.base10_parse::<u32>()? == 0 {
+                    return Err(syn::Error::new(span, "`depth` is at least 1"));
+                }
+                args.depth = Some(n.clone());
+            }
+            _ => {
+                return Err(syn::Error::new_spanned(
+                    nv,
+                    format!("Unknown attribute {name} is specified; expected one of: {}.", known_names(attr)),
+                ));
             }
         }
-        Ok(())
-    };
-    syn::parse::Parser::parse(parser, attr)?;
-    Ok(args)
+    }
+    build_config(attr, args)
 }
 
-fn require_async(item: &ItemFn, what: &str) -> syn::Result<()> {
-    if item.sig.asyncness.is_none() {
+/// tokio's rules for combinations of arguments, then Lockstep's.
+fn build_config(attr: Attr, args: Args) -> syn::Result<Config> {
+    let default = Config::default_for(attr);
+    let flavor = args.flavor.map_or(default.flavor, |(f, _)| f);
+    let macro_name = attr.macro_name();
+    if let (Flavor::CurrentThread | Flavor::Local, Some(span)) = (flavor, args.worker_threads) {
         return Err(syn::Error::new(
-            item.sig.fn_token.span,
-            format!("the `async` keyword is missing from the function declaration of `#[{what}]`"),
+            span,
+            format!(
+                "The `worker_threads` option requires the `multi_thread` runtime flavor. Use \
+                 `#[{macro_name}(flavor = \"multi_thread\")]`"
+            ),
         ));
     }
-    Ok(())
+    if let (Flavor::MultiThread, Some((_, span))) = (flavor, args.start_paused) {
+        return Err(syn::Error::new(
+            span,
+            format!(
+                "The `start_paused` option requires the `current_thread` runtime flavor. Use \
+                 `#[{macro_name}(flavor = \"current_thread\")]`"
+            ),
+        ));
+    }
+    if let (Flavor::MultiThread, Some(span)) = (flavor, args.unhandled_panic) {
+        return Err(syn::Error::new(
+            span,
+            format!(
+                "The `unhandled_panic` option requires the `current_thread` runtime flavor. Use \
+                 `#[{macro_name}(flavor = \"current_thread\")]`"
+            ),
+        ));
+    }
+    if let (Some(depth), false) = (&args.depth, args.strategy.as_ref().is_some_and(|s| s.value() == "pct")) {
+        return Err(syn::Error::new(depth.span(), "`depth` goes with `strategy = \"pct\"`"));
+    }
+    Ok(Config {
+        krate: args.krate.map_or(default.krate, |p| quote! { #p }),
+        flavor,
+        start_paused: args.start_paused.is_some_and(|(paused, _)| paused),
+        seeds: args.seeds,
+        strategy: args.strategy,
+        depth: args.depth,
+    })
 }
 
-/// `#[tokio::main]`: the body runs as one simulation, in the canonical order unless
-/// `LOCKSTEP_SEED` or `LOCKSTEP_TAPE` say otherwise.
-#[proc_macro_attribute]
-pub fn main(attr: TokenStream, item: TokenStream) -> TokenStream {
-    let item = syn::parse_macro_input!(item as ItemFn);
-    let result = parse_args(attr, false).and_then(|args| require_async(&item, "tokio::main").map(|()| args));
-    let args = match result {
-        Ok(args) => args,
-        Err(e) => return e.to_compile_error().into(),
+/// tokio's checks of the function itself.
+fn check_item(attr: Attr, item: &ItemFn) -> syn::Result<()> {
+    if item.sig.asyncness.is_none() {
+        return Err(syn::Error::new_spanned(
+            item.sig.fn_token,
+            "the `async` keyword is missing from the function declaration",
+        ));
+    }
+    match attr {
+        Attr::Main if item.sig.ident == "main" && !item.sig.inputs.is_empty() => {
+            Err(syn::Error::new_spanned(&item.sig.ident, "the main function cannot accept arguments"))
+        }
+        Attr::Test => match item.attrs.iter().find(|a| is_test_attribute(a)) {
+            Some(a) => Err(syn::Error::new_spanned(
+                a,
+                "second test attribute is supplied, consider removing or changing the order of your test attributes",
+            )),
+            None => Ok(()),
+        },
+        Attr::Main => Ok(()),
+    }
+}
+
+/// `#[test]`, `#[core::prelude::<edition>::test]` or `#[std::prelude::<edition>::test]`
+/// (with or without a leading `::`): a second test attribute.
+fn is_test_attribute(attr: &syn::Attribute) -> bool {
+    let syn::Meta::Path(path) = &attr.meta else { return false };
+    let segments: Vec<String> = path.segments.iter().map(|s| s.ident.to_string()).collect();
+    if path.segments.iter().any(|s| !s.arguments.is_none()) {
+        return false;
+    }
+    match segments.as_slice() {
+        [test] => path.leading_colon.is_none() && test == "test",
+        [root, prelude, _, test] => (root == "core" || root == "std") && prelude == "prelude" && test == "test",
+        _ => false,
+    }
+}
+
+/// Expands `#[tokio::main]` / `#[tokio::test]`. Wrong arguments give tokio's error,
+/// next to the function expanded with no arguments (as tokio does), so that the error
+/// comes without follow-on ones.
+fn expand(attr: Attr, args: TokenStream2, item: TokenStream2) -> TokenStream2 {
+    let item: ItemFn = match syn::parse2(item) {
+        Ok(item) => item,
+        Err(e) => return e.to_compile_error(),
     };
-    let krate = &args.krate;
-    // tokio's default flavors: `multi_thread` for `main`, `current_thread` for `test`.
-    let (flavor, start_paused) = match args.clock("multi_thread", "tokio::main") {
-        Ok(clock) => clock,
-        Err(e) => return e.to_compile_error().into(),
-    };
-    let ItemFn { attrs, vis, mut sig, block } = item;
-    sig.asyncness = None;
-    let name = sig.ident.to_string();
-    quote! {
-        #(#attrs)*
-        #vis #sig {
-            let __lockstep_body = async move #block;
-            #krate::__private::block_on_main(
-                #krate::__private::Entry {
-                    module: ::core::module_path!(),
-                    name: #name,
-                    package: ::core::env!("CARGO_PKG_NAME"),
-                    integration: ::core::option_env!("CARGO_TARGET_TMPDIR").is_some(),
-                    crate_name: ::core::env!("CARGO_CRATE_NAME"),
-                    bin: ::core::option_env!("CARGO_BIN_NAME"),
-                    seeds: ::core::option::Option::None,
-                    flavor: #flavor,
-                    start_paused: #start_paused,
-                    strategy: "random",
-                    depth: ::core::option::Option::None,
-                },
-                __lockstep_body,
-            )
+    if attr == Attr::Test && !item.sig.inputs.is_empty() {
+        return syn::Error::new(item.sig.inputs.span(), "a `#[tokio::test]` function takes no arguments")
+            .to_compile_error();
+    }
+    let config = check_item(attr, &item).and_then(|()| parse_config(attr, args));
+    match config {
+        Ok(config) => expand_with(attr, &config, item),
+        Err(e) => {
+            let mut tokens = expand_with(attr, &Config::default_for(attr), item);
+            tokens.extend(e.to_compile_error());
+            tokens
         }
     }
-    .into()
 }
 
-/// `#[tokio::test]`: a `#[test]` that runs the body as a simulation over a seed
-/// range (`seeds = N`, `LOCKSTEP_SEEDS`; default 1,000) through sim-core's one check
-/// runner and fails with the lowest failing seed's report and its replay command.
-/// `strategy = "pct"` (with `depth = D`, default 3) runs PCT seeds instead, and
-/// `strategy = "exhaustive"` every class of orders (`seeds` then bounds the runs).
-#[proc_macro_attribute]
-pub fn test(attr: TokenStream, item: TokenStream) -> TokenStream {
-    let item = syn::parse_macro_input!(item as ItemFn);
-    let result = parse_args(attr, true).and_then(|args| require_async(&item, "tokio::test").map(|()| args));
-    let args = match result {
-        Ok(args) => args,
-        Err(e) => return e.to_compile_error().into(),
-    };
-    if let (Some(depth), false) = (&args.depth, args.strategy.as_ref().is_some_and(|s| s.value() == "pct")) {
-        return syn::Error::new(depth.span(), "`depth` goes with `strategy = \"pct\"`").to_compile_error().into();
+fn expand_with(attr: Attr, config: &Config, item: ItemFn) -> TokenStream2 {
+    let krate = &config.krate;
+    let flavor = config.flavor.name();
+    let start_paused = config.start_paused;
+    let ItemFn { attrs, vis, mut sig, block } = item;
+    let name = sig.ident.to_string();
+    if attr == Attr::Main {
+        sig.asyncness = None;
+        return quote! {
+            #(#attrs)*
+            #vis #sig {
+                let __lockstep_body = async move #block;
+                #krate::__private::block_on_main(
+                    #krate::__private::Entry {
+                        module: ::core::module_path!(),
+                        name: #name,
+                        package: ::core::env!("CARGO_PKG_NAME"),
+                        integration: ::core::option_env!("CARGO_TARGET_TMPDIR").is_some(),
+                        crate_name: ::core::env!("CARGO_CRATE_NAME"),
+                        bin: ::core::option_env!("CARGO_BIN_NAME"),
+                        seeds: ::core::option::Option::None,
+                        flavor: #flavor,
+                        start_paused: #start_paused,
+                        strategy: "random",
+                        depth: ::core::option::Option::None,
+                    },
+                    __lockstep_body,
+                )
+            }
+        };
     }
-    if !item.sig.inputs.is_empty() {
-        return syn::Error::new(item.sig.inputs.span(), "a `#[tokio::test]` function takes no arguments")
-            .to_compile_error()
-            .into();
-    }
-    let krate = &args.krate;
-    let (flavor, start_paused) = match args.clock("current_thread", "tokio::test") {
-        Ok(clock) => clock,
-        Err(e) => return e.to_compile_error().into(),
-    };
-    let seeds = match &args.seeds {
+    let seeds = match &config.seeds {
         Some(n) => quote! { ::core::option::Option::Some(#n) },
         None => quote! { ::core::option::Option::None },
     };
-    let strategy = match &args.strategy {
+    let strategy = match &config.strategy {
         Some(s) => quote! { #s },
         None => quote! { "random" },
     };
-    let depth = match &args.depth {
+    let depth = match &config.depth {
         Some(n) => quote! { ::core::option::Option::Some(#n) },
         None => quote! { ::core::option::Option::None },
     };
-    let ItemFn { attrs, vis, sig, block } = item;
     let ident = &sig.ident;
-    let name = ident.to_string();
     let output = &sig.output;
     quote! {
         #(#attrs)*
@@ -690,5 +905,227 @@ pub fn test(attr: TokenStream, item: TokenStream) -> TokenStream {
             )
         }
     }
-    .into()
+}
+
+/// `#[tokio::main]`: the body runs as one simulation, in the canonical order unless
+/// `LOCKSTEP_SEED` or `LOCKSTEP_TAPE` say otherwise. Takes tokio's arguments, with
+/// tokio's rules and messages (`worker_threads` needs `flavor = "multi_thread"`,
+/// `start_paused` and `unhandled_panic` need a current-thread or local flavor).
+#[proc_macro_attribute]
+pub fn main(attr: TokenStream, item: TokenStream) -> TokenStream {
+    expand(Attr::Main, attr.into(), item.into()).into()
+}
+
+/// `#[tokio::test]`: a `#[test]` that runs the body as a simulation over a seed
+/// range (`seeds = N`, `LOCKSTEP_SEEDS`; default 1,000) through sim-core's one check
+/// runner and fails with the lowest failing seed's report and its replay command.
+/// `strategy = "pct"` (with `depth = D`, default 3) runs PCT seeds instead, and
+/// `strategy = "exhaustive"` every class of orders (`seeds` then bounds the runs).
+/// tokio's arguments are checked with tokio's rules and messages.
+#[proc_macro_attribute]
+pub fn test(attr: TokenStream, item: TokenStream) -> TokenStream {
+    expand(Attr::Test, attr.into(), item.into()).into()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{check_item, expand, parse_config, Attr, Flavor};
+
+    /// The error `#[tokio::<attr>(<args>)]` gives, if any.
+    fn error(attr: Attr, args: &str) -> Option<String> {
+        parse_config(attr, args.parse().unwrap()).err().map(|e| e.to_string())
+    }
+
+    /// Combinations tokio rejects at compile time, each with tokio's own message.
+    #[test]
+    fn arguments_tokio_rejects_are_rejected_with_its_message() {
+        let cases: &[(Attr, &str, &str)] = &[
+            (
+                Attr::Test,
+                "worker_threads = 2",
+                "The `worker_threads` option requires the `multi_thread` runtime flavor. Use \
+                 `#[tokio::test(flavor = \"multi_thread\")]`",
+            ),
+            (
+                Attr::Test,
+                "flavor = \"current_thread\", worker_threads = 2",
+                "The `worker_threads` option requires the `multi_thread` runtime flavor. Use \
+                 `#[tokio::test(flavor = \"multi_thread\")]`",
+            ),
+            (
+                Attr::Main,
+                "flavor = \"local\", worker_threads = 1",
+                "The `worker_threads` option requires the `multi_thread` runtime flavor. Use \
+                 `#[tokio::main(flavor = \"multi_thread\")]`",
+            ),
+            (Attr::Main, "worker_threads = 0", "`worker_threads` may not be 0."),
+            (
+                Attr::Test,
+                "flavor = \"multi_thread\", worker_threads = \"2\"",
+                "Failed to parse value of `worker_threads` as integer.",
+            ),
+            (
+                Attr::Main,
+                "start_paused = true",
+                "The `start_paused` option requires the `current_thread` runtime flavor. Use \
+                 `#[tokio::main(flavor = \"current_thread\")]`",
+            ),
+            (
+                Attr::Test,
+                "flavor = \"multi_thread\", start_paused = true",
+                "The `start_paused` option requires the `current_thread` runtime flavor. Use \
+                 `#[tokio::test(flavor = \"current_thread\")]`",
+            ),
+            (Attr::Test, "start_paused = 1", "Failed to parse value of `start_paused` as bool."),
+            (
+                Attr::Main,
+                "unhandled_panic = \"ignore\"",
+                "The `unhandled_panic` option requires the `current_thread` runtime flavor. Use \
+                 `#[tokio::main(flavor = \"current_thread\")]`",
+            ),
+            (
+                Attr::Test,
+                "unhandled_panic = \"abort\"",
+                "No such unhandled panic behavior `abort`. The unhandled panic behaviors are `ignore` and \
+                 `shutdown_runtime`.",
+            ),
+            (
+                Attr::Test,
+                "flavor = \"single_thread\"",
+                "The single threaded runtime flavor is called `current_thread`.",
+            ),
+            (
+                Attr::Test,
+                "flavor = \"basic_scheduler\"",
+                "The `basic_scheduler` runtime flavor has been renamed to `current_thread`.",
+            ),
+            (
+                Attr::Main,
+                "flavor = \"threaded_scheduler\"",
+                "The `threaded_scheduler` runtime flavor has been renamed to `multi_thread`.",
+            ),
+            (
+                Attr::Main,
+                "flavor = \"fast\"",
+                "No such runtime flavor `fast`. The runtime flavors are `current_thread`, `local`, and `multi_thread`.",
+            ),
+            (Attr::Test, "flavor = 1", "Failed to parse value of `flavor` as string."),
+            (Attr::Test, "flavor = \"local\", flavor = \"local\"", "`flavor` set multiple times."),
+            (
+                Attr::Main,
+                "flavor = \"multi_thread\", worker_threads = 1, worker_threads = 2",
+                "`worker_threads` set multiple times.",
+            ),
+            (Attr::Test, "start_paused = true, start_paused = false", "`start_paused` set multiple times."),
+            (Attr::Test, "crate = \"a\", crate = \"b\"", "`crate` set multiple times."),
+            (Attr::Test, "crate = \"not a path\"", "Failed to parse value of `crate` as path: \"not a path\""),
+            (Attr::Test, "name = \"a\", name = \"b\"", "`name` set multiple times."),
+            (Attr::Test, "core_threads = 2", "Attribute `core_threads` is renamed to `worker_threads`"),
+            (Attr::Test, "flavor = FLAVOR", "Must be a literal"),
+            (Attr::Main, "multi_thread", "Set the runtime flavor with #[tokio::main(flavor = \"multi_thread\")]."),
+            (Attr::Test, "current_thread", "Set the runtime flavor with #[tokio::test(flavor = \"current_thread\")]."),
+            (Attr::Test, "start_paused", "The `start_paused` attribute requires an argument."),
+            (Attr::Test, "flavor(local)", "Unknown attribute inside the macro"),
+            (
+                Attr::Main,
+                "threads = 2",
+                "Unknown attribute threads is specified; expected one of: `flavor`, `worker_threads`, \
+                 `start_paused`, `crate`, `unhandled_panic`, `name`.",
+            ),
+            // Lockstep's own arguments exist on `#[tokio::test]` only.
+            (
+                Attr::Main,
+                "seeds = 10",
+                "Unknown attribute seeds is specified; expected one of: `flavor`, `worker_threads`, \
+                 `start_paused`, `crate`, `unhandled_panic`, `name`.",
+            ),
+            (Attr::Test, "seeds = 1, seeds = 2", "`seeds` set multiple times."),
+            (Attr::Test, "seeds = \"many\"", "`seeds` takes a number, as in `seeds = 200`"),
+            (Attr::Test, "strategy = \"dfs\"", "`strategy` is `random` (the default), `pct` or `exhaustive`"),
+            (Attr::Test, "depth = 2", "`depth` goes with `strategy = \"pct\"`"),
+            (Attr::Test, "strategy = \"pct\", depth = 0", "`depth` is at least 1"),
+        ];
+        let mut wrong = Vec::new();
+        for (attr, args, expected) in cases {
+            let got = error(*attr, args);
+            if got.as_deref() != Some(*expected) {
+                wrong.push(format!("#[{}({args})]: expected {expected:?}, got {got:?}", attr.macro_name()));
+            }
+        }
+        assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+    }
+
+    /// What tokio accepts is accepted, with the flavor and clock it means.
+    #[test]
+    fn arguments_tokio_accepts_are_accepted() {
+        let cases: &[(Attr, &str, Flavor, bool)] = &[
+            (Attr::Test, "", Flavor::CurrentThread, false),
+            (Attr::Main, "", Flavor::MultiThread, false),
+            (Attr::Test, "flavor = \"multi_thread\", worker_threads = 2", Flavor::MultiThread, false),
+            (Attr::Main, "worker_threads = 4", Flavor::MultiThread, false),
+            (Attr::Main, "flavor = \"current_thread\", start_paused = true", Flavor::CurrentThread, true),
+            (Attr::Test, "start_paused = true", Flavor::CurrentThread, true),
+            (Attr::Test, "flavor = \"local\", start_paused = true", Flavor::Local, true),
+            (Attr::Test, "unhandled_panic = \"shutdown_runtime\"", Flavor::CurrentThread, false),
+            (Attr::Main, "flavor = \"current_thread\", unhandled_panic = \"ignore\"", Flavor::CurrentThread, false),
+            (Attr::Test, "crate = \"sim_tokio\", name = \"rt\"", Flavor::CurrentThread, false),
+            // tokio reads argument names case-insensitively.
+            (Attr::Test, "Flavor = \"multi_thread\", Worker_Threads = 1", Flavor::MultiThread, false),
+            (Attr::Test, "flavor = \"multi_thread\", worker_threads = 2, seeds = 50", Flavor::MultiThread, false),
+            (Attr::Test, "strategy = \"pct\", depth = 2, seeds = 20", Flavor::CurrentThread, false),
+        ];
+        for (attr, args, flavor, paused) in cases {
+            match parse_config(*attr, args.parse().unwrap()) {
+                Ok(config) => {
+                    assert_eq!((config.flavor, config.start_paused), (*flavor, *paused), "#[{attr:?}({args})]")
+                }
+                Err(e) => panic!("#[{}({args})] was rejected: {e}", attr.macro_name()),
+            }
+        }
+    }
+
+    /// Checks of the function, with tokio's messages.
+    #[test]
+    fn functions_tokio_rejects_are_rejected_with_its_message() {
+        let check =
+            |attr: Attr, item: &str| check_item(attr, &syn::parse_str(item).unwrap()).err().map(|e| e.to_string());
+        assert_eq!(
+            check(Attr::Test, "fn t() {}").as_deref(),
+            Some("the `async` keyword is missing from the function declaration")
+        );
+        assert_eq!(
+            check(Attr::Main, "async fn main(n: u32) {}").as_deref(),
+            Some("the main function cannot accept arguments")
+        );
+        let second =
+            "second test attribute is supplied, consider removing or changing the order of your test attributes";
+        for attribute in ["#[test]", "#[::core::prelude::v1::test]", "#[std::prelude::rust_2021::test]"] {
+            assert_eq!(
+                check(Attr::Test, &format!("{attribute} async fn t() {{}}")).as_deref(),
+                Some(second),
+                "{attribute}"
+            );
+        }
+        assert_eq!(check(Attr::Test, "#[should_panic] async fn t() {}"), None);
+        assert_eq!(check(Attr::Main, "async fn main() {}"), None);
+    }
+
+    /// A rejected attribute expands to the function (under the default configuration)
+    /// and the error, as tokio's does: one error, no follow-on ones.
+    #[test]
+    fn a_rejected_attribute_expands_to_the_function_and_the_error() {
+        let out = expand(Attr::Test, "worker_threads = 2".parse().unwrap(), "async fn my_test() {}".parse().unwrap())
+            .to_string();
+        assert!(out.contains("fn my_test"), "{out}");
+        assert!(out.contains("compile_error"), "{out}");
+        assert!(out.contains("requires the `multi_thread` runtime flavor"), "{out}");
+        assert!(out.contains("\"current_thread\""), "expanded with the default flavor: {out}");
+        let ok = expand(
+            Attr::Test,
+            "flavor = \"multi_thread\", worker_threads = 2".parse().unwrap(),
+            "async fn t() {}".parse().unwrap(),
+        )
+        .to_string();
+        assert!(!ok.contains("compile_error") && ok.contains("\"multi_thread\""), "{ok}");
+    }
 }

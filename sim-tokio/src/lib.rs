@@ -33,15 +33,19 @@ pub use sim::{io, runtime, sync, task, task::spawn, time};
 
 /// Marks an `async fn` as the program's entry: its body runs as one simulation, in
 /// the canonical order unless `LOCKSTEP_SEED` or `LOCKSTEP_TAPE` say otherwise.
-/// Accepts tokio's arguments (`flavor`, `worker_threads`, `start_paused`, `crate`).
+/// Accepts tokio's arguments (`flavor`, `worker_threads`, `start_paused`, `crate`,
+/// `unhandled_panic`, `name`) and rejects, at compile time with tokio's message, the
+/// combinations tokio rejects (`worker_threads` without the multi-thread flavor, ...).
 #[cfg(lockstep)]
 pub use sim_tokio_macros::main;
 
 /// Marks an `async fn` as a test that runs as a simulation over a seed range
 /// (`LOCKSTEP_SEEDS`, or `seeds = N`; default 1,000) on every core, failing with the
 /// lowest failing seed's report and a replay command. Accepts tokio's arguments
-/// (`flavor`, `worker_threads`, `start_paused`, `crate`) and `seeds = N`; the body may
-/// return `()` or `Result<(), E: Debug>`.
+/// (`flavor`, `worker_threads`, `start_paused`, `crate`, `unhandled_panic`, `name`, with
+/// tokio's rules and compile-time messages: `worker_threads` needs
+/// `flavor = "multi_thread"`) and `seeds = N`; the body may return `()` or
+/// `Result<(), E: Debug>`.
 #[cfg(lockstep)]
 pub use sim_tokio_macros::test;
 
