@@ -131,8 +131,8 @@ mod on_lockstep {
 
     pub(crate) fn workload(gaps: &Arc<[Duration]>) -> Counts {
         let mut sim = Sim::new(Config::random(SEED));
-        let (in_tx, mut in_rx) = mpsc::channel_named::<u64>("in", CAPACITY);
-        let (out_tx, mut out_rx) = mpsc::channel_named::<u64>("out", CAPACITY);
+        let (in_tx, mut in_rx) = sim_core::named("in", || mpsc::channel::<u64>(CAPACITY));
+        let (out_tx, mut out_rx) = sim_core::named("out", || mpsc::channel::<u64>(CAPACITY));
         let gaps = gaps.clone();
         let producer = sim.spawn_named("producer", async move {
             let mut produced = 0;

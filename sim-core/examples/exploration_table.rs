@@ -72,8 +72,8 @@ async fn buggy_throttle(mut input: mpsc::Receiver<u32>, output: mpsc::Sender<u32
 /// `main` is the driver; at the end it closes `in` and waits for the throttle, steps
 /// in which only one event is due (no choice point).
 fn throttle_hang() -> Pin<Box<dyn Future<Output = ()>>> {
-    let (in_tx, in_rx) = mpsc::channel_named("in", 1);
-    let (out_tx, mut out_rx) = mpsc::channel_named("out", 1);
+    let (in_tx, in_rx) = sim_core::named("in", || mpsc::channel(1));
+    let (out_tx, mut out_rx) = sim_core::named("out", || mpsc::channel(1));
     let throttle = Builder::new().name("throttle").spawn(buggy_throttle(in_rx, out_tx));
     Box::pin(async move {
         in_tx.send(1).await.unwrap();

@@ -107,8 +107,8 @@ async fn driver(input: Sender<u32>, mut output: Receiver<u32>) {
 /// Builds the world: driver -> `in` -> throttle -> `out` -> driver.
 fn world(variant: Variant, config: Config) -> Sim {
     let sim = Sim::new(config);
-    let (to_throttle, from_driver) = mpsc::channel_named("in", 1);
-    let (to_driver, from_throttle) = mpsc::channel_named("out", 1);
+    let (to_throttle, from_driver) = sim_core::named("in", || mpsc::channel(1));
+    let (to_driver, from_throttle) = sim_core::named("out", || mpsc::channel(1));
     match variant {
         Variant::Buggy => sim.spawn_named("throttle", buggy_throttle(from_driver, to_driver)),
         Variant::Fixed => sim.spawn_named("throttle", fixed_throttle(from_driver, to_driver)),

@@ -36,7 +36,7 @@ pub enum Access {
 
 impl Access {
     /// Whether a step with `self` and a step with `other` may not commute.
-    pub fn conflicts_with(&self, other: &Access) -> bool {
+    pub(crate) fn conflicts_with(&self, other: &Access) -> bool {
         use Access::{Stop, Task, Wake};
         match (self, other) {
             (Stop, _) | (_, Stop) => true,
@@ -55,14 +55,15 @@ pub struct Footprint {
 
 impl Footprint {
     /// A footprint of these accesses.
-    pub fn new(mut accesses: Vec<Access>) -> Footprint {
+    pub(crate) fn new(mut accesses: Vec<Access>) -> Footprint {
         accesses.sort_unstable();
         accesses.dedup();
         Footprint { accesses }
     }
 
     /// The accesses, sorted.
-    pub fn accesses(&self) -> &[Access] {
+    #[cfg(test)]
+    fn accesses(&self) -> &[Access] {
         &self.accesses
     }
 
@@ -77,7 +78,7 @@ impl Footprint {
     }
 
     /// Adds the accesses of `other` (a step that ran differently in another run).
-    pub fn merge(&mut self, other: &Footprint) {
+    pub(crate) fn merge(&mut self, other: &Footprint) {
         self.accesses.extend_from_slice(&other.accesses);
         self.accesses.sort_unstable();
         self.accesses.dedup();

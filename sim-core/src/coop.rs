@@ -7,7 +7,7 @@
 //! spends one unit when it is ready, and once the budget is spent it returns
 //! `Pending` after waking its task, so a task looping over an always-ready resource
 //! still lets the others run. The simulator does the same: every task poll (spawned
-//! tasks and `block_on`'s main alike) starts with a fresh budget of [`BUDGET`]. The
+//! tasks and `block_on`'s main alike) starts with a fresh budget of 128 units (tokio's). The
 //! budget depends only on what the task did in that poll, so it changes nothing in
 //! determinism: the yield it forces is an ordinary wake-up of the task by itself.
 //!
@@ -20,7 +20,7 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 
 /// The budget each task poll starts with (tokio's).
-pub const BUDGET: u8 = 128;
+pub(crate) const BUDGET: u8 = 128;
 
 thread_local! {
     /// `None`: unconstrained (outside a task poll, or inside [`unconstrained`]).

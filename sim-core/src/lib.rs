@@ -108,8 +108,8 @@
 //!
 //! /// Builds the world on `sim` and runs it to the end.
 //! fn world(mut sim: Sim, buggy: bool) -> Sim {
-//!     let (in_tx, in_rx) = mpsc::channel_named("in", 1);
-//!     let (out_tx, mut out_rx) = mpsc::channel_named("out", 1);
+//!     let (in_tx, in_rx) = sim_core::named("in", || mpsc::channel(1));
+//!     let (out_tx, mut out_rx) = sim_core::named("out", || mpsc::channel(1));
 //!     if buggy {
 //!         sim.spawn_named("throttle", buggy_throttle(in_rx, out_tx));
 //!     } else {

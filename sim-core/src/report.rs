@@ -261,7 +261,7 @@ pub enum Difference {
 
 impl Difference {
     /// Where a difference of this kind can come from.
-    pub fn sources(self) -> &'static str {
+    pub(crate) fn sources(self) -> &'static str {
         match self {
             Difference::OsThread => "a waker invoked from an OS thread (a thread the code started, a blocking pool)",
             Difference::Name => {
@@ -332,7 +332,7 @@ pub struct Nondeterminism {
 
 impl Nondeterminism {
     /// One line: what happened, and where the runs first differ.
-    pub fn summary(&self) -> String {
+    pub(crate) fn summary(&self) -> String {
         let which = match self.seed {
             Some(seed) => format!("seed {seed}"),
             None => "the run".to_string(),

@@ -830,7 +830,7 @@ mod tests {
     /// A sender and a receiver whose names need escaping; passes.
     fn ping(config: Config) -> Trace {
         let mut sim = Sim::new(config.trace(TraceMode::Full));
-        let (tx, mut rx) = mpsc::channel_named::<u8>("<script>alert('ping')</script>", 1);
+        let (tx, mut rx) = crate::named("<script>alert('ping')</script>", || mpsc::channel::<u8>(1));
         sim.spawn_named("send & \"quote\"", async move {
             sleep(Duration::from_millis(2)).await;
             tx.send(1).await.unwrap();
@@ -845,8 +845,8 @@ mod tests {
     /// Two tasks that each wait for the other: `left` on `a`, `right` on `b`.
     fn deadlock() -> (Trace, Box<Failure>) {
         let mut sim = Sim::new(Config::default().trace(TraceMode::Full).name("timeline::deadlock"));
-        let (a_tx, mut a_rx) = mpsc::channel_named::<u8>("a", 1);
-        let (b_tx, mut b_rx) = mpsc::channel_named::<u8>("b", 1);
+        let (a_tx, mut a_rx) = crate::named("a", || mpsc::channel::<u8>(1));
+        let (b_tx, mut b_rx) = crate::named("b", || mpsc::channel::<u8>(1));
         sim.spawn_named("left", async move {
             sleep(Duration::from_millis(1)).await;
             b_tx.send(1).await.unwrap();
@@ -866,7 +866,7 @@ mod tests {
     /// a trace record.
     fn values() -> Trace {
         let mut sim = Sim::new(Config::default().trace(TraceMode::Full));
-        let (tx, mut rx) = mpsc::channel_named::<String>("words", 4);
+        let (tx, mut rx) = crate::named("words", || mpsc::channel::<String>(4));
         tx.show_values();
         sim.spawn_named("writer", async move {
             for word in ["hi".to_string(), "<b>&</b>".to_string(), "x".repeat(500)] {

@@ -79,11 +79,6 @@ impl RecordKind {
         self as u64
     }
 
-    /// Whether records of this kind are steps (events taken from the queue).
-    pub fn is_step(self) -> bool {
-        matches!(self, RecordKind::Poll | RecordKind::TimerFire | RecordKind::Deliver)
-    }
-
     /// The kind's name as in JSON Lines traces and trace lines (`timer-fire`).
     pub fn label(self) -> &'static str {
         match self {

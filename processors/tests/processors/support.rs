@@ -105,7 +105,7 @@ pub mod sim {
         L::Out: 'static,
     {
         let mut sim = Sim::new(config);
-        let (tx, rx) = sim_core::sync::mpsc::unbounded_channel_named::<Input<T>>("input");
+        let (tx, rx) = sim_core::named("input", || sim_core::sync::mpsc::unbounded_channel::<Input<T>>());
         let events = timeline.events.clone();
         let close_at = timeline.close_at;
         sim.spawn_named("driver", async move {

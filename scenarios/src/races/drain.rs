@@ -86,7 +86,7 @@ pub fn scenarios() -> Vec<Scenario> {
 
 fn build(variant: Variant, ctx: &Ctx) -> World {
     let observer = Observer::new();
-    let (events, queue) = mpsc::channel_named(EVENTS, CAPACITY);
+    let (events, queue) = sim_core::named(EVENTS, || mpsc::channel(CAPACITY));
     events.fingerprint_values();
     let (sent, written) = (log(), log());
     let helper_events = if variant == Variant::NoStraggler { PROMPT_EVENTS } else { STRAGGLER_EVENTS };
@@ -100,7 +100,7 @@ fn build(variant: Variant, ctx: &Ctx) -> World {
             tasks.push(spawn("handler", fixed_handler(queue, observer.clone(), written.clone())));
         }
         _ => {
-            let (done, done_signal) = mpsc::channel_named(DONE, 1);
+            let (done, done_signal) = sim_core::named(DONE, || mpsc::channel(1));
             done.fingerprint_values();
             let main = producer("p", MAIN_EVENTS, events, observer.clone(), sent.clone());
             tasks.push(spawn("producer", async move {

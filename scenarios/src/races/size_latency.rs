@@ -68,9 +68,9 @@ pub fn scenarios() -> Vec<Scenario> {
 
 fn build(variant: Variant, ctx: &Ctx) -> World {
     let observer = Observer::new();
-    let (to_batcher, from_producer) = mpsc::channel_named(IN, 16);
+    let (to_batcher, from_producer) = sim_core::named(IN, || mpsc::channel(16));
     to_batcher.fingerprint_values();
-    let (to_consumer, from_batcher) = mpsc::channel_named(OUT, 16);
+    let (to_consumer, from_batcher) = sim_core::named(OUT, || mpsc::channel(16));
     to_consumer.fingerprint_values();
     let (sent, received) = (log(), log());
     let producer = spawn("producer", produce(input(), CLOSE, to_batcher, observer.clone(), IN, sent.clone()));

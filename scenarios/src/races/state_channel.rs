@@ -63,16 +63,16 @@ pub fn scenarios() -> Vec<Scenario> {
 
 fn build(variant: Variant, ctx: &Ctx) -> World {
     let observer = Observer::new();
-    let (to_throttle, from_driver) = mpsc::channel_named(IN, 1);
+    let (to_throttle, from_driver) = sim_core::named(IN, || mpsc::channel(1));
     to_throttle.fingerprint_values();
-    let (to_driver, from_throttle) = mpsc::channel_named(OUT, 1);
+    let (to_driver, from_throttle) = sim_core::named(OUT, || mpsc::channel(1));
     to_driver.fingerprint_values();
     let mut tasks = Vec::new();
     match variant {
         Variant::Buggy => {
-            let (arm, armed) = mpsc::channel_named(ARM, 1);
+            let (arm, armed) = sim_core::named(ARM, || mpsc::channel(1));
             arm.fingerprint_values();
-            let (ended, state) = mpsc::channel_named(STATE, 1);
+            let (ended, state) = sim_core::named(STATE, || mpsc::channel(1));
             ended.fingerprint_values();
             tasks.push(spawn("throttle", buggy_throttle(from_driver, to_driver, arm, state, observer.clone())));
             tasks.push(spawn("cooldown", cooldown(armed, ended)));

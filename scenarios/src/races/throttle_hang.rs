@@ -58,9 +58,9 @@ pub fn scenarios() -> Vec<Scenario> {
 
 fn build(variant: Variant, ctx: &Ctx) -> World {
     let observer = Observer::new();
-    let (to_throttle, from_driver) = mpsc::channel_named(IN, 1);
+    let (to_throttle, from_driver) = sim_core::named(IN, || mpsc::channel(1));
     to_throttle.fingerprint_values();
-    let (to_driver, from_throttle) = mpsc::channel_named(OUT, 1);
+    let (to_driver, from_throttle) = sim_core::named(OUT, || mpsc::channel(1));
     to_driver.fingerprint_values();
     let throttle = match variant {
         Variant::Buggy => spawn("throttle", buggy_throttle(from_driver, to_driver, observer.clone())),

@@ -74,15 +74,15 @@ pub fn scenarios() -> Vec<Scenario> {
 
 fn build(variant: Variant, ctx: &Ctx) -> World {
     let observer = Observer::new();
-    let (to_window, from_producer) = mpsc::channel_named(IN, 16);
+    let (to_window, from_producer) = sim_core::named(IN, || mpsc::channel(16));
     to_window.fingerprint_values();
-    let (to_consumer, from_window) = mpsc::channel_named(OUT, 1);
+    let (to_consumer, from_window) = sim_core::named(OUT, || mpsc::channel(1));
     to_consumer.fingerprint_values();
     let (sent, received) = (log(), log());
     let mut tasks = vec![spawn("producer", produce(input(), CLOSE, to_window, observer.clone(), IN, sent.clone()))];
     match variant {
         Variant::Buggy => {
-            let (tick, ticks) = mpsc::channel_named(TICKS, 1);
+            let (tick, ticks) = sim_core::named(TICKS, || mpsc::channel(1));
             tick.fingerprint_values();
             tasks.push(spawn("window", buggy_window(from_producer, ticks, to_consumer, observer.clone())));
             tasks.push(spawn("ticker", ticker(tick, observer.clone())));

@@ -53,8 +53,8 @@ async fn buggy_throttle(mut input: Receiver<u32>, output: Sender<u32>) {
 /// Runs one seed: its full trace, and its failure if it failed.
 fn throttle_run(seed: u64) -> (Trace, Option<Box<Failure>>) {
     let mut sim = Sim::new(Config::random(seed).trace(TraceMode::Full).name("timeline::throttle_hang"));
-    let (to_throttle, from_driver) = mpsc::channel_named("in", 1);
-    let (to_driver, mut from_throttle) = mpsc::channel_named("out", 1);
+    let (to_throttle, from_driver) = sim_core::named("in", || mpsc::channel(1));
+    let (to_driver, mut from_throttle) = sim_core::named("out", || mpsc::channel(1));
     sim.spawn_named("throttle", buggy_throttle(from_driver, to_driver));
     sim.spawn_named("driver <main>", async move {
         to_throttle.send(1).await.unwrap();

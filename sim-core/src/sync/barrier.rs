@@ -9,7 +9,7 @@ use parking_lot::Mutex;
 
 use crate::sync::bind::Binding;
 use crate::trace::RecordKind;
-use crate::{ChannelId, Wait};
+use crate::Wait;
 
 /// Lets `n` tasks wait for each other, shaped like `tokio::sync::Barrier`.
 ///
@@ -19,8 +19,8 @@ use crate::{ChannelId, Wait};
 /// the future is dropped before it completes (as tokio). `Barrier::new(0)` behaves as
 /// `Barrier::new(1)`.
 ///
-/// Named in traces and deadlock reports after its creation site (`worker.rs:17`), by
-/// [`Barrier::named`], or by an enclosing [`named`](crate::named) scope: a task
+/// Named in traces and deadlock reports after its creation site (`worker.rs:17`), or by
+/// an enclosing [`named`](crate::named) scope: a task
 /// waiting is reported as "wait on barrier `name`". Each arrival is traced as
 /// `arrive`, and every operation is part of the step's footprint.
 ///
@@ -80,12 +80,6 @@ impl Barrier {
         Barrier::make(None, n)
     }
 
-    /// A barrier for `n` tasks named `name` in traces and reports.
-    #[track_caller]
-    pub fn named(name: impl Into<String>, n: usize) -> Barrier {
-        Barrier::make(Some(name.into()), n)
-    }
-
     #[track_caller]
     fn make(name: Option<String>, n: usize) -> Barrier {
         Barrier {
@@ -93,11 +87,6 @@ impl Barrier {
             n: n.max(1),
             state: Mutex::new(State { arrived: 0, generation: 0, waiters: Vec::new(), next_key: 0 }),
         }
-    }
-
-    /// The id under which traces name this barrier, once it is registered.
-    pub fn id(&self) -> Option<ChannelId> {
-        self.bind.id()
     }
 
     /// Arrives and waits until `n` tasks have arrived in this round.

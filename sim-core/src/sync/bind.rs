@@ -292,7 +292,7 @@ mod tests {
     #[should_panic(expected = "while the engine held the simulation's state")]
     fn a_primitive_used_while_the_engine_holds_its_state_fails_loudly() {
         let sim = Sim::new(Config::default());
-        let (tx, _rx) = mpsc::unbounded_channel_named::<u32>("late");
+        let (tx, _rx) = crate::named("late", || mpsc::unbounded_channel::<u32>());
         let handle = crate::context::current();
         let _held = handle.core.borrow_mut();
         let _ = tx.send(1);

@@ -12,8 +12,8 @@
 //! - When every sender is gone, receivers get what is left, then
 //!   [`error::RecvError::Closed`].
 //!
-//! The channel is named after its creation site (`events.rs:9`), by
-//! [`channel_named`], or by an enclosing [`named`](crate::named) scope: a receiver
+//! The channel is named after its creation site (`events.rs:9`), or by
+//! an enclosing [`named`](crate::named) scope: a receiver
 //! waiting is reported as "recv on `name`", a sender's `closed()` as "closed on
 //! `name`". Sends, receives (a lag included) and the close are traced as `send`,
 //! `recv` and `close`, and every operation is part of the step's footprint.
@@ -28,7 +28,7 @@ use parking_lot::Mutex;
 
 use crate::sync::bind::Binding;
 use crate::trace::RecordKind;
-use crate::{ChannelId, Wait};
+use crate::Wait;
 
 pub mod error {
     //! tokio's `broadcast` errors, with tokio's `Display` texts.
@@ -166,15 +166,6 @@ pub fn channel<T: Clone>(capacity: usize) -> (Sender<T>, Receiver<T>) {
     make(Binding::new(None), capacity)
 }
 
-/// A broadcast channel named `name` in traces and reports.
-///
-/// # Panics
-/// As [`channel`].
-#[track_caller]
-pub fn channel_named<T: Clone>(name: impl Into<String>, capacity: usize) -> (Sender<T>, Receiver<T>) {
-    make(Binding::new(Some(name.into())), capacity)
-}
-
 #[track_caller]
 fn make<T>(bind: Binding, capacity: usize) -> (Sender<T>, Receiver<T>) {
     let sender = new_sender(bind, capacity);
@@ -209,11 +200,6 @@ impl<T> Sender<T> {
     #[track_caller]
     pub fn new(capacity: usize) -> Sender<T> {
         new_sender(Binding::at(None, Location::caller()), capacity)
-    }
-
-    /// The id under which traces name the channel, once it is registered.
-    pub fn id(&self) -> Option<ChannelId> {
-        self.shared.bind.id()
     }
 
     /// Sends `value` to every receiver; returns how many will see it. Never waits:

@@ -50,7 +50,7 @@ fn write_wait(id: crate::ChannelId, _: u32) -> Wait {
 /// An asynchronous mutex, shaped like `tokio::sync::Mutex`: tasks get the lock
 /// first come, first served; a guard may be held across `.await`.
 ///
-/// Named (its creation site, [`Mutex::named`], or an enclosing
+/// Named (its creation site, or an enclosing
 /// [`named`](crate::named) scope) in traces (`acquire`, `release`) and deadlock
 /// reports ("lock on `state`").
 pub struct Mutex<T> {
@@ -91,12 +91,6 @@ impl<T> Mutex<T> {
             let value = self.seed.lock().take().expect("a const mutex's value is moved in once");
             Arc::new(parking_lot::Mutex::new(value))
         })
-    }
-
-    /// A mutex holding `value`, named `name` in traces and reports.
-    #[track_caller]
-    pub fn named(name: impl Into<String>, value: T) -> Mutex<T> {
-        Mutex::make(Some(name.into()), value, Location::caller())
     }
 
     /// Waits for the lock.
@@ -367,7 +361,7 @@ impl<T: fmt::Debug> fmt::Debug for OwnedMutexGuard<T> {
 /// write-preferring (a waiting writer holds up readers that come after it), at most
 /// [`max_readers`](RwLock::with_max_readers) readers at once.
 ///
-/// Named (its creation site, [`RwLock::named`], or an enclosing
+/// Named (its creation site, or an enclosing
 /// [`named`](crate::named) scope) in traces (`acquire`, `release`) and deadlock
 /// reports ("read on `cfg`", "write on `cfg`").
 ///
@@ -391,12 +385,6 @@ impl<T> RwLock<T> {
     #[track_caller]
     pub fn new(value: T) -> RwLock<T> {
         RwLock::make(None, value, MAX_READS, Location::caller())
-    }
-
-    /// A lock holding `value`, named `name` in traces and reports.
-    #[track_caller]
-    pub fn named(name: impl Into<String>, value: T) -> RwLock<T> {
-        RwLock::make(Some(name.into()), value, MAX_READS, Location::caller())
     }
 
     /// A lock that lets at most `max_reads` readers in at once.

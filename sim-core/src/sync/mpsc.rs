@@ -1,7 +1,7 @@
 //! Multi-producer, single-consumer channels shaped like `tokio::sync::mpsc`.
 //!
 //! [`channel`] makes a bounded channel, [`unbounded_channel`] an unbounded one;
-//! [`Builder`] (or [`channel_named`], [`unbounded_channel_named`]) gives the
+//! [`Builder`] (or an enclosing [`named`](crate::named) scope) gives the
 //! channel a name, used in traces and deadlock reports ("recv on `out`"), and an
 //! optional delivery latency. The names of types, methods and errors are tokio's,
 //! so code moves between the two by changing imports.
@@ -66,28 +66,12 @@ pub fn channel<T>(capacity: usize) -> (Sender<T>, Receiver<T>) {
     bounded(None, capacity)
 }
 
-/// A bounded channel named `name` in traces and reports.
-///
-/// # Panics
-/// Panics when `capacity` is 0.
-#[track_caller]
-pub fn channel_named<T>(name: impl Into<String>, capacity: usize) -> (Sender<T>, Receiver<T>) {
-    bounded(Some(name.into()), capacity)
-}
-
 /// An unbounded channel, named after its creation site (`debounce.rs:42`) in
 /// traces and reports.
 ///
 #[track_caller]
 pub fn unbounded_channel<T>() -> (UnboundedSender<T>, UnboundedReceiver<T>) {
     unbounded(None)
-}
-
-/// An unbounded channel named `name` in traces and reports.
-///
-#[track_caller]
-pub fn unbounded_channel_named<T>(name: impl Into<String>) -> (UnboundedSender<T>, UnboundedReceiver<T>) {
-    unbounded(Some(name.into()))
 }
 
 #[track_caller]
@@ -106,8 +90,8 @@ fn unbounded<T>(name: Option<String>) -> (UnboundedSender<T>, UnboundedReceiver<
 /// Sets up a channel: its name and its delivery latency.
 ///
 /// Channels built here need `T: 'static` (a channel with latency is reached by
-/// the simulation's delivery events); [`channel_named`] and
-/// [`unbounded_channel_named`] name a channel without that bound.
+/// the simulation's delivery events); [`channel`] and
+/// [`unbounded_channel`] in a [`named`](crate::named) scope name a channel without that bound.
 ///
 /// ```
 /// # use std::time::Duration;

@@ -10,7 +10,7 @@ use parking_lot::Mutex;
 use crate::select::Selectable;
 use crate::sync::bind::Binding;
 use crate::trace::RecordKind;
-use crate::{ChannelId, Wait};
+use crate::Wait;
 
 /// Wakes tasks without handing them a value, shaped like `tokio::sync::Notify`.
 ///
@@ -24,8 +24,8 @@ use crate::{ChannelId, Wait};
 /// - A [`Notified`] that was picked by `notify_one` but is dropped before it completes
 ///   hands its notification on (to the next waiter, else as the permit).
 ///
-/// Every `Notify` is named (its creation site like `worker.rs:17`, or the name given
-/// to [`Notify::named`]) in traces and deadlock reports ("notified on `ready`").
+/// Every `Notify` is named (its creation site like `worker.rs:17`, or the name of an
+/// enclosing [`named`](crate::named) scope) in traces and deadlock reports ("notified on `ready`").
 /// Notifications are traced as `notify`, completions as `notified`, and every
 /// operation is part of the step's footprint. Wakers are called after the borrow of
 /// the `Notify`'s state ends.
@@ -37,7 +37,7 @@ use crate::{ChannelId, Wait};
 ///
 /// let mut sim = Sim::new(Config::default());
 /// sim.block_on(async {
-///     let ready = Arc::new(Notify::named("ready"));
+///     let ready = Arc::new(sim_core::named("ready", || Notify::new()));
 ///     let r = ready.clone();
 ///     spawn(async move { r.notify_one() });
 ///     ready.notified().await;
@@ -88,12 +88,6 @@ impl Notify {
         Notify::make(None)
     }
 
-    /// A `Notify` named `name` in traces and reports.
-    #[track_caller]
-    pub fn named(name: impl Into<String>) -> Notify {
-        Notify::make(Some(name.into()))
-    }
-
     /// A `Notify` that a `const` or `static` can hold (tokio's `const_new`), named
     /// after its creation site and registered in the first simulation that uses it.
     #[track_caller]
@@ -104,12 +98,6 @@ impl Notify {
     #[track_caller]
     fn make(name: Option<String>) -> Notify {
         Notify { bind: Binding::new(name), state: Mutex::new(State::new()) }
-    }
-
-    /// The id under which traces name this `Notify`, once it is registered in a
-    /// simulation (at creation inside one, else at its first use inside one).
-    pub fn id(&self) -> Option<ChannelId> {
-        self.bind.id()
     }
 
     /// A future that completes when this `Notify` is notified: by a stored permit, a

@@ -11,7 +11,7 @@ use parking_lot::Mutex;
 
 use crate::sync::bind::Binding;
 use crate::trace::RecordKind;
-use crate::{ChannelId, Wait};
+use crate::Wait;
 
 /// A cell set at most once, shaped like `tokio::sync::OnceCell`.
 ///
@@ -21,8 +21,8 @@ use crate::{ChannelId, Wait};
 /// it), the next waiter runs its own. [`set`](OnceCell::set) fails while an initializer
 /// runs or once the cell is set.
 ///
-/// Named after its creation site (`config.rs:8`), by [`OnceCell::named`], or by an
-/// enclosing [`named`](crate::named) scope. Setting the value is traced as `init`;
+/// Named after its creation site (`config.rs:8`), or by an enclosing
+/// [`named`](crate::named) scope. Setting the value is traced as `init`;
 /// every read and write is part of the step's footprint, so the reduced enumeration
 /// orders a `get` against the `set` it may or may not see.
 ///
@@ -127,17 +127,6 @@ impl<T> OnceCell<T> {
         }
     }
 
-    /// An empty cell named `name` in traces and reports.
-    #[track_caller]
-    pub fn named(name: impl Into<String>) -> OnceCell<T> {
-        OnceCell {
-            bind: Binding::new(Some(name.into())),
-            value: OnceLock::new(),
-            seed: Mutex::new(None),
-            state: Mutex::new(State::new()),
-        }
-    }
-
     /// A cell holding `value` if it is `Some`.
     #[track_caller]
     pub fn new_with(value: Option<T>) -> OnceCell<T> {
@@ -189,11 +178,6 @@ impl<T> OnceCell<T> {
             let _ = self.value.set(v);
         }
         &mut self.value
-    }
-
-    /// The id under which traces name this cell, once it is registered.
-    pub fn id(&self) -> Option<ChannelId> {
-        self.bind.id()
     }
 
     /// Whether the cell is set.

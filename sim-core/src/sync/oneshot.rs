@@ -2,8 +2,8 @@
 //!
 //! The [`Receiver`] is a future of the value. Sending puts the value in place at
 //! once and wakes the receiver through the simulation's event queue. Each channel
-//! is registered with a name (its creation site, like `rpc.rs:12`, or the one given
-//! to [`channel_named`]) so that a deadlock report says which one a task waits on.
+//! is registered with a name (its creation site, like `rpc.rs:12`, or the one of an
+//! enclosing [`named`](crate::named) scope) so that a deadlock report says which one a task waits on.
 //! Wakers are called after the channel's borrow ends, never under it.
 //!
 //! ```
@@ -119,13 +119,6 @@ impl<T> Inner<T> {
 #[track_caller]
 pub fn channel<T>() -> (Sender<T>, Receiver<T>) {
     make(None)
-}
-
-/// A one-shot channel named `name` in traces and reports.
-///
-#[track_caller]
-pub fn channel_named<T>(name: impl Into<String>) -> (Sender<T>, Receiver<T>) {
-    make(Some(name.into()))
 }
 
 #[track_caller]

@@ -57,8 +57,8 @@ impl std::error::Error for AcquireError {}
 /// [`close`](Semaphore::close) fails every waiting and later acquire; dropping a
 /// permit returns its permits, [`SemaphorePermit::forget`] keeps them out.
 ///
-/// Every semaphore is named (its creation site like `pool.rs:9`, or the name given
-/// to [`Semaphore::named`], or an enclosing [`named`](crate::named) scope) in traces
+/// Every semaphore is named (its creation site like `pool.rs:9`, or the name of an
+/// enclosing [`named`](crate::named) scope) in traces
 /// and deadlock reports ("acquire 2 on `pool`"). Acquisitions are traced as
 /// `acquire`, returns as `release`, `close` as `close`; every operation is part of
 /// the step's footprint. Wakers are called after the state's lock is released.
@@ -139,15 +139,6 @@ impl Semaphore {
         Semaphore::make(None, permits, Location::caller())
     }
 
-    /// A semaphore named `name` in traces and reports.
-    ///
-    /// # Panics
-    /// When `permits` exceeds [`MAX_PERMITS`](Semaphore::MAX_PERMITS).
-    #[track_caller]
-    pub fn named(name: impl Into<String>, permits: usize) -> Semaphore {
-        Semaphore::make(Some(name.into()), permits, Location::caller())
-    }
-
     /// A semaphore with `permits` permits that a `const` or `static` can hold (tokio's
     /// `const_new`): named after its creation site, and registered in the first
     /// simulation that uses it (a `static` used by two simulations, two seeds of a
@@ -168,11 +159,6 @@ impl Semaphore {
             "a semaphore may not have more than MAX_PERMITS permits ({permits})"
         );
         Semaphore { bind: Binding::at(name, at), state: Mutex::new(State::new(permits)) }
-    }
-
-    /// The id under which traces name this semaphore, once registered in a simulation.
-    pub fn id(&self) -> Option<ChannelId> {
-        self.bind.id()
     }
 
     /// Permits available now.

@@ -9,8 +9,8 @@
 //! receiver is left; [`Sender::send_modify`], [`Sender::send_if_modified`] and
 //! [`Sender::send_replace`] change the value regardless.
 //!
-//! Each channel is named (its creation site like `config.rs:8`, or the name given to
-//! [`channel_named`]) in traces and deadlock reports ("changed on `config`"). Value
+//! Each channel is named (its creation site like `config.rs:8`, or the name of an
+//! enclosing [`named`](crate::named) scope) in traces and deadlock reports ("changed on `config`"). Value
 //! changes are traced as `send`, reads that mark the value seen as `recv`, other
 //! reads as `read`, the end of the senders or receivers as `close`; every operation
 //! is part of the step's footprint. Wakers are called after the borrow of the
@@ -27,7 +27,7 @@
 //! let mut sim = Sim::new(Config::default());
 //! let seen = sim
 //!     .block_on(async {
-//!         let (tx, mut rx) = watch::channel_named("config", 1);
+//!         let (tx, mut rx) = sim_core::named("config", || watch::channel(1));
 //!         spawn(async move { tx.send(2).unwrap() });
 //!         rx.changed().await.unwrap();
 //!         let seen = *rx.borrow_and_update();
@@ -176,13 +176,6 @@ impl<T> Shared<T> {
 #[track_caller]
 pub fn channel<T>(init: T) -> (Sender<T>, Receiver<T>) {
     make(None, init)
-}
-
-/// A watch channel holding `init`, named `name` in traces and reports.
-///
-#[track_caller]
-pub fn channel_named<T>(name: impl Into<String>, init: T) -> (Sender<T>, Receiver<T>) {
-    make(Some(name.into()), init)
 }
 
 #[track_caller]

@@ -28,8 +28,7 @@ use crate::{ChannelId, TaskId};
 ///   lets them run on without it.
 ///
 /// A set is named in traces and deadlock reports after the line that created it,
-/// `set@worker.rs:12` (or the name given to [`JoinSet::named`], or an enclosing
-/// [`named`](crate::named) scope): a task blocked in `join_next` is reported as
+/// `set@worker.rs:12` (or the name of an enclosing [`named`](crate::named) scope): a task blocked in `join_next` is reported as
 /// "join_next on `set@worker.rs:12`". Handing out a result is traced as `join`, and
 /// every operation and every end of one of its tasks is part of the step's footprint.
 ///
@@ -106,12 +105,6 @@ impl<T> JoinSet<T> {
         JoinSet::make(None, Location::caller())
     }
 
-    /// An empty set named `name` in traces and reports.
-    #[track_caller]
-    pub fn named(name: impl Into<String>) -> JoinSet<T> {
-        JoinSet::make(Some(name.into()), Location::caller())
-    }
-
     /// An empty set created at `at` (its default name), for wrappers that pass their
     /// caller's location on ([`tooling::task::join_set_at`](crate::tooling::task::join_set_at)).
     pub(crate) fn new_at(name: Option<String>, at: &'static Location<'static>) -> JoinSet<T> {
@@ -122,11 +115,6 @@ impl<T> JoinSet<T> {
         let name = name.or_else(crate::core::scoped_name);
         let state = Arc::new(Mutex::new(SetState { ended: VecDeque::new(), waker: None, next_key: 0 }));
         JoinSet { name, at, id: None, sim: None, tasks: Vec::new(), state }
-    }
-
-    /// The set's id in traces, once it is registered (at its first spawn).
-    pub fn id(&self) -> Option<ChannelId> {
-        self.id
     }
 
     /// How many tasks are in the set (running, or ended and not yet joined).

@@ -78,7 +78,7 @@ fn a_full_channel_blocks_senders_and_lets_them_through_in_the_order_they_waited(
     let mut orders = BTreeSet::new();
     for seed in 0..16 {
         let mut sim = Sim::new(Config::random(seed));
-        let (tx, mut rx) = mpsc::channel_named::<&str>("in", 1);
+        let (tx, mut rx) = sim_core::named("in", || mpsc::channel::<&str>(1));
         tx.try_send("first").unwrap();
         let waited = log();
         let sent = log();
@@ -422,9 +422,9 @@ fn a_oneshot_whose_receiver_drops_hands_the_value_back() {
 #[test]
 fn a_deadlock_report_names_the_channel_a_receiver_waits_on() {
     let mut sim = Sim::new(Config::random(2).name("channels::deadlock"));
-    let (out_tx, mut out_rx) = mpsc::channel_named::<u32>("out", 4);
-    let (in_tx, _in_rx) = mpsc::channel_named::<u32>("in", 1);
-    let (_reply_tx, reply_rx) = oneshot::channel_named::<u32>("reply");
+    let (out_tx, mut out_rx) = sim_core::named("out", || mpsc::channel::<u32>(4));
+    let (in_tx, _in_rx) = sim_core::named("in", || mpsc::channel::<u32>(1));
+    let (_reply_tx, reply_rx) = sim_core::named("reply", || oneshot::channel::<u32>());
     sim.spawn_named("driver", async move { out_rx.recv().await });
     sim.spawn_named("producer", async move {
         in_tx.send(1).await.unwrap();
@@ -443,7 +443,7 @@ fn sends_receives_and_closes_are_traced_with_the_channel_name() {
     // An unnamed channel is named after the line that created it.
     let oneshot_line = line!() + 3;
     let mut sim = Sim::new(Config::default().trace(TraceMode::Full));
-    let (tx, mut rx) = mpsc::channel_named::<u8>("pipe", 1);
+    let (tx, mut rx) = sim_core::named("pipe", || mpsc::channel::<u8>(1));
     let (otx, orx) = oneshot::channel::<u8>();
     sim.spawn_named("producer", async move {
         tx.send(1).await.unwrap();
@@ -482,7 +482,7 @@ fn sends_receives_and_closes_are_traced_with_the_channel_name() {
 /// without); returns the order received and the fingerprint.
 fn same_instant_senders(seed: u64) -> (Vec<(u32, u32)>, sim_core::Fingerprint) {
     let mut sim = Sim::new(Config::random(seed));
-    let (tx, mut rx) = mpsc::channel_named::<(u32, u32)>("fan-in", 2);
+    let (tx, mut rx) = sim_core::named("fan-in", || mpsc::channel::<(u32, u32)>(2));
     let (ltx, mut lrx) = mpsc::Builder::new().name("wire").latency(ms(1)).unbounded_channel::<(u32, u32)>();
     for id in 0..4 {
         let (tx, ltx) = (tx.clone(), ltx.clone());

@@ -193,7 +193,7 @@ fn a_task_name_is_part_of_the_fingerprint() {
 fn a_channel_name_is_part_of_the_fingerprint_even_unused() {
     let run = |name: &'static str| {
         let mut sim = Sim::new(Config::default());
-        let (_tx, _rx) = sim.enter(|| mpsc::channel_named::<u32>(name, 1));
+        let (_tx, _rx) = sim.enter(|| sim_core::named(name, || mpsc::channel::<u32>(1)));
         sim.run().unwrap();
         sim.fingerprint()
     };
@@ -205,7 +205,7 @@ fn a_channel_name_is_part_of_the_fingerprint_even_unused() {
 /// differs, only the name table.
 async fn hash_named_unused_channels() {
     let names: HashSet<String> = (0..16).map(|i| format!("link-{i}")).collect();
-    let channels: Vec<_> = names.into_iter().map(|n| mpsc::channel_named::<u32>(n, 1)).collect();
+    let channels: Vec<_> = names.into_iter().map(|n| sim_core::named(n, || mpsc::channel::<u32>(1))).collect();
     sleep(Duration::from_millis(1)).await;
     drop(channels);
 }
@@ -222,7 +222,7 @@ fn channels_named_in_hash_order_are_caught_by_their_names() {
 /// the same sends and receives, at the same times, in every run; only the order of
 /// the values moves.
 async fn hash_ordered_values() {
-    let (tx, mut rx) = mpsc::unbounded_channel_named::<u64>("numbers");
+    let (tx, mut rx) = sim_core::named("numbers", || mpsc::unbounded_channel::<u64>());
     tx.fingerprint_values();
     let values: HashSet<u64> = (0..32).collect();
     for v in values {
@@ -253,7 +253,7 @@ fn values_are_fingerprinted_only_on_channels_that_opt_in() {
     let run = |opt_in: bool, values: [u64; 2]| {
         let mut sim = Sim::new(Config::default());
         sim.block_on(async move {
-            let (tx, mut rx) = mpsc::channel_named::<u64>("c", 2);
+            let (tx, mut rx) = sim_core::named("c", || mpsc::channel::<u64>(2));
             if opt_in {
                 tx.fingerprint_values();
             }
@@ -292,7 +292,8 @@ fn a_hash_map_that_moves_a_timer_deadline_is_caught_as_a_time() {
 /// Sends on sixteen channels in the iteration order of a `HashMap`: the same
 /// operations, in another order (two runs agree with odds of 1 in 16!).
 async fn hash_ordered_sends() {
-    let channels: HashMap<u32, _> = (0..16).map(|i| (i, mpsc::channel_named::<u32>(format!("c{i}"), 1))).collect();
+    let channels: HashMap<u32, _> =
+        (0..16).map(|i| (i, sim_core::named(format!("c{i}"), || mpsc::channel::<u32>(1)))).collect();
     for (i, (tx, _)) in &channels {
         tx.try_send(*i).unwrap();
     }
@@ -344,8 +345,8 @@ fn oneshot_and_watch_values_are_fingerprinted_when_asked() {
     let run = |opt_in: bool, value: u64| {
         let mut sim = Sim::new(Config::default());
         sim.block_on(async move {
-            let (tx, rx) = oneshot::channel_named::<u64>("once");
-            let (wtx, mut wrx) = watch::channel_named("state", 0u64);
+            let (tx, rx) = sim_core::named("once", || oneshot::channel::<u64>());
+            let (wtx, mut wrx) = sim_core::named("state", || watch::channel(0u64));
             if opt_in {
                 tx.fingerprint_values();
                 wtx.fingerprint_values();

@@ -153,8 +153,8 @@ async fn batcher(mut input: mpsc::Receiver<u32>, output: mpsc::Sender<Vec<u32>>)
 fn a_futures_timer_batcher_is_reported_as_an_escape() {
     for seed in 0..3 {
         let mut sim = Sim::new(Config::random(seed));
-        let (in_tx, in_rx) = mpsc::channel_named("items", 8);
-        let (out_tx, mut out_rx) = mpsc::channel_named("batches", 8);
+        let (in_tx, in_rx) = sim_core::named("items", || mpsc::channel(8));
+        let (out_tx, mut out_rx) = sim_core::named("batches", || mpsc::channel(8));
         sim.spawn_named("batcher", batcher(in_rx, out_tx));
         let failure = sim
             .block_on(async move {

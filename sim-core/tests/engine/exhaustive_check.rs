@@ -46,7 +46,7 @@ async fn three_senders_main(mut rx: mpsc::UnboundedReceiver<&'static str>) -> Re
 }
 
 fn three_senders() -> impl Future<Output = Result<(), String>> {
-    let (tx, rx) = mpsc::unbounded_channel_named("in");
+    let (tx, rx) = sim_core::named("in", || mpsc::unbounded_channel());
     for name in ["a", "b", "c"] {
         let tx = tx.clone();
         Builder::new().name(name).spawn(async move { tx.send(name).unwrap() });

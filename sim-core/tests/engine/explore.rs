@@ -204,8 +204,8 @@ use crate::support::{buggy_throttle, throttle_world, PERIOD};
 /// The driver sends each item one period after the previous one was passed and
 /// waits for it: a throttle that drops one leaves it waiting forever.
 fn throttle_hang(items: &[u32], sim: &mut Sim) -> Result<(), Box<Failure>> {
-    let (in_tx, in_rx) = mpsc::channel_named("in", 1);
-    let (out_tx, mut out_rx) = mpsc::channel_named("out", 1);
+    let (in_tx, in_rx) = sim_core::named("in", || mpsc::channel(1));
+    let (out_tx, mut out_rx) = sim_core::named("out", || mpsc::channel(1));
     sim.spawn_named("throttle", buggy_throttle(in_rx, out_tx));
     let items = items.to_vec();
     sim.spawn_named("driver", async move {

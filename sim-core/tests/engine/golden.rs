@@ -15,7 +15,7 @@ use sim_core::{choose, Config, Sim};
 /// choices; task and channel names and the values sent on `in` are fingerprinted.
 fn program(config: Config) -> String {
     let mut sim = Sim::new(config);
-    let (tx, mut rx) = mpsc::channel_named::<u32>("in", 4);
+    let (tx, mut rx) = sim_core::named("in", || mpsc::channel::<u32>(4));
     // Values on `in` are fingerprinted too: the golden values pin `value_hash`.
     tx.fingerprint_values();
     let (out_tx, mut out_rx) = mpsc::Builder::new().name("out").latency(Duration::from_millis(3)).channel::<u32>(2);

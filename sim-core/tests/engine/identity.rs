@@ -18,8 +18,8 @@ enum Code {
 
 fn world(config: Config, code: Code) -> (Sim, Result<(), Box<Failure>>) {
     let mut sim = Sim::new(config);
-    let (in_tx, in_rx) = mpsc::channel_named("in", 1);
-    let (out_tx, mut out_rx) = mpsc::channel_named("out", 1);
+    let (in_tx, in_rx) = sim_core::named("in", || mpsc::channel(1));
+    let (out_tx, mut out_rx) = sim_core::named("out", || mpsc::channel(1));
     if code == Code::Refactored {
         sim.spawn_named("metrics", async {
             for _ in 0..3 {

@@ -27,7 +27,7 @@ fn deadlock(result: Result<(), Box<sim_core::Failure>>) -> Vec<String> {
 #[test]
 fn a_deadlock_report_names_the_semaphore_and_the_permits_a_task_waits_for() {
     let mut sim = Sim::new(Config::default());
-    let pool = Arc::new(Semaphore::named("pool", 2));
+    let pool = Arc::new(sim_core::named("pool", || Semaphore::new(2)));
     sim.spawn_named("worker", async move {
         let _one = pool.acquire().await.unwrap();
         let _two_more = pool.acquire_many(2).await.unwrap();
@@ -38,7 +38,7 @@ fn a_deadlock_report_names_the_semaphore_and_the_permits_a_task_waits_for() {
 #[test]
 fn a_deadlock_report_names_the_mutex_a_task_waits_on() {
     let mut sim = Sim::new(Config::default());
-    let state = Arc::new(Mutex::named("state", 0u32));
+    let state = Arc::new(sim_core::named("state", || Mutex::new(0u32)));
     sim.spawn_named("worker", async move {
         let _held = state.lock().await;
         let _again = state.lock().await;
@@ -51,7 +51,7 @@ fn a_deadlock_report_names_the_mutex_a_task_waits_on() {
 #[test]
 fn a_deadlock_report_names_the_rwlock_and_whether_a_task_waits_to_read_or_write() {
     let mut sim = Sim::new(Config::default());
-    let cfg = Arc::new(RwLock::named("cfg", 0u32));
+    let cfg = Arc::new(sim_core::named("cfg", || RwLock::new(0u32)));
     let c = cfg.clone();
     sim.spawn_named("upgrader", async move {
         let _read = c.read().await;
@@ -119,7 +119,7 @@ fn leave(g: &Rc<RefCell<Gauge>>) {
 /// 6 + 12 + 12 = 30 after X, 90 in all. Never more than 2 hold at once, and only
 /// 1 at most in the orders where each releases before the next acquires.
 fn semaphore_program(sim: &mut Sim) -> u32 {
-    let sem = Arc::new(Semaphore::named("pool", 2));
+    let sem = Arc::new(sim_core::named("pool", || Semaphore::new(2)));
     let gauge = Rc::new(RefCell::new(Gauge::default()));
     for name in ["x", "y", "z"] {
         let (sem, gauge) = (sem.clone(), gauge.clone());
@@ -153,7 +153,7 @@ fn a_semaphore_program_has_exactly_ninety_orders() {
 ///
 /// Total 4; the lock goes A then B, or B then A.
 fn mutex_program(sim: &mut Sim) -> Vec<&'static str> {
-    let m = Arc::new(Mutex::named("m", Vec::new()));
+    let m = Arc::new(sim_core::named("m", || Mutex::new(Vec::new())));
     for name in ["a", "b"] {
         let m = m.clone();
         sim.spawn_named(name, async move {
@@ -184,7 +184,7 @@ fn a_mutex_program_has_exactly_four_orders() {
 ///
 /// Total 6 (a mutex gives 4: here both can hold at once); at most 2 readers at once.
 fn rwlock_program(sim: &mut Sim) -> u32 {
-    let lock = Arc::new(RwLock::named("cfg", 0u32));
+    let lock = Arc::new(sim_core::named("cfg", || RwLock::new(0u32)));
     let gauge = Rc::new(RefCell::new(Gauge::default()));
     for name in ["r1", "r2"] {
         let (lock, gauge) = (lock.clone(), gauge.clone());
@@ -219,7 +219,7 @@ fn semaphore_waiters_are_served_first_come_first_served() {
     let mut sim = Sim::new(Config::default());
     let order = sim
         .block_on(async {
-            let sem = Arc::new(Semaphore::named("pool", 1));
+            let sem = Arc::new(sim_core::named("pool", || Semaphore::new(1)));
             let log = Arc::new(parking_lot::Mutex::new(Vec::new()));
             let held = sem.clone().acquire_owned().await.unwrap();
             let (s, l) = (sem.clone(), log.clone());
@@ -289,7 +289,7 @@ fn rwlock_is_write_preferring_and_downgrades_as_tokio() {
     let mut sim = Sim::new(Config::default());
     let log = sim
         .block_on(async {
-            let lock = Arc::new(RwLock::named("cfg", 0u32));
+            let lock = Arc::new(sim_core::named("cfg", || RwLock::new(0u32)));
             let log = Arc::new(parking_lot::Mutex::new(Vec::new()));
             let first = lock.read().await;
             let (l, g) = (lock.clone(), log.clone());
@@ -368,7 +368,7 @@ fn mutex_guards_map_own_and_try_lock_as_tokio() {
 fn lock_operations_are_traced() {
     let mut sim = Sim::new(Config::default().trace(TraceMode::Full));
     sim.block_on(async {
-        let m = Mutex::named("m", 0);
+        let m = sim_core::named("m", || Mutex::new(0));
         *m.lock().await += 1;
     })
     .unwrap();
@@ -383,7 +383,7 @@ fn lock_operations_are_traced() {
 #[test]
 fn blocking_lock_under_simulation_panics_as_tokio_does() {
     let mut sim = Sim::new(Config::default());
-    let m = Arc::new(Mutex::named("m", 0));
+    let m = Arc::new(sim_core::named("m", || Mutex::new(0)));
     sim.spawn_named("blocker", async move {
         let _g = m.blocking_lock();
     });
@@ -429,9 +429,9 @@ fn locks_work_outside_a_simulation_and_across_threads() {
 fn a_seed_runs_twice_to_the_same_fingerprint_with_locks() {
     fn world(seed: u64) -> sim_core::Fingerprint {
         let mut sim = Sim::new(Config::random(seed));
-        let sem = Arc::new(Semaphore::named("pool", 2));
-        let m = Arc::new(Mutex::named("m", 0u32));
-        let rw = Arc::new(RwLock::named("rw", 0u32));
+        let sem = Arc::new(sim_core::named("pool", || Semaphore::new(2)));
+        let m = Arc::new(sim_core::named("m", || Mutex::new(0u32)));
+        let rw = Arc::new(sim_core::named("rw", || RwLock::new(0u32)));
         for t in 0..4u32 {
             let (sem, m, rw) = (sem.clone(), m.clone(), rw.clone());
             sim.spawn(async move {

@@ -183,8 +183,8 @@ async fn buggy_throttle(mut input: mpsc::Receiver<u32>, output: mpsc::Sender<u32
 /// waits for it. At 50 ms the throttle's timer (set first, at 0 s) and the driver's
 /// fall on the same instant.
 fn throttle_world(sim: &mut Sim) -> Result<(), Box<Failure>> {
-    let (in_tx, in_rx) = sim.enter(|| mpsc::channel_named("in", 1));
-    let (out_tx, mut out_rx) = sim.enter(|| mpsc::channel_named("out", 1));
+    let (in_tx, in_rx) = sim.enter(|| sim_core::named("in", || mpsc::channel(1)));
+    let (out_tx, mut out_rx) = sim.enter(|| sim_core::named("out", || mpsc::channel(1)));
     sim.spawn_named("throttle", buggy_throttle(in_rx, out_tx));
     sim.spawn_named("driver", async move {
         in_tx.send(1).await.unwrap();
@@ -250,7 +250,7 @@ fn a_task_between_two_timers_is_named() {
 /// calls the message late: the failure is reachable in the tokio model. Outside it,
 /// orders where the producer sends first pass (or fail by the select's own choice).
 fn deadline_world(sim: &mut Sim) -> Result<(), Box<Failure>> {
-    let (tx, mut rx) = sim.enter(|| mpsc::channel_named("msgs", 1));
+    let (tx, mut rx) = sim.enter(|| sim_core::named("msgs", || mpsc::channel(1)));
     sim.spawn_named("worker", async move {
         let deadline = sleep(ms(50));
         if let Either::Right(()) = select(rx.recv(), deadline).await {
@@ -315,7 +315,7 @@ fn a_raw_tokio_model_failure_replays_as_printed() {
 /// twice gives the same fingerprint and outcome, and seeds do explore the choice.
 fn select_world(sim: &mut Sim) -> Vec<&'static str> {
     let log = Rc::new(RefCell::new(Vec::new()));
-    let (tx, mut rx) = sim.enter(|| mpsc::channel_named("c", 4));
+    let (tx, mut rx) = sim.enter(|| sim_core::named("c", || mpsc::channel(4)));
     for name in ["p1", "p2"] {
         let tx = tx.clone();
         sim.spawn_named(name, async move {
@@ -364,7 +364,7 @@ fn check_runs_in_the_model_of_its_template() {
     let summary = Check::random(8).name("models::check").sim(Config::default().model(Model::Tokio)).run(|| async {
         // The deadline world's two tasks, spawned by `main` (which tokio polls
         // first at t = 0 and which waits on the joins after).
-        let (tx, mut rx) = mpsc::channel_named("msgs", 1);
+        let (tx, mut rx) = sim_core::named("msgs", || mpsc::channel(1));
         let worker = sim_core::spawn(async move {
             let deadline = sleep(ms(50));
             if let Either::Right(()) = select(rx.recv(), deadline).await {

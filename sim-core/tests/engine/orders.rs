@@ -112,7 +112,7 @@ fn events_at_different_instants_are_not_choice_points() {
 /// one of k senders: N(k) = k * N(k-1) + k * N(k-1) = 2k * N(k-1), N(0) = 1, so
 /// N(3) = 6 * 4 * 2 = 48 orders.
 fn three_senders(sim: &mut Sim) -> Vec<&'static str> {
-    let (tx, mut rx) = mpsc::unbounded_channel_named("in");
+    let (tx, mut rx) = sim_core::named("in", || mpsc::unbounded_channel());
     let got = Rc::new(RefCell::new(Vec::new()));
     let g = got.clone();
     sim.spawn_named("receiver", async move {
@@ -195,7 +195,7 @@ fn the_reduction_keeps_all_orders_of_tasks_that_touch_the_same_thing() {
 fn three_loners(sim: &mut Sim) -> Vec<usize> {
     let mut receivers = Vec::new();
     for (i, name) in ["a", "b", "c"].into_iter().enumerate() {
-        let (tx, rx) = mpsc::unbounded_channel_named::<&str>(name);
+        let (tx, rx) = sim_core::named(name, || mpsc::unbounded_channel::<&str>());
         receivers.push(rx);
         sim.spawn_named(name, async move {
             tx.send(name).unwrap();

@@ -73,7 +73,7 @@ fn run(program: &[Vec<Op>], sim: &mut Sim) -> Outcome {
     let mut senders = Vec::new();
     let mut receivers = Vec::new();
     for c in 0..CHANNELS {
-        let (tx, rx) = mpsc::unbounded_channel_named::<usize>(format!("ch{c}"));
+        let (tx, rx) = sim_core::named(format!("ch{c}"), || mpsc::unbounded_channel::<usize>());
         senders.push(tx);
         receivers.push(RefCell::new(rx));
     }
@@ -292,13 +292,13 @@ fn rich_op() -> impl Strategy<Value = Rich> {
 /// simulation's `main` and the run stops when it ends, other tasks or not.
 fn rich_run(program: &[Vec<Rich>], block_on: bool, sim: &mut Sim) -> (Vec<Vec<i64>>, Vec<usize>, Vec<usize>, String) {
     let log = Rc::new(RefCell::new(Vec::new()));
-    let (tx0, rx0) = mpsc::channel_named::<usize>("ch0", 2);
+    let (tx0, rx0) = sim_core::named("ch0", || mpsc::channel::<usize>(2));
     let (tx1, rx1) = mpsc::Builder::new().name("ch1").latency(Duration::from_millis(5)).channel::<usize>(1);
     let senders = Rc::new(vec![tx0, tx1]);
     // A task that awaits a receive takes the receiver out for the wait; another task
     // that wants it meanwhile notes -2 instead.
     let receivers = Rc::new(vec![RefCell::new(Some(rx0)), RefCell::new(Some(rx1))]);
-    let (os_tx, os_rx) = oneshot::channel_named::<usize>("os");
+    let (os_tx, os_rx) = sim_core::named("os", || oneshot::channel::<usize>());
     let oneshot = Rc::new((RefCell::new(Some(os_tx)), RefCell::new(Some(os_rx))));
     let notes: Vec<Rc<RefCell<Vec<i64>>>> = program.iter().map(|_| Rc::new(RefCell::new(Vec::new()))).collect();
     let mut main = None;
@@ -525,10 +525,10 @@ fn sync_op() -> impl Strategy<Value = SyncOp> {
 /// while another holds it for a wait notes -2.
 fn sync_run(program: &[Vec<SyncOp>], sim: &mut Sim) -> (Vec<Vec<i64>>, Vec<usize>, u64, String) {
     let log = Rc::new(RefCell::new(Vec::new()));
-    let notify = Rc::new(Notify::named("n"));
-    let (wtx, wrx) = watch::channel_named("w", 0u64);
+    let notify = Rc::new(sim_core::named("n", || Notify::new()));
+    let (wtx, wrx) = sim_core::named("w", || watch::channel(0u64));
     let wtx = Rc::new(wtx);
-    let (tx, rx) = mpsc::channel_named::<usize>("m", 1);
+    let (tx, rx) = sim_core::named("m", || mpsc::channel::<usize>(1));
     let tx = Rc::new(tx);
     let rx = Rc::new(RefCell::new(Some(rx)));
     let notes: Vec<Rc<RefCell<Vec<i64>>>> = program.iter().map(|_| Rc::new(RefCell::new(Vec::new()))).collect();
@@ -712,10 +712,10 @@ fn set_op() -> impl Strategy<Value = SetOp> {
 /// the children share a `Notify` with every task.
 fn set_run(program: &[Vec<SetOp>], sim: &mut Sim) -> (Vec<Vec<i64>>, Vec<usize>, String) {
     let log = Rc::new(RefCell::new(Vec::new()));
-    let notify = Rc::new(Notify::named("n"));
-    let barrier = Rc::new(Barrier::named("b", 2));
-    let cell = Rc::new(OnceCell::named("c"));
-    let (btx, _) = broadcast::channel_named::<usize>("bc", 1);
+    let notify = Rc::new(sim_core::named("n", || Notify::new()));
+    let barrier = Rc::new(sim_core::named("b", || Barrier::new(2)));
+    let cell = Rc::new(sim_core::named("c", || OnceCell::new()));
+    let (btx, _) = sim_core::named("bc", || broadcast::channel::<usize>(1));
     let btx = Rc::new(btx);
     let notes: Vec<Rc<RefCell<Vec<i64>>>> = program.iter().map(|_| Rc::new(RefCell::new(Vec::new()))).collect();
     for (t, ops) in program.iter().enumerate() {
@@ -723,7 +723,7 @@ fn set_run(program: &[Vec<SetOp>], sim: &mut Sim) -> (Vec<Vec<i64>>, Vec<usize>,
         let (barrier, cell, btx, mut brx) = (barrier.clone(), cell.clone(), btx.clone(), btx.subscribe());
         sim.spawn_named(format!("t{t}"), async move {
             let note = |v: i64| notes.borrow_mut().push(v);
-            let mut set = JoinSet::named(format!("set{t}"));
+            let mut set = sim_core::named(format!("set{t}"), || JoinSet::new());
             for op in ops {
                 match op {
                     SetOp::Sleep(ms) => sleep(Duration::from_millis(ms)).await,
@@ -888,9 +888,9 @@ fn lock_op() -> impl Strategy<Value = LockOp> {
 fn lock_run(program: &[Vec<LockOp>], sim: &mut Sim) -> (Vec<Vec<i64>>, Vec<usize>, u64, usize, String) {
     use sim_core::sync::{Mutex, RwLock, Semaphore};
     use std::sync::Arc;
-    let sem = Arc::new(Semaphore::named("s", 2));
-    let mutex = Arc::new(Mutex::named("m", Vec::new()));
-    let rw = Arc::new(RwLock::named("rw", 0u64));
+    let sem = Arc::new(sim_core::named("s", || Semaphore::new(2)));
+    let mutex = Arc::new(sim_core::named("m", || Mutex::new(Vec::new())));
+    let rw = Arc::new(sim_core::named("rw", || RwLock::new(0u64)));
     let notes: Vec<Rc<RefCell<Vec<i64>>>> = program.iter().map(|_| Rc::new(RefCell::new(Vec::new()))).collect();
     let five = Duration::from_millis(5);
     for (t, ops) in program.iter().enumerate() {

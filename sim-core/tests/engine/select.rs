@@ -12,7 +12,7 @@ use crate::support::explore;
 
 /// A ready timer and a ready message at 10 ms; the selecting task looks at 20 ms.
 fn go_select(sim: &mut Sim) -> &'static str {
-    let (tx, mut rx) = mpsc::unbounded_channel_named("in");
+    let (tx, mut rx) = sim_core::named("in", || mpsc::unbounded_channel());
     sim.spawn_named("sender", async move {
         sleep(Duration::from_millis(10)).await;
         tx.send(1u32).unwrap();

@@ -146,7 +146,7 @@ fn escape(failure: &Failure) -> (&str, &str) {
 /// listener takes the permit the first stored); once the first is dropped, it moves.
 #[test]
 fn a_primitive_of_a_running_simulation_is_not_shared_with_another() {
-    let bell = Arc::new(Notify::named("shared-bell"));
+    let bell = Arc::new(sim_core::named("shared-bell", || Notify::new()));
     let mut first = Sim::new(Config::default());
     let b = bell.clone();
     first.spawn_named("ringer", async move { b.notify_one() });

@@ -98,8 +98,8 @@ pub async fn buggy_throttle(mut input: mpsc::Receiver<u32>, output: mpsc::Sender
 /// cooldown timer is due a period later), whose poll ends it and drops that timer
 /// and wakes `main`, again the only event due.
 pub fn throttle_world(items: Vec<u32>) -> impl std::future::Future<Output = ()> {
-    let (in_tx, in_rx) = mpsc::channel_named("in", 1);
-    let (out_tx, mut out_rx) = mpsc::channel_named("out", 1);
+    let (in_tx, in_rx) = sim_core::named("in", || mpsc::channel(1));
+    let (out_tx, mut out_rx) = sim_core::named("out", || mpsc::channel(1));
     let throttle = sim_core::task::Builder::new().name("throttle").spawn(buggy_throttle(in_rx, out_tx));
     async move {
         for (i, item) in items.into_iter().enumerate() {

@@ -39,7 +39,7 @@ fn deadlock(result: Result<(), Box<sim_core::Failure>>) -> Vec<String> {
 #[test]
 fn a_deadlock_report_names_the_notify_a_task_waits_on() {
     let mut sim = Sim::new(Config::default());
-    let ready = Rc::new(Notify::named("ready"));
+    let ready = Rc::new(sim_core::named("ready", || Notify::new()));
     ready.notify_waiters();
     sim.spawn_named("worker", async move { ready.notified().await });
     assert_eq!(deadlock(sim.run()), ["worker (notified on `ready`)"]);
@@ -48,7 +48,7 @@ fn a_deadlock_report_names_the_notify_a_task_waits_on() {
 #[test]
 fn a_deadlock_report_names_the_watch_channel_a_task_waits_on() {
     let mut sim = Sim::new(Config::default());
-    let (tx, mut rx) = watch::channel_named("config", 0);
+    let (tx, mut rx) = sim_core::named("config", || watch::channel(0));
     sim.spawn_named("reader", async move {
         rx.changed().await.unwrap();
         rx.changed().await.unwrap();
@@ -63,7 +63,7 @@ fn a_deadlock_report_names_the_watch_channel_a_task_waits_on() {
 #[test]
 fn a_deadlock_report_names_the_full_channel_a_reservation_waits_on() {
     let mut sim = Sim::new(Config::default());
-    let (tx, rx) = mpsc::channel_named::<u8>("in", 1);
+    let (tx, rx) = sim_core::named("in", || mpsc::channel::<u8>(1));
     sim.spawn_named("producer", async move {
         let first = tx.reserve().await.unwrap();
         first.send(1);
@@ -76,8 +76,8 @@ fn a_deadlock_report_names_the_full_channel_a_reservation_waits_on() {
 #[test]
 fn a_deadlock_report_names_the_oneshot_a_task_waits_on() {
     let mut sim = Sim::new(Config::default());
-    let (tx, rx) = oneshot::channel_named::<u8>("reply");
-    let (mut tx2, rx2) = oneshot::channel_named::<u8>("cancel");
+    let (tx, rx) = sim_core::named("reply", || oneshot::channel::<u8>());
+    let (mut tx2, rx2) = sim_core::named("cancel", || oneshot::channel::<u8>());
     sim.spawn_named("client", async move {
         let _ = rx.await;
         drop(rx2);
@@ -120,7 +120,7 @@ fn unnamed_primitives_are_named_after_their_creation_site_or_the_enclosing_scope
 /// Total 2 + 4 + 4 = 10, every one a distinct trace; outcomes: each waiter alone
 /// with a deadlock, or both in either order.
 fn notify_program(sim: &mut Sim) -> (Vec<&'static str>, bool) {
-    let notify = Rc::new(Notify::named("n"));
+    let notify = Rc::new(sim_core::named("n", || Notify::new()));
     let got = log();
     for name in ["w1", "w2"] {
         let (notify, got) = (notify.clone(), got.clone());
@@ -159,7 +159,7 @@ fn a_notify_program_has_exactly_ten_orders() {
 ///
 /// Total 2 + 2 + 4 = 8; R gets [a, b] or [b, a].
 fn reserve_program(sim: &mut Sim) -> Vec<&'static str> {
-    let (tx, mut rx) = mpsc::channel_named("in", 1);
+    let (tx, mut rx) = sim_core::named("in", || mpsc::channel(1));
     let got = log();
     for (name, tx) in [("a", tx.clone()), ("b", tx)] {
         sim.spawn_named(name, async move {
@@ -198,7 +198,7 @@ fn a_reservation_program_has_exactly_eight_orders() {
 ///
 /// Total 4; R sees [1, 2] or just [2]: a watch keeps only the newest value.
 fn watch_program(sim: &mut Sim) -> Vec<u32> {
-    let (tx, mut rx) = watch::channel_named("w", 0u32);
+    let (tx, mut rx) = sim_core::named("w", || watch::channel(0u32));
     let got = log();
     sim.spawn_named("s", async move {
         tx.send(1).unwrap();
@@ -235,8 +235,8 @@ fn a_watch_program_has_exactly_four_orders() {
 ///
 /// Total 2 + 3 + 2 = 7, all delivering 7.
 fn oneshot_program(sim: &mut Sim) -> u32 {
-    let (tx1, rx1) = oneshot::channel_named("o1");
-    let (tx2, rx2) = oneshot::channel_named("o2");
+    let (tx1, rx1) = sim_core::named("o1", || oneshot::channel());
+    let (tx2, rx2) = sim_core::named("o2", || oneshot::channel());
     let got = Rc::new(RefCell::new(0));
     sim.spawn_named("a", async move { tx1.send(7).unwrap() });
     sim.spawn_named("b", async move { tx2.send(rx1.await.unwrap()).unwrap() });
@@ -335,7 +335,7 @@ fn notify_last_wakes_the_newest_waiter_and_a_dropped_pick_hands_its_notification
 fn notifications_are_traced() {
     let mut sim = Sim::new(Config::default().trace(TraceMode::Full));
     sim.block_on(async {
-        let notify = Notify::named("bell");
+        let notify = sim_core::named("bell", || Notify::new());
         notify.notify_one();
         notify.notified().await;
     })
@@ -432,7 +432,7 @@ fn a_sender_writing_while_a_ref_is_held_fails_the_run_with_a_clear_message() {
     let mut sim = Sim::new(Config::default());
     let failure = sim
         .block_on(async {
-            let (tx, rx) = watch::channel_named("cfg", 0);
+            let (tx, rx) = sim_core::named("cfg", || watch::channel(0));
             let held = rx.borrow();
             tx.send(1).unwrap();
             drop(held);
@@ -606,9 +606,9 @@ fn a_oneshot_receiver_knows_when_it_is_terminated_and_a_sender_when_it_is_closed
 fn everything(seed: u64) -> (Vec<String>, sim_core::Fingerprint) {
     let mut sim = Sim::new(Config::random(seed));
     let out: Log<String> = log();
-    let notify = Rc::new(Notify::named("n"));
-    let (wtx, wrx) = watch::channel_named("w", 0u32);
-    let (tx, mut rx) = mpsc::channel_named::<u32>("m", 1);
+    let notify = Rc::new(sim_core::named("n", || Notify::new()));
+    let (wtx, wrx) = sim_core::named("w", || watch::channel(0u32));
+    let (tx, mut rx) = sim_core::named("m", || mpsc::channel::<u32>(1));
     for t in 0..3u32 {
         let (notify, mut wrx, tx, out) = (notify.clone(), wrx.clone(), tx.clone(), out.clone());
         sim.spawn_named(format!("t{t}"), async move {
@@ -654,7 +654,7 @@ fn a_seed_run_twice_gives_the_same_fingerprint_with_every_primitive() {
 fn reserve_many_holds_n_slots_and_frees_the_untaken_ones() {
     let mut sim = Sim::new(Config::default());
     sim.block_on(async {
-        let (tx, mut rx) = mpsc::channel_named::<u32>("in", 3);
+        let (tx, mut rx) = sim_core::named("in", || mpsc::channel::<u32>(3));
         tx.try_send(1).unwrap();
         let mut permits = tx.reserve_many(2).await.unwrap();
         assert_eq!(permits.len(), 2);
@@ -678,7 +678,7 @@ fn reserve_many_holds_n_slots_and_frees_the_untaken_ones() {
 #[test]
 fn a_deadlock_report_names_the_channel_reserve_many_waits_on() {
     let mut sim = Sim::new(Config::default());
-    let (tx, _rx) = mpsc::channel_named::<u8>("in", 2);
+    let (tx, _rx) = sim_core::named("in", || mpsc::channel::<u8>(2));
     sim.spawn_named("producer", async move {
         tx.try_send(1).unwrap();
         let _both = tx.reserve_many(2).await.unwrap();

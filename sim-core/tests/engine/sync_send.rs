@@ -312,7 +312,7 @@ fn primitives_cross_threads_outside_a_simulation() {
 /// uses it, under its name, and recorded from that use on.
 #[test]
 fn a_primitive_created_outside_is_recorded_from_its_first_use_inside() {
-    let (tx, mut rx) = mpsc::channel_named::<u32>("early", 4);
+    let (tx, mut rx) = sim_core::named("early", || mpsc::channel::<u32>(4));
     tx.try_send(1).unwrap(); // outside: not recorded anywhere
     let mut sim = Sim::new(Config::default().trace(TraceMode::Full));
     sim.spawn_named("producer", async move {

@@ -9,7 +9,7 @@ use sim_core::{Config, Sim, TraceMode};
 
 fn ping(config: Config) -> Sim {
     let mut sim = Sim::new(config.trace(TraceMode::Full));
-    let (tx, mut rx) = mpsc::channel_named::<u8>("ping", 1);
+    let (tx, mut rx) = sim_core::named("ping", || mpsc::channel::<u8>(1));
     sim.spawn_named("sender", async move {
         sleep(Duration::from_millis(2)).await;
         tx.send(1).await.unwrap();
@@ -127,7 +127,7 @@ fn json_lines_are_what_serde_json_writes() {
 fn the_tail_mode_keeps_the_last_records_but_fingerprints_everything() {
     let full = ping(Config::random(4));
     let mut tail = Sim::new(Config::random(4).trace(TraceMode::Tail(3)));
-    let (tx, mut rx) = mpsc::channel_named::<u8>("ping", 1);
+    let (tx, mut rx) = sim_core::named("ping", || mpsc::channel::<u8>(1));
     tail.spawn_named("sender", async move {
         sleep(Duration::from_millis(2)).await;
         tx.send(1).await.unwrap();
@@ -147,7 +147,7 @@ fn the_tail_mode_keeps_the_last_records_but_fingerprints_everything() {
 /// `fingerprint` opt the channel in.
 fn numbers(config: Config, n: u32, show: bool, fingerprint: bool) -> Sim {
     let mut sim = Sim::new(config);
-    let (tx, mut rx) = mpsc::channel_named::<u32>("numbers", 2);
+    let (tx, mut rx) = sim_core::named("numbers", || mpsc::channel::<u32>(2));
     if show {
         tx.show_values();
     }
@@ -259,11 +259,11 @@ fn oneshot_and_watch_senders_show_their_values_too() {
     use sim_core::sync::{oneshot, watch};
     let mut sim = Sim::new(Config::default().trace(TraceMode::Full));
     sim.block_on(async {
-        let (tx, rx) = oneshot::channel_named::<Option<&str>>("reply");
+        let (tx, rx) = sim_core::named("reply", || oneshot::channel::<Option<&str>>());
         tx.show_values();
         tx.send(Some("done")).unwrap();
         assert_eq!(rx.await, Ok(Some("done")));
-        let (state, _seen) = watch::channel_named("state", 0u8);
+        let (state, _seen) = sim_core::named("state", || watch::channel(0u8));
         state.show_values();
         state.send(7).unwrap();
     })
@@ -361,7 +361,7 @@ fn a_send_from_a_waker_the_engine_drops_is_recorded() {
     use std::task::{Context, Waker};
 
     let mut sim = Sim::new(Config::default().trace(TraceMode::Full));
-    let (tx, mut rx) = mpsc::unbounded_channel_named::<u32>("dropped");
+    let (tx, mut rx) = sim_core::named("dropped", || mpsc::unbounded_channel::<u32>());
     sim.spawn_named("poller", async move {
         let waker = |n| Waker::from(Arc::new(SendOnDrop(tx.clone(), n)));
         let mut timer = Box::pin(sleep(Duration::from_millis(5)));

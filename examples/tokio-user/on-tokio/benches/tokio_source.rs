@@ -78,8 +78,8 @@ mod sim_core_pipeline {
     use tokio_user::pipeline::{CAPACITY, PERIOD};
 
     pub(crate) async fn throttle_pipeline(gaps: Arc<[Duration]>) -> (u64, u64, u64) {
-        let (in_tx, mut in_rx) = mpsc::channel_named::<u64>("in", CAPACITY);
-        let (out_tx, mut out_rx) = mpsc::channel_named::<u64>("out", CAPACITY);
+        let (in_tx, mut in_rx) = sim_core::named("in", || mpsc::channel::<u64>(CAPACITY));
+        let (out_tx, mut out_rx) = sim_core::named("out", || mpsc::channel::<u64>(CAPACITY));
         let producer = sim_core::task::Builder::new().name("producer").spawn(async move {
             let mut produced = 0;
             for (i, gap) in gaps.iter().enumerate() {

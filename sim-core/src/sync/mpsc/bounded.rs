@@ -59,7 +59,7 @@ impl<T> Sender<T> {
     ///
     /// let mut sim = Sim::new(Config::default().trace(TraceMode::Full));
     /// sim.block_on(async {
-    ///     let (tx, mut rx) = mpsc::channel_named("orders", 4);
+    ///     let (tx, mut rx) = sim_core::named("orders", || mpsc::channel(4));
     ///     tx.show_values();
     ///     tx.send(("apples", 3)).await.unwrap();
     ///     rx.recv().await;

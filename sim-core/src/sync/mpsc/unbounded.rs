@@ -57,7 +57,7 @@ impl<T> UnboundedSender<T> {
     ///
     /// let mut sim = Sim::new(Config::default().trace(TraceMode::Full));
     /// sim.block_on(async {
-    ///     let (tx, mut rx) = mpsc::unbounded_channel_named("orders");
+    ///     let (tx, mut rx) = sim_core::named("orders", || mpsc::unbounded_channel());
     ///     tx.show_values();
     ///     tx.send(("apples", 3)).unwrap();
     ///     rx.recv().await;

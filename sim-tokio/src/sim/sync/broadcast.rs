@@ -18,5 +18,7 @@ pub mod error {
 /// When `capacity` is 0 or larger than `usize::MAX / 2`, as tokio.
 #[track_caller]
 pub fn channel<T: Clone>(capacity: usize) -> (Sender<T>, Receiver<T>) {
-    sim_core::sync::broadcast::channel_named(crate::lockstep::naming::name_for(Location::caller()), capacity)
+    sim_core::named(crate::lockstep::naming::name_for(Location::caller()), || {
+        sim_core::sync::broadcast::channel(capacity)
+    })
 }

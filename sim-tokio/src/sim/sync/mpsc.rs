@@ -20,11 +20,11 @@ pub mod error {
 #[track_caller]
 pub fn channel<T>(buffer: usize) -> (Sender<T>, Receiver<T>) {
     assert!(buffer > 0, "mpsc bounded channel requires buffer > 0");
-    sim_core::sync::mpsc::channel_named(crate::lockstep::naming::name_for(Location::caller()), buffer)
+    sim_core::named(crate::lockstep::naming::name_for(Location::caller()), || sim_core::sync::mpsc::channel(buffer))
 }
 
 /// An unbounded channel, named after the caller's line.
 #[track_caller]
 pub fn unbounded_channel<T>() -> (UnboundedSender<T>, UnboundedReceiver<T>) {
-    sim_core::sync::mpsc::unbounded_channel_named(crate::lockstep::naming::name_for(Location::caller()))
+    sim_core::named(crate::lockstep::naming::name_for(Location::caller()), || sim_core::sync::mpsc::unbounded_channel())
 }

@@ -12,5 +12,5 @@ pub mod error {
 /// A one-shot channel, named after the caller's line.
 #[track_caller]
 pub fn channel<T>() -> (Sender<T>, Receiver<T>) {
-    sim_core::sync::oneshot::channel_named(crate::lockstep::naming::name_for(Location::caller()))
+    sim_core::named(crate::lockstep::naming::name_for(Location::caller()), || sim_core::sync::oneshot::channel())
 }

@@ -12,5 +12,5 @@ pub mod error {
 /// A watch channel holding `init`, named after the caller's line.
 #[track_caller]
 pub fn channel<T>(init: T) -> (Sender<T>, Receiver<T>) {
-    sim_core::sync::watch::channel_named(crate::lockstep::naming::name_for(Location::caller()), init)
+    sim_core::named(crate::lockstep::naming::name_for(Location::caller()), || sim_core::sync::watch::channel(init))
 }
