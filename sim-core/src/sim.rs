@@ -552,7 +552,7 @@ impl Sim {
     }
 
     /// Builds a failure report for `kind` at the current point of the run.
-    pub fn failure(&self, kind: FailureKind) -> Box<Failure> {
+    pub(crate) fn failure(&self, kind: FailureKind) -> Box<Failure> {
         let core = self.shared.core.borrow();
         let tape = Tape::with_identities(core.tape().to_vec(), core.tape_identities()).trimmed();
         let seed = core.strategy().seed();
