@@ -26,6 +26,15 @@ pub(crate) struct Shared {
     /// Whether the strategy collects footprints: primitives check it before
     /// borrowing the core to note an access.
     pub(crate) footprints: bool,
+    /// The primitives registered here that were created outside the simulation or
+    /// taken over from an ended one: a thread outside it may hold them (a
+    /// `std::thread` with the other end of a channel), so a deadlock in which a task
+    /// waits on one first waits for that thread (see `Sim::deadlock`).
+    pub(crate) outside: RefCell<Vec<crate::ChannelId>>,
+    /// Per task (by id), the flag its handles share with it: while more than the
+    /// task itself hold it, a `JoinHandle` or `AbortHandle` of it exists, which another
+    /// thread may use to abort it (see `Sim::deadlock`).
+    pub(crate) handles: RefCell<Vec<std::sync::Weak<std::sync::atomic::AtomicBool>>>,
 }
 
 /// A simulation as its tasks' handles see it from any thread (`Send` and `Sync`,

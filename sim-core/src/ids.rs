@@ -36,6 +36,28 @@ impl TimerId {
     }
 }
 
+impl Wait {
+    /// The primitive waited on, if it is one.
+    pub(crate) fn channel(&self) -> Option<ChannelId> {
+        match *self {
+            Wait::Timer { .. } | Wait::Join(_) => None,
+            Wait::Recv(c)
+            | Wait::Send(c)
+            | Wait::Notified(c)
+            | Wait::Changed(c)
+            | Wait::Reserve(c)
+            | Wait::Closed(c)
+            | Wait::JoinNext(c)
+            | Wait::Barrier(c)
+            | Wait::Init(c)
+            | Wait::Acquire(c, _)
+            | Wait::Lock(c)
+            | Wait::Read(c)
+            | Wait::Write(c) => Some(c),
+        }
+    }
+}
+
 /// What a blocked task waits on, as recorded by the primitive it awaited.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]

@@ -307,6 +307,8 @@ impl Sim {
             core: RefCell::new(core),
             futures: RefCell::new(Vec::new()),
             footprints,
+            outside: RefCell::new(Vec::new()),
+            handles: RefCell::new(Vec::new()),
         });
         context::push(shared.clone());
         let max_steps = match config.max_steps {
@@ -600,18 +602,44 @@ impl Sim {
         self.failure(FailureKind::Deadlock { blocked })
     }
 
-    /// Waits up to the grace period for a wake-up from another thread, when some
-    /// blocked task's waker has more clones than its Lockstep waits account for:
-    /// something that is not a Lockstep primitive holds it.
+    /// Waits up to the grace period for what another OS thread may still do, when the
+    /// deadlock may be waiting for it:
+    /// - a blocked task's waker has more clones than its Lockstep waits account for
+    ///   (something that is not a Lockstep primitive holds it);
+    /// - a task waits on a primitive created outside the simulation (or taken over from
+    ///   an ended one): a `std::thread` may hold its other end (`blocking_send`);
+    /// - a task blocked on a future that is not a Lockstep primitive has a `JoinHandle`
+    ///   or `AbortHandle`, which another thread may abort it with.
+    ///
+    /// A wake-up or an abort from another thread within the grace period ends the run as
+    /// an escape naming the task: the simulation cannot order that thread, and waiting
+    /// for it on the wall clock would let the clock decide whether the run passes.
     fn await_foreign_wake(&mut self) -> Option<Box<Failure>> {
-        let suspect = {
+        let (suspect, outside_waits) = {
             let core = self.shared.core.borrow();
-            (0..core.task_count()).map(|i| TaskId(i as u32)).any(|id| {
+            let outside = self.shared.outside.borrow();
+            let handles = self.shared.handles.borrow();
+            let mut suspect = false;
+            // Tasks waiting on a primitive created outside, with what they wait for.
+            let mut outside_waits = Vec::new();
+            for id in (0..core.task_count()).map(|i| TaskId(i as u32)) {
+                if core.task_state(id) != TaskState::Running {
+                    continue;
+                }
+                let waits = core.waits(id);
                 // Each wait but a timer's keeps one clone of the task's waker in its
                 // primitive; more clones than that are held by something else.
-                let kept = core.waits(id).iter().filter(|w| !matches!(w, Wait::Timer { .. })).count();
-                core.task_state(id) == TaskState::Running && core.waker_clones(id) > kept
-            })
+                let kept = waits.iter().filter(|w| !matches!(w, Wait::Timer { .. })).count();
+                let foreign_waker = core.waker_clones(id) > kept;
+                let on_outside = waits.iter().find(|w| w.channel().is_some_and(|c| outside.contains(&c)));
+                if let Some(wait) = on_outside {
+                    outside_waits.push((id, core.describe_wait(wait)));
+                }
+                // The task's own future holds one reference to the flag; a handle, another.
+                let abortable = waits.is_empty() && handles.get(id.0 as usize).is_some_and(|h| h.strong_count() > 1);
+                suspect |= foreign_waker || on_outside.is_some() || abortable;
+            }
+            (suspect, outside_waits)
         };
         if !suspect {
             return None;
@@ -620,7 +648,25 @@ impl Sim {
         let pause = Duration::from_millis(1);
         loop {
             if self.shared.core.borrow().foreign_wake_pending() {
-                self.shared.core.borrow_mut().drain_wakes();
+                let mut core = self.shared.core.borrow_mut();
+                core.drain_wakes();
+                match core.take_stop() {
+                    Some(Stop::Escape { task: Some(task), cause }) => {
+                        let cause = match outside_waits.iter().find(|(t, _)| *t == task) {
+                            Some((_, wait)) => format!("{OUTSIDE_WAKE} (it waited: {wait})"),
+                            None => cause,
+                        };
+                        core.stop_with(Stop::Escape { task: Some(task), cause });
+                    }
+                    Some(other) => core.stop_with(other),
+                    None => {}
+                }
+                drop(core);
+                return self.check_stop().err();
+            }
+            if self.shared.life.remote_pending.load(std::sync::atomic::Ordering::Acquire) {
+                let task = self.shared.life.remote_aborts.lock().first().map(|&(task, _)| task);
+                self.shared.core.borrow_mut().escape(task, REMOTE_ABORT.to_string());
                 return self.check_stop().err();
             }
             if start.elapsed() >= self.config.foreign_wake_grace {
@@ -838,6 +884,19 @@ impl std::fmt::Debug for Sim {
         f.debug_struct("Sim").field("now", &self.now()).field("steps", &self.steps()).finish_non_exhaustive()
     }
 }
+
+/// The cause given for a task woken from another OS thread, after the simulation ran out
+/// of events, while it waited on a primitive created outside the simulation.
+const OUTSIDE_WAKE: &str = "woken from another OS thread after the simulation had run out of events: a thread \
+     outside the simulation (a `std::thread` calling `blocking_send`, `blocking_recv`, `blocking_lock`, ...) used a \
+     primitive created outside it, which the simulation cannot order; whether that thread acts before or after the \
+     wait is up to the OS scheduler, not the seed";
+
+/// The cause given for an abort asked from another OS thread after the simulation ran
+/// out of events.
+const REMOTE_ABORT: &str = "aborted from another OS thread after the simulation had run out of events (else a \
+     deadlock): an abort from another thread lands only when the simulation has nothing left to do, and waiting \
+     for one would let the wall clock decide whether the run passes";
 
 /// What tokio's timers and I/O resources panic with when polled outside a tokio runtime.
 const TOKIO_CONTEXT_PANIC: &str = "must be called from the context of a Tokio 1.x runtime";

@@ -94,6 +94,12 @@ where
         futures.resize_with(index + 1, || None);
     }
     futures[index] = Some(wrapped);
+    drop(futures);
+    let mut handles = handle.handles.borrow_mut();
+    if handles.len() <= index {
+        handles.resize_with(index + 1, std::sync::Weak::new);
+    }
+    handles[index] = Arc::downgrade(&ended);
     JoinHandle { id, slot, link: Link { life: handle.life.clone(), ended } }
 }
 

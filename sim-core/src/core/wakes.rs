@@ -20,7 +20,8 @@ use crate::TaskId;
 
 /// The cause given for a wake-up from another OS thread.
 const FOREIGN_WAKE: &str = "woken from another OS thread (a timer thread such as futures-timer's, \
-     a thread pool, blocking I/O): the simulation cannot order this wake-up";
+     a thread pool, blocking I/O, a `std::thread` calling `blocking_send` on a channel created outside the \
+     simulation): the simulation cannot order this wake-up";
 
 thread_local! {
     /// Wake-ups of the simulation being driven on this thread: pushed without atomics

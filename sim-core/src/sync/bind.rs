@@ -226,6 +226,7 @@ impl Binding {
         life.bound.fetch_add(1, Ordering::AcqRel);
         if shared {
             life.shared_primitive.lock().get_or_insert_with(|| self.name());
+            handle.outside.borrow_mut().push(id);
         }
         self.id.store(id.0, Ordering::Relaxed);
         self.sim.store(handle.id, Ordering::Release);

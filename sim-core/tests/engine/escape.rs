@@ -170,3 +170,98 @@ fn a_futures_timer_batcher_is_reported_as_an_escape() {
         assert!(cause.starts_with("woken from another OS thread"), "{cause}");
     }
 }
+
+/// tokio's `sync_mpsc::blocking_send`: a channel created outside the simulation, its
+/// sender on a `std::thread` that sends with `blocking_send` once the simulated `recv`
+/// waits. The simulation has nothing left to do then: it used to report a deadlock at
+/// once (the receiver's waker is kept by the channel, a Lockstep primitive). Since a
+/// thread outside may hold the other end of a primitive created outside, it first
+/// waits the grace period for that thread, whose wake is an escape saying so. Here
+/// the thread sends only once the `recv` is pending, whatever the timing.
+#[test]
+fn a_blocking_send_from_a_thread_after_the_simulated_recv_waits_is_an_escape() {
+    let (tx, mut rx) = mpsc::channel::<u8>(1);
+    let (waiting, wait_seen) = std::sync::mpsc::channel::<()>();
+    let thread = std::thread::spawn(move || {
+        wait_seen.recv().unwrap();
+        tx.blocking_send(10).unwrap();
+    });
+    let failure = run_main(Config::default().foreign_wake_grace(Duration::from_secs(60)), async move {
+        let mut recv = Box::pin(rx.recv());
+        let got = poll_fn(|cx| {
+            let poll = recv.as_mut().poll(cx);
+            if poll.is_pending() {
+                let _ = waiting.send(());
+            }
+            poll
+        })
+        .await;
+        assert_eq!(got, Some(10));
+    });
+    thread.join().unwrap();
+    // The thread sends once `recv` is pending: usually after the simulation ran out of
+    // events (the grace wait sees it, and names the wait), else while it still steps
+    // (a foreign wake, seen at once). An escape either way, never a deadlock.
+    let (task, cause) = escape_of(&failure);
+    assert_eq!(task, "main");
+    assert!(cause.starts_with("woken from another OS thread"), "{cause}");
+    assert!(cause.contains("a `std::thread` calling `blocking_send`"), "{cause}");
+    if cause.contains("after the simulation had run out of events") {
+        assert!(cause.contains("(it waited: recv on `escape.rs:"), "{cause}");
+    }
+}
+
+/// The same channel, with the thread's send done before the simulation runs: the
+/// value is there when `recv` looks, and the run passes (tokio's test passes this
+/// way when the thread wins the race; which one wins is up to the OS scheduler).
+#[test]
+fn a_blocking_send_from_a_thread_before_the_simulation_runs_is_received() {
+    let (tx, mut rx) = mpsc::channel::<u8>(1);
+    std::thread::spawn(move || tx.blocking_send(10).unwrap()).join().unwrap();
+    let mut sim = Sim::new(Config::default());
+    assert_eq!(sim.block_on(async move { rx.recv().await }).unwrap(), Some(10));
+}
+
+/// tokio's `task_abort::remote_abort_local_set_3929`: a task blocked on a future that
+/// is not a Lockstep primitive, its `AbortHandle` on another thread, which aborts it
+/// later. When the abort comes after the simulation ran out of events it is an
+/// escape saying why (it used to be a deadlock at once); when it comes before, the
+/// abort lands where the simulation runs out of events and the run passes. Which
+/// one depends on the thread's timing: the test accepts only those two, and retries
+/// with a longer delay until it has seen the escape.
+#[test]
+fn an_abort_from_another_thread_after_the_simulation_ran_out_of_events_is_an_escape() {
+    let mut escaped = None;
+    for delay in [10 * MS, 50 * MS, 200 * MS, Duration::from_secs(1)] {
+        let mut sim = Sim::new(Config::default().foreign_wake_grace(Duration::from_secs(60)));
+        let stuck = sim.spawn_named("stuck", std::future::pending::<()>());
+        let abort = stuck.abort_handle();
+        let thread = std::thread::spawn(move || {
+            std::thread::sleep(delay);
+            abort.abort();
+        });
+        let outcome = sim.block_on(async move { stuck.await.is_err() });
+        thread.join().unwrap();
+        match outcome {
+            Ok(aborted) => assert!(aborted, "the abort landed: the join sees it"),
+            Err(failure) => {
+                let (task, cause) = escape_of(&failure);
+                assert_eq!(task, "stuck");
+                escaped = Some(cause.to_string());
+                break;
+            }
+        }
+    }
+    let cause = escaped.expect("the thread aborted after the simulation ran out of events at least once");
+    assert!(cause.starts_with("aborted from another OS thread after the simulation had run out of events"), "{cause}");
+}
+
+/// A task blocked on a future that is not a Lockstep primitive, with no handle left:
+/// nothing can end it: a deadlock at once (a grace wait would take 60 s here).
+#[test]
+fn a_stuck_task_without_a_handle_is_a_deadlock() {
+    let mut sim = Sim::new(Config::default().foreign_wake_grace(Duration::from_secs(60)));
+    drop(sim.spawn_named("stuck", std::future::pending::<()>()));
+    let failure = sim.run().unwrap_err();
+    assert!(matches!(failure.kind, FailureKind::Deadlock { .. }), "{failure}");
+}
