@@ -853,13 +853,13 @@ fn replay(reg: &'static Registry, args: ReplayArgs) -> Result<ExitCode, BadInput
 
 /// The critical pair of a failing replay, as indices into its trace (as the checks'
 /// artefacts mark it): its tape's departures flipped back one at a time, latest first,
-/// until a run passes (`sim_core::tooling::artefacts::rerun`). `None` for a passing run, or when
+/// until a run passes (`sim_core::tooling::artefacts::replay_marked`). `None` for a passing run, or when
 /// no single flip passes.
 fn critical_pair(scenario: &'static Scenario, outcome: &crate::scenario::Outcome) -> Option<[usize; 2]> {
     outcome.result.as_ref().err()?;
     let property = crate::exploration::property(scenario);
     let (trace, pair) =
-        sim_core::tooling::artefacts::rerun(&scenario.config(StrategyKind::Fifo), &outcome.tape, &property)?;
+        sim_core::tooling::artefacts::replay_marked(&scenario.config(StrategyKind::Fifo), &outcome.tape, &property)?;
     // The re-run is the same run (a run is a pure function of its tape): its indices
     // are the replay's. Anything else marks nothing rather than the wrong events.
     (trace.fingerprint == outcome.trace.fingerprint && trace.lines.len() == outcome.trace.lines.len())

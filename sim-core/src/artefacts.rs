@@ -14,7 +14,7 @@
 //!                   the critical pair marked when it is known
 //! ```
 //!
-//! A check re-runs the failing tape with its whole trace kept ([`TraceMode::Full`]) to
+//! A check replays the failing tape with its whole trace kept ([`TraceMode::Full`]) to
 //! write them; a `Runtime::block_on` failure cannot be re-run (its future is gone), so it
 //! writes the trace it kept (the last records, unless the configuration kept all).
 //!
@@ -228,7 +228,7 @@ fn make_dir(root: &Path, name: &str, failure: &Failure) -> std::io::Result<PathB
 }
 
 /// Writes the artefacts of a failing check: re-runs `failure`'s tape under `template`
-/// (see [`rerun`](tool::rerun)) for the whole trace and the critical pair, and writes them where
+/// (see [`replay_marked`](tool::replay_marked)) for the whole trace and the critical pair, and writes them where
 /// `template.artefacts` (or `LOCKSTEP_ARTEFACTS`) says. `None` when turned off.
 pub(crate) fn for_check(
     template: &Config,
@@ -242,8 +242,9 @@ pub(crate) fn for_check(
         template.name = Some(name.clone());
     }
     // A panic that escapes the re-run (it did not escape the first run) leaves the tail.
-    let rerun =
-        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| tool::rerun(&template, &failure.tape, property)));
+    let rerun = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        tool::replay_marked(&template, &failure.tape, property)
+    }));
     let (trace, critical) = rerun.ok().flatten().unwrap_or_else(|| (tail(failure), None));
     Some(write(&root, failure, &trace, critical))
 }
@@ -257,16 +258,16 @@ fn tail(failure: &Failure) -> Trace {
 pub(crate) mod tool {
     use super::*;
 
-    /// The whole trace of a failing run, re-run from its tape under `template`, and the
+    /// The whole trace of a failing run, replayed from its tape under `template`, and the
     /// trace indices of its critical pair when a single flip of a departure passes (see
     /// the [module docs](super)), ready for the timeline's `Marks` (feature `timeline`).
     ///
     /// `property` runs the world on a simulation; `template` gives the name and limits
-    /// (its strategy and trace mode are replaced). Returns `None` when the re-run does not
+    /// (its strategy and trace mode are replaced). Returns `None` when the replay does not
     /// fail (then the failure's own tail is all there is). The checks call it to write
     /// their artefacts; a tool that replays runs itself calls it to mark the pair in the
     /// timelines it writes (the `lockstep` tool's `replay --timeline`).
-    pub fn rerun(
+    pub fn replay_marked(
         template: &Config,
         tape: &Tape,
         property: &dyn Fn(&mut Sim) -> Result<(), Box<Failure>>,

@@ -77,7 +77,7 @@ pub mod artefacts {
     //! Writing a failure's [artefacts](crate::artefacts) from a run a tool drove itself
     //! (the checks write theirs on their own).
 
-    pub use crate::artefacts::tool::{for_run, rerun};
+    pub use crate::artefacts::tool::{for_run, replay_marked};
 }
 
 pub mod task {
