@@ -8,7 +8,12 @@
 //!    tokio's events per second, with trace fingerprinting on (it always is).
 //! 2. The cost of creating, running and dropping an empty simulation. Target: <= 1 µs.
 //!
-//! Each measurement is repeated and the best and the median are printed.
+//! The throttle workload is timed in interleaved samples (tokio, Lockstep, then Lockstep,
+//! tokio, …: no side always runs first), each pair giving one ratio of events per second;
+//! the median of those paired ratios is printed with its quartiles, next to each side's best
+//! and median. The other measurements are repeated and the best (and median) printed. Every
+//! sample is timed by the thread's CPU time where the system has it (on a machine shared
+//! with other work, wall-clock samples also count the time spent waiting for a CPU).
 
 use std::hint::black_box;
 use std::sync::Arc;
@@ -27,8 +32,10 @@ const PERIOD: Duration = Duration::from_millis(10);
 const CAPACITY: usize = 16;
 /// The seed of the gaps (and of Lockstep's random strategy).
 const SEED: u64 = 0x10c_57e9;
-/// Repetitions of each measurement.
+/// Repetitions of the hour of timers and of the empty simulation.
 const REPS: usize = 7;
+/// Interleaved samples of each side of the throttle workload.
+const PAIRS: usize = 201;
 
 /// What one run of the workload did.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -67,6 +74,9 @@ mod on_tokio {
             .expect("a current-thread runtime")
     }
 
+    // Not inlined, so that an instruction counter can count one run, which does not depend on
+    // the machine's load: valgrind --tool=callgrind --toggle-collect='*on_tokio*workload*'
+    #[inline(never)]
     pub(crate) fn workload(rt: &tokio::runtime::Runtime, gaps: &Arc<[Duration]>) -> Counts {
         let gaps = gaps.clone();
         rt.block_on(async move {
@@ -129,6 +139,8 @@ mod on_lockstep {
     use sim_core::sync::mpsc;
     use sim_core::time::{sleep, Instant};
 
+    // Not inlined (see on_tokio::workload): --toggle-collect='*on_lockstep*workload*'
+    #[inline(never)]
     pub(crate) fn workload(gaps: &Arc<[Duration]>) -> Counts {
         let mut sim = Sim::new(Config::random(SEED));
         let (in_tx, mut in_rx) = sim_core::named("in", || mpsc::channel::<u64>(CAPACITY));
@@ -193,22 +205,65 @@ mod on_lockstep {
 
 // ---- measuring ----
 
+/// The clock samples are timed with: this thread's CPU time
+/// (`clock_gettime(CLOCK_THREAD_CPUTIME_ID)`, through the `cpu-time` crate) where the system
+/// has it, else the wall clock. (Every workload, tokio's runtime included, runs on this thread.)
+#[derive(Clone, Copy)]
+enum Clock {
+    ThreadCpu,
+    Wall,
+}
+
+impl Clock {
+    fn pick() -> Clock {
+        if cpu_time::ThreadTime::try_now().is_ok() {
+            Clock::ThreadCpu
+        } else {
+            Clock::Wall
+        }
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            Clock::ThreadCpu => "the thread's CPU time",
+            Clock::Wall => "wall-clock time",
+        }
+    }
+
+    /// Times one call of `f`; returns the time and what `f` returned.
+    fn time<R>(self, f: impl FnOnce() -> R) -> (Duration, R) {
+        let (wall, cpu) = (WallInstant::now(), cpu_time::ThreadTime::try_now());
+        let r = black_box(f());
+        let took = match (self, cpu) {
+            (Clock::ThreadCpu, Ok(start)) => start.elapsed(),
+            _ => wall.elapsed(),
+        };
+        (took, r)
+    }
+}
+
 /// Best and median of several timed repetitions.
 struct Timing {
     best: Duration,
     median: Duration,
 }
 
-fn time_reps(reps: usize, mut f: impl FnMut()) -> Timing {
-    let mut samples: Vec<Duration> = (0..reps)
-        .map(|_| {
-            let start = WallInstant::now();
-            f();
-            start.elapsed()
-        })
-        .collect();
-    samples.sort();
-    Timing { best: samples[0], median: samples[samples.len() / 2] }
+impl Timing {
+    fn of(mut samples: Vec<Duration>) -> Timing {
+        samples.sort();
+        Timing { best: samples[0], median: samples[samples.len() / 2] }
+    }
+}
+
+fn time_reps(clock: Clock, reps: usize, mut f: impl FnMut()) -> Timing {
+    Timing::of((0..reps).map(|_| clock.time(&mut f).0).collect())
+}
+
+/// The (first quartile, median, third quartile) of `values`.
+fn quartiles(values: &mut [f64]) -> (f64, f64, f64) {
+    values.sort_by(f64::total_cmp);
+    let at = |q: usize| values[(values.len() - 1) * q / 4];
+    (at(1), at(2), at(3))
 }
 
 fn per_second(count: u64, d: Duration) -> f64 {
@@ -223,9 +278,9 @@ fn human(rate: f64) -> String {
     }
 }
 
-fn empty_simulation() -> Timing {
+fn empty_simulation(clock: Clock) -> Timing {
     const N: u32 = 100_000;
-    let t = time_reps(REPS, || {
+    let t = time_reps(clock, REPS, || {
         for _ in 0..N {
             let mut sim = Sim::new(Config::default());
             sim.run().expect("an empty simulation succeeds");
@@ -238,7 +293,7 @@ fn empty_simulation() -> Timing {
 /// An hour of virtual time: 1,000 tasks sleeping in loops with periods of 1 to 60 s
 /// (about 146,000 timers), on Lockstep and on tokio with paused time. Returns the
 /// number of timer firings and the best time of each.
-fn hour_of_timers(reps: usize) -> (u64, Timing, Timing) {
+fn hour_of_timers(clock: Clock, reps: usize) -> (u64, Timing, Timing) {
     const HOUR: Duration = Duration::from_secs(3600);
     let period = |i: u64| Duration::from_secs(i % 60 + 1);
     let ticks: u64 = (0..1_000u64).map(|i| 3600 / (i % 60 + 1)).sum();
@@ -273,22 +328,46 @@ fn hour_of_timers(reps: usize) -> (u64, Timing, Timing) {
             }
         });
     };
-    (ticks, time_reps(reps, on_lockstep), time_reps(reps, on_tokio))
+    (ticks, time_reps(clock, reps, on_lockstep), time_reps(clock, reps, on_tokio))
 }
 
 fn main() {
     // `cargo test --benches` runs bench binaries with `--bench` absent; keep that cheap.
     let quick = !std::env::args().any(|a| a == "--bench");
-    let reps = if quick { 1 } else { REPS };
+    let (reps, pairs) = if quick { (1, 2) } else { (REPS, PAIRS) };
+    let clock = Clock::pick();
     let gaps = gaps();
 
     let rt = on_tokio::runtime();
-    let tokio_counts = on_tokio::workload(&rt, &gaps);
-    let tokio_time = time_reps(reps, || {
-        black_box(on_tokio::workload(&rt, &gaps));
-    });
+    let (mut tokio_times, mut lockstep_times, mut ratios) = (Vec::new(), Vec::new(), Vec::new());
+    let mut seen: Option<(Counts, Counts)> = None;
+    for i in 0..pairs {
+        let tokio = || clock.time(|| on_tokio::workload(&rt, &gaps));
+        let lockstep = || clock.time(|| on_lockstep::workload(&gaps));
+        let (t, l) = if i % 2 == 0 {
+            let t = tokio();
+            (t, lockstep())
+        } else {
+            let l = lockstep();
+            (tokio(), l)
+        };
+        if let Some(first) = seen {
+            assert_eq!(first, (t.1, l.1), "a run differs from the first");
+        }
+        seen = Some((t.1, l.1));
+        // Lockstep's events per second over tokio's, in this pair.
+        ratios.push((l.1.events() as f64 / l.0.as_secs_f64()) / (t.1.events() as f64 / t.0.as_secs_f64()));
+        tokio_times.push(t.0);
+        lockstep_times.push(l.0);
+    }
+    let (tokio_counts, lockstep_counts) = seen.expect("at least one pair");
+    let (tokio_time, lockstep_time) = (Timing::of(tokio_times), Timing::of(lockstep_times));
 
     println!("throttle workload: {ITEMS} items, gaps 0-{MAX_GAP_MS} ms, period {PERIOD:?}, capacity {CAPACITY}");
+    println!(
+        "{pairs} interleaved samples of each (tokio, Lockstep, then Lockstep, tokio, ...), timed by {}",
+        clock.name()
+    );
     println!(
         "  tokio (current-thread, paused time): {} events ({} produced, {} timer firings, {} consumed)",
         tokio_counts.events(),
@@ -297,16 +376,11 @@ fn main() {
         tokio_counts.consumed
     );
     println!(
-        "    best {:?}  median {:?}  -> {} events/s (best)",
+        "    best {:?}  median {:?}  -> {} events/s (median)",
         tokio_time.best,
         tokio_time.median,
-        human(per_second(tokio_counts.events(), tokio_time.best))
+        human(per_second(tokio_counts.events(), tokio_time.median))
     );
-
-    let lockstep_counts = on_lockstep::workload(&gaps);
-    let lockstep_time = time_reps(reps, || {
-        black_box(on_lockstep::workload(&gaps));
-    });
     println!(
         "  Lockstep (random strategy, fingerprint on): {} events ({} produced, {} timer firings, {} consumed), {} steps",
         lockstep_counts.events(),
@@ -316,21 +390,19 @@ fn main() {
         lockstep_counts.steps
     );
     println!(
-        "    best {:?}  median {:?}  -> {} events/s, {} steps/s (best)",
+        "    best {:?}  median {:?}  -> {} events/s, {} steps/s, {:.0} ns/step (median)",
         lockstep_time.best,
         lockstep_time.median,
-        human(per_second(lockstep_counts.events(), lockstep_time.best)),
-        human(per_second(lockstep_counts.steps, lockstep_time.best))
+        human(per_second(lockstep_counts.events(), lockstep_time.median)),
+        human(per_second(lockstep_counts.steps, lockstep_time.median)),
+        lockstep_time.median.as_nanos() as f64 / lockstep_counts.steps as f64
     );
-    let ratio =
-        per_second(lockstep_counts.events(), lockstep_time.best) / per_second(tokio_counts.events(), tokio_time.best);
-    let ratio_median = per_second(lockstep_counts.events(), lockstep_time.median)
-        / per_second(tokio_counts.events(), tokio_time.median);
+    let (q1, m, q3) = quartiles(&mut ratios);
     println!(
-        "  ratio Lockstep / tokio, events per second: {ratio:.1}x best, {ratio_median:.1}x median (target >= 10x)"
+        "  Lockstep / tokio, events per second: median of paired ratios {m:.2}x (quartiles {q1:.2}-{q3:.2}) (target >= 10x)"
     );
 
-    let (ticks, lockstep_hour, tokio_hour) = hour_of_timers(reps.min(3));
+    let (ticks, lockstep_hour, tokio_hour) = hour_of_timers(clock, reps.min(3));
     println!("an hour of virtual time, 1000 tasks, {ticks} timer firings:");
     println!(
         "  Lockstep best {:?}, tokio (paused time) best {:?}  -> {:.1}x (target: well under a second)",
@@ -339,7 +411,7 @@ fn main() {
         tokio_hour.best.as_secs_f64() / lockstep_hour.best.as_secs_f64()
     );
 
-    let empty = empty_simulation();
+    let empty = empty_simulation(clock);
     println!(
         "empty simulation (create, run, drop): best {:?}  median {:?}  (target <= 1 µs)",
         empty.best, empty.median
