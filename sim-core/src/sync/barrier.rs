@@ -166,12 +166,13 @@ impl Future for BarrierWait<'_> {
                     this.stage = Stage::Done;
                     return Poll::Ready(BarrierWaitResult(false));
                 }
-                if let Some((_, w)) = st.waiters.iter_mut().find(|(k, _)| *k == key) {
-                    if !w.will_wake(cx.waker()) {
-                        *w = cx.waker().clone();
-                    }
-                }
+                // The waker replaced is dropped after the lock: its drop may use the barrier.
+                let replaced = match st.waiters.iter_mut().find(|(k, _)| *k == key) {
+                    Some((_, w)) if !w.will_wake(cx.waker()) => Some(std::mem::replace(w, cx.waker().clone())),
+                    _ => None,
+                };
                 drop(st);
+                drop(replaced);
                 barrier.bind.wait_on(Wait::Barrier);
                 Poll::Pending
             }

@@ -27,6 +27,7 @@ use std::task::{Poll, Waker};
 use parking_lot::Mutex;
 
 use crate::sync::bind::Binding;
+use crate::sync::{set_waiter, take_waiter};
 use crate::trace::RecordKind;
 use crate::Wait;
 
@@ -264,13 +265,16 @@ impl<T> Sender<T> {
     /// Completes once there is no receiver.
     pub async fn closed(&self) {
         let shared = &self.shared;
-        let mut key = None;
+        // A wait dropped before it completes leaves the list (`LeaveClosed`).
+        let key = Mutex::new(None);
+        let _leave = LeaveClosed { shared, key: &key };
         std::future::poll_fn(|cx| {
             shared.bind.touch();
             let mut st = shared.state.lock();
+            let mut key = key.lock();
             if st.receivers == 0 {
                 // A waker is dropped after the lock: its drop may use the channel.
-                let own = key.and_then(|k| take_waiter(&mut st.closed_waiters, k));
+                let own = key.take().and_then(|k| take_waiter(&mut st.closed_waiters, k));
                 drop(st);
                 drop(own);
                 return Poll::Ready(());
@@ -498,24 +502,19 @@ impl<T> Receiver<T> {
     }
 }
 
-/// Stores `waker` as the waker of waiter `key`, returning the one it replaces, to be
-/// dropped after the state lock is released.
-fn set_waiter(waiters: &mut Vec<(u64, Waker)>, key: u64, waker: &Waker) -> Option<Waker> {
-    match waiters.iter_mut().find(|(k, _)| *k == key) {
-        Some((_, w)) if w.will_wake(waker) => None,
-        Some((_, w)) => Some(std::mem::replace(w, waker.clone())),
-        None => {
-            waiters.push((key, waker.clone()));
-            None
-        }
-    }
+/// Takes a dropped `closed()` wait off the channel's list (its waker dropped after
+/// the lock).
+struct LeaveClosed<'a, T> {
+    shared: &'a Shared<T>,
+    key: &'a Mutex<Option<u64>>,
 }
 
-/// Removes waiter `key`, returning its waker, to be dropped after the state lock is
-/// released.
-fn take_waiter(waiters: &mut Vec<(u64, Waker)>, key: u64) -> Option<Waker> {
-    let index = waiters.iter().position(|(k, _)| *k == key)?;
-    Some(waiters.remove(index).1)
+impl<T> Drop for LeaveClosed<'_, T> {
+    fn drop(&mut self) {
+        let Some(k) = self.key.lock().take() else { return };
+        let own = take_waiter(&mut self.shared.state.lock().closed_waiters, k);
+        drop(own);
+    }
 }
 
 impl<T> Drop for Receiver<T> {

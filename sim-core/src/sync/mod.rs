@@ -40,7 +40,10 @@
 //!   reports, after queueing the waker) does nothing then.
 //! - Wakers are collected under the state's lock and called after it is released,
 //!   never under it, nor under the core's borrow: a waker that reaches back into the
-//!   primitive, or runs on another thread, never finds it locked.
+//!   primitive, or runs on another thread, never finds it locked. A waker let go (one
+//!   replaced by a later poll, or a waiter's that went away) is dropped after the lock
+//!   too (`take_waiter` and `set_waiter` hand it back), since its drop may use the
+//!   primitive (`sim-core/tests/engine/wakers.rs` checks every primitive both ways).
 //! - Values are dropped outside the lock (a value's destructor may use the
 //!   primitive).
 //! - A `Send`/`Sync` assertion for every public type, in `sim-core/tests/engine/sync_send.rs`,
@@ -65,6 +68,32 @@ pub use locks::{
 pub use notify::{Notified, Notify};
 pub use once_cell::{OnceCell, SetError};
 pub use semaphore::{AcquireError, OwnedSemaphorePermit, Semaphore, SemaphorePermit, TryAcquireError};
+
+/// Removes waiter `key` from a `(key, waker)` list, keeping the others' order, and
+/// returns its waker for the caller to drop after releasing its lock (a waker's drop
+/// may use the primitive).
+pub(crate) fn take_waiter(waiters: &mut Vec<(u64, std::task::Waker)>, key: u64) -> Option<std::task::Waker> {
+    let index = waiters.iter().position(|(k, _)| *k == key)?;
+    Some(waiters.remove(index).1)
+}
+
+/// Stores `waker` as waiter `key`'s (appending the waiter when absent, keeping the
+/// stored one when it wakes the same task) and returns the waker it replaced, for the
+/// caller to drop after releasing its lock.
+pub(crate) fn set_waiter(
+    waiters: &mut Vec<(u64, std::task::Waker)>,
+    key: u64,
+    waker: &std::task::Waker,
+) -> Option<std::task::Waker> {
+    match waiters.iter_mut().find(|(k, _)| *k == key) {
+        Some((_, w)) if w.will_wake(waker) => None,
+        Some((_, w)) => Some(std::mem::replace(w, waker.clone())),
+        None => {
+            waiters.push((key, waker.clone()));
+            None
+        }
+    }
+}
 
 /// tokio's panic when a thread-blocking call (`blocking_send`, `blocking_lock`,
 /// `Semaphore::blocking_acquire`, ...) runs on a thread that drives tasks.

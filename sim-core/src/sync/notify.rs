@@ -203,6 +203,10 @@ impl Notified<'_> {
     fn advance(&mut self, waker: Option<&Waker>) -> bool {
         let notify = self.notify;
         notify.touch();
+        // A waker let go here is dropped after the lock (its drop may use the
+        // `Notify`): declared before the guard, it is dropped after it (it is only
+        // held for that drop).
+        let mut _let_go: Option<Waker> = None;
         let mut st = notify.state.lock();
         match self.stage {
             Stage::Done => true,
@@ -224,7 +228,7 @@ impl Notified<'_> {
                     return true;
                 }
                 if st.generation != self.generation {
-                    st.waiters.retain(|(k, _)| *k != key);
+                    _let_go = take_waiter(&mut st.waiters, key);
                     self.stage = Stage::Done;
                     return true;
                 }
@@ -232,7 +236,7 @@ impl Notified<'_> {
                     if let Some((_, slot)) = st.waiters.iter_mut().find(|(k, _)| *k == key) {
                         match slot {
                             Some(w) if w.will_wake(waker) => {}
-                            slot => *slot = Some(waker.clone()),
+                            slot => _let_go = slot.replace(waker.clone()),
                         }
                     }
                 }
@@ -271,16 +275,25 @@ impl Selectable for Notified<'_> {
     }
 }
 
+/// Removes waiter `key`, keeping the others' order; its waker (if it had one yet) is
+/// for the caller to drop after the lock.
+fn take_waiter(waiters: &mut Vec<(u64, Option<Waker>)>, key: u64) -> Option<Waker> {
+    let index = waiters.iter().position(|(k, _)| *k == key)?;
+    waiters.remove(index).1
+}
+
 impl Drop for Notified<'_> {
     fn drop(&mut self) {
         let Stage::Waiting(key) = self.stage else { return };
         let notify = self.notify;
         notify.touch();
-        let handed_on = {
+        let (own, handed_on) = {
             let mut st = notify.state.lock();
-            st.waiters.retain(|(k, _)| *k != key);
-            st.picked.iter().position(|(k, _)| *k == key).map(|pos| st.picked.swap_remove(pos).1)
+            let own = take_waiter(&mut st.waiters, key);
+            (own, st.picked.iter().position(|(k, _)| *k == key).map(|pos| st.picked.swap_remove(pos).1))
         };
+        // Dropped after the lock: a waker's drop may use the `Notify`.
+        drop(own);
         // Picked but never completed: the notification goes to the next waiter, picked
         // the same way (as tokio's: the oldest after `notify_one`, the newest after
         // `notify_last`).

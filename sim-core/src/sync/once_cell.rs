@@ -10,6 +10,7 @@ use std::task::{Poll, Waker};
 use parking_lot::Mutex;
 
 use crate::sync::bind::Binding;
+use crate::sync::{set_waiter, take_waiter};
 use crate::trace::RecordKind;
 use crate::Wait;
 
@@ -112,6 +113,20 @@ impl<T> Drop for InitGuard<'_, T> {
         for (_, w) in waiters {
             w.wake();
         }
+    }
+}
+
+/// Takes a dropped wait off the cell's waiters (its waker dropped after the lock).
+struct LeaveWaiters<'a, T> {
+    cell: &'a OnceCell<T>,
+    key: &'a Mutex<Option<u64>>,
+}
+
+impl<T> Drop for LeaveWaiters<'_, T> {
+    fn drop(&mut self) {
+        let Some(k) = self.key.lock().take() else { return };
+        let own = take_waiter(&mut self.cell.state.lock().waiters, k);
+        drop(own);
     }
 }
 
@@ -271,34 +286,31 @@ impl<T> OnceCell<T> {
 
     /// Waits until the cell is set (`false`) or this task may initialize it (`true`).
     async fn acquire(&self) -> bool {
-        let mut key = None;
+        // A wait dropped before it completes leaves the list (`LeaveWaiters`).
+        let key = Mutex::new(None);
+        let _leave = LeaveWaiters { cell: self, key: &key };
         std::future::poll_fn(|cx| {
             self.bind.touch();
             if self.slot().get().is_some() {
                 return Poll::Ready(false);
             }
             let mut st = self.state.lock();
+            let mut key = key.lock();
+            // Wakers let go are dropped after the lock: their drops may use the cell.
             if !st.initializing {
                 st.initializing = true;
-                if let Some(k) = key.take() {
-                    st.waiters.retain(|(w, _)| *w != k);
-                }
+                let own = key.take().and_then(|k| take_waiter(&mut st.waiters, k));
+                drop(st);
+                drop(own);
                 return Poll::Ready(true);
             }
-            match key {
-                Some(k) => match st.waiters.iter_mut().find(|(w, _)| *w == k) {
-                    Some((_, w)) if w.will_wake(cx.waker()) => {}
-                    Some((_, w)) => *w = cx.waker().clone(),
-                    None => st.waiters.push((k, cx.waker().clone())),
-                },
-                None => {
-                    let k = st.next_key;
-                    st.next_key += 1;
-                    st.waiters.push((k, cx.waker().clone()));
-                    key = Some(k);
-                }
-            }
+            let k = *key.get_or_insert_with(|| {
+                st.next_key += 1;
+                st.next_key - 1
+            });
+            let replaced = set_waiter(&mut st.waiters, k, cx.waker());
             drop(st);
+            drop(replaced);
             self.bind.wait_on(Wait::Init);
             Poll::Pending
         })

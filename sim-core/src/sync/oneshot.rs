@@ -208,11 +208,13 @@ impl<T> Sender<T> {
             coop.made_progress();
             return Poll::Ready(());
         }
-        match &mut st.tx_waker {
-            Some(w) if w.will_wake(cx.waker()) => {}
-            slot => *slot = Some(cx.waker().clone()),
-        }
+        // The waker replaced is dropped after the lock (its drop may use the channel).
+        let replaced = match &mut st.tx_waker {
+            Some(w) if w.will_wake(cx.waker()) => None,
+            slot => slot.replace(cx.waker().clone()),
+        };
         drop(st);
+        drop(replaced);
         inner.bind.wait_on(Wait::Closed);
         Poll::Pending
     }
@@ -353,11 +355,13 @@ impl<T> Future for Receiver<T> {
             self.terminated = true;
             return Poll::Ready(Err(RecvError(())));
         }
-        match &mut st.rx_waker {
-            Some(w) if w.will_wake(cx.waker()) => {}
-            slot => *slot = Some(cx.waker().clone()),
-        }
+        // The waker replaced is dropped after the lock (its drop may use the channel).
+        let replaced = match &mut st.rx_waker {
+            Some(w) if w.will_wake(cx.waker()) => None,
+            slot => slot.replace(cx.waker().clone()),
+        };
         drop(st);
+        drop(replaced);
         self.inner.bind.wait_on(Wait::Recv);
         Poll::Pending
     }

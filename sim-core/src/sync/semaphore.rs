@@ -399,6 +399,10 @@ impl Future for AcquireRaw<'_> {
         let sem = this.sem;
         let n = this.n as usize;
         sem.bind.touch();
+        // A waker let go here is dropped after the lock (its drop may use the
+        // semaphore): declared before the guard, it is dropped after it (it is only
+        // held for that drop).
+        let mut _replaced: Option<Waker> = None;
         let mut st = sem.state.lock();
         let key = match this.stage {
             Stage::Done => panic!("an acquire polled after it completed"),
@@ -433,7 +437,7 @@ impl Future for AcquireRaw<'_> {
                     if let Some(w) = st.waiters.iter_mut().find(|w| w.key == key) {
                         match &mut w.waker {
                             Some(old) if old.will_wake(cx.waker()) => {}
-                            slot => *slot = Some(cx.waker().clone()),
+                            slot => _replaced = slot.replace(cx.waker().clone()),
                         }
                     }
                     None
@@ -471,13 +475,18 @@ impl Drop for AcquireRaw<'_> {
         let sem = self.sem;
         sem.bind.touch();
         let mut woken = Vec::new();
+        // Its own waker is dropped after the lock: a waker's drop may use the semaphore.
+        let mut own = None;
         {
             let mut st = sem.state.lock();
             let back = if let Some(pos) = st.granted.iter().position(|k| *k == key) {
                 st.granted.swap_remove(pos);
                 self.n as usize
-            } else if let Some(pos) = st.waiters.iter().position(|w| w.key == key) {
-                st.waiters.remove(pos).map_or(0, |w| w.assigned)
+            } else if let Some(waiter) =
+                st.waiters.iter().position(|w| w.key == key).and_then(|pos| st.waiters.remove(pos))
+            {
+                own = waiter.waker;
+                waiter.assigned
             } else {
                 0
             };
@@ -485,6 +494,7 @@ impl Drop for AcquireRaw<'_> {
                 st.release(back, &mut woken);
             }
         }
+        drop(own);
         wake_all(woken);
     }
 }

@@ -49,6 +49,7 @@ use parking_lot::{Mutex, RwLock, RwLockReadGuard};
 
 use crate::select::Selectable;
 use crate::sync::bind::Binding;
+use crate::sync::{set_waiter, take_waiter};
 use crate::trace::RecordKind;
 use crate::Wait;
 
@@ -312,11 +313,10 @@ impl<T> Sender<T> {
                 st.next_key - 1
             });
             *key = Some(k);
-            match st.tx_waiters.iter_mut().find(|(x, _)| *x == k) {
-                Some((_, w)) => w.clone_from(cx.waker()),
-                None => st.tx_waiters.push((k, cx.waker().clone())),
-            }
+            // A replaced waker is dropped after the lock: its drop may use the channel.
+            let replaced = set_waiter(&mut st.tx_waiters, k, cx.waker());
             drop(st);
+            drop(replaced);
             shared.bind.wait_on(Wait::Closed);
             Poll::Pending
         });
@@ -363,7 +363,8 @@ struct TxWaitGuard<'a, T> {
 impl<T> Drop for TxWaitGuard<'_, T> {
     fn drop(&mut self) {
         if let Some(k) = *self.key.lock() {
-            self.shared.state.lock().tx_waiters.retain(|(x, _)| *x != k);
+            let own = take_waiter(&mut self.shared.state.lock().tx_waiters, k);
+            drop(own);
         }
     }
 }
@@ -516,24 +517,24 @@ impl<T> Receiver<T> {
         let shared = &self.shared;
         shared.touch();
         let mut st = shared.state.lock();
+        // Wakers let go are dropped after the lock: their drops may use the channel.
         if st.version != self.seen {
             self.seen = st.version;
-            st.rx_waiters.retain(|(k, _)| *k != self.key);
+            let own = take_waiter(&mut st.rx_waiters, self.key);
             drop(st);
+            drop(own);
             shared.record(RecordKind::Recv);
             return Poll::Ready(Ok(()));
         }
         if st.senders == 0 {
-            st.rx_waiters.retain(|(k, _)| *k != self.key);
+            let own = take_waiter(&mut st.rx_waiters, self.key);
+            drop(st);
+            drop(own);
             return Poll::Ready(Err(RecvError(())));
         }
-        let key = self.key;
-        match st.rx_waiters.iter_mut().find(|(k, _)| *k == key) {
-            Some((_, w)) if w.will_wake(cx.waker()) => {}
-            Some((_, w)) => w.clone_from(cx.waker()),
-            None => st.rx_waiters.push((key, cx.waker().clone())),
-        }
+        let replaced = set_waiter(&mut st.rx_waiters, self.key, cx.waker());
         drop(st);
+        drop(replaced);
         shared.bind.wait_on(Wait::Changed);
         Poll::Pending
     }
@@ -576,7 +577,8 @@ impl<T> Selectable for Changed<'_, T> {
 impl<T> Drop for Changed<'_, T> {
     fn drop(&mut self) {
         let key = self.rx.key;
-        self.rx.shared.state.lock().rx_waiters.retain(|(k, _)| *k != key);
+        let own = take_waiter(&mut self.rx.shared.state.lock().rx_waiters, key);
+        drop(own);
     }
 }
 
@@ -599,16 +601,19 @@ impl<T> Drop for Receiver<T> {
     fn drop(&mut self) {
         let shared = &self.shared;
         shared.touch();
-        let wakers: Vec<Waker> = {
+        let (own, wakers): (_, Vec<Waker>) = {
             let mut st = shared.state.lock();
             st.receivers -= 1;
-            let key = self.key;
-            st.rx_waiters.retain(|(k, _)| *k != key);
+            // Dropped after the lock, as every waker let go.
+            let own = take_waiter(&mut st.rx_waiters, self.key);
             if st.receivers > 0 {
+                drop(st);
+                drop(own);
                 return;
             }
-            st.tx_waiters.drain(..).map(|(_, w)| w).collect()
+            (own, st.tx_waiters.drain(..).map(|(_, w)| w).collect())
         };
+        drop(own);
         shared.record_close();
         for w in wakers {
             w.wake();

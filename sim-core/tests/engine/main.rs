@@ -29,4 +29,5 @@ mod timers;
 mod tokio_parity;
 mod trace;
 mod verdicts;
+mod wakers;
 mod watchdog;

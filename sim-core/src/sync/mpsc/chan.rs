@@ -9,10 +9,11 @@
 //! A reservation ([`Permit`](super::Permit)) waits in the same queue and holds its
 //! slot until it sends or is dropped.
 //!
-//! Wakers are never called while the channel's state or the core is borrowed: the
-//! state's guard ([`StateMut`]) collects them and calls them after the borrow ends,
-//! so a waker that reaches back into the channel (or the simulation) cannot find it
-//! borrowed.
+//! Wakers are never called, nor dropped, while the channel's state or the core is
+//! borrowed: the state's guard ([`StateMut`]) collects the ones to wake and the ones
+//! let go (replaced by a later poll, or of a waiter that went away) and calls or drops
+//! them after the borrow ends, so a waker that reaches back into the channel (or the
+//! simulation), when woken or when dropped, cannot find it borrowed.
 
 use std::collections::VecDeque;
 use std::ops::{Deref, DerefMut};
@@ -78,6 +79,9 @@ pub(super) struct State<T> {
     woken: Option<Waker>,
     /// ...and the others, in order.
     woken_more: Vec<Waker>,
+    /// Wakers let go while the state was borrowed, dropped once the borrow ends (a
+    /// waker's drop may use the channel).
+    let_go: Vec<Waker>,
     rx_closed: bool,
     /// The receiver was dropped (not only closed): a permit's value is dropped.
     rx_gone: bool,
@@ -92,6 +96,31 @@ impl<T> State<T> {
     /// Messages and granted slots counted against a bound.
     fn used(&self) -> usize {
         self.buffer.len() + self.in_flight.len() + self.granted.len() + self.reserved
+    }
+
+    /// Drops `waker` once the borrow of this state ends.
+    fn let_go(&mut self, waker: Waker) {
+        self.let_go.push(waker);
+    }
+
+    /// Stores `new` in `slot` (a waiter's waker), letting the one it replaces go once
+    /// the borrow ends; keeps the stored one when it wakes the same task.
+    fn replace(let_go: &mut Vec<Waker>, slot: &mut Waker, new: &Waker) {
+        if !slot.will_wake(new) {
+            let_go.push(std::mem::replace(slot, new.clone()));
+        }
+    }
+
+    /// As [`State::replace`], for the receiver's waker.
+    fn set_rx_waker(&mut self, new: &Waker) {
+        match &mut self.rx_waker {
+            Some(w) if w.will_wake(new) => {}
+            slot => {
+                if let Some(old) = slot.replace(new.clone()) {
+                    self.let_go.push(old);
+                }
+            }
+        }
     }
 
     /// Wakes `waker` once the borrow of this state ends.
@@ -146,6 +175,7 @@ impl<T> Chan<T> {
                 closed_waiters: Vec::new(),
                 woken: None,
                 woken_more: Vec::new(),
+                let_go: Vec::new(),
                 rx_closed: false,
                 rx_gone: false,
                 close_recorded: false,
@@ -414,8 +444,9 @@ impl<T> Chan<T> {
                 *slot = SendSlot::Waiting(key);
             }
             SendSlot::Waiting(key) => {
+                let st = &mut *st;
                 if let Some((_, w)) = st.waiters.iter_mut().find(|(k, _)| *k == key) {
-                    w.clone_from(cx.waker());
+                    State::<T>::replace(&mut st.let_go, w, cx.waker());
                 }
             }
         }
@@ -433,8 +464,9 @@ impl<T> Chan<T> {
         }
         match *key {
             Some(k) => {
+                let st = &mut *st;
                 if let Some((_, w)) = st.closed_waiters.iter_mut().find(|(x, _)| *x == k) {
-                    w.clone_from(cx.waker());
+                    State::<T>::replace(&mut st.let_go, w, cx.waker());
                 }
             }
             None => {
@@ -452,7 +484,10 @@ impl<T> Chan<T> {
     /// A `closed()` future went away.
     pub(super) fn cancel_closed(&self, key: u64) {
         let mut st = self.state();
-        st.closed_waiters.retain(|(k, _)| *k != key);
+        if let Some(pos) = st.closed_waiters.iter().position(|(k, _)| *k == key) {
+            let (_, waker) = st.closed_waiters.remove(pos);
+            st.let_go(waker);
+        }
     }
 
     /// Whether a send polled now with `slot` would complete (with or without error).
@@ -476,8 +511,10 @@ impl<T> Chan<T> {
         *slot = SendSlot::Idle;
         if take_grant(st, key) {
             self.grant_waiters(st);
-        } else if let Some(pos) = st.waiters.iter().position(|(k, _)| *k == key) {
-            st.waiters.remove(pos);
+        } else if let Some((_, waker)) =
+            st.waiters.iter().position(|(k, _)| *k == key).and_then(|pos| st.waiters.remove(pos))
+        {
+            st.let_go(waker);
         }
         // A slot granted before the receiver closed kept it waiting; now returned.
         st.wake_rx_if_finished();
@@ -557,10 +594,7 @@ impl<T> Chan<T> {
             coop.made_progress();
             return Poll::Ready(None);
         }
-        match &mut st.rx_waker {
-            Some(w) if w.will_wake(cx.waker()) => {}
-            slot => *slot = Some(cx.waker().clone()),
-        }
+        st.set_rx_waker(cx.waker());
         drop(st);
         self.bind.wait_on(Wait::Recv);
         Poll::Pending
@@ -590,10 +624,7 @@ impl<T> Chan<T> {
             coop.made_progress();
             return Poll::Ready(0);
         }
-        match &mut st.rx_waker {
-            Some(w) if w.will_wake(cx.waker()) => {}
-            slot => *slot = Some(cx.waker().clone()),
-        }
+        st.set_rx_waker(cx.waker());
         drop(st);
         self.bind.wait_on(Wait::Recv);
         Poll::Pending
@@ -657,7 +688,9 @@ impl<T> Chan<T> {
         let (buffer, in_flight) = {
             let mut st = self.state();
             st.rx_gone = true;
-            st.rx_waker = None;
+            if let Some(waker) = st.rx_waker.take() {
+                st.let_go(waker);
+            }
             (std::mem::take(&mut st.buffer), std::mem::take(&mut st.in_flight))
         };
         drop(buffer);
@@ -689,7 +722,7 @@ impl<T> Deliver for Chan<T> {
 }
 
 /// The state borrowed to change it. Wakers queued with `State::wake` while it is
-/// held are called after the borrow ends.
+/// held are called after the borrow ends, and wakers let go are dropped then.
 pub(super) struct StateMut<'a, T>(Option<MutexGuard<'a, State<T>>>);
 
 impl<T> Deref for StateMut<'_, T> {
@@ -709,9 +742,15 @@ impl<T> DerefMut for StateMut<'_, T> {
 impl<T> Drop for StateMut<'_, T> {
     fn drop(&mut self) {
         let Some(mut st) = self.0.take() else { return };
-        let Some(first) = st.woken.take() else { return };
+        let let_go = if st.let_go.is_empty() { Vec::new() } else { std::mem::take(&mut st.let_go) };
+        let Some(first) = st.woken.take() else {
+            drop(st);
+            drop(let_go);
+            return;
+        };
         let more = if st.woken_more.is_empty() { Vec::new() } else { std::mem::take(&mut st.woken_more) };
         drop(st);
+        drop(let_go);
         first.wake();
         for w in more {
             w.wake();
