@@ -34,7 +34,8 @@ pub fn named<R>(name: impl Into<String>, f: impl FnOnce() -> R) -> R {
 /// timeline, by their `Debug` text (sim-core's `show_values`: at most 100 characters a
 /// value, never fingerprinted, so the run and its fingerprint stay the same). Call it once,
 /// before the first send; it applies to the whole channel. Takes the senders of `mpsc`
-/// (bounded and unbounded), `oneshot` and `watch`. Outside simulation it does nothing.
+/// (bounded and unbounded), `oneshot`, `watch` and `broadcast`. Outside simulation it
+/// does nothing.
 ///
 /// Only this call needs `T: Debug`: the channel keeps tokio's bounds, so code that never
 /// calls it is unchanged.
@@ -63,7 +64,7 @@ pub trait ShowValues {
 mod show {
     use std::fmt::Debug;
 
-    use sim_core::sync::{mpsc, oneshot, watch};
+    use sim_core::sync::{broadcast, mpsc, oneshot, watch};
 
     impl<T: Debug> super::ShowValues for mpsc::Sender<T> {
         fn show_values(&self) {
@@ -88,6 +89,12 @@ mod show {
             watch::Sender::show_values(self);
         }
     }
+
+    impl<T: Debug> super::ShowValues for broadcast::Sender<T> {
+        fn show_values(&self) {
+            broadcast::Sender::show_values(self);
+        }
+    }
 }
 
 /// Outside simulation: nothing to show, the same bounds.
@@ -95,7 +102,7 @@ mod show {
 mod show {
     use std::fmt::Debug;
 
-    use tokio::sync::{mpsc, oneshot, watch};
+    use tokio::sync::{broadcast, mpsc, oneshot, watch};
 
     impl<T: Debug> super::ShowValues for mpsc::Sender<T> {
         fn show_values(&self) {}
@@ -110,6 +117,10 @@ mod show {
     }
 
     impl<T: Debug> super::ShowValues for watch::Sender<T> {
+        fn show_values(&self) {}
+    }
+
+    impl<T: Debug> super::ShowValues for broadcast::Sender<T> {
         fn show_values(&self) {}
     }
 }

@@ -28,7 +28,7 @@ use parking_lot::Mutex;
 
 use crate::sync::bind::Binding;
 use crate::sync::{set_waiter, take_waiter};
-use crate::trace::RecordKind;
+use crate::trace::{RecordKind, ValueRecorder};
 use crate::Wait;
 
 pub mod error {
@@ -104,6 +104,8 @@ struct Shared<T> {
     /// The buffer's length: the capacity asked for, rounded up to a power of two.
     cap: usize,
     state: Mutex<State<T>>,
+    /// What send and receive records hold of a value, once a sender opted in.
+    values: Mutex<ValueRecorder<T>>,
 }
 
 struct State<T> {
@@ -189,7 +191,8 @@ fn new_sender<T>(bind: Binding, capacity: usize) -> Sender<T> {
         closed_waiters: Vec::new(),
         next_key: 0,
     };
-    Sender { shared: Arc::new(Shared { bind, cap: capacity.next_power_of_two(), state: Mutex::new(state) }) }
+    let values = Mutex::new(ValueRecorder::default());
+    Sender { shared: Arc::new(Shared { bind, cap: capacity.next_power_of_two(), state: Mutex::new(state), values }) }
 }
 
 impl<T> Sender<T> {
@@ -203,6 +206,47 @@ impl<T> Sender<T> {
         new_sender(Binding::at(None, Location::caller()), capacity)
     }
 
+    /// Fingerprints the channel's values from now on: every send and receive folds the
+    /// value's [`value_hash`](crate::trace::value_hash) into the run's fingerprint and
+    /// shows it in the trace (see
+    /// [`mpsc::Sender::fingerprint_values`](crate::sync::mpsc::Sender::fingerprint_values)).
+    /// Call it once, before the first send; it applies to the whole channel.
+    pub fn fingerprint_values(&self)
+    where
+        T: std::hash::Hash,
+    {
+        self.shared.values.lock().fingerprint();
+    }
+
+    /// Shows the channel's values in the trace from now on: every send and receive
+    /// record holds the value's `Debug` text, which trace lines, JSON Lines traces and
+    /// timelines show; the text is never fingerprinted, so showing values never changes
+    /// a run's fingerprint (see
+    /// [`mpsc::Sender::show_values`](crate::sync::mpsc::Sender::show_values)). Call it
+    /// once, before the first send; it applies to the whole channel.
+    ///
+    /// ```
+    /// use sim_core::{sync::broadcast, Config, Sim, TraceMode};
+    ///
+    /// let mut sim = Sim::new(Config::default().trace(TraceMode::Full));
+    /// sim.block_on(async {
+    ///     let (tx, mut rx) = sim_core::named("prices", || broadcast::channel(4));
+    ///     tx.show_values();
+    ///     tx.send(("apples", 3)).unwrap();
+    ///     rx.recv().await.unwrap();
+    /// })
+    /// .unwrap();
+    /// let trace = sim.trace();
+    /// let recv = trace.lines.iter().find(|l| l.kind.label() == "recv").unwrap();
+    /// assert_eq!(recv.value_text.as_deref(), Some("(\"apples\", 3)"));
+    /// ```
+    pub fn show_values(&self)
+    where
+        T: std::fmt::Debug,
+    {
+        self.shared.values.lock().show();
+    }
+
     /// Sends `value` to every receiver; returns how many will see it. Never waits:
     /// when the buffer is full the oldest value is overwritten (receivers that had not
     /// seen it lag).
@@ -212,6 +256,9 @@ impl<T> Sender<T> {
     pub fn send(&self, value: T) -> Result<usize, SendError<T>> {
         let shared = &self.shared;
         shared.bind.touch();
+        // The recorder is copied out: a value's `Hash` or `Debug` runs under no lock.
+        let recorder = *shared.values.lock();
+        let recorded = recorder.of(&value);
         let (receivers, evicted, waiters) = {
             let mut st = shared.state.lock();
             if st.receivers == 0 {
@@ -228,7 +275,7 @@ impl<T> Sender<T> {
             (receivers, evicted, std::mem::take(&mut st.recv_waiters))
         };
         drop(evicted);
-        shared.bind.record(RecordKind::Send);
+        shared.bind.record_message(RecordKind::Send, recorded);
         for (_, w) in waiters {
             w.wake();
         }
@@ -438,7 +485,7 @@ impl<T: Clone> Receiver<T> {
                 }
             };
             restore.made_progress();
-            self.shared.bind.record(RecordKind::Recv);
+            self.record_recv(&got);
             Poll::Ready(got)
         })
         .await
@@ -457,8 +504,19 @@ impl<T: Clone> Receiver<T> {
             Got::Closed => Err(TryRecvError::Closed),
             Got::Empty => return Err(TryRecvError::Empty),
         };
-        self.shared.bind.record(RecordKind::Recv);
+        self.record_recv(&got);
         got
+    }
+
+    /// Records a receive, with what the channel records of a value received.
+    fn record_recv<E>(&self, got: &Result<T, E>) {
+        match got {
+            Ok(value) => {
+                let recorder = *self.shared.values.lock();
+                self.shared.bind.record_message(RecordKind::Recv, recorder.of(value));
+            }
+            Err(_) => self.shared.bind.record(RecordKind::Recv),
+        }
     }
 
     /// A new receiver of the same channel, starting at the values sent from now on.

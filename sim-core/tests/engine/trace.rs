@@ -281,6 +281,63 @@ fn oneshot_and_watch_senders_show_their_values_too() {
     );
 }
 
+/// A broadcaster sends `0..3` on `prices` to two listeners, `a` and `b`; `show` and
+/// `fingerprint` opt the channel in.
+fn prices(seed: u64, values: [u32; 3], show: bool, fingerprint: bool) -> Sim {
+    use sim_core::sync::broadcast;
+    let mut sim = Sim::new(Config::random(seed).trace(TraceMode::Full));
+    let (tx, rx) = sim_core::named("prices", || broadcast::channel::<u32>(4));
+    if show {
+        tx.show_values();
+    }
+    if fingerprint {
+        tx.fingerprint_values();
+    }
+    for (name, mut rx) in [("a", rx.resubscribe()), ("b", rx)] {
+        sim.spawn_named(name, async move { while rx.recv().await.is_ok() {} });
+    }
+    sim.spawn_named("broadcaster", async move {
+        for v in values {
+            tx.send(v).unwrap();
+            sleep(Duration::from_millis(1)).await;
+        }
+    });
+    sim.run().unwrap();
+    sim
+}
+
+#[test]
+fn broadcast_senders_show_their_values_without_changing_the_fingerprint() {
+    for seed in 0..10 {
+        let shown = prices(seed, [10, 20, 30], true, false);
+        let plain = prices(seed, [10, 20, 30], false, false);
+        assert_eq!(shown.fingerprint(), plain.fingerprint(), "seed {seed}: showing values changes no fingerprint");
+        assert_eq!(shown.fingerprint(), prices(seed, [10, 20, 30], true, false).fingerprint(), "seed {seed} twice");
+        let (shown, plain) = (shown.trace(), plain.trace());
+        assert_eq!(shown.lines, plain.lines, "seed {seed}");
+        assert!(plain.lines.iter().all(|l| l.value_text.is_none()));
+        let sends: Vec<Option<&str>> =
+            shown.lines.iter().filter(|l| l.kind == RecordKind::Send).map(|l| l.value_text.as_deref()).collect();
+        // Three sends; each listener receives the three values in order. The closing
+        // receive (an error, no value) shows none.
+        assert_eq!(sends, [Some("10"), Some("20"), Some("30")], "seed {seed}");
+        for task in ["a", "b"] {
+            let values: Vec<Option<&str>> = shown
+                .lines
+                .iter()
+                .filter(|l| l.kind == RecordKind::Recv && l.task.as_deref() == Some(task))
+                .map(|l| l.value_text.as_deref())
+                .collect();
+            assert_eq!(values, [Some("10"), Some("20"), Some("30"), None], "seed {seed}, listener {task}");
+        }
+    }
+    // Fingerprinted values: other values, another fingerprint; the same values, the same.
+    let fp = |values, fingerprint| prices(3, values, false, fingerprint).fingerprint();
+    assert_eq!(fp([10, 20, 30], false), fp([10, 20, 31], false), "values are not fingerprinted by default");
+    assert_ne!(fp([10, 20, 30], true), fp([10, 20, 31], true), "fingerprinted values tell the runs apart");
+    assert_eq!(fp([10, 20, 30], true), fp([10, 20, 30], true));
+}
+
 /// The names of the tasks a run spawned, in spawn order.
 fn spawned(sim: &Sim) -> Vec<String> {
     sim.trace().lines.into_iter().filter(|l| l.kind == RecordKind::Spawn).filter_map(|l| l.task).collect()

@@ -454,3 +454,64 @@ async fn send_futures_box_and_a_primitive_crosses_a_thread() {
     std::thread::spawn(move || b.notify_one()).join().unwrap();
     bell.notified().await;
 }
+
+// ---- values in traces ----
+
+/// `lockstep::show_values` takes every sender tokio code has (mpsc bounded and
+/// unbounded, oneshot, watch, broadcast): each channel's sends (and receives) carry the
+/// value's `Debug` text in the trace, and the fingerprint is the one of the same run
+/// without it.
+#[test]
+fn lockstep_show_values_takes_every_sender_and_changes_no_fingerprint() {
+    use sim_core::tooling::trace::RecordKind;
+    use sim_core::TraceMode;
+    use tokio::sync::broadcast;
+    let program = |show: bool| {
+        let mut sim = Sim::new(Config::random(7).trace(TraceMode::Full));
+        let future = sim.enter(|| async move {
+            let (tx, mut rx) = lockstep::named("bounded", || mpsc::channel::<u8>(1));
+            let (utx, mut urx) = lockstep::named("unbounded", mpsc::unbounded_channel::<&str>);
+            let (otx, orx) = lockstep::named("reply", oneshot::channel::<Option<u8>>);
+            let (wtx, _wrx) = lockstep::named("state", || watch::channel('a'));
+            let (btx, mut brx) = lockstep::named("prices", || broadcast::channel::<(u8, u8)>(2));
+            if show {
+                lockstep::show_values(&tx);
+                lockstep::show_values(&utx);
+                lockstep::show_values(&otx);
+                lockstep::show_values(&wtx);
+                lockstep::show_values(&btx);
+            }
+            tx.send(1).await.unwrap();
+            utx.send("two").unwrap();
+            otx.send(Some(3)).unwrap();
+            wtx.send('d').unwrap();
+            btx.send((5, 6)).unwrap();
+            (rx.recv().await, urx.recv().await, orx.await.unwrap(), brx.recv().await.unwrap())
+        });
+        let out = sim.block_on_local(future).unwrap();
+        assert_eq!(out, (Some(1), Some("two"), Some(3), (5, 6)));
+        let shown: Vec<(RecordKind, String, Option<String>)> = sim
+            .trace()
+            .lines
+            .into_iter()
+            .filter(|l| matches!(l.kind, RecordKind::Send | RecordKind::Recv))
+            .filter_map(|l| Some((l.kind, l.channel?, l.value_text)))
+            .collect();
+        (shown, sim.fingerprint())
+    };
+    let (shown, fingerprint) = program(true);
+    let (plain, plain_fingerprint) = program(false);
+    assert_eq!(fingerprint, plain_fingerprint, "showing values changes no fingerprint");
+    assert_eq!(fingerprint, program(true).1, "the same seed twice, the same fingerprint");
+    let text =
+        |kind, channel: &str| shown.iter().find(|(k, c, _)| *k == kind && c == channel).and_then(|(_, _, t)| t.clone());
+    assert_eq!(text(RecordKind::Send, "bounded").as_deref(), Some("1"));
+    assert_eq!(text(RecordKind::Recv, "bounded").as_deref(), Some("1"));
+    assert_eq!(text(RecordKind::Send, "unbounded").as_deref(), Some("\"two\""));
+    assert_eq!(text(RecordKind::Send, "reply").as_deref(), Some("Some(3)"));
+    assert_eq!(text(RecordKind::Send, "state").as_deref(), Some("'d'"));
+    assert_eq!(text(RecordKind::Send, "prices").as_deref(), Some("(5, 6)"));
+    assert_eq!(text(RecordKind::Recv, "prices").as_deref(), Some("(5, 6)"));
+    assert!(plain.iter().all(|(_, _, t)| t.is_none()), "{plain:?}");
+    assert_eq!(plain.len(), shown.len());
+}
