@@ -3,7 +3,8 @@
 //! tokio gives a task a budget of 128 operations each time it is polled; a resource
 //! (here, as in tokio: the receives of `mpsc`, `oneshot`, `broadcast` and `watch`,
 //! `watch`'s `wait_for` and `closed`, `oneshot::Sender::closed`, the semaphore's
-//! acquires and so the locks; and `select!` of sim-tokio)
+//! acquires and so the locks; and sim-tokio's `select!`, timers, `JoinHandle` and
+//! `JoinSet`)
 //! spends one unit when it is ready, and once the budget is spent it returns
 //! `Pending` after waking its task, so a task looping over an always-ready resource
 //! still lets the others run. The simulator does the same: every task poll (spawned

@@ -283,6 +283,27 @@ impl<'a, U> MappedMutexGuard<'a, U> {
         let sem = this.sem;
         MappedMutexGuard { sem, guard: Some(PlMappedMutexGuard::map(guard, f)) }
     }
+
+    /// A guard of a part of this part, when `f` finds one; else the guard back.
+    ///
+    /// # Errors
+    /// The original guard, when `f` returns `None`.
+    pub fn try_map<V>(
+        mut this: Self,
+        f: impl FnOnce(&mut U) -> Option<&mut V>,
+    ) -> Result<MappedMutexGuard<'a, V>, Self> {
+        let guard = this.guard.take().expect("held until dropped");
+        match PlMappedMutexGuard::try_map(guard, f) {
+            Ok(mapped) => {
+                let sem = this.sem;
+                Ok(MappedMutexGuard { sem, guard: Some(mapped) })
+            }
+            Err(guard) => {
+                this.guard = Some(guard);
+                Err(this)
+            }
+        }
+    }
 }
 
 impl<U> Deref for MappedMutexGuard<'_, U> {
@@ -688,6 +709,12 @@ impl<'a, T> RwLockWriteGuard<'a, T> {
         }
     }
 
+    /// The same lock as an [`RwLockMappedWriteGuard`] of the whole value (tokio's
+    /// `into_mapped`), for code that holds either kind in one variable.
+    pub fn into_mapped(this: Self) -> RwLockMappedWriteGuard<'a, T> {
+        RwLockWriteGuard::map(this, |value| value)
+    }
+
     /// A write guard of a part of the value.
     pub fn map<U>(mut this: Self, f: impl FnOnce(&mut T) -> &mut U) -> RwLockMappedWriteGuard<'a, U> {
         let guard = this.guard.take().expect("held until dropped");
@@ -760,6 +787,27 @@ impl<'a, U> RwLockMappedWriteGuard<'a, U> {
         let guard = this.guard.take().expect("held until dropped");
         let (sem, permits) = (this.sem, this.permits);
         RwLockMappedWriteGuard { sem, permits, guard: Some(MappedRwLockWriteGuard::map(guard, f)) }
+    }
+
+    /// A write guard of a part of this part, when `f` finds one; else the guard back.
+    ///
+    /// # Errors
+    /// The original guard, when `f` returns `None`.
+    pub fn try_map<V>(
+        mut this: Self,
+        f: impl FnOnce(&mut U) -> Option<&mut V>,
+    ) -> Result<RwLockMappedWriteGuard<'a, V>, Self> {
+        let guard = this.guard.take().expect("held until dropped");
+        match MappedRwLockWriteGuard::try_map(guard, f) {
+            Ok(mapped) => {
+                let (sem, permits) = (this.sem, this.permits);
+                Ok(RwLockMappedWriteGuard { sem, permits, guard: Some(mapped) })
+            }
+            Err(guard) => {
+                this.guard = Some(guard);
+                Err(this)
+            }
+        }
     }
 }
 

@@ -3,6 +3,7 @@
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::Arc;
 use std::task::{Context, Poll, Waker};
 
 use parking_lot::Mutex;
@@ -104,9 +105,13 @@ impl Notify {
     /// `notify_one`/`notify_last` that picks it, or a `notify_waiters` called after
     /// this call.
     pub fn notified(&self) -> Notified<'_> {
-        self.touch();
-        let generation = self.state.lock().generation;
-        Notified { notify: self, generation, stage: Stage::Init }
+        Notified { waiter: Waiter::new(self), notify: self }
+    }
+
+    /// As [`notified`](Notify::notified), holding an `Arc` of this `Notify` (tokio's
+    /// `notified_owned`): the future is `'static`, for a struct or another task.
+    pub fn notified_owned(self: Arc<Self>) -> OwnedNotified {
+        OwnedNotified { waiter: Waiter::new(&self), notify: self }
     }
 
     /// Wakes the longest-waiting task, or stores a permit when none waits (at most one).
@@ -179,29 +184,22 @@ impl fmt::Debug for Notify {
     }
 }
 
-/// The future of [`Notify::notified`]. It is [`Selectable`]: ready when a poll
-/// would complete it (it was picked, a permit is stored, or `notify_waiters` ran
-/// since it was created).
-#[must_use = "futures do nothing unless awaited"]
-pub struct Notified<'a> {
-    notify: &'a Notify,
+/// Where one waiter of a [`Notify`] stands: shared by [`Notified`] and [`OwnedNotified`].
+struct Waiter {
     generation: u64,
     stage: Stage,
 }
 
-impl Notified<'_> {
-    /// Joins the waiters' list without a waker, so that a `notify_one` from now on
-    /// can pick this future even before it is polled. Returns whether it is already
-    /// notified (a later poll then completes at once).
-    pub fn enable(self: Pin<&mut Self>) -> bool {
-        let this = self.get_mut();
-        this.advance(None)
+impl Waiter {
+    fn new(notify: &Notify) -> Waiter {
+        notify.touch();
+        let generation = notify.state.lock().generation;
+        Waiter { generation, stage: Stage::Init }
     }
 
-    /// Moves the future along: `true` once it is notified (taking a permit or its
+    /// Moves the waiter along: `true` once it is notified (taking a permit or its
     /// pick), else it waits in the list (with `waker`, when given).
-    fn advance(&mut self, waker: Option<&Waker>) -> bool {
-        let notify = self.notify;
+    fn advance(&mut self, notify: &Notify, waker: Option<&Waker>) -> bool {
         notify.touch();
         // A waker let go here is dropped after the lock (its drop may use the
         // `Notify`): declared before the guard, it is dropped after it (it is only
@@ -244,48 +242,33 @@ impl Notified<'_> {
             }
         }
     }
-}
 
-impl Future for Notified<'_> {
-    type Output = ();
-
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
-        let this = self.get_mut();
-        let was_done = this.stage == Stage::Done;
-        if this.advance(Some(cx.waker())) {
+    fn poll(&mut self, notify: &Notify, cx: &mut Context<'_>) -> Poll<()> {
+        let was_done = self.stage == Stage::Done;
+        if self.advance(notify, Some(cx.waker())) {
             if !was_done {
-                this.notify.record(RecordKind::Notified);
+                notify.record(RecordKind::Notified);
             }
             return Poll::Ready(());
         }
-        this.notify.bind.wait_on(Wait::Notified);
+        notify.bind.wait_on(Wait::Notified);
         Poll::Pending
     }
-}
 
-impl Selectable for Notified<'_> {
-    fn is_ready(&self) -> bool {
-        self.notify.touch();
-        let st = self.notify.state.lock();
+    fn is_ready(&self, notify: &Notify) -> bool {
+        notify.touch();
+        let st = notify.state.lock();
         match self.stage {
             Stage::Done => true,
             Stage::Init => st.generation != self.generation || st.permit,
             Stage::Waiting(key) => st.generation != self.generation || st.picked.iter().any(|(k, _)| *k == key),
         }
     }
-}
 
-/// Removes waiter `key`, keeping the others' order; its waker (if it had one yet) is
-/// for the caller to drop after the lock.
-fn take_waiter(waiters: &mut Vec<(u64, Option<Waker>)>, key: u64) -> Option<Waker> {
-    let index = waiters.iter().position(|(k, _)| *k == key)?;
-    waiters.remove(index).1
-}
-
-impl Drop for Notified<'_> {
-    fn drop(&mut self) {
+    /// The waiter's future is dropped: it leaves the list, and a notification it was
+    /// picked for but never took goes on.
+    fn leave(&mut self, notify: &Notify) {
         let Stage::Waiting(key) = self.stage else { return };
-        let notify = self.notify;
         notify.touch();
         let (own, handed_on) = {
             let mut st = notify.state.lock();
@@ -303,8 +286,99 @@ impl Drop for Notified<'_> {
     }
 }
 
+/// Removes waiter `key`, keeping the others' order; its waker (if it had one yet) is
+/// for the caller to drop after the lock.
+fn take_waiter(waiters: &mut Vec<(u64, Option<Waker>)>, key: u64) -> Option<Waker> {
+    let index = waiters.iter().position(|(k, _)| *k == key)?;
+    waiters.remove(index).1
+}
+
+/// The future of [`Notify::notified`]. It is [`Selectable`]: ready when a poll
+/// would complete it (it was picked, a permit is stored, or `notify_waiters` ran
+/// since it was created).
+#[must_use = "futures do nothing unless awaited"]
+pub struct Notified<'a> {
+    notify: &'a Notify,
+    waiter: Waiter,
+}
+
+impl Notified<'_> {
+    /// Joins the waiters' list without a waker, so that a `notify_one` from now on
+    /// can pick this future even before it is polled. Returns whether it is already
+    /// notified (a later poll then completes at once).
+    pub fn enable(self: Pin<&mut Self>) -> bool {
+        let this = self.get_mut();
+        this.waiter.advance(this.notify, None)
+    }
+}
+
+impl Future for Notified<'_> {
+    type Output = ();
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        let this = self.get_mut();
+        this.waiter.poll(this.notify, cx)
+    }
+}
+
+impl Selectable for Notified<'_> {
+    fn is_ready(&self) -> bool {
+        self.waiter.is_ready(self.notify)
+    }
+}
+
+impl Drop for Notified<'_> {
+    fn drop(&mut self) {
+        self.waiter.leave(self.notify);
+    }
+}
+
 impl fmt::Debug for Notified<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Notified").field("notify", &self.notify.bind).finish_non_exhaustive()
+    }
+}
+
+/// The future of [`Notify::notified_owned`] (tokio's `OwnedNotified`): a [`Notified`]
+/// that holds an `Arc` of its `Notify` instead of borrowing it, so it can be stored
+/// in a struct or moved into a task. Same rules, records and reports as [`Notified`].
+#[must_use = "futures do nothing unless awaited"]
+pub struct OwnedNotified {
+    notify: Arc<Notify>,
+    waiter: Waiter,
+}
+
+impl OwnedNotified {
+    /// As [`Notified::enable`].
+    pub fn enable(self: Pin<&mut Self>) -> bool {
+        let this = self.get_mut();
+        this.waiter.advance(&this.notify, None)
+    }
+}
+
+impl Future for OwnedNotified {
+    type Output = ();
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        let this = self.get_mut();
+        this.waiter.poll(&this.notify, cx)
+    }
+}
+
+impl Selectable for OwnedNotified {
+    fn is_ready(&self) -> bool {
+        self.waiter.is_ready(&self.notify)
+    }
+}
+
+impl Drop for OwnedNotified {
+    fn drop(&mut self) {
+        self.waiter.leave(&self.notify);
+    }
+}
+
+impl fmt::Debug for OwnedNotified {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("OwnedNotified").field("notify", &self.notify.bind).finish_non_exhaustive()
     }
 }

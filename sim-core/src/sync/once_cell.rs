@@ -317,6 +317,34 @@ impl<T> OnceCell<T> {
         .await
     }
 
+    /// Waits until the cell is set, by [`set`](OnceCell::set) or another task's
+    /// initializer, without ever initializing it (tokio's `SetOnce::wait`). A task
+    /// waiting here is reported as "init on `name`". Cancel safe.
+    pub async fn wait(&self) -> &T {
+        // A wait dropped before it completes leaves the list (`LeaveWaiters`).
+        let key = Mutex::new(None);
+        let _leave = LeaveWaiters { cell: self, key: &key };
+        std::future::poll_fn(|cx| {
+            self.bind.touch();
+            if let Some(value) = self.slot().get() {
+                return Poll::Ready(value);
+            }
+            let mut st = self.state.lock();
+            let mut key = key.lock();
+            let k = *key.get_or_insert_with(|| {
+                st.next_key += 1;
+                st.next_key - 1
+            });
+            let replaced = set_waiter(&mut st.waiters, k, cx.waker());
+            drop(st);
+            // Dropped after the lock: a waker's drop may use the cell.
+            drop(replaced);
+            self.bind.wait_on(Wait::Init);
+            Poll::Pending
+        })
+        .await
+    }
+
     /// Takes the value out, leaving the cell empty.
     pub fn take(&mut self) -> Option<T> {
         self.bind.touch();

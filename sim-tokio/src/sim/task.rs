@@ -311,9 +311,17 @@ impl<T> JoinHandle<T> {
 impl<T> Future for JoinHandle<T> {
     type Output = Result<T, JoinError>;
 
+    /// As tokio's, handing out the task's result spends a unit of the awaiting task's
+    /// cooperative budget: with none left it returns `Pending` (and wakes the task at
+    /// once), so a loop over finished handles lets the other tasks run.
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.get_mut();
-        match Pin::new(&mut this.inner).poll(cx) {
+        let coop = std::task::ready!(sim_core::tooling::coop::poll_proceed(cx));
+        let result = Pin::new(&mut this.inner).poll(cx);
+        if result.is_ready() {
+            coop.made_progress();
+        }
+        match result {
             Poll::Pending => Poll::Pending,
             Poll::Ready(Ok(Some(value))) => Poll::Ready(Ok(value)),
             Poll::Ready(Ok(None)) => Poll::Ready(Err(this.shared.ended_without_value(this.id, false))),

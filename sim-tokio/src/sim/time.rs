@@ -255,8 +255,17 @@ impl Sleep {
 impl Future for Sleep {
     type Output = ();
 
+    /// As tokio's, a timer that fires spends a unit of the task's cooperative
+    /// budget; with none left it returns `Pending` (and wakes the task at once), so a
+    /// loop over an elapsed timer, an [`Interval`] behind schedule or a [`Timeout`]
+    /// lets the other tasks run.
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
-        Pin::new(&mut self.get_mut().inner).poll(cx)
+        let coop = std::task::ready!(sim_core::tooling::coop::poll_proceed(cx));
+        let fired = Pin::new(&mut self.get_mut().inner).poll(cx);
+        if fired.is_ready() {
+            coop.made_progress();
+        }
+        fired
     }
 }
 
@@ -347,15 +356,24 @@ impl<T> Timeout<T> {
 impl<T: Future> Future for Timeout<T> {
     type Output = Result<T::Output, error::Elapsed>;
 
+    /// As tokio's: when the inner future is what spent the task's cooperative budget,
+    /// the deadline is still checked (unconstrained), so a future that always spends
+    /// the budget cannot keep its timeout from firing.
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.project();
+        let had_budget_before = sim_core::tooling::coop::has_budget_remaining();
         if let Poll::Ready(v) = this.value.poll(cx) {
             return Poll::Ready(Ok(v));
         }
-        match this.delay.as_mut().map(|delay| Pin::new(delay).poll(cx)) {
-            Some(Poll::Ready(())) => Poll::Ready(Err(error::Elapsed(()))),
-            Some(Poll::Pending) | None => Poll::Pending,
-        }
+        let Some(delay) = this.delay.as_mut() else {
+            return Poll::Pending;
+        };
+        let fired = if had_budget_before && !sim_core::tooling::coop::has_budget_remaining() {
+            Pin::new(&mut sim_core::tooling::coop::unconstrained(delay)).poll(cx)
+        } else {
+            Pin::new(delay).poll(cx)
+        };
+        fired.map(|()| Err(error::Elapsed(())))
     }
 }
 

@@ -134,3 +134,53 @@ fn tokio_error_types_and_try_calls() {
     });
     result.unwrap();
 }
+
+/// tokio's `MappedMutexGuard::try_map`, `RwLockMappedWriteGuard::try_map` and
+/// `RwLockWriteGuard::into_mapped`: a guard of a part when `f` finds one, else the
+/// guard back, still locking; the lock is held until the last guard is dropped.
+#[test]
+fn mapped_guards_try_map_and_into_mapped_like_tokio() {
+    twice(7, || async {
+        let mutex = Mutex::new((1u32, vec![10u32]));
+        let mapped = MutexGuard::map(mutex.lock().await, |v| &mut v.1);
+        let mapped = match tokio::sync::MappedMutexGuard::try_map(mapped, |v| v.get_mut(5)) {
+            Ok(_) => panic!("there is no element 5"),
+            Err(back) => back,
+        };
+        assert!(mutex.try_lock().is_err(), "the guard came back still locking");
+        let mut first = tokio::sync::MappedMutexGuard::try_map(mapped, |v| v.first_mut()).unwrap();
+        *first += 1;
+        assert!(mutex.try_lock().is_err());
+        drop(first);
+        assert_eq!(mutex.lock().await.1, [11]);
+
+        let lock = RwLock::new((1u32, vec![20u32]));
+        let whole = RwLockWriteGuard::into_mapped(lock.write().await);
+        assert!(lock.try_read().is_err(), "into_mapped keeps the write lock");
+        let part = tokio::sync::RwLockMappedWriteGuard::map(whole, |v| &mut v.1);
+        let part = match tokio::sync::RwLockMappedWriteGuard::try_map(part, |v| v.get_mut(5)) {
+            Ok(_) => panic!("there is no element 5"),
+            Err(back) => back,
+        };
+        assert!(lock.try_read().is_err());
+        let mut first = tokio::sync::RwLockMappedWriteGuard::try_map(part, |v| v.first_mut()).unwrap();
+        *first += 2;
+        drop(first);
+        assert_eq!(lock.read().await.1, [22]);
+    });
+}
+
+/// tokio's `OwnedPermit::same_channel` and `same_channel_as_sender`.
+#[test]
+fn owned_permits_know_their_channel() {
+    twice(8, || async {
+        let (tx, _rx) = tokio::sync::mpsc::channel::<u32>(4);
+        let (other, _orx) = tokio::sync::mpsc::channel::<u32>(4);
+        let a = tx.clone().reserve_owned().await.unwrap();
+        let b = tx.clone().reserve_owned().await.unwrap();
+        let c = other.clone().reserve_owned().await.unwrap();
+        assert!(a.same_channel(&b) && !a.same_channel(&c));
+        assert!(a.same_channel_as_sender(&tx) && !a.same_channel_as_sender(&other));
+        assert!(c.same_channel_as_sender(&other));
+    });
+}

@@ -410,6 +410,8 @@ fn sync_types_are_send_and_sync_as_tokios() {
     assert_send::<Arc<Notify>>();
     assert_send::<tokio::sync::Notified<'static>>();
     assert_sync::<tokio::sync::Notified<'static>>();
+    assert_send::<tokio::sync::futures::OwnedNotified>();
+    assert_sync::<tokio::sync::futures::OwnedNotified>();
     assert_send::<tokio::task::JoinHandle<i32>>();
     assert_sync::<tokio::task::JoinHandle<i32>>();
     assert_send::<tokio::task::AbortHandle>();
@@ -514,4 +516,89 @@ fn lockstep_show_values_takes_every_sender_and_changes_no_fingerprint() {
     assert_eq!(text(RecordKind::Recv, "prices").as_deref(), Some("(5, 6)"));
     assert!(plain.iter().all(|(_, _, t)| t.is_none()), "{plain:?}");
     assert_eq!(plain.len(), shown.len());
+}
+
+// ---- Notify::notified_owned (tokio's OwnedNotified) ----
+
+#[test]
+fn an_owned_notified_deadlock_names_the_notify_and_the_wait() {
+    let got = blocked(|| async {
+        let ready = lockstep::named("ready", || Arc::new(Notify::new()));
+        ready.clone().notify_waiters();
+        ready.notified_owned().await;
+    });
+    assert_eq!(got, ["main (notified on `ready`)"]);
+}
+
+/// The Notify program of ten orders above, each waiter holding an `OwnedNotified`
+/// made before it is spawned (so it moves into the task): the same ten orders,
+/// derived the same way (creating the future adds no event), and the same outcomes.
+#[test]
+fn an_owned_notified_program_has_exactly_ten_orders() {
+    let (runs, distinct, outcomes) = count(|| {
+        let notify = Arc::new(Notify::new());
+        let log: Log = Arc::default();
+        for name in ["w1", "w2"] {
+            let (notified, log) = (notify.clone().notified_owned(), log.clone());
+            lockstep::named(name, || {
+                tokio::spawn(async move {
+                    notified.await;
+                    log.lock().unwrap().push(name);
+                })
+            });
+        }
+        lockstep::named("n", || {
+            tokio::spawn(async move {
+                notify.notify_one();
+                notify.notify_one();
+            })
+        });
+        Box::new(move |sim: &mut Sim| {
+            let ok = sim.run().is_ok();
+            let out = log.lock().unwrap().clone();
+            (out, ok)
+        })
+    });
+    assert_eq!((runs, distinct), (10, 10));
+    let expected =
+        BTreeSet::from([(vec!["w1"], false), (vec!["w2"], false), (vec!["w1", "w2"], true), (vec!["w2", "w1"], true)]);
+    assert_eq!(outcomes, expected);
+}
+
+/// tokio's rules, owned: a stored permit completes it at once; `notify_waiters`
+/// wakes one made before the call (not yet polled) and not one made after; one
+/// picked by `notify_one` and dropped unfinished hands the notification on; `enable`
+/// lets `notify_one` pick it before its first poll. `'static` and `Send`, so it
+/// moves into another task. A seed run twice gives one fingerprint.
+#[test]
+fn an_owned_notified_follows_tokios_rules() {
+    let got = twice(5, || async {
+        let notify = Arc::new(Notify::new());
+        notify.notify_one();
+        notify.clone().notified_owned().await; // the stored permit
+
+        let before = notify.clone().notified_owned();
+        notify.notify_waiters();
+        let after = notify.clone().notified_owned();
+        before.await;
+        let after_waits = tokio::time::timeout(MS, after).await.is_err();
+
+        // Picked, then dropped unfinished: the next waiter (a borrowed Notified) gets it.
+        let mut first = Box::pin(notify.clone().notified_owned());
+        assert!(!first.as_mut().enable());
+        let second = notify.notified();
+        let mut second = std::pin::pin!(second);
+        assert!(!second.as_mut().enable());
+        notify.notify_one();
+        drop(first);
+        second.await;
+
+        // Moved into a task and notified from here.
+        let waiter = tokio::spawn(notify.clone().notified_owned());
+        tokio::task::yield_now().await;
+        notify.notify_one();
+        waiter.await.unwrap();
+        after_waits
+    });
+    assert!(got, "an OwnedNotified made after notify_waiters keeps waiting");
 }

@@ -360,3 +360,91 @@ fn a_barrier_has_one_leader_per_round_and_zero_means_one() {
     });
     assert_eq!(got, (2, true));
 }
+
+// ---- SetOnce ----
+
+#[test]
+fn a_set_once_deadlock_names_the_cell_and_the_wait() {
+    let got = blocked(|| async {
+        let ready = lockstep::named("ready", tokio::sync::SetOnce::<u32>::new);
+        ready.wait().await;
+    });
+    assert_eq!(got, ["main (init on `ready`)"]);
+}
+
+/// Setters s1 and s2 and a waiter w, all due at t = 0. w first: it waits; then s1 or
+/// s2 sets the value and wakes w, which is then due beside the other setter: 2 * 2
+/// orders. s1 first: it sets; w and s2 run in either order: 2. s2 first: 2. Total 8.
+/// The waiter sees the first setter's value, the second setter gets its value back.
+#[test]
+fn a_set_once_program_has_exactly_eight_orders() {
+    let (runs, distinct, outcomes) = count(|| {
+        let once = Arc::new(tokio::sync::SetOnce::new());
+        let seen: Log = Arc::default();
+        for name in ["s1", "s2"] {
+            let (once, seen) = (once.clone(), seen.clone());
+            lockstep::named(name, || {
+                tokio::spawn(async move {
+                    if let Err(tokio::sync::SetOnceError(refused)) = once.set(name) {
+                        seen.lock().unwrap().push(refused);
+                    }
+                })
+            });
+        }
+        let (w, s) = (once.clone(), seen.clone());
+        lockstep::named("w", || {
+            tokio::spawn(async move {
+                let got = *w.wait().await;
+                s.lock().unwrap().push(got);
+            })
+        });
+        Box::new(move |sim: &mut Sim| {
+            sim.run().unwrap();
+            let mut seen = seen.lock().unwrap().clone();
+            seen.sort_unstable();
+            (*once.get().unwrap(), seen)
+        })
+    });
+    assert_eq!((runs, distinct), (8, 8));
+    assert_eq!(outcomes, BTreeSet::from([("s1", vec!["s1", "s2"]), ("s2", vec!["s1", "s2"])]));
+}
+
+/// tokio's `SetOnce` API: `set` once (the second hands its value back in a
+/// `SetOnceError`, displayed as tokio's), `get`, `initialized`, `into_inner`,
+/// `new_with`, `From`, `Clone`, `PartialEq`, `const_new_with` in a `static`; `wait`
+/// at once when set, and cancel safe. A seed run twice gives one fingerprint.
+#[test]
+fn set_once_sets_once_and_wakes_every_waiter() {
+    use tokio::sync::{SetOnce, SetOnceError};
+    static PRESET: SetOnce<u32> = SetOnce::const_new_with(3);
+    assert_eq!(PRESET.get(), Some(&3));
+    let got = twice(6, || async {
+        let once = Arc::new(SetOnce::new());
+        assert!(!once.initialized());
+        // A wait dropped unfinished leaves nothing behind (cancel safe).
+        assert!(tokio::time::timeout(std::time::Duration::from_millis(1), once.wait()).await.is_err());
+        let waiters: Vec<_> = (0..3)
+            .map(|_| {
+                let once = once.clone();
+                tokio::spawn(async move { *once.wait().await })
+            })
+            .collect();
+        tokio::task::yield_now().await;
+        assert_eq!(once.set(7), Ok(()));
+        let refused = once.set(8).unwrap_err();
+        assert_eq!((refused.to_string(), refused), ("SetOnceError".to_string(), SetOnceError(8)));
+        let mut seen = Vec::new();
+        for w in waiters {
+            seen.push(w.await.unwrap());
+        }
+        assert_eq!(*once.wait().await, 7);
+        (seen, once.get().copied(), once.initialized())
+    });
+    assert_eq!(got, (vec![7, 7, 7], Some(7), true));
+    let made = SetOnce::from(5);
+    assert_eq!(made.clone(), SetOnce::new_with(Some(5)));
+    assert_ne!(made, SetOnce::new());
+    assert_eq!(made.into_inner(), Some(5));
+    assert_eq!(SetOnce::<u32>::const_new().into_inner(), None);
+    assert_eq!(format!("{:?}", SetOnce::from(1)), "SetOnce { value: Some(1) }");
+}

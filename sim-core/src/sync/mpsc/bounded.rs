@@ -587,6 +587,19 @@ impl<T> OwnedPermit<T> {
         sender.chan.release_reserved();
         sender
     }
+
+    /// Whether both permits hold slots of the same channel.
+    pub fn same_channel(&self, other: &Self) -> bool {
+        match (&self.sender, &other.sender) {
+            (Some(a), Some(b)) => a.same_channel(b),
+            _ => false,
+        }
+    }
+
+    /// Whether this permit holds a slot of the channel `sender` sends to.
+    pub fn same_channel_as_sender(&self, sender: &Sender<T>) -> bool {
+        self.sender.as_ref().is_some_and(|own| own.same_channel(sender))
+    }
 }
 
 impl<T> Drop for OwnedPermit<T> {

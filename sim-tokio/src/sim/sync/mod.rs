@@ -1,5 +1,5 @@
 //! `tokio::sync` under simulation: [`mpsc`], [`oneshot`], [`watch`], [`broadcast`],
-//! [`Notify`], [`Semaphore`], [`Mutex`], [`RwLock`], [`Barrier`] and [`OnceCell`]:
+//! [`Notify`], [`Semaphore`], [`Mutex`], [`RwLock`], [`Barrier`], [`OnceCell`] and [`SetOnce`]:
 //! Lockstep's own primitives under tokio's names and signatures.
 //!
 //! Every channel and `Notify` is named in traces and deadlock reports after the line
@@ -23,7 +23,10 @@
 pub mod broadcast;
 pub mod mpsc;
 pub mod oneshot;
+mod set_once;
 pub mod watch;
+
+pub use set_once::{SetOnce, SetOnceError};
 
 pub use sim_core::sync::{
     AcquireError, Barrier, BarrierWaitResult, MappedMutexGuard, Mutex, MutexGuard, Notified, Notify, OnceCell,
@@ -31,8 +34,8 @@ pub use sim_core::sync::{
     RwLockReadGuard, RwLockWriteGuard, Semaphore, SemaphorePermit, SetError, TryAcquireError, TryLockError,
 };
 
-/// tokio's named futures of `sync` (`tokio::sync::futures::Notified`, which
-/// tokio-util's `CancellationToken` names).
+/// tokio's named futures of `sync`: `Notified` (which tokio-util's
+/// `CancellationToken` names) and `OwnedNotified` (of `Notify::notified_owned`).
 pub mod futures {
-    pub use sim_core::sync::Notified;
+    pub use sim_core::sync::{Notified, OwnedNotified};
 }
