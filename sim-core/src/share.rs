@@ -31,21 +31,6 @@ impl Shard {
         }
     }
 
-    /// The shard's index `i`, below [`Shard::count`].
-    pub fn index(self) -> u64 {
-        self.index
-    }
-
-    /// The number of shards `n`.
-    pub fn count(self) -> u64 {
-        self.count
-    }
-
-    /// Whether `seed` of the range starting at `start` belongs to this shard.
-    pub fn contains(self, start: u64, seed: u64) -> bool {
-        seed >= start && (seed - start) % self.count == self.index
-    }
-
     /// How many seeds of `range` belong to this shard.
     pub fn len_of(self, range: &Range<u64>) -> u64 {
         let span = range.end.saturating_sub(range.start);
@@ -57,7 +42,7 @@ impl Shard {
     }
 
     /// The `k`-th seed of `range` in this shard, if there are that many.
-    pub fn nth_of(self, range: &Range<u64>, k: u64) -> Option<u64> {
+    pub(crate) fn nth_of(self, range: &Range<u64>, k: u64) -> Option<u64> {
         let offset = k.checked_mul(self.count)?.checked_add(self.index)?;
         let seed = range.start.checked_add(offset)?;
         (seed < range.end).then_some(seed)

@@ -19,7 +19,7 @@
 //! `class="choice"`, blocked-task marks `class="blocked"`.
 //!
 //! **Values.** A send or receive on a channel that shows its values
-//! ([`show_values`](crate::sync::mpsc::Sender::show_values)) has the value's `Debug`
+//! ([`show_values`](crate::sync::ShowValues::show_values)) has the value's `Debug`
 //! text written under its marker (`class="value-text"`, as much as fits the column) and
 //! in full in its hover title and the listing; `data-values` counts them. A channel that
 //! only fingerprints its values shows their hashes in the hover titles.
@@ -821,7 +821,7 @@ mod tests {
     use std::collections::BTreeSet;
     use std::time::Duration;
 
-    use crate::sync::mpsc;
+    use crate::sync::{mpsc, ShowValues};
     use crate::time::sleep;
     use crate::{Config, Sim, TraceMode};
 

@@ -5,7 +5,7 @@
 //! resolved when a [`Trace`] is taken from the simulation.
 //!
 //! **Values as text.** A channel that opted in with `show_values` (for example
-//! [`mpsc::Sender::show_values`](crate::sync::mpsc::Sender::show_values); it needs
+//! [`ShowValues`](crate::sync::ShowValues); it needs
 //! `T: Debug`, the channel's other methods need nothing) records each message's `Debug`
 //! text, at most [`MAX_VALUE_TEXT`] characters, in its send and receive records
 //! ([`TraceLine::value_text`]): trace lines, JSON Lines traces and timelines show it.
@@ -338,7 +338,7 @@ fn mix(h: u64, x: u64) -> u64 {
 ///   channel created;
 /// - the **value** of every message sent or received on a channel that opted in with
 ///   `fingerprint_values` (for example
-///   [`mpsc::Sender::fingerprint_values`](crate::sync::mpsc::Sender::fingerprint_values)):
+///   [`FingerprintValues`](crate::sync::FingerprintValues)):
 ///   values of any `T: Hash`, hashed with
 ///   [`value_hash`](crate::tooling::trace::value_hash), which is the same in every
 ///   process and on every platform (integers are hashed as little-endian bytes,

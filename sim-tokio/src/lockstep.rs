@@ -68,31 +68,31 @@ mod show {
 
     impl<T: Debug> super::ShowValues for mpsc::Sender<T> {
         fn show_values(&self) {
-            mpsc::Sender::show_values(self);
+            sim_core::sync::ShowValues::show_values(self);
         }
     }
 
     impl<T: Debug> super::ShowValues for mpsc::UnboundedSender<T> {
         fn show_values(&self) {
-            mpsc::UnboundedSender::show_values(self);
+            sim_core::sync::ShowValues::show_values(self);
         }
     }
 
     impl<T: Debug> super::ShowValues for oneshot::Sender<T> {
         fn show_values(&self) {
-            oneshot::Sender::show_values(self);
+            sim_core::sync::ShowValues::show_values(self);
         }
     }
 
     impl<T: Debug> super::ShowValues for watch::Sender<T> {
         fn show_values(&self) {
-            watch::Sender::show_values(self);
+            sim_core::sync::ShowValues::show_values(self);
         }
     }
 
     impl<T: Debug> super::ShowValues for broadcast::Sender<T> {
         fn show_values(&self) {
-            broadcast::Sender::show_values(self);
+            sim_core::sync::ShowValues::show_values(self);
         }
     }
 }

@@ -87,7 +87,7 @@ pub fn scenarios() -> Vec<Scenario> {
 fn build(variant: Variant, ctx: &Ctx) -> World {
     let observer = Observer::new();
     let (events, queue) = sim_core::named(EVENTS, || mpsc::channel(CAPACITY));
-    events.fingerprint_values();
+    sim_core::sync::FingerprintValues::fingerprint_values(&events);
     let (sent, written) = (log(), log());
     let helper_events = if variant == Variant::NoStraggler { PROMPT_EVENTS } else { STRAGGLER_EVENTS };
     let mut tasks = Vec::new();
@@ -101,7 +101,7 @@ fn build(variant: Variant, ctx: &Ctx) -> World {
         }
         _ => {
             let (done, done_signal) = sim_core::named(DONE, || mpsc::channel(1));
-            done.fingerprint_values();
+            sim_core::sync::FingerprintValues::fingerprint_values(&done);
             let main = producer("p", MAIN_EVENTS, events, observer.clone(), sent.clone());
             tasks.push(spawn("producer", async move {
                 main.await;

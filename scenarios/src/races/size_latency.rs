@@ -69,9 +69,9 @@ pub fn scenarios() -> Vec<Scenario> {
 fn build(variant: Variant, ctx: &Ctx) -> World {
     let observer = Observer::new();
     let (to_batcher, from_producer) = sim_core::named(IN, || mpsc::channel(16));
-    to_batcher.fingerprint_values();
+    sim_core::sync::FingerprintValues::fingerprint_values(&to_batcher);
     let (to_consumer, from_batcher) = sim_core::named(OUT, || mpsc::channel(16));
-    to_consumer.fingerprint_values();
+    sim_core::sync::FingerprintValues::fingerprint_values(&to_consumer);
     let (sent, received) = (log(), log());
     let producer = spawn("producer", produce(input(), CLOSE, to_batcher, observer.clone(), IN, sent.clone()));
     let batcher = match variant {

@@ -64,16 +64,16 @@ pub fn scenarios() -> Vec<Scenario> {
 fn build(variant: Variant, ctx: &Ctx) -> World {
     let observer = Observer::new();
     let (to_throttle, from_driver) = sim_core::named(IN, || mpsc::channel(1));
-    to_throttle.fingerprint_values();
+    sim_core::sync::FingerprintValues::fingerprint_values(&to_throttle);
     let (to_driver, from_throttle) = sim_core::named(OUT, || mpsc::channel(1));
-    to_driver.fingerprint_values();
+    sim_core::sync::FingerprintValues::fingerprint_values(&to_driver);
     let mut tasks = Vec::new();
     match variant {
         Variant::Buggy => {
             let (arm, armed) = sim_core::named(ARM, || mpsc::channel(1));
-            arm.fingerprint_values();
+            sim_core::sync::FingerprintValues::fingerprint_values(&arm);
             let (ended, state) = sim_core::named(STATE, || mpsc::channel(1));
-            ended.fingerprint_values();
+            sim_core::sync::FingerprintValues::fingerprint_values(&ended);
             tasks.push(spawn("throttle", buggy_throttle(from_driver, to_driver, arm, state, observer.clone())));
             tasks.push(spawn("cooldown", cooldown(armed, ended)));
         }

@@ -59,9 +59,9 @@ pub fn scenarios() -> Vec<Scenario> {
 fn build(variant: Variant, ctx: &Ctx) -> World {
     let observer = Observer::new();
     let (to_throttle, from_driver) = sim_core::named(IN, || mpsc::channel(1));
-    to_throttle.fingerprint_values();
+    sim_core::sync::FingerprintValues::fingerprint_values(&to_throttle);
     let (to_driver, from_throttle) = sim_core::named(OUT, || mpsc::channel(1));
-    to_driver.fingerprint_values();
+    sim_core::sync::FingerprintValues::fingerprint_values(&to_driver);
     let throttle = match variant {
         Variant::Buggy => spawn("throttle", buggy_throttle(from_driver, to_driver, observer.clone())),
         _ => {

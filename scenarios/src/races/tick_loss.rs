@@ -75,15 +75,15 @@ pub fn scenarios() -> Vec<Scenario> {
 fn build(variant: Variant, ctx: &Ctx) -> World {
     let observer = Observer::new();
     let (to_window, from_producer) = sim_core::named(IN, || mpsc::channel(16));
-    to_window.fingerprint_values();
+    sim_core::sync::FingerprintValues::fingerprint_values(&to_window);
     let (to_consumer, from_window) = sim_core::named(OUT, || mpsc::channel(1));
-    to_consumer.fingerprint_values();
+    sim_core::sync::FingerprintValues::fingerprint_values(&to_consumer);
     let (sent, received) = (log(), log());
     let mut tasks = vec![spawn("producer", produce(input(), CLOSE, to_window, observer.clone(), IN, sent.clone()))];
     match variant {
         Variant::Buggy => {
             let (tick, ticks) = sim_core::named(TICKS, || mpsc::channel(1));
-            tick.fingerprint_values();
+            sim_core::sync::FingerprintValues::fingerprint_values(&tick);
             tasks.push(spawn("window", buggy_window(from_producer, ticks, to_consumer, observer.clone())));
             tasks.push(spawn("ticker", ticker(tick, observer.clone())));
         }

@@ -108,9 +108,9 @@ pub fn scenarios() -> Vec<Scenario> {
 fn build_debounce(variant: Variant, ctx: &Ctx) -> World {
     let observer = Observer::new();
     let (to_debounce, from_producer) = sim_core::named(IN, || mpsc::channel(16));
-    to_debounce.fingerprint_values();
+    sim_core::sync::FingerprintValues::fingerprint_values(&to_debounce);
     let (to_consumer, from_debounce) = sim_core::named(OUT, || mpsc::channel(16));
-    to_consumer.fingerprint_values();
+    sim_core::sync::FingerprintValues::fingerprint_values(&to_consumer);
     let (sent, received) = (log(), log());
     let producer =
         spawn("producer", produce(debounce_input(), DEBOUNCE_CLOSE, to_debounce, observer.clone(), IN, sent.clone()));
@@ -131,9 +131,9 @@ fn build_debounce(variant: Variant, ctx: &Ctx) -> World {
 fn build_batcher(variant: Variant, ctx: &Ctx) -> World {
     let observer = Observer::new();
     let (to_batcher, from_producer) = sim_core::named(IN, || mpsc::channel(16));
-    to_batcher.fingerprint_values();
+    sim_core::sync::FingerprintValues::fingerprint_values(&to_batcher);
     let (to_consumer, from_batcher) = sim_core::named(OUT, || mpsc::channel(16));
-    to_consumer.fingerprint_values();
+    sim_core::sync::FingerprintValues::fingerprint_values(&to_consumer);
     let (sent, received) = (log(), log());
     let producer =
         spawn("producer", produce(batcher_input(), BATCHER_CLOSE, to_batcher, observer.clone(), IN, sent.clone()));

@@ -206,41 +206,14 @@ impl<T> Sender<T> {
         new_sender(Binding::at(None, Location::caller()), capacity)
     }
 
-    /// Fingerprints the channel's values from now on: every send and receive folds the
-    /// value's [`value_hash`](crate::trace::value_hash) into the run's fingerprint and
-    /// shows it in the trace (see
-    /// [`mpsc::Sender::fingerprint_values`](crate::sync::mpsc::Sender::fingerprint_values)).
-    /// Call it once, before the first send; it applies to the whole channel.
-    pub fn fingerprint_values(&self)
+    pub(crate) fn fingerprint_values_now(&self)
     where
         T: std::hash::Hash,
     {
         self.shared.values.lock().fingerprint();
     }
 
-    /// Shows the channel's values in the trace from now on: every send and receive
-    /// record holds the value's `Debug` text, which trace lines, JSON Lines traces and
-    /// timelines show; the text is never fingerprinted, so showing values never changes
-    /// a run's fingerprint (see
-    /// [`mpsc::Sender::show_values`](crate::sync::mpsc::Sender::show_values)). Call it
-    /// once, before the first send; it applies to the whole channel.
-    ///
-    /// ```
-    /// use sim_core::{sync::broadcast, Config, Sim, TraceMode};
-    ///
-    /// let mut sim = Sim::new(Config::default().trace(TraceMode::Full));
-    /// sim.block_on(async {
-    ///     let (tx, mut rx) = sim_core::named("prices", || broadcast::channel(4));
-    ///     tx.show_values();
-    ///     tx.send(("apples", 3)).unwrap();
-    ///     rx.recv().await.unwrap();
-    /// })
-    /// .unwrap();
-    /// let trace = sim.trace();
-    /// let recv = trace.lines.iter().find(|l| l.kind.label() == "recv").unwrap();
-    /// assert_eq!(recv.value_text.as_deref(), Some("(\"apples\", 3)"));
-    /// ```
-    pub fn show_values(&self)
+    pub(crate) fn show_values_now(&self)
     where
         T: std::fmt::Debug,
     {

@@ -95,6 +95,90 @@ pub(crate) fn set_waiter(
     }
 }
 
+/// A sender whose channel's message values a trace can show: the senders of
+/// [`mpsc`] (bounded and unbounded), [`oneshot`], [`watch`] and [`broadcast`].
+pub trait ShowValues {
+    /// Shows this channel's messages in the trace from now on: every send and receive
+    /// record holds the message's `Debug` text, at most
+    /// [`MAX_VALUE_TEXT`](crate::tooling::trace::MAX_VALUE_TEXT) characters, which trace
+    /// lines, JSON Lines traces (`value_text`) and timelines show. The text is not
+    /// fingerprinted (see [`FingerprintValues`] for that), so showing values never
+    /// changes a run's fingerprint. Only this trait needs `T: Debug`: the channel's
+    /// methods keep tokio's bounds. Call it once, before the first send; it applies to
+    /// the whole channel (every sender and the receiver). From tokio code,
+    /// `sim_tokio::lockstep::show_values(&tx)` does the same, and nothing outside
+    /// simulation.
+    ///
+    /// ```
+    /// use sim_core::sync::{mpsc, ShowValues};
+    /// use sim_core::{Config, Sim, TraceMode};
+    ///
+    /// let mut sim = Sim::new(Config::default().trace(TraceMode::Full));
+    /// sim.block_on(async {
+    ///     let (tx, mut rx) = sim_core::named("orders", || mpsc::channel(4));
+    ///     tx.show_values();
+    ///     tx.send(("apples", 3)).await.unwrap();
+    ///     rx.recv().await;
+    /// })
+    /// .unwrap();
+    /// let trace = sim.trace();
+    /// let sent = trace.lines.iter().find(|l| l.kind.label() == "send").unwrap();
+    /// assert_eq!(sent.value_text.as_deref(), Some("(\"apples\", 3)"));
+    /// assert!(sent.to_string().ends_with("channel `orders` value (\"apples\", 3)"));
+    /// ```
+    ///
+    /// A broadcast channel's receive records hold the value too:
+    ///
+    /// ```
+    /// use sim_core::sync::{broadcast, ShowValues};
+    /// use sim_core::{Config, Sim, TraceMode};
+    ///
+    /// let mut sim = Sim::new(Config::default().trace(TraceMode::Full));
+    /// sim.block_on(async {
+    ///     let (tx, mut rx) = sim_core::named("prices", || broadcast::channel(4));
+    ///     tx.show_values();
+    ///     tx.send(("apples", 3)).unwrap();
+    ///     rx.recv().await.unwrap();
+    /// })
+    /// .unwrap();
+    /// let trace = sim.trace();
+    /// let recv = trace.lines.iter().find(|l| l.kind.label() == "recv").unwrap();
+    /// assert_eq!(recv.value_text.as_deref(), Some("(\"apples\", 3)"));
+    /// ```
+    fn show_values(&self);
+}
+
+/// A sender whose channel's message values a run's fingerprint can include: the
+/// senders of [`mpsc`] (bounded and unbounded), [`oneshot`], [`watch`] and [`broadcast`].
+pub trait FingerprintValues {
+    /// Fingerprints this channel's messages by value from now on: every send and
+    /// receive folds the message's [`value_hash`](crate::tooling::trace::value_hash)
+    /// into the run's fingerprint and shows it in the trace, so two runs that send the
+    /// same number of messages but different values (a leak that reorders values, say)
+    /// get different fingerprints, and the determinism check names the value. Call it
+    /// once, before the first send; it applies to the whole channel (every sender and
+    /// the receiver).
+    fn fingerprint_values(&self);
+}
+
+macro_rules! value_senders {
+    ($($sender:ty),*) => {$(
+        impl<T: std::fmt::Debug> ShowValues for $sender {
+            fn show_values(&self) {
+                self.show_values_now();
+            }
+        }
+
+        impl<T: std::hash::Hash> FingerprintValues for $sender {
+            fn fingerprint_values(&self) {
+                self.fingerprint_values_now();
+            }
+        }
+    )*};
+}
+
+value_senders!(mpsc::Sender<T>, mpsc::UnboundedSender<T>, oneshot::Sender<T>, watch::Sender<T>, broadcast::Sender<T>);
+
 /// tokio's panic when a thread-blocking call (`blocking_send`, `blocking_lock`,
 /// `Semaphore::blocking_acquire`, ...) runs on a thread that drives tasks.
 pub(crate) const CANNOT_BLOCK: &str = "Cannot block the current thread from within a runtime. This happens because a \

@@ -166,11 +166,7 @@ impl<T> Sender<T> {
         Ok(())
     }
 
-    /// Fingerprints the value sent on this channel: the send and the receive fold
-    /// its [`value_hash`](crate::trace::value_hash) into the run's fingerprint and
-    /// show it in the trace (see
-    /// [`mpsc::Sender::fingerprint_values`](crate::sync::mpsc::Sender::fingerprint_values)).
-    pub fn fingerprint_values(&self)
+    pub(crate) fn fingerprint_values_now(&self)
     where
         T: std::hash::Hash,
     {
@@ -179,10 +175,7 @@ impl<T> Sender<T> {
         }
     }
 
-    /// Shows the value sent on this channel in the trace: the send and the receive
-    /// record its `Debug` text (see
-    /// [`mpsc::Sender::show_values`](crate::sync::mpsc::Sender::show_values)).
-    pub fn show_values(&self)
+    pub(crate) fn show_values_now(&self)
     where
         T: std::fmt::Debug,
     {

@@ -220,22 +220,14 @@ impl<T> Sender<T> {
         Sender { shared: Arc::new(shared) }
     }
 
-    /// Fingerprints the channel's values from now on: every change of the value
-    /// (its `send` record) folds the new value's
-    /// [`value_hash`](crate::trace::value_hash) into the run's fingerprint and shows
-    /// it in the trace (see
-    /// [`mpsc::Sender::fingerprint_values`](crate::sync::mpsc::Sender::fingerprint_values)).
-    pub fn fingerprint_values(&self)
+    pub(crate) fn fingerprint_values_now(&self)
     where
         T: std::hash::Hash,
     {
         self.shared.values.lock().fingerprint();
     }
 
-    /// Shows the channel's values in the trace from now on: every change of the value
-    /// (its `send` record) records the new value's `Debug` text (see
-    /// [`mpsc::Sender::show_values`](crate::sync::mpsc::Sender::show_values)).
-    pub fn show_values(&self)
+    pub(crate) fn show_values_now(&self)
     where
         T: std::fmt::Debug,
     {

@@ -142,24 +142,12 @@ impl<T: 'static> JoinSet<T> {
         self.spawn_with(Builder::new(), future)
     }
 
-    /// Spawns `future` as a task of the set named `name`.
-    ///
-    /// # Panics
-    /// Outside a simulation.
-    #[track_caller]
-    pub fn spawn_named<F>(&mut self, name: impl Into<String>, future: F) -> AbortHandle
-    where
-        F: Future<Output = T> + 'static,
-    {
-        self.spawn_with(Builder::new().name(name), future)
-    }
-
     /// Spawns `future` as a task of the set, configured by `builder`.
     ///
     /// # Panics
     /// Outside a simulation.
     #[track_caller]
-    pub fn spawn_with<F>(&mut self, builder: Builder, future: F) -> AbortHandle
+    pub(crate) fn spawn_with<F>(&mut self, builder: Builder, future: F) -> AbortHandle
     where
         F: Future<Output = T> + 'static,
     {

@@ -10,7 +10,7 @@ use std::task::Poll;
 use std::time::Duration;
 
 use sim_core::determinism::{check_determinism, check_determinism_seeds, Difference};
-use sim_core::sync::mpsc;
+use sim_core::sync::{mpsc, FingerprintValues};
 use sim_core::time::{sleep, sleep_until, Instant};
 use sim_core::tooling::trace::RecordKind;
 use sim_core::{choose, spawn, Config, Sim, TraceMode};

@@ -7,7 +7,7 @@
 use std::time::Duration;
 
 use sim_core::select::{select, Either};
-use sim_core::sync::mpsc;
+use sim_core::sync::{mpsc, FingerprintValues};
 use sim_core::time::{interval, sleep};
 use sim_core::{choose, Config, Sim};
 

@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use sim_core::sync::mpsc;
+use sim_core::sync::{mpsc, FingerprintValues, ShowValues};
 use sim_core::time::sleep;
 use sim_core::tooling::trace::RecordKind;
 use sim_core::{Config, Sim, TraceMode};
@@ -355,7 +355,7 @@ fn tasks_spawned_without_a_name_are_named_after_their_spawn_site() {
             sim_core::named("scoped", || sim_core::spawn(async {}));
             let mut set = sim_core::task::JoinSet::new();
             set.spawn(async {});
-            set.spawn_named("in-set", async {});
+            sim_core::named("in-set", || set.spawn(async {}));
             while set.join_next().await.is_some() {}
         });
         sim.spawn_named("by-name", async {});

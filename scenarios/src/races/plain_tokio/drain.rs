@@ -122,7 +122,7 @@ pub async fn produce(prefix: &str, count: u64, events: mpsc::Sender<String>, mut
 fn build(variant: Variant, ctx: &Ctx) -> World {
     let observer = Observer::new();
     let (events, queue) = lockstep::named(EVENTS, || mpsc::channel(CAPACITY));
-    events.fingerprint_values();
+    sim_core::sync::FingerprintValues::fingerprint_values(&events);
     let (sent, written) = (log(), log());
     let helper_events = if variant == Variant::NoStraggler { PROMPT_EVENTS } else { STRAGGLER_EVENTS };
     let helper = spawn_named("helper", produce("h", helper_events, events.clone(), sender(&observer, &sent)));

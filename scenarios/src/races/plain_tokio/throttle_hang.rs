@@ -106,8 +106,8 @@ fn build(variant: Variant, ctx: &Ctx) -> World {
     let observer = Observer::new();
     let (to_throttle, from_driver) = lockstep::named(IN, || mpsc::channel(1));
     let (to_driver, from_throttle) = lockstep::named(OUT, || mpsc::channel(1));
-    to_throttle.fingerprint_values();
-    to_driver.fingerprint_values();
+    sim_core::sync::FingerprintValues::fingerprint_values(&to_throttle);
+    sim_core::sync::FingerprintValues::fingerprint_values(&to_driver);
     let throttle = match variant {
         Variant::Buggy => spawn_named("throttle", throttle_buggy(from_driver, to_driver, PERIOD)),
         _ => spawn_named("throttle", throttle_fixed(from_driver, to_driver, PERIOD)),

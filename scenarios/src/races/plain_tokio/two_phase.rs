@@ -139,8 +139,8 @@ fn build(variant: Variant, ctx: &Ctx) -> World {
     let observer = Observer::new();
     let (to_debounce, from_producer) = lockstep::named(IN, || mpsc::channel(16));
     let (to_consumer, from_debounce) = lockstep::named(OUT, || mpsc::channel(16));
-    to_debounce.fingerprint_values();
-    to_consumer.fingerprint_values();
+    sim_core::sync::FingerprintValues::fingerprint_values(&to_debounce);
+    sim_core::sync::FingerprintValues::fingerprint_values(&to_consumer);
     let (sent, received) = (log(), log());
     let producer = spawn_named("producer", producer(to_debounce, sent.clone()));
     let debounce = match variant {

@@ -27,48 +27,14 @@ pub struct UnboundedReceiver<T> {
 }
 
 impl<T> UnboundedSender<T> {
-    /// Fingerprints this channel's messages by value from now on: every send and
-    /// receive folds the message's [`value_hash`](crate::trace::value_hash) into the
-    /// run's fingerprint and shows it in the trace, so two runs that send the same
-    /// number of messages but different values (a leak that reorders values, say)
-    /// get different fingerprints, and the determinism check names the value. Call it
-    /// once, before the first send; it applies to the whole channel (every sender
-    /// and the receiver).
-    pub fn fingerprint_values(&self)
+    pub(crate) fn fingerprint_values_now(&self)
     where
         T: std::hash::Hash,
     {
         self.chan.fingerprint_values();
     }
 
-    /// Shows this channel's messages in the trace from now on: every send and receive
-    /// record holds the message's `Debug` text, at most
-    /// [`MAX_VALUE_TEXT`](crate::trace::MAX_VALUE_TEXT) characters, which trace lines,
-    /// JSON Lines traces (`value_text`) and timelines show. The text is not
-    /// fingerprinted (see [`fingerprint_values`](Self::fingerprint_values) for that),
-    /// so showing values never changes a run's fingerprint. Only this method needs
-    /// `T: Debug`: the channel's other methods keep tokio's bounds. Call it once,
-    /// before the first send; it applies to the whole channel (every sender and the
-    /// receiver). From tokio code, `sim_tokio::lockstep::show_values(&tx)` does the
-    /// same, and nothing outside simulation.
-    ///
-    /// ```
-    /// use sim_core::{sync::mpsc, Config, Sim, TraceMode};
-    ///
-    /// let mut sim = Sim::new(Config::default().trace(TraceMode::Full));
-    /// sim.block_on(async {
-    ///     let (tx, mut rx) = sim_core::named("orders", || mpsc::unbounded_channel());
-    ///     tx.show_values();
-    ///     tx.send(("apples", 3)).unwrap();
-    ///     rx.recv().await;
-    /// })
-    /// .unwrap();
-    /// let trace = sim.trace();
-    /// let sent = trace.lines.iter().find(|l| l.kind.label() == "send").unwrap();
-    /// assert_eq!(sent.value_text.as_deref(), Some("(\"apples\", 3)"));
-    /// assert!(sent.to_string().ends_with("channel `orders` value (\"apples\", 3)"));
-    /// ```
-    pub fn show_values(&self)
+    pub(crate) fn show_values_now(&self)
     where
         T: std::fmt::Debug,
     {

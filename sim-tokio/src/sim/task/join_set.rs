@@ -144,7 +144,7 @@ impl<T: 'static> JoinSet<T> {
                 (name, shared, Box::pin(future) as std::pin::Pin<Box<dyn Future<Output = Option<T>>>>)
             }
         };
-        let inner = self.inner.spawn_named(name, future);
+        let inner = sim_core::named(name, || self.inner.spawn(future));
         if let Some(set) = local {
             set.adopted(inner.clone());
         }
