@@ -215,11 +215,14 @@ fn the_failing_throttle_test_leaves_its_artefacts_and_its_timeline_marks_the_cri
     let html = read("timeline.html");
     assert!(html.contains("data-critical-events=\"2\""), "the timeline knows the critical pair");
 
-    // A second failure of the same test never overwrites the first one's directory.
+    // The same failure again (the same tape and fingerprint) writes into its own directory
+    // again, never a copy beside it (docs/artefacts.md); what it holds is that failure's.
     let (_, again) = shell(&command);
     let (dir2, _) = artefacts_of(&again).unwrap();
-    assert_ne!(dir2, dir, "{again}");
-    assert!(dir.join("timeline.html").is_file() && dir2.join("timeline.html").is_file());
+    assert_eq!(dir2, dir, "{again}");
+    assert_eq!(field(&again, "fingerprint: "), field(&report, "fingerprint: "));
+    assert_eq!(read("tape.txt").trim(), field(&again, "tape: "));
+    assert!(dir.join("timeline.html").is_file());
     // Turned off, no artefacts and no line; pointed at a file, the reason, and the same failure.
     let (_, off) = shell(&format!("LOCKSTEP_ARTEFACTS=off {command}"));
     assert!(artefacts_of(&off).is_none(), "{off}");
